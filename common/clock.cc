@@ -1,0 +1,10 @@
+#include "common/clock.h"
+
+namespace kv {
+
+Clock* Clock::Real() {
+  static RealClock* clock = new RealClock();
+  return clock;
+}
+
+}  // namespace kv

@@ -1,0 +1,56 @@
+#pragma once
+// The node role behind the public services. The gRPC services (KV, Replication.Fetch, Admin)
+// and the HTTP gateway are thin adapters over this interface; the central node and the two
+// kinds of edge implement it.
+
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "kvstore/v1/admin.pb.h"
+#include "kvstore/v1/kv.pb.h"
+#include "kvstore/v1/replication.pb.h"
+
+namespace kv::server {
+
+// Per-call facts the node needs from the transport.
+struct CallContext {
+  // When the caller stops waiting; forwarded calls carry it upstream. InfiniteFuture = none.
+  absl::Time deadline = absl::InfiniteFuture();
+  // "ipv4:127.0.0.1:5555", for logs.
+  std::string peer;
+};
+
+// Called exactly once when a call completes, possibly on another thread and possibly before the
+// call that took it returns. The response object must stay alive until then.
+using Done = absl::AnyInvocable<void(absl::Status) &&>;
+
+class Node {
+ public:
+  virtual ~Node() = default;
+
+  virtual void Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                   const CallContext& call, Done done) = 0;
+  virtual void BatchGet(const kvstore::v1::BatchGetRequest& request,
+                        kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                        Done done) = 0;
+  virtual void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
+                   const CallContext& call, Done done) = 0;
+  virtual void Delete(const kvstore::v1::DeleteRequest& request,
+                      kvstore::v1::DeleteResponse* response, const CallContext& call,
+                      Done done) = 0;
+  virtual void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
+                    const CallContext& call, Done done) = 0;
+  // A downstream's cold read: the same rules as Get, counted apart.
+  virtual void Fetch(const kvstore::v1::FetchRequest& request,
+                     kvstore::v1::FetchResponse* response, const CallContext& call,
+                     Done done) = 0;
+
+  // A snapshot of the node's state for Admin.Status and the metrics gauges.
+  virtual void GetStatus(kvstore::v1::StatusResponse* status) = 0;
+  // True when the node can serve reads within its staleness bound; otherwise why not.
+  virtual bool Ready(std::string* why_not) = 0;
+};
+
+}  // namespace kv::server
