@@ -1,0 +1,420 @@
+#include "replication/publisher.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "replication/subscribe_stream.h"
+
+namespace kv::replication {
+
+using kvstore::v1::Change;
+
+namespace {
+uint64_t ChangeBytes(const Change& c) {
+  return c.key().size() + c.value().size() + c.metadata().size() + 48;
+}
+}  // namespace
+
+Publisher::Publisher(ChangeLog* log, Clock* clock, PublisherOptions options,
+                     std::string cluster_id, uint64_t head_version,
+                     std::function<int64_t()> staleness_micros)
+    : log_(log),
+      clock_(clock),
+      options_(std::move(options)),
+      staleness_micros_(std::move(staleness_micros)),
+      cluster_id_(std::move(cluster_id)),
+      head_(head_version),
+      tail_start_(head_version + 1) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Publisher::~Publisher() {
+  FinishAll();
+  Stop();
+}
+
+uint64_t Publisher::head() const {
+  absl::MutexLock l(&mu_);
+  return head_;
+}
+
+void Publisher::Append(const std::vector<std::shared_ptr<const Change>>& changes) {
+  if (changes.empty()) return;
+  int64_t now = clock_->MonotonicMicros();
+  absl::MutexLock l(&mu_);
+  for (const auto& change : changes) {
+    if (change->version() != head_ + 1) {
+      // Never expected; a hole in the tail would send a gap, so start the tail over instead
+      // (subscribers behind it catch up from the log).
+      KV_LOG(ERROR) << "publisher: change " << change->version() << " after head " << head_
+                    << "; restarting the tail";
+      tail_.clear();
+      tail_bytes_ = 0;
+      tail_start_ = change->version();
+    }
+    tail_.push_back(TailEntry{change, now});
+    tail_bytes_ += ChangeBytes(*change);
+    head_ = change->version();
+  }
+  TrimTail();
+  kick_ = true;
+}
+
+void Publisher::TrimTail() {
+  while (!tail_.empty() &&
+         (tail_.size() > options_.tail_changes || tail_bytes_ > options_.tail_bytes)) {
+    tail_bytes_ -= ChangeBytes(*tail_.front().change);
+    tail_.pop_front();
+    ++tail_start_;
+  }
+}
+
+void Publisher::Rebase(std::string cluster_id, uint64_t head_version) {
+  absl::MutexLock l(&mu_);
+  cluster_id_ = std::move(cluster_id);
+  head_ = head_version;
+  tail_.clear();
+  tail_bytes_ = 0;
+  tail_start_ = head_version + 1;
+  for (auto& [stream, session] : sessions_) {
+    RequestReset(session.get(), "the upstream re-bootstrapped from a snapshot");
+  }
+  kick_ = true;
+}
+
+SubscribeStream* Publisher::NewStream(const std::string& peer) {
+  auto* stream = new SubscribeStream(this);
+  {
+    absl::MutexLock l(&mu_);
+    auto session = std::make_unique<Session>();
+    session->stream = stream;
+    session->peer = peer;
+    session->connected_micros = clock_->MonotonicMicros();
+    if (closing_) {
+      session->finish_requested = true;
+      session->finish_status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                            "the upstream is shutting down");
+    }
+    sessions_[stream] = std::move(session);
+  }
+  // Reads start outside the lock (a read callback takes it), and no Finish may be issued before
+  // the read has started: the session counts as begun only after this.
+  stream->Begin();
+  absl::MutexLock l(&mu_);
+  if (auto it = sessions_.find(stream); it != sessions_.end()) it->second->began = true;
+  kick_ = true;
+  return stream;
+}
+
+void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHello& hello) {
+  absl::MutexLock l(&mu_);
+  auto it = sessions_.find(stream);
+  if (it == sessions_.end()) return;
+  Session* s = it->second.get();
+  s->node_id = hello.node_id();
+  s->address = hello.address();
+  s->mode = hello.mode();
+  s->hello_done = true;
+  s->start_pending = true;
+  s->cursor = hello.from_version() == 0 ? head_ + 1 : hello.from_version();
+  s->acked = s->cursor - 1;
+  if (!hello.cluster_id().empty() && hello.cluster_id() != cluster_id_) {
+    RequestReset(s, absl::StrCat("the downstream's data is from cluster ", hello.cluster_id(),
+                                 ", this upstream serves cluster ", cluster_id_));
+  } else if (s->cursor < log_->oldest() && s->cursor <= head_) {
+    RequestReset(s, absl::StrCat("version ", s->cursor,
+                                 " is no longer in the change log (oldest retained: ",
+                                 log_->oldest(), ")"));
+  }
+  KV_LOG(INFO) << "downstream " << s->node_id << " (" << s->peer << ", " << s->mode
+               << ") subscribed from version " << s->cursor
+               << (s->reset_pending ? ": RESET, " + s->reset.reason() : "");
+  kick_ = true;
+}
+
+void Publisher::OnPing(SubscribeStream* stream, const kvstore::v1::Ping& ping) {
+  absl::MutexLock l(&mu_);
+  auto it = sessions_.find(stream);
+  if (it == sessions_.end()) return;
+  Session* s = it->second.get();
+  s->acked = std::max(s->acked, ping.applied_version());
+  kvstore::v1::Pong pong;
+  pong.set_t0_micros(ping.t0_micros());
+  // Staleness first, then the head: everything this node held at (now - staleness) was
+  // appended here before its freshness advanced, so this head covers it.
+  pong.set_upstream_staleness_micros(staleness_micros_ ? staleness_micros_() : 0);
+  pong.set_head_version(head_);
+  s->pongs.push_back(std::move(pong));
+  kick_ = true;
+}
+
+void Publisher::OnWriteDone(SubscribeStream* stream, bool ok) {
+  absl::MutexLock l(&mu_);
+  auto it = sessions_.find(stream);
+  if (it == sessions_.end()) return;
+  Session* s = it->second.get();
+  s->in_flight = false;
+  if (!ok && !s->finish_requested) {
+    s->finish_requested = true;
+    s->finish_status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to downstream failed");
+  }
+  kick_ = true;
+}
+
+void Publisher::OnClosing(SubscribeStream* stream, grpc::Status status) {
+  absl::MutexLock l(&mu_);
+  auto it = sessions_.find(stream);
+  if (it == sessions_.end()) return;
+  Session* s = it->second.get();
+  if (!s->finish_requested) {
+    s->finish_requested = true;
+    s->finish_status = std::move(status);
+  }
+  kick_ = true;
+}
+
+void Publisher::OnDone(SubscribeStream* stream) {
+  absl::MutexLock l(&mu_);
+  auto it = sessions_.find(stream);
+  if (it == sessions_.end()) return;
+  KV_LOG(INFO) << "downstream " << it->second->node_id << " (" << it->second->peer
+               << ") disconnected at version " << it->second->acked;
+  sessions_.erase(it);
+  kick_ = true;
+}
+
+void Publisher::RequestReset(Session* s, const std::string& reason) {
+  s->reset_pending = true;
+  s->reset.set_oldest_version(log_->oldest());
+  s->reset.set_head_version(head_);
+  s->reset.set_reason(reason);
+  s->reset.set_cluster_id(cluster_id_);
+  ++resets_sent_;
+}
+
+void Publisher::FinishAll() {
+  absl::MutexLock l(&mu_);
+  closing_ = true;
+  for (auto& [stream, s] : sessions_) {
+    if (!s->finish_requested) {
+      s->finish_requested = true;
+      s->finish_status =
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "the upstream is shutting down");
+    }
+  }
+  kick_ = true;
+}
+
+void Publisher::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Publisher::SessionHasWork(const Session& s) const {
+  if (!s.began || s.finished || s.in_flight) return false;
+  if (s.finish_requested || s.start_pending || s.reset_pending) return true;
+  if (!s.hello_done) return false;
+  return s.cursor <= head_ || (!s.pongs.empty() && s.pongs.front().head_version() < s.cursor);
+}
+
+bool Publisher::HasWork() const {
+  if (stop_ || kick_) return true;
+  for (const auto& [stream, s] : sessions_) {
+    if (SessionHasWork(*s)) return true;
+  }
+  return false;
+}
+
+void Publisher::AddChange(const Change& change, UpstreamMessage* out) const {
+  Change* c = out->add_changes();
+  if (change.kind() == Change::KIND_PUT && change.value().size() > options_.push_value_limit) {
+    c->set_version(change.version());
+    c->set_kind(Change::KIND_INVALIDATE);
+    c->set_key(change.key());
+    c->set_metadata(change.metadata());
+    c->set_expiration(change.expiration());
+    c->set_value_size(change.value().size());
+    c->set_commit_unix_micros(change.commit_unix_micros());
+  } else {
+    *c = change;
+  }
+}
+
+bool Publisher::FillFromTail(Session* s) {
+  if (s->cursor < tail_start_) return false;
+  size_t bytes = 0;
+  size_t n = 0;
+  while (s->cursor <= head_ && n < options_.max_batch_changes &&
+         bytes < options_.max_batch_bytes) {
+    const Change& change = *tail_[s->cursor - tail_start_].change;
+    AddChange(change, &s->outgoing);
+    bytes += ChangeBytes(change);
+    ++n;
+    ++s->cursor;
+  }
+  return true;
+}
+
+namespace {
+// Moves the newest pong the session may send (all changes up to its head already sent) into
+// the outgoing message; older eligible pongs are superseded by it.
+void AttachPong(std::deque<kvstore::v1::Pong>* pongs, uint64_t cursor, UpstreamMessage* out) {
+  while (!pongs->empty() && pongs->front().head_version() < cursor) {
+    *out->mutable_pong() = std::move(pongs->front());
+    pongs->pop_front();
+  }
+}
+}  // namespace
+
+void Publisher::Run() {
+  enum class Action { kWrite, kFinish, kReadLog };
+  struct Work {
+    SubscribeStream* stream;
+    Session* session;
+    Action action;
+    grpc::Status status;
+    uint64_t from = 0, to = 0;
+  };
+  std::vector<Work> work;
+  for (;;) {
+    work.clear();
+    {
+      absl::MutexLock l(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(this, &Publisher::HasWork), absl::Milliseconds(200));
+      if (stop_ && sessions_.empty()) return;
+      kick_ = false;
+      for (auto& [stream, sp] : sessions_) {
+        Session* s = sp.get();
+        if (!SessionHasWork(*s)) continue;
+        if (s->finish_requested && !s->reset_pending && !s->start_pending) {
+          s->in_flight = true;
+          s->finished = true;
+          work.push_back({stream, s, Action::kFinish, s->finish_status});
+          continue;
+        }
+        if (s->finish_requested && s->finish_status.error_code() != grpc::StatusCode::OK) {
+          // Cancelled or broken: no point sending the start or the reset.
+          s->in_flight = true;
+          s->finished = true;
+          work.push_back({stream, s, Action::kFinish, s->finish_status});
+          continue;
+        }
+        s->outgoing.Clear();
+        if (s->start_pending) {
+          auto* start = s->outgoing.mutable_start();
+          start->set_cluster_id(cluster_id_);
+          start->set_head_version(head_);
+          start->set_oldest_version(log_->oldest());
+          start->set_node_id(options_.node_id);
+          s->start_pending = false;
+        }
+        if (s->reset_pending) {
+          s->outgoing.clear_start();
+          *s->outgoing.mutable_reset() = s->reset;
+          s->reset_pending = false;
+          s->finish_requested = true;
+          s->finish_status = grpc::Status::OK;
+          s->in_flight = true;
+          work.push_back({stream, s, Action::kWrite, {}});
+          continue;
+        }
+        if (s->hello_done && s->cursor <= head_ && !FillFromTail(s)) {
+          s->in_flight = true;
+          work.push_back({stream, s, Action::kReadLog, {}, s->cursor, head_});
+          continue;
+        }
+        AttachPong(&s->pongs, s->cursor, &s->outgoing);
+        if (s->outgoing.ByteSizeLong() == 0) continue;
+        s->in_flight = true;
+        work.push_back({stream, s, Action::kWrite, {}});
+      }
+    }
+    for (Work& w : work) {
+      switch (w.action) {
+        case Action::kWrite:
+          w.stream->StartWrite(&w.session->outgoing);
+          break;
+        case Action::kFinish:
+          w.stream->Finish(w.status);
+          break;
+        case Action::kReadLog: {
+          // A subscriber behind the in-memory tail catches up from the log, one bounded chunk
+          // at a time, outside the lock.
+          std::vector<Change> changes;
+          size_t max = std::min<uint64_t>(options_.max_batch_changes, w.to - w.from + 1);
+          absl::Status read = log_->Read(w.from, max, options_.max_batch_bytes, &changes);
+          bool write = false;
+          {
+            absl::MutexLock l(&mu_);
+            Session* s = w.session;
+            if (read.ok() && (changes.empty() || changes.front().version() != w.from)) {
+              read = absl::OutOfRangeError("the change log no longer holds the requested version");
+            }
+            if (!read.ok() || w.from < log_->oldest()) {
+              KV_LOG(WARN) << "downstream " << s->node_id
+                           << " fell behind the change log at version " << w.from << ": " << read;
+              RequestReset(s, absl::StrCat("version ", w.from,
+                                           " is no longer in the change log (oldest retained: ",
+                                           log_->oldest(), ")"));
+              s->in_flight = false;
+              kick_ = true;
+            } else {
+              for (const Change& c : changes) {
+                if (c.version() > w.to) break;
+                AddChange(c, &s->outgoing);
+                s->cursor = c.version() + 1;
+              }
+              AttachPong(&s->pongs, s->cursor, &s->outgoing);
+              write = true;
+            }
+          }
+          if (write) w.stream->StartWrite(&w.session->outgoing);
+          break;
+        }
+      }
+    }
+  }
+}
+
+void Publisher::GetDownstreams(std::vector<kvstore::v1::DownstreamStatus>* out) const {
+  int64_t now = clock_->MonotonicMicros();
+  absl::MutexLock l(&mu_);
+  for (const auto& [stream, s] : sessions_) {
+    if (!s->hello_done) continue;
+    auto& d = out->emplace_back();
+    d.set_node_id(s->node_id);
+    d.set_address(s->address);
+    d.set_peer(s->peer);
+    d.set_mode(s->mode);
+    d.set_acked_version(s->acked);
+    d.set_sent_version(s->cursor > 0 ? s->cursor - 1 : 0);
+    d.set_lag_versions(head_ > s->acked ? head_ - s->acked : 0);
+    int64_t lag = 0;
+    if (s->acked < head_) {
+      uint64_t first_unacked = s->acked + 1;
+      if (first_unacked >= tail_start_ && first_unacked - tail_start_ < tail_.size()) {
+        lag = now - tail_[first_unacked - tail_start_].appended_micros;
+      } else {
+        lag = now - s->connected_micros;  // older than the tail: at least this long
+      }
+    }
+    d.set_lag_micros(std::max<int64_t>(lag, 0));
+    d.set_connected_seconds((now - s->connected_micros) / 1000000);
+  }
+}
+
+size_t Publisher::subscriber_count() const {
+  absl::MutexLock l(&mu_);
+  return sessions_.size();
+}
+
+uint64_t Publisher::resets_sent() const {
+  absl::MutexLock l(&mu_);
+  return resets_sent_;
+}
+
+}  // namespace kv::replication

@@ -1,0 +1,138 @@
+#pragma once
+// The upstream side of the replication stream, on the central node and on full edges (relays).
+//
+// Committed (central) or applied (relay) changes are appended here in version order and kept in
+// an in-memory tail. One publisher thread serves every subscriber: it sends each one the next
+// batch from its cursor (from the tail, or from the change log when the subscriber is behind the
+// tail), and answers its pings after every change it had when the ping arrived. A subscriber
+// never holds more than one message in flight, so a slow one costs nothing but its own progress
+// and never blocks the write path or the others.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/support/status.h"
+#include "common/clock.h"
+#include "kvstore/v1/admin.pb.h"
+#include "kvstore/v1/replication.pb.h"
+#include "replication/change_log.h"
+
+namespace kv::replication {
+
+using kvstore::v1::DownstreamMessage;
+using kvstore::v1::UpstreamMessage;
+
+struct PublisherOptions {
+  // This node's id, sent in StreamStart.
+  std::string node_id;
+  // Recent changes kept in memory for live subscribers (count and bytes).
+  size_t tail_changes = 100000;
+  uint64_t tail_bytes = 64ull << 20;
+  // Values larger than this are sent as invalidations (key + version), fetched on demand.
+  uint64_t push_value_limit = 64 << 10;
+  // Bounds of one stream message.
+  size_t max_batch_changes = 1000;
+  size_t max_batch_bytes = 4ull << 20;
+};
+
+class SubscribeStream;
+
+class Publisher {
+ public:
+  // `staleness_micros` reports this node's own staleness (0 at the central node); it is read
+  // when a ping arrives, before the head version.
+  Publisher(ChangeLog* log, Clock* clock, PublisherOptions options, std::string cluster_id,
+            uint64_t head_version, std::function<int64_t()> staleness_micros);
+  ~Publisher();
+
+  // Changes in version order, starting at head()+1. Cheap: no I/O, no per-subscriber work.
+  void Append(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes);
+  // Forgets the tail and moves the head (a relay that re-bootstrapped from a snapshot): every
+  // current subscriber is reset.
+  void Rebase(std::string cluster_id, uint64_t head_version);
+  uint64_t head() const;
+
+  // A new Subscribe stream (called by the gRPC handler). Owned by gRPC; deletes itself.
+  SubscribeStream* NewStream(const std::string& peer);
+
+  // Ends every stream with UNAVAILABLE and refuses new ones (shutdown, step 1).
+  void FinishAll();
+  // Joins the publisher thread once no stream is left (shutdown, step 2, after the RPC server
+  // has shut down).
+  void Stop();
+
+  void GetDownstreams(std::vector<kvstore::v1::DownstreamStatus>* out) const;
+  size_t subscriber_count() const;
+  uint64_t resets_sent() const;
+
+ private:
+  friend class SubscribeStream;
+  struct TailEntry {
+    std::shared_ptr<const kvstore::v1::Change> change;
+    int64_t appended_micros;
+  };
+  struct Session {
+    SubscribeStream* stream = nullptr;
+    std::string peer;
+    std::string node_id, address, mode;
+    int64_t connected_micros = 0;
+    bool began = false;  // reads started; only then may Finish be issued
+    bool hello_done = false;
+    bool start_pending = false;
+    uint64_t cursor = 0;  // next version to send
+    uint64_t acked = 0;
+    std::deque<kvstore::v1::Pong> pongs;
+    bool reset_pending = false;
+    kvstore::v1::Reset reset;
+    bool in_flight = false;   // a write or the finish has been issued and not completed
+    bool finish_requested = false;
+    bool finished = false;
+    grpc::Status finish_status;
+    UpstreamMessage outgoing;
+  };
+
+  // Events from a stream (any gRPC thread).
+  void OnHello(SubscribeStream* s, const kvstore::v1::SubscribeHello& hello);
+  void OnPing(SubscribeStream* s, const kvstore::v1::Ping& ping);
+  void OnWriteDone(SubscribeStream* s, bool ok);
+  void OnClosing(SubscribeStream* s, grpc::Status status);
+  void OnDone(SubscribeStream* s);
+
+  void Run();
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool SessionHasWork(const Session& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves up to one batch of changes for `s` into s.outgoing from the tail. Returns false when
+  // the cursor is behind the tail and the log must be read.
+  bool FillFromTail(Session* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddChange(const kvstore::v1::Change& change, UpstreamMessage* out) const;
+  void RequestReset(Session* s, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TrimTail() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  ChangeLog* const log_;
+  Clock* const clock_;
+  const PublisherOptions options_;
+  const std::function<int64_t()> staleness_micros_;
+
+  mutable absl::Mutex mu_;
+  std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  uint64_t head_ ABSL_GUARDED_BY(mu_);
+  std::deque<TailEntry> tail_ ABSL_GUARDED_BY(mu_);
+  uint64_t tail_start_ ABSL_GUARDED_BY(mu_);  // version of tail_.front()
+  uint64_t tail_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<SubscribeStream*, std::unique_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool kick_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t resets_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+}  // namespace kv::replication

@@ -1,0 +1,50 @@
+#include "server/kv_service.h"
+
+namespace kv::server {
+
+grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
+                                         const kvstore::v1::GetRequest* request,
+                                         kvstore::v1::GetResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  node_->Get(*request, response, MakeCallContext(context),
+             FinishReactor(reactor, observer_, RpcMethod::kGet));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::BatchGet(grpc::CallbackServerContext* context,
+                                              const kvstore::v1::BatchGetRequest* request,
+                                              kvstore::v1::BatchGetResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  node_->BatchGet(*request, response, MakeCallContext(context),
+                  FinishReactor(reactor, observer_, RpcMethod::kBatchGet));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
+                                         const kvstore::v1::PutRequest* request,
+                                         kvstore::v1::PutResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  node_->Put(*request, response, MakeCallContext(context),
+             FinishReactor(reactor, observer_, RpcMethod::kPut));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context,
+                                            const kvstore::v1::DeleteRequest* request,
+                                            kvstore::v1::DeleteResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  node_->Delete(*request, response, MakeCallContext(context),
+                FinishReactor(reactor, observer_, RpcMethod::kDelete));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* context,
+                                          const kvstore::v1::ListRequest* request,
+                                          kvstore::v1::ListResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  node_->List(*request, response, MakeCallContext(context),
+              FinishReactor(reactor, observer_, RpcMethod::kList));
+  return reactor;
+}
+
+}  // namespace kv::server

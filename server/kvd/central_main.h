@@ -1,0 +1,23 @@
+#pragma once
+// `kvd central`: flags and runner.
+
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "server/kvd/common_flags.h"
+
+namespace kv::server {
+
+struct CentralFlags {
+  CommonFlags common;
+  uint64_t log_retention_entries = 1'000'000;
+  std::string log_retention_age = "24h";
+  std::string expiry_sweep_interval = "1s";
+  std::string push_value_limit = "64KiB";
+};
+
+CLI::App* AddCentralCommand(CLI::App* app, CentralFlags* flags);
+// Runs the central node until SIGINT/SIGTERM; returns the process exit status.
+int RunCentral(const CentralFlags& flags);
+
+}  // namespace kv::server

@@ -1,0 +1,94 @@
+#include "server/kvd/common_flags.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/units.h"
+
+namespace kv::server {
+
+void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& default_listen) {
+  flags->listen = default_listen;
+  command->add_option("--listen", flags->listen, "gRPC address to serve on, HOST:PORT (port 0 = any free port)")
+      ->capture_default_str();
+  command->add_option("--http", flags->http,
+                      "HTTP address for /v1/kv, /metrics, /healthz, /readyz (empty = no HTTP)");
+  command->add_option("--data-dir", flags->data_dir, "Directory of this node's RocksDB data")
+      ->required();
+  command->add_option("--node-id", flags->node_id,
+                      "Name of this node in logs, Status and upstream tables (default: the role "
+                      "and listen address)");
+  command->add_option("--max-key-bytes", flags->max_key_bytes, "Longest key accepted, bytes")
+      ->capture_default_str();
+  command->add_option("--max-value-bytes", flags->max_value_bytes,
+                      "Largest value accepted (e.g. 25MiB); gRPC message limits follow it")
+      ->capture_default_str();
+  command->add_option("--max-metadata-bytes", flags->max_metadata_bytes,
+                      "Largest metadata accepted, bytes")
+      ->capture_default_str();
+  command->add_option("--min-ttl", flags->min_ttl, "Shortest TTL accepted (e.g. 1s)")
+      ->capture_default_str();
+  command->add_option("--block-cache", flags->block_cache, "RocksDB block cache size")
+      ->capture_default_str();
+  command->add_option("--http-threads", flags->http_threads, "Threads serving HTTP")
+      ->capture_default_str();
+  command->add_option("--ready-file", flags->ready_file,
+                      "Write the bound addresses as JSON to this file once serving (for scripts "
+                      "and tests)");
+  command->add_flag("--verbose,-v", flags->verbose, "Log debug messages");
+}
+
+absl::Status ParseLimits(const CommonFlags& flags, Limits* limits) {
+  auto size = [](const std::string& name, const std::string& text,
+                 uint64_t* out) -> absl::Status {
+    auto v = ParseByteSize(text);
+    if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", v.status().message()));
+    *out = *v;
+    return absl::OkStatus();
+  };
+  if (auto s = size("--max-key-bytes", flags.max_key_bytes, &limits->max_key_bytes); !s.ok()) {
+    return s;
+  }
+  if (limits->max_key_bytes < 1 || limits->max_key_bytes > 65535) {
+    return absl::InvalidArgumentError("--max-key-bytes must be 1..65535");
+  }
+  if (auto s = size("--max-value-bytes", flags.max_value_bytes, &limits->max_value_bytes);
+      !s.ok()) {
+    return s;
+  }
+  if (limits->max_value_bytes > (1ull << 30)) {
+    return absl::InvalidArgumentError("--max-value-bytes must be at most 1GiB");
+  }
+  if (auto s = size("--max-metadata-bytes", flags.max_metadata_bytes,
+                    &limits->max_metadata_bytes);
+      !s.ok()) {
+    return s;
+  }
+  auto ttl = ParseDurationFlag(flags.min_ttl);
+  if (!ttl.ok()) return absl::InvalidArgumentError(absl::StrCat("--min-ttl: ", ttl.status().message()));
+  limits->min_ttl_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(*ttl));
+  return absl::OkStatus();
+}
+
+absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
+                               ServeOptions* serve) {
+  serve->listen = flags.listen;
+  serve->http_listen = flags.http;
+  serve->max_message_bytes = limits.MaxMessageBytes();
+  serve->ready_file = flags.ready_file;
+  serve->http_threads = std::max(1, flags.http_threads);
+  return absl::OkStatus();
+}
+
+void SetUpLogging(const CommonFlags& flags, const std::string& role) {
+  SetLogName(flags.node_id.empty() ? role : flags.node_id);
+  SetLogLevel(flags.verbose ? LogLevel::kDebug : LogLevel::kInfo);
+}
+
+int StartupFailure(const absl::Status& status) {
+  std::fprintf(stderr, "kvd: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace kv::server

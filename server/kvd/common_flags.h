@@ -1,0 +1,40 @@
+#pragma once
+// Flags shared by `kvd central` and `kvd edge`, and their translation into Options structs.
+
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "server/limits.h"
+#include "server/serve.h"
+
+namespace kv::server {
+
+struct CommonFlags {
+  std::string listen = "127.0.0.1:7000";
+  std::string http;
+  std::string data_dir;
+  std::string node_id;
+  std::string max_key_bytes = "512";
+  std::string max_value_bytes = "25MiB";
+  std::string max_metadata_bytes = "1024";
+  std::string min_ttl = "1s";
+  std::string block_cache = "256MiB";
+  std::string ready_file;
+  int http_threads = 1;
+  bool verbose = false;
+};
+
+void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& default_listen);
+
+// Parses the unit-bearing flags; errors name the flag.
+absl::Status ParseLimits(const CommonFlags& flags, Limits* limits);
+absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
+                               ServeOptions* serve);
+// Sets the log name and level from the flags.
+void SetUpLogging(const CommonFlags& flags, const std::string& role);
+
+// Prints "kvd: <message>" to stderr and returns the exit status for a failed start.
+int StartupFailure(const absl::Status& status);
+
+}  // namespace kv::server

@@ -1,0 +1,31 @@
+// kvd: the key-value store's node daemon.
+//   kvd central --listen 127.0.0.1:7000 --data-dir DIR
+//   kvd edge --mode full|cache --upstream HOST:PORT --listen ADDR --data-dir DIR
+// main() only parses flags into Options structs and hands them to the role's runner.
+
+#include <cstdio>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "common/build_info.h"
+#include "common/log.h"
+#include "server/kvd/central_main.h"
+#include "server/serve.h"
+
+int main(int argc, char** argv) {
+  kv::server::BlockShutdownSignals();
+
+  CLI::App app{"kvd: a node of the replicated key-value store (central or edge)", "kvd"};
+  app.set_version_flag("--version", kv::kBuildVersion);
+  app.require_subcommand(1);
+  kv::server::CentralFlags central_flags;
+  CLI::App* central = kv::server::AddCentralCommand(&app, &central_flags);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (central->parsed()) return kv::server::RunCentral(central_flags);
+  return 2;
+}

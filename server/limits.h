@@ -1,0 +1,46 @@
+#pragma once
+// Request limits and their validation. Every node validates locally, so bad requests never
+// leave an edge; the central node validates again (it is the authority).
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "kvstore/v1/kv.pb.h"
+#include "kvstore/v1/replication.pb.h"
+
+namespace kv::server {
+
+struct Limits {
+  // Keys are 1..max_key_bytes bytes.
+  uint64_t max_key_bytes = 512;
+  // Values are at most this large (25 MiB); gRPC message limits are set to match.
+  uint64_t max_value_bytes = 25ull << 20;
+  // Metadata is at most this large.
+  uint64_t max_metadata_bytes = 1024;
+  // Shortest TTL accepted, in seconds.
+  int64_t min_ttl_seconds = 1;
+  // Most keys in one BatchGet.
+  uint64_t max_batch_keys = 100;
+  // Most entries in one List page, and the page size when none is asked for.
+  uint32_t max_list_limit = 1000;
+  uint32_t default_list_limit = 100;
+
+  // The gRPC max message size that lets the largest legal request and reply through.
+  int MaxMessageBytes() const {
+    return static_cast<int>(max_value_bytes + max_metadata_bytes + max_key_bytes + (1 << 20));
+  }
+};
+
+absl::Status ValidateKey(const Limits& limits, const std::string& key,
+                         const char* field = "key");
+absl::Status ValidateReadOptions(const kvstore::v1::ReadOptions& options);
+absl::Status ValidateGet(const Limits& limits, const kvstore::v1::GetRequest& request);
+absl::Status ValidateBatchGet(const Limits& limits, const kvstore::v1::BatchGetRequest& request);
+// `now_unix` judges an absolute expiration in the past.
+absl::Status ValidatePut(const Limits& limits, const kvstore::v1::PutRequest& request,
+                         int64_t now_unix);
+absl::Status ValidateDelete(const Limits& limits, const kvstore::v1::DeleteRequest& request);
+absl::Status ValidateList(const Limits& limits, const kvstore::v1::ListRequest& request);
+absl::Status ValidateFetch(const Limits& limits, const kvstore::v1::FetchRequest& request);
+
+}  // namespace kv::server

@@ -1,0 +1,104 @@
+#include "server/serve.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/log.h"
+#include "nlohmann/json.hpp"
+#include "server/admin_service.h"
+#include "server/kv_service.h"
+
+namespace kv::server {
+namespace {
+
+sigset_t ShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+absl::Status WriteReadyFile(const std::string& path, const std::string& grpc_address,
+                            const std::string& http_address) {
+  nlohmann::json j = {{"grpc", grpc_address}, {"http", http_address}, {"pid", getpid()}};
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump() << "\n";
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void BlockShutdownSignals() {
+  sigset_t set = ShutdownSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
+  KvService kv_service(node, nullptr);
+  AdminService admin_service(node, nullptr);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // Detect dead downstreams on idle streams, and let clients keep connections alive.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.RegisterService(&kv_service);
+  builder.RegisterService(&admin_service);
+  for (grpc::Service* s : hooks.extra_services) builder.RegisterService(s);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen, " (address in use, or not a valid HOST:PORT)"));
+  }
+  std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
+  std::string http_address;
+  admin_service.SetListenAddresses(grpc_address, http_address);
+
+  KV_LOG(INFO) << "serving gRPC on " << grpc_address
+               << (http_address.empty() ? "" : ", HTTP on " + http_address);
+  if (!options.ready_file.empty()) {
+    if (auto s = WriteReadyFile(options.ready_file, grpc_address, http_address); !s.ok()) {
+      server->Shutdown();
+      return s;
+    }
+  }
+  if (hooks.on_serving) hooks.on_serving(grpc_address);
+
+  sigset_t set = ShutdownSignals();
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  KV_LOG(INFO) << "received " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+               << ", shutting down";
+
+  if (hooks.before_shutdown) hooks.before_shutdown();
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoSeconds(options.shutdown_grace));
+  server->Wait();
+  if (hooks.after_shutdown) hooks.after_shutdown();
+  KV_LOG(INFO) << "shut down cleanly";
+  return absl::OkStatus();
+}
+
+}  // namespace kv::server

@@ -1,0 +1,165 @@
+#pragma once
+// The RocksDB store of a full node (the central node or a full edge). Column families:
+//   default  meta: head version, cluster id, snapshot-in-progress marker
+//   data     key -> current record (server/storage/record_codec.h)
+//   log      big-endian version -> Change (replication/change_log.h)
+//   expiry   big-endian expiration + key -> version (only where expirations are swept)
+// Every change is applied in one WriteBatch together with its log entry and the new head
+// version, so data, log and head never disagree, also after a crash.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "kvstore/v1/kv.pb.h"
+#include "kvstore/v1/replication.pb.h"
+#include "replication/change_log.h"
+#include "rocksdb/db.h"
+#include "server/storage/record_codec.h"
+
+namespace kv::server {
+
+using kvstore::v1::Change;
+using kvstore::v1::Entry;
+
+struct StoreOptions {
+  // Data directory; created when missing.
+  std::string path;
+  // fsync the WAL with every batch. The central node acknowledges a write only after its batch is
+  // synced; an edge can re-fetch what a power loss takes, so it skips the fsync.
+  bool sync = true;
+  // Maintain the expiry index (the central node sweeps expired keys into deletions).
+  bool index_expirations = true;
+  // Shared block cache for all column families.
+  uint64_t block_cache_bytes = 256ull << 20;
+};
+
+// A record read from the store, pinned in RocksDB's cache (no copy of the value).
+struct PinnedRecord {
+  rocksdb::PinnableSlice buffer;
+  RecordView view;
+};
+
+// A key whose expiry index entry has come due.
+struct ExpiredKey {
+  std::string key;
+  uint64_t version = 0;
+  int64_t expiration = 0;
+};
+
+class VersionedStore;
+
+// Iterates every live key at one RocksDB snapshot (Replication.Snapshot).
+class SnapshotCursor {
+ public:
+  ~SnapshotCursor();
+  uint64_t version() const { return version_; }
+  const std::string& cluster_id() const { return cluster_id_; }
+  // Appends entries until `max_bytes` of keys+values (at least one entry when any remain).
+  // Expired keys are skipped; keys whose value is missing go to `missing` with no value.
+  // Returns false when the snapshot is exhausted.
+  absl::StatusOr<bool> Next(size_t max_bytes, int64_t now_unix, std::vector<Entry>* entries,
+                            std::vector<Entry>* missing);
+
+ private:
+  friend class VersionedStore;
+  SnapshotCursor() = default;
+  rocksdb::DB* db_ = nullptr;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  uint64_t version_ = 0;
+  std::string cluster_id_;
+};
+
+class VersionedStore {
+ public:
+  // Opens or creates the store. A directory locked by another process gives
+  // FAILED_PRECONDITION with a message that says so.
+  static absl::StatusOr<std::unique_ptr<VersionedStore>> Open(const StoreOptions& options);
+  ~VersionedStore();
+
+  VersionedStore(const VersionedStore&) = delete;
+  VersionedStore& operator=(const VersionedStore&) = delete;
+
+  // Last applied (central: committed) version; 0 for an empty store.
+  uint64_t head_version() const { return head_.load(std::memory_order_acquire); }
+  std::string cluster_id() const;
+  // Central node: creates a random cluster id on first start. Returns the id.
+  absl::StatusOr<std::string> EnsureClusterId();
+  // True after a crash in the middle of a snapshot install: the data is incomplete.
+  bool snapshot_incomplete() const { return snapshot_incomplete_.load(); }
+
+  // Point read of the raw record (expired records included; callers judge expiry).
+  // Returns false when the key has no record.
+  absl::StatusOr<bool> Get(absl::string_view key, PinnedRecord* out) const;
+
+  // Applies consecutive changes (head+1, head+2, ...) atomically with their log entries.
+  absl::Status Apply(const std::vector<const Change*>& changes);
+
+  // Keys with `prefix` strictly after `start_after` (empty = from the start of the prefix), in
+  // order, skipping expired ones; at most `limit`. `*more` tells whether further keys exist.
+  absl::Status List(absl::string_view prefix, absl::string_view start_after, size_t limit,
+                    bool include_values, int64_t now_unix, std::vector<Entry>* out,
+                    bool* more) const;
+
+  // --- Snapshot bootstrap of a full edge -------------------------------------------------------
+  // Wipes data, log and index and marks the store incomplete until FinishSnapshotInstall.
+  absl::Status BeginSnapshotInstall();
+  absl::Status InstallSnapshotEntries(const std::vector<const Entry*>& entries,
+                                      const std::vector<const Entry*>& missing);
+  absl::Status FinishSnapshotInstall(uint64_t version, const std::string& cluster_id);
+
+  // --- Upstream side ---------------------------------------------------------------------------
+  std::unique_ptr<SnapshotCursor> NewSnapshotCursor() const;
+
+  // A value that arrived as an invalidation has been fetched. Installed only when the key's
+  // record is still at `version` with its value missing; returns whether it was installed.
+  absl::StatusOr<bool> InstallFetchedValue(absl::string_view key, uint64_t version,
+                                           absl::string_view value);
+  // Keys whose value is still missing (after a restart, to resume their fetches).
+  absl::Status ScanMissingValues(size_t max, std::vector<std::pair<std::string, uint64_t>>* out);
+
+  // --- Expiry ----------------------------------------------------------------------------------
+  // Index entries with expiration <= now, oldest first, at most `max`.
+  absl::Status ScanExpired(int64_t now_unix, size_t max, std::vector<ExpiredKey>* out) const;
+  absl::Status DropExpiryIndex(const std::vector<ExpiredKey>& keys);
+
+  replication::ChangeLog& log() { return *log_; }
+  const replication::ChangeLog& log() const { return *log_; }
+
+  // RocksDB's estimates, for Status.
+  uint64_t ApproximateKeyCount() const;
+  uint64_t ApproximateDataBytes() const;
+
+ private:
+  VersionedStore() = default;
+  absl::Status Load();
+  absl::Status Write(rocksdb::WriteBatch* batch);
+  void AddRecordToBatch(const Change& change, rocksdb::WriteBatch* batch);
+
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* data_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* expiry_cf_ = nullptr;
+  std::unique_ptr<replication::ChangeLog> log_;
+
+  std::atomic<uint64_t> head_{0};
+  std::atomic<bool> snapshot_incomplete_{false};
+  // Writers are one thread at the central node; at an edge the stream applier and the value
+  // fetcher both write, and the fetcher's check-then-write must not interleave with an apply.
+  mutable absl::Mutex write_mu_;
+  mutable absl::Mutex cluster_mu_;
+  std::string cluster_id_ ABSL_GUARDED_BY(cluster_mu_);
+};
+
+}  // namespace kv::server

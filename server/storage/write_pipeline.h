@@ -1,0 +1,104 @@
+#pragma once
+// Group commit for the central node. Callers submit writes from any thread; one writer thread
+// drains the queue into a single RocksDB WriteBatch (data + change log + head), writes it with
+// sync, assigns consecutive versions, hands the committed changes to the publisher, and only
+// then answers each caller. Because one thread decides every write in order, conditional
+// writes (if_version) are linearizable.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "server/storage/versioned_store.h"
+
+namespace kv::server {
+
+struct WriteResult {
+  absl::Status status;
+  // The committed version; for a delete that found nothing, the head it was judged at.
+  uint64_t version = 0;
+  // Put: always true on success. Delete: whether a live key was removed.
+  bool applied = false;
+  int64_t expiration = 0;
+};
+
+struct WriteOp {
+  enum class Kind {
+    kPut,
+    kDelete,
+    // Expiry sweep: delete the key only if it is still at `if_version` (its expired write).
+    kExpire,
+  };
+  Kind kind = Kind::kPut;
+  std::string key;
+  std::string value;
+  std::string metadata;
+  // Absolute Unix seconds (TTLs are converted before submit); 0 = never.
+  int64_t expiration = 0;
+  // Current version must equal this (0 = must be absent). Required for kExpire.
+  std::optional<uint64_t> if_version;
+  absl::AnyInvocable<void(const WriteResult&) &&> done;
+};
+
+using CommittedChanges = std::vector<std::shared_ptr<const Change>>;
+
+struct WritePipelineOptions {
+  // Most writes in one batch.
+  size_t max_batch_ops = 2048;
+  // Stop adding writes to a batch once its values reach this size (one write always fits).
+  size_t max_batch_bytes = 64ull << 20;
+  // Runs on the writer thread after a batch is durable and before any caller is answered, so a
+  // version is published before anyone can learn it. Must not block.
+  std::function<void(const CommittedChanges&)> on_commit;
+  // Observes each batch (ops, time spent writing), for metrics.
+  std::function<void(size_t ops, double seconds)> on_batch;
+};
+
+class WritePipeline {
+ public:
+  WritePipeline(VersionedStore* store, Clock* clock, WritePipelineOptions options);
+  ~WritePipeline();
+
+  // Queues a write. After Stop() the write is answered UNAVAILABLE at once.
+  void Submit(WriteOp op);
+  // Stops accepting, commits everything already queued, answers it, and joins the writer.
+  void Stop();
+
+  uint64_t batches() const;
+  uint64_t writes() const;
+
+ private:
+  struct KeyState {
+    bool exists = false;
+    uint64_t version = 0;
+  };
+  void Run();
+  void CommitBatch(std::vector<WriteOp>* ops);
+  // The key's state as of the writes before it in this batch.
+  absl::StatusOr<KeyState> CurrentState(const std::string& key, int64_t now_unix,
+                                        absl::flat_hash_map<std::string, KeyState>* overlay);
+
+  VersionedStore* const store_;
+  Clock* const clock_;
+  const WritePipelineOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::deque<WriteOp> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread writer_;
+};
+
+}  // namespace kv::server
