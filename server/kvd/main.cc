@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; usage errors exit 2 with CLI11's message.
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   if (central->parsed()) return kv::server::RunCentral(central_flags);
   return 2;

@@ -1,0 +1,233 @@
+#include "server/storage/versioned_store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace kv::server {
+namespace {
+
+Change Put(uint64_t version, const std::string& key, const std::string& value,
+           int64_t expiration = 0) {
+  Change c;
+  c.set_version(version);
+  c.set_kind(Change::KIND_PUT);
+  c.set_key(key);
+  c.set_value(value);
+  c.set_expiration(expiration);
+  return c;
+}
+
+Change Del(uint64_t version, const std::string& key) {
+  Change c;
+  c.set_version(version);
+  c.set_kind(Change::KIND_DELETE);
+  c.set_key(key);
+  return c;
+}
+
+std::unique_ptr<VersionedStore> OpenStore(const std::string& path) {
+  StoreOptions options;
+  options.path = path;
+  options.sync = false;
+  auto store = VersionedStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+absl::Status ApplyAll(VersionedStore* store, const std::vector<Change>& changes) {
+  std::vector<const Change*> pointers;
+  for (const auto& c : changes) pointers.push_back(&c);
+  return store->Apply(pointers);
+}
+
+TEST(VersionedStore, AppliesChangesAndKeepsTheHeadAcrossReopen) {
+  testing::TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "a", "1"), Put(2, "b", "2"), Del(3, "a")}).ok());
+    EXPECT_EQ(store->head_version(), 3u);
+    PinnedRecord r;
+    EXPECT_FALSE(*store->Get("a", &r));
+    ASSERT_TRUE(*store->Get("b", &r));
+    EXPECT_EQ(r.view.value, "2");
+    EXPECT_EQ(r.view.version, 2u);
+  }
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(store->head_version(), 3u);
+  EXPECT_EQ(store->log().oldest(), 1u);
+  EXPECT_EQ(store->log().newest(), 3u);
+  std::vector<Change> log;
+  ASSERT_TRUE(store->log().Read(1, 10, 1 << 20, &log).ok());
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[2].kind(), Change::KIND_DELETE);
+  EXPECT_EQ(log[2].key(), "a");
+}
+
+TEST(VersionedStore, RejectsGapsAndReordering) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "a", "1")}).ok());
+  EXPECT_FALSE(ApplyAll(store.get(), {Put(3, "a", "3")}).ok());
+  EXPECT_FALSE(ApplyAll(store.get(), {Put(1, "a", "again")}).ok());
+  EXPECT_FALSE(ApplyAll(store.get(), {Put(2, "a", "2"), Put(4, "b", "4")}).ok());
+  // Nothing of the rejected batches was written.
+  EXPECT_EQ(store->head_version(), 1u);
+  PinnedRecord r;
+  ASSERT_TRUE(*store->Get("a", &r));
+  EXPECT_EQ(r.view.value, "1");
+}
+
+TEST(VersionedStore, SecondOpenOfTheSameDirectoryIsAClearError) {
+  testing::TempDir dir;
+  auto first = OpenStore(dir.path());
+  StoreOptions options;
+  options.path = dir.path();
+  auto second = VersionedStore::Open(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("in use by another process"), std::string::npos);
+}
+
+TEST(VersionedStore, ListsByPrefixInPagesAndSkipsExpiredKeys) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<Change> changes;
+  uint64_t v = 0;
+  for (int i = 0; i < 25; ++i) changes.push_back(Put(++v, "user/" + std::to_string(100 + i), "x"));
+  changes.push_back(Put(++v, "user/expired", "x", /*expiration=*/1000));
+  changes.push_back(Put(++v, "users", "not in prefix user/"));
+  changes.push_back(Put(++v, "a", "before"));
+  ASSERT_TRUE(ApplyAll(store.get(), changes).ok());
+
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    std::vector<Entry> entries;
+    bool more = false;
+    ASSERT_TRUE(store->List("user/", cursor, 10, false, /*now=*/2000, &entries, &more).ok());
+    for (const auto& e : entries) {
+      seen.push_back(e.key());
+      EXPECT_TRUE(e.value().empty());
+    }
+    if (!more) break;
+    cursor = entries.back().key();
+  }
+  ASSERT_EQ(seen.size(), 25u);
+  EXPECT_EQ(seen.front(), "user/100");
+  EXPECT_EQ(seen.back(), "user/124");
+
+  // The same key is not expired for an earlier clock.
+  std::vector<Entry> entries;
+  bool more = false;
+  ASSERT_TRUE(store->List("user/e", "", 10, true, /*now=*/999, &entries, &more).ok());
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].value(), "x");
+}
+
+TEST(VersionedStore, PrefixOfAllFfBytesListsToTheEnd) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "\xff\xff" "a", "1"), Put(2, "\xff\xff\xff", "2")}).ok());
+  std::vector<Entry> entries;
+  bool more = false;
+  ASSERT_TRUE(store->List("\xff\xff", "", 10, false, 0, &entries, &more).ok());
+  EXPECT_EQ(entries.size(), 2u);
+}
+
+TEST(VersionedStore, SnapshotCursorSeesOneConsistentVersion) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "a", "1"), Put(2, "b", "2")}).ok());
+  auto cursor = store->NewSnapshotCursor();
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(3, "c", "3"), Del(4, "a")}).ok());
+  EXPECT_EQ(cursor->version(), 2u);
+  std::vector<Entry> entries, missing;
+  auto more = cursor->Next(1 << 20, 0, &entries, &missing);
+  ASSERT_TRUE(more.ok());
+  EXPECT_FALSE(*more);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].key(), "a");
+  EXPECT_EQ(entries[1].key(), "b");
+}
+
+TEST(VersionedStore, SnapshotInstallReplacesEverything) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "old", "1")}).ok());
+  ASSERT_TRUE(store->BeginSnapshotInstall().ok());
+  EXPECT_TRUE(store->snapshot_incomplete());
+  Entry e;
+  e.set_key("new");
+  e.set_value("v");
+  e.set_version(40);
+  Entry m;
+  m.set_key("big");
+  m.set_version(41);
+  ASSERT_TRUE(store->InstallSnapshotEntries({&e}, {&m}).ok());
+  ASSERT_TRUE(store->FinishSnapshotInstall(42, "cluster-x").ok());
+  EXPECT_FALSE(store->snapshot_incomplete());
+  EXPECT_EQ(store->head_version(), 42u);
+  EXPECT_EQ(store->cluster_id(), "cluster-x");
+  EXPECT_EQ(store->log().oldest(), 43u);
+  EXPECT_EQ(store->log().entries(), 0u);
+  PinnedRecord r;
+  EXPECT_FALSE(*store->Get("old", &r));
+  ASSERT_TRUE(*store->Get("new", &r));
+  EXPECT_EQ(r.view.version, 40u);
+  ASSERT_TRUE(*store->Get("big", &r));
+  EXPECT_TRUE(r.view.value_missing);
+  // The stream continues from the snapshot's version.
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(43, "new", "v2")}).ok());
+  EXPECT_EQ(store->log().oldest(), 43u);
+}
+
+TEST(VersionedStore, FetchedValueInstallsOnlyOverTheSameMissingVersion) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  Change inv;
+  inv.set_version(1);
+  inv.set_kind(Change::KIND_INVALIDATE);
+  inv.set_key("big");
+  ASSERT_TRUE(ApplyAll(store.get(), {inv}).ok());
+  std::vector<std::pair<std::string, uint64_t>> missing;
+  ASSERT_TRUE(store->ScanMissingValues(10, &missing).ok());
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_FALSE(*store->InstallFetchedValue("big", 2, "wrong version"));
+  EXPECT_TRUE(*store->InstallFetchedValue("big", 1, "value"));
+  EXPECT_FALSE(*store->InstallFetchedValue("big", 1, "again"));  // no longer missing
+  PinnedRecord r;
+  ASSERT_TRUE(*store->Get("big", &r));
+  EXPECT_FALSE(r.view.value_missing);
+  EXPECT_EQ(r.view.value, "value");
+  // A newer change wins over a fetch of an older version.
+  inv.set_version(2);
+  ASSERT_TRUE(ApplyAll(store.get(), {inv}).ok());
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(3, "big", "newest")}).ok());
+  EXPECT_FALSE(*store->InstallFetchedValue("big", 2, "stale"));
+  ASSERT_TRUE(*store->Get("big", &r));
+  EXPECT_EQ(r.view.value, "newest");
+}
+
+TEST(VersionedStore, ExpiryIndexFindsDueKeysInOrder) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "late", "x", 300), Put(2, "early", "x", 100),
+                                     Put(3, "never", "x")})
+                  .ok());
+  std::vector<ExpiredKey> due;
+  ASSERT_TRUE(store->ScanExpired(50, 10, &due).ok());
+  EXPECT_TRUE(due.empty());
+  ASSERT_TRUE(store->ScanExpired(200, 10, &due).ok());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].key, "early");
+  EXPECT_EQ(due[0].version, 2u);
+  ASSERT_TRUE(store->DropExpiryIndex(due).ok());
+  due.clear();
+  ASSERT_TRUE(store->ScanExpired(1000, 10, &due).ok());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].key, "late");
+}
+
+}  // namespace
+}  // namespace kv::server
