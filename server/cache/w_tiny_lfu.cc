@@ -1,0 +1,270 @@
+#include "server/cache/w_tiny_lfu.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace kv::server::cache {
+namespace {
+
+FrequencySketch::Options SketchOptions(const WTinyLfu::Options& o) {
+  FrequencySketch::Options s;
+  s.expected_entries = o.expected_entries;
+  s.sample_factor = o.sample_factor;
+  s.doorkeeper = o.doorkeeper;
+  return s;
+}
+
+// Every Entry is one allocation of the same size; measure what the allocator makes of it.
+size_t EntryAllocationBytes() {
+  static const size_t bytes = [] {
+    auto probe = std::make_unique<Entry>();
+    return AllocationBytes(probe.get(), sizeof(Entry));
+  }();
+  return bytes;
+}
+
+size_t Charge(const std::string& key, const CachedValue& value) {
+  return EntryAllocationBytes() + StringHeapBytes(key) + ValueHeapBytes(value);
+}
+
+}  // namespace
+
+WTinyLfu::WTinyLfu(const Options& options)
+    : options_(options),
+      window_max_(static_cast<size_t>(options.capacity_bytes * options.window_fraction)),
+      protected_max_(
+          static_cast<size_t>((options.capacity_bytes - window_max_) * options.protected_fraction)),
+      table_(0, EntryHash(), EntryEq(), CountingAllocator<Entry*>(&table_bytes_)),
+      sketch_(SketchOptions(options)),
+      random_state_(Mix64(options.seed) | 1) {}
+
+WTinyLfu::~WTinyLfu() {
+  for (Entry* e : table_) delete e;
+}
+
+size_t WTinyLfu::ChargeOf(absl::string_view key, const CachedValue& value) {
+  // Entries store the key as std::string(key), so a probe built the same way has its capacity.
+  return Charge(std::string(key), value);
+}
+
+Entry* WTinyLfu::Find(const HashedKey& key) const {
+  auto it = table_.find(key);
+  return it == table_.end() ? nullptr : *it;
+}
+
+EntryList& WTinyLfu::ListOf(Segment segment) {
+  switch (segment) {
+    case Segment::kWindow:
+      return window_;
+    case Segment::kProbation:
+      return probation_;
+    default:
+      return protected_;
+  }
+}
+
+Segment WTinyLfu::SegmentOf(absl::string_view key) const {
+  const Entry* e = Find(HashedKey(key));
+  return e == nullptr ? Segment::kNone : e->segment;
+}
+
+uint64_t WTinyLfu::NextRandom() {
+  // xorshift64: the shard's lock serialises it, and it only has to be unpredictable enough
+  // that a flooder cannot count on never being admitted.
+  random_state_ ^= random_state_ << 13;
+  random_state_ ^= random_state_ >> 7;
+  random_state_ ^= random_state_ << 17;
+  return random_state_;
+}
+
+std::shared_ptr<const CachedValue> WTinyLfu::Lookup(const HashedKey& key) {
+  sketch_.Increment(key.hash);
+  Entry* e = Find(key);
+  if (e == nullptr) {
+    ++counters_.misses;
+    return nullptr;
+  }
+  ++counters_.hits;
+  switch (e->segment) {
+    case Segment::kWindow:
+      window_.MoveToFront(e);
+      break;
+    case Segment::kProbation:
+      probation_.Remove(e);
+      e->segment = Segment::kProtected;
+      protected_.PushFront(e);
+      ++counters_.protected_promotions;
+      DemoteProtectedOverflow();
+      break;
+    case Segment::kProtected:
+      protected_.MoveToFront(e);
+      break;
+    case Segment::kNone:
+      break;
+  }
+  return e->value;
+}
+
+void WTinyLfu::DemoteProtectedOverflow() {
+  while (protected_.bytes() > protected_max_ && protected_.size() > 1) {
+    Entry* e = protected_.back();
+    protected_.Remove(e);
+    e->segment = Segment::kProbation;
+    probation_.PushFront(e);
+  }
+}
+
+bool WTinyLfu::Admit(const HashedKey& key, std::shared_ptr<const CachedValue> value,
+                     Garbage* garbage) {
+  if (Entry* e = Find(key); e != nullptr) {
+    if (value->version > e->value->version) {
+      Replace(e, std::move(value), garbage);
+      Maintain(garbage);
+    }
+    return e->segment != Segment::kNone;
+  }
+
+  auto owned = std::make_unique<Entry>();
+  Entry* e = owned.get();
+  e->key = std::string(key.key);
+  e->hash = key.hash;
+  e->charge = Charge(e->key, *value);
+  // Never evict anything for an entry that cannot fit even in an empty shard.
+  if (e->charge + table_bytes_ + sketch_.HeapBytes() > options_.capacity_bytes) {
+    ++counters_.too_large;
+    return false;
+  }
+  if (!value->found) ++negative_entries_;
+  e->value = std::move(value);
+  e->segment = Segment::kWindow;
+  table_.insert(owned.release());
+  window_.PushFront(e);
+  entry_bytes_ += e->charge;
+  // A sketch sized for far fewer keys than are held loses its accuracy; regrow it (this
+  // forgets the counts, so only when the estimate was off by 2x, not for a transient +1).
+  if (table_.size() > 2 * sketch_.expected_entries()) {
+    sketch_.EnsureCapacity(2 * table_.size());
+  }
+  Maintain(garbage);
+  return e->segment != Segment::kNone;
+}
+
+bool WTinyLfu::UpdateIfPresent(const HashedKey& key, std::shared_ptr<const CachedValue> value,
+                               Garbage* garbage) {
+  Entry* e = Find(key);
+  if (e == nullptr || value->version <= e->value->version) return false;
+  Replace(e, std::move(value), garbage);
+  Maintain(garbage);
+  return true;
+}
+
+void WTinyLfu::Replace(Entry* e, std::shared_ptr<const CachedValue> value, Garbage* garbage) {
+  const size_t charge = Charge(e->key, *value);
+  negative_entries_ += (value->found ? 0 : 1);
+  negative_entries_ -= (e->value->found ? 0 : 1);
+  entry_bytes_ = entry_bytes_ - e->charge + charge;
+  ListOf(e->segment).Recharge(e, charge);
+  garbage->replaced.push_back(std::exchange(e->value, std::move(value)));
+}
+
+bool WTinyLfu::Erase(const HashedKey& key, Garbage* garbage) {
+  Entry* e = Find(key);
+  if (e == nullptr) return false;
+  Detach(e, &garbage->erased);
+  return true;
+}
+
+void WTinyLfu::Clear(Garbage* garbage) {
+  garbage->erased.reserve(garbage->erased.size() + table_.size());
+  for (Entry* e : table_) garbage->erased.emplace_back(e);
+  table_.clear();
+  for (EntryList* list : {&window_, &probation_, &protected_}) {
+    while (Entry* e = list->back()) {
+      list->Remove(e);
+      e->segment = Segment::kNone;
+    }
+  }
+  entry_bytes_ = 0;
+  negative_entries_ = 0;
+}
+
+void WTinyLfu::Detach(Entry* e, std::vector<std::unique_ptr<Entry>>* out) {
+  ListOf(e->segment).Remove(e);
+  e->segment = Segment::kNone;
+  table_.erase(e);
+  entry_bytes_ -= e->charge;
+  if (!e->value->found) --negative_entries_;
+  out->emplace_back(e);
+}
+
+void WTinyLfu::Maintain(Garbage* garbage) {
+  while (window_.bytes() > window_max_) {
+    Entry* c = window_.back();
+    if (bytes_used() <= options_.capacity_bytes) {
+      // Room for everyone: the candidate enters the main space unopposed.
+      window_.Remove(c);
+      c->segment = Segment::kProbation;
+      probation_.PushFront(c);
+      ++counters_.window_admissions;
+    } else if (!AdmitCandidate(c, garbage)) {
+      ++counters_.rejections;
+      Detach(c, &garbage->evicted);
+    }
+  }
+  // Over budget without a window overflow (a value grew, the table or sketch grew): evict by
+  // recency alone, least valuable region first.
+  while (bytes_used() > options_.capacity_bytes) {
+    Entry* victim = probation_.back();
+    if (victim == nullptr) victim = protected_.back();
+    if (victim == nullptr) victim = window_.back();
+    if (victim == nullptr) break;
+    ++counters_.evictions;
+    Detach(victim, &garbage->evicted);
+  }
+}
+
+bool WTinyLfu::AdmitCandidate(Entry* c, Garbage* garbage) {
+  const size_t need = bytes_used() - options_.capacity_bytes;
+  // Find the victims that would make room: probation tail first, then protected tail.
+  size_t freed = 0;
+  int strongest = -1;
+  Entry* v = probation_.back();
+  bool in_probation = true;
+  while (freed < need) {
+    if (v == nullptr) {
+      if (!in_probation) break;
+      in_probation = false;
+      v = protected_.back();
+      continue;
+    }
+    strongest = std::max(strongest, sketch_.Estimate(v->hash));
+    freed += v->charge;
+    v = v->prev;
+  }
+  if (freed < need) return false;  // the main space cannot hold it
+
+  const int frequency = sketch_.Estimate(c->hash);
+  const bool admit =
+      frequency > strongest ||
+      (options_.random_admission && frequency >= kRandomAdmissionMin && (NextRandom() & 127) == 0);
+  if (!admit) return false;
+
+  while (bytes_used() > options_.capacity_bytes) {
+    Entry* victim = probation_.back() != nullptr ? probation_.back() : protected_.back();
+    ++counters_.evictions;
+    Detach(victim, &garbage->evicted);
+  }
+  window_.Remove(c);
+  c->segment = Segment::kProbation;
+  probation_.PushFront(c);
+  ++counters_.window_admissions;
+  return true;
+}
+
+void WTinyLfu::ForEach(absl::FunctionRef<void(const Entry&)> fn) const {
+  for (const EntryList* list : {&protected_, &probation_, &window_}) {
+    for (const Entry* e = list->front(); e != nullptr; e = e->next) fn(*e);
+  }
+}
+
+}  // namespace kv::server::cache

@@ -1,0 +1,159 @@
+#pragma once
+// One shard's W-TinyLFU replacement policy (Einziger, Eytan, Friedman, Manes, "Adaptive Software
+// Cache Management", 2018; as in Caffeine), over a byte budget.
+//
+//   new entry -> [window LRU, ~1% of bytes] --overflow--> candidate
+//   candidate vs victims at the probation tail: admitted to [probation] only if its sketch
+//   frequency beats every victim it would displace (ties keep the incumbents)
+//   hit in probation -> [protected, ~80% of the main space]; protected overflow -> probation.
+//
+// The window lets a burst of new keys build up frequency; the sketch keeps one-hit wonders from
+// flushing the main space (scan resistance); the segmented main space keeps keys that were hit
+// twice ahead of keys hit once.
+//
+// Not thread-safe: HotKeyCache wraps each shard's policy in a mutex. Removed entries are handed
+// back in a Garbage so the caller can free them and run callbacks after dropping its lock.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
+#include "server/cache/cached_value.h"
+#include "server/cache/entry_list.h"
+#include "server/cache/frequency_sketch.h"
+#include "server/cache/heap_bytes.h"
+#include "server/cache/key_hash.h"
+
+namespace kv::server::cache {
+
+class WTinyLfu {
+ public:
+  struct Options {
+    // Budget in bytes for entries, the hash table and the sketch together.
+    size_t capacity_bytes = 1 << 20;
+    // Share of the budget for the admission window.
+    double window_fraction = 0.01;
+    // Share of the main space (budget minus window) for the protected segment.
+    double protected_fraction = 0.8;
+    // Sizes the frequency sketch; it grows (losing its counts) if more entries are held.
+    size_t expected_entries = 1024;
+    // See FrequencySketch::Options.
+    size_t sample_factor = 10;
+    bool doorkeeper = false;
+    // Admit a losing candidate with probability 1/128 when its frequency is at least
+    // kRandomAdmissionMin, so an attacker who floods the sketch with colliding keys cannot
+    // pin a victim forever (Caffeine does the same).
+    bool random_admission = true;
+    // Seed of the random-admission generator.
+    uint64_t seed = 1;
+  };
+
+  struct Counters {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    uint64_t window_admissions = 0;     // window -> probation (main space)
+    uint64_t protected_promotions = 0;  // probation -> protected
+    uint64_t evictions = 0;             // victims removed to make room
+    uint64_t rejections = 0;            // candidates that lost admission (and were dropped)
+    uint64_t too_large = 0;             // offers bigger than the whole budget
+  };
+
+  // What an operation removed; destroy it outside the lock.
+  struct Garbage {
+    std::vector<std::unique_ptr<Entry>> evicted;  // evictions and rejections: report these
+    std::vector<std::unique_ptr<Entry>> erased;   // Erase/Clear: the caller asked for it
+    std::vector<std::shared_ptr<const CachedValue>> replaced;  // older values of updated keys
+  };
+
+  static constexpr int kRandomAdmissionMin = 6;
+
+  explicit WTinyLfu(const Options& options);
+  ~WTinyLfu();
+  WTinyLfu(const WTinyLfu&) = delete;
+  WTinyLfu& operator=(const WTinyLfu&) = delete;
+
+  // Records the access in the sketch; on a hit updates recency and returns the value.
+  std::shared_ptr<const CachedValue> Lookup(const HashedKey& key);
+  // Records an access without looking up.
+  void RecordAccess(const HashedKey& key) { sketch_.Increment(key.hash); }
+  // Inserts into the window, or replaces a present entry whose version is lower. Returns
+  // whether the key is cached afterwards.
+  bool Admit(const HashedKey& key, std::shared_ptr<const CachedValue> value, Garbage* garbage);
+  // Replaces a present entry whose version is lower; returns whether it did.
+  bool UpdateIfPresent(const HashedKey& key, std::shared_ptr<const CachedValue> value,
+                       Garbage* garbage);
+  bool Erase(const HashedKey& key, Garbage* garbage);
+  // Drops every entry; keeps the sketch, since popularity does not change when data goes stale.
+  void Clear(Garbage* garbage);
+  // Protected (hottest first), then probation, then window.
+  void ForEach(absl::FunctionRef<void(const Entry&)> fn) const;
+
+  // The heap bytes an entry for this key and value holds: the Entry allocation, the key's
+  // buffer, the value's shared block and its strings' buffers. Excludes the table slot, which
+  // is counted with the table.
+  static size_t ChargeOf(absl::string_view key, const CachedValue& value);
+
+  // Entries + hash table + sketch: the memory this shard holds.
+  size_t bytes_used() const { return entry_bytes_ + table_bytes_ + sketch_.HeapBytes(); }
+  size_t capacity_bytes() const { return options_.capacity_bytes; }
+  size_t entries() const { return table_.size(); }
+  size_t negative_entries() const { return negative_entries_; }
+  size_t table_bytes() const { return table_bytes_; }
+  size_t window_bytes() const { return window_.bytes(); }
+  size_t probation_bytes() const { return probation_.bytes(); }
+  size_t protected_bytes() const { return protected_.bytes(); }
+  const Counters& counters() const { return counters_; }
+  // For tests: where the key is (kNone if absent) and its sketch frequency.
+  Segment SegmentOf(absl::string_view key) const;
+  int Frequency(absl::string_view key) const { return sketch_.Estimate(HashKey(key)); }
+  const FrequencySketch& sketch() const { return sketch_; }
+
+ private:
+  struct EntryHash {
+    using is_transparent = void;
+    size_t operator()(const Entry* e) const { return e->hash; }
+    size_t operator()(const HashedKey& k) const { return k.hash; }
+  };
+  struct EntryEq {
+    using is_transparent = void;
+    bool operator()(const Entry* a, const Entry* b) const { return a == b; }
+    bool operator()(const Entry* a, const HashedKey& b) const { return a->key == b.key; }
+    bool operator()(const HashedKey& a, const Entry* b) const { return a.key == b->key; }
+  };
+  using Table = absl::flat_hash_set<Entry*, EntryHash, EntryEq, CountingAllocator<Entry*>>;
+
+  Entry* Find(const HashedKey& key) const;
+  EntryList& ListOf(Segment segment);
+  // Installs a newer value in place; the entry keeps its position.
+  void Replace(Entry* e, std::shared_ptr<const CachedValue> value, Garbage* garbage);
+  // Unlinks and unindexes `e`, handing it to `out`.
+  void Detach(Entry* e, std::vector<std::unique_ptr<Entry>>* out);
+  // Restores the invariants after an insert or a growth: window within its share (overflow
+  // competes for the main space) and total bytes within the budget.
+  void Maintain(Garbage* garbage);
+  // Tries to move window candidate `c` into probation while over budget. False: dropped.
+  bool AdmitCandidate(Entry* c, Garbage* garbage);
+  void DemoteProtectedOverflow();
+  uint64_t NextRandom();
+
+  const Options options_;
+  const size_t window_max_;
+  const size_t protected_max_;
+
+  size_t table_bytes_ = 0;  // real bytes of the table's backing array
+  Table table_;
+  FrequencySketch sketch_;
+  EntryList window_;
+  EntryList probation_;
+  EntryList protected_;
+  size_t entry_bytes_ = 0;
+  size_t negative_entries_ = 0;
+  uint64_t random_state_;
+  Counters counters_;
+};
+
+}  // namespace kv::server::cache
