@@ -1,0 +1,73 @@
+#pragma once
+// The Client behind kv/client.h: routing, deadlines, retries and the session.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "client/endpoints.h"
+#include "common/clock.h"
+#include "kv/client.h"
+
+namespace kv::client {
+
+class ClientImpl final : public Client {
+ public:
+  explicit ClientImpl(const ClientOptions& options, Clock* clock = Clock::Real());
+
+  absl::StatusOr<GetResult> Get(absl::string_view key, const ReadOptions& options) override;
+  absl::StatusOr<BatchGetResult> BatchGet(const std::vector<std::string>& keys,
+                                          const ReadOptions& options) override;
+  absl::StatusOr<ListResult> List(const ListOptions& list, const ReadOptions& options) override;
+  absl::StatusOr<PutResult> Put(absl::string_view key, absl::string_view value,
+                                const PutOptions& options) override;
+  absl::StatusOr<DeleteResult> Delete(absl::string_view key, const DeleteOptions& options) override;
+  std::unique_ptr<BulkWriter> NewBulkWriter(const BulkOptions& options) override;
+  absl::StatusOr<kvstore::v1::StatusResponse> Status(absl::string_view endpoint,
+                                                     absl::Duration timeout) override;
+
+  uint64_t session_version() const override { return session_.load(); }
+  void SetSessionVersion(uint64_t v) override { session_.store(v); }
+
+  // Raises the session to at least v.
+  void ObserveVersion(uint64_t v);
+  // The read endpoints in use (for tests).
+  EndpointSet& read_endpoints() { return reads_; }
+  Endpoint& write_endpoint() { return *write_; }
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  // One attempt against one endpoint, with a context whose deadline is already set.
+  using Attempt = std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>;
+
+  // Runs an idempotent call over `endpoints` with failover, backoff and the deadline;
+  // `answered_by` gets the address that answered.
+  // With `set` the endpoints come from it (healthy first) and their health is updated; without,
+  // only `single` is tried.
+  absl::Status CallWithRetries(EndpointSet* set, Endpoint* single, absl::Duration timeout,
+                               const Attempt& attempt, std::string* answered_by);
+  // The endpoint for Status(address): an existing channel if there is one.
+  Endpoint* AdminEndpoint(const std::string& address);
+  // min_version for a read: the caller's, raised to the session when the session applies.
+  uint64_t MinVersionFor(const ReadOptions& options) const;
+  bool SessionApplies(const ReadOptions& options) const;
+  absl::Time DeadlineFor(absl::Duration timeout) const;
+
+  const ClientOptions options_;
+  Clock* const clock_;
+  std::unique_ptr<Endpoint> write_;
+  // Used by reads; when ClientOptions::read_endpoints is empty it holds the write endpoint.
+  EndpointSet reads_;
+  std::atomic<uint64_t> session_{0};
+
+  absl::Mutex admin_mu_;
+  // Channels for Status() of endpoints that are neither the write nor a read endpoint.
+  std::map<std::string, std::unique_ptr<Endpoint>> admin_endpoints_ ABSL_GUARDED_BY(admin_mu_);
+};
+
+}  // namespace kv::client

@@ -1,0 +1,95 @@
+#include "client/convert.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace kv::client {
+
+const char* SourceName(Source source) {
+  switch (source) {
+    case Source::kCentral:
+      return "central";
+    case Source::kEdgeStore:
+      return "edge-store";
+    case Source::kEdgeCache:
+      return "edge-cache";
+    case Source::kUpstream:
+      return "upstream";
+    case Source::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+Source FromProto(kvstore::v1::Source source) {
+  switch (source) {
+    case kvstore::v1::SOURCE_CENTRAL:
+      return Source::kCentral;
+    case kvstore::v1::SOURCE_EDGE_STORE:
+      return Source::kEdgeStore;
+    case kvstore::v1::SOURCE_EDGE_CACHE:
+      return Source::kEdgeCache;
+    case kvstore::v1::SOURCE_UPSTREAM:
+      return Source::kUpstream;
+    default:
+      return Source::kUnknown;
+  }
+}
+
+Entry FromProto(const kvstore::v1::Entry& entry) {
+  Entry e;
+  e.key = entry.key();
+  e.value = entry.value();
+  e.metadata = entry.metadata();
+  e.version = entry.version();
+  e.expiration = entry.expiration();
+  return e;
+}
+
+ReadInfo FromProto(const kvstore::v1::ReadInfo& info, const std::string& endpoint) {
+  ReadInfo r;
+  r.staleness = absl::Microseconds(info.staleness_micros());
+  r.source = FromProto(info.source());
+  r.as_of_version = info.as_of_version();
+  r.node_id = info.node_id();
+  r.stale = info.stale();
+  r.endpoint = endpoint;
+  return r;
+}
+
+void ToProto(const ReadOptions& options, uint64_t min_version, kvstore::v1::ReadOptions* out) {
+  out->set_consistency(options.consistency == Consistency::kStrong
+                           ? kvstore::v1::CONSISTENCY_STRONG
+                           : kvstore::v1::CONSISTENCY_BOUNDED);
+  out->set_max_staleness_micros(absl::ToInt64Microseconds(options.max_staleness));
+  out->set_min_version(min_version);
+  out->set_allow_stale(options.allow_stale);
+}
+
+absl::Status ToProto(absl::string_view key, absl::string_view value, const PutOptions& options,
+                     kvstore::v1::PutRequest* out) {
+  if (options.ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("ttl: must not be negative");
+  }
+  int64_t ttl_seconds = 0;
+  if (options.ttl > absl::ZeroDuration()) {
+    absl::Duration rest;
+    ttl_seconds = absl::IDivDuration(options.ttl, absl::Seconds(1), &rest);
+    if (ttl_seconds < 1 || rest != absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ttl: must be a whole number of seconds >= 1s, got ", absl::FormatDuration(options.ttl)));
+    }
+  }
+  if (ttl_seconds > 0 && options.expiration != 0) {
+    return absl::InvalidArgumentError("ttl and expiration: set at most one");
+  }
+  if (options.expiration < 0) return absl::InvalidArgumentError("expiration: must be >= 0");
+  out->set_key(key.data(), key.size());
+  out->set_value(value.data(), value.size());
+  out->set_metadata(options.metadata);
+  out->set_ttl_seconds(ttl_seconds);
+  out->set_expiration(options.expiration);
+  if (options.if_version.has_value()) out->set_if_version(*options.if_version);
+  return absl::OkStatus();
+}
+
+}  // namespace kv::client

@@ -1,0 +1,24 @@
+#pragma once
+// Translation between the public structs of kv/client.h and the kvstore.v1 messages.
+
+#include <cstdint>
+
+#include "kv/client.h"
+#include "kvstore/v1/kv.pb.h"
+
+namespace kv::client {
+
+Source FromProto(kvstore::v1::Source source);
+Entry FromProto(const kvstore::v1::Entry& entry);
+// `endpoint` is the address that answered.
+ReadInfo FromProto(const kvstore::v1::ReadInfo& info, const std::string& endpoint);
+
+// The wire read options; `min_version` already includes the session.
+void ToProto(const ReadOptions& options, uint64_t min_version, kvstore::v1::ReadOptions* out);
+
+// Validates what the client can check without a round trip (ttl form, ttl xor expiration) and
+// fills the request.
+absl::Status ToProto(absl::string_view key, absl::string_view value, const PutOptions& options,
+                     kvstore::v1::PutRequest* out);
+
+}  // namespace kv::client

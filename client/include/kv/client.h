@@ -1,0 +1,251 @@
+#pragma once
+// The kvstore C++ client: one write endpoint (the central node, or any node that forwards
+// writes), an ordered list of read endpoints (nearest first), deadlines on every call, retries
+// with jittered backoff for idempotent calls, and a session that carries the highest version this
+// client has seen into its next reads (read-your-writes and monotonic reads across edges).
+//
+//   kv::client::ClientOptions options;
+//   options.write_endpoint = "central.example:7000";
+//   options.read_endpoints = {"edge-local:7000", "edge-region:7000"};
+//   auto client = kv::client::Client::Create(options);
+//   if (!client.ok()) ...
+//   auto put = (*client)->Put("flags/checkout", "on");
+//   auto got = (*client)->Get("flags/checkout");  // sees the put, from the nearest edge
+//
+// A Client is thread-safe; share one per process. Keys, values and metadata are bytes.
+// Errors are absl::Status values carrying the gRPC code and the server's message.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kvstore/v1/admin.pb.h"
+
+namespace kv::client {
+
+// Retries of idempotent calls (Get, BatchGet, List, Status). Writes are never retried.
+// Retried codes: UNAVAILABLE, DEADLINE_EXCEEDED of one attempt when the overall deadline has
+// time left, and RESOURCE_EXHAUSTED raised by the transport (not by the server's limits).
+struct RetryPolicy {
+  // Rounds over the read endpoints, including the first; 1 disables retries.
+  int max_attempts = 4;
+  // Sleep before the second round; doubles every round up to max_backoff.
+  absl::Duration initial_backoff = absl::Milliseconds(25);
+  absl::Duration max_backoff = absl::Seconds(1);
+  // Each sleep is multiplied by a random factor in [1 - jitter, 1 + jitter].
+  double jitter = 0.2;
+  // Deadline of one attempt; ZeroDuration() = whatever is left of the call's deadline.
+  absl::Duration per_attempt_timeout = absl::ZeroDuration();
+};
+
+struct ClientOptions {
+  // Where Put and Delete go: the central node, or an edge that forwards writes.
+  std::string write_endpoint = "127.0.0.1:7000";
+  // Where reads go, nearest first. Empty = read from write_endpoint.
+  std::vector<std::string> read_endpoints;
+  // Deadline of a call that does not set its own, including all retries.
+  absl::Duration timeout = absl::Seconds(5);
+  RetryPolicy retry;
+  // An endpoint that failed (UNAVAILABLE, connection refused, attempt timed out) is skipped for
+  // this long, then tried again. If every endpoint is cooling down, they are tried anyway.
+  absl::Duration endpoint_cooldown = absl::Seconds(2);
+  // Sessions on by default: reads carry min_version = the highest version seen (see Client).
+  bool session = true;
+  // gRPC send/receive message limit. Must be >= 26 MiB: values can be 25 MiB plus framing.
+  int max_message_bytes = 32 << 20;
+};
+
+enum class Consistency {
+  // The nearest node that is fresh within max_staleness answers.
+  kBounded,
+  // Forwarded to the central node.
+  kStrong,
+};
+
+// Where an answer came from (mirrors kvstore.v1.Source).
+enum class Source { kUnknown, kCentral, kEdgeStore, kEdgeCache, kUpstream };
+
+// "central", "edge-store", "edge-cache", "upstream", "unknown".
+const char* SourceName(Source source);
+
+struct ReadOptions {
+  Consistency consistency = Consistency::kBounded;
+  // Largest staleness accepted; ZeroDuration() = the node's --max-staleness.
+  absl::Duration max_staleness = absl::ZeroDuration();
+  // The answer reflects at least this version. Combined (max) with the session version.
+  uint64_t min_version = 0;
+  // When no node within the bound can answer, accept a stale local copy (labelled stale).
+  bool allow_stale = false;
+  // Send the session version as min_version and update it from the answer. Ignored when
+  // ClientOptions::session is false.
+  bool use_session = true;
+  // Deadline of this call including retries; ZeroDuration() = ClientOptions::timeout.
+  absl::Duration timeout = absl::ZeroDuration();
+};
+
+// How fresh a read answer is, and who gave it.
+struct ReadInfo {
+  // Staleness of the answering node: every write committed at the central node more than this
+  // long before the answer is reflected. Zero at the central node.
+  absl::Duration staleness = absl::ZeroDuration();
+  Source source = Source::kUnknown;
+  // The answer reflects every write up to this version.
+  uint64_t as_of_version = 0;
+  // Node id of the answering node.
+  std::string node_id;
+  // True when served beyond the staleness bound because allow_stale was set.
+  bool stale = false;
+  // The endpoint (host:port from ClientOptions) that answered.
+  std::string endpoint;
+};
+
+// One key as stored.
+struct Entry {
+  std::string key;
+  // Empty when not requested (List without include_values) or not found.
+  std::string value;
+  std::string metadata;
+  // Version of the write that produced this entry.
+  uint64_t version = 0;
+  // Absolute expiration, Unix seconds; 0 = never.
+  int64_t expiration = 0;
+};
+
+struct GetResult {
+  bool found = false;
+  // Valid when found: value, metadata, version, expiration (and key).
+  Entry entry;
+  ReadInfo info;
+};
+
+struct BatchGetResult {
+  struct Item {
+    bool found = false;
+    Entry entry;
+    Source source = Source::kUnknown;
+  };
+  // One item per requested key, in request order.
+  std::vector<Item> items;
+  ReadInfo info;
+};
+
+struct ListOptions {
+  // Only keys starting with this prefix.
+  std::string prefix;
+  // Opaque cursor from a previous ListResult::next_cursor; empty = from the start.
+  std::string cursor;
+  // 1..1000; 0 = the server's default (100).
+  uint32_t limit = 0;
+  // Return values too (otherwise only key, version, metadata and expiration).
+  bool include_values = false;
+};
+
+struct ListResult {
+  std::vector<Entry> entries;
+  // Empty when the listing is complete; otherwise pass as ListOptions::cursor.
+  std::string next_cursor;
+  ReadInfo info;
+};
+
+struct PutOptions {
+  // Opaque bytes stored beside the value, up to 1024 bytes.
+  std::string metadata;
+  // Time to live (whole seconds, >= 1 s), converted to an absolute time at the central node.
+  // ZeroDuration() = no TTL. At most one of ttl and expiration.
+  absl::Duration ttl = absl::ZeroDuration();
+  // Absolute expiration, Unix seconds; 0 = never.
+  int64_t expiration = 0;
+  // Conditional write: only if the key's current version equals this; 0 = only if absent.
+  // A lost condition fails with FAILED_PRECONDITION and writes nothing.
+  std::optional<uint64_t> if_version;
+  // Deadline of this call; ZeroDuration() = ClientOptions::timeout. Writes are not retried.
+  absl::Duration timeout = absl::ZeroDuration();
+};
+
+struct PutResult {
+  // The version the write was committed at.
+  uint64_t version = 0;
+  // The absolute expiration stored, 0 = never.
+  int64_t expiration = 0;
+};
+
+struct DeleteOptions {
+  // Conditional delete: only if the key's current version equals this.
+  std::optional<uint64_t> if_version;
+  // Deadline of this call; ZeroDuration() = ClientOptions::timeout.
+  absl::Duration timeout = absl::ZeroDuration();
+};
+
+struct DeleteResult {
+  // True when the key existed and was deleted.
+  bool deleted = false;
+  // The version of the deletion; when nothing was deleted, the head version it was judged at.
+  uint64_t version = 0;
+};
+
+// Many Puts in flight at once over the callback API, for bulk loads. Add() blocks while
+// `window` puts are in flight, and while a put of the same key is in flight (so later lines for
+// a key win, as if written one by one). Each put's outcome is reported through its own callback,
+// on a gRPC thread; callbacks must be quick and thread-safe. Not retried, like every write.
+class BulkWriter {
+ public:
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<PutResult>)>;
+  virtual ~BulkWriter() = default;  // Waits for every put in flight.
+
+  virtual void Add(std::string key, std::string value, PutOptions options, Callback done) = 0;
+  // Waits until every put added so far has reported.
+  virtual void Flush() = 0;
+  // Puts started and not yet reported.
+  virtual int InFlight() = 0;
+};
+
+struct BulkOptions {
+  // Puts in flight at once.
+  int window = 64;
+};
+
+class Client {
+ public:
+  // Checks the options (max_message_bytes >= 26 MiB, endpoints non-empty) and creates channels.
+  // Connections are made lazily by the first call.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(const ClientOptions& options);
+
+  virtual ~Client() = default;
+
+  // Reads one key. Not found is not an error: GetResult::found is false.
+  virtual absl::StatusOr<GetResult> Get(absl::string_view key, const ReadOptions& options = {}) = 0;
+  // Reads up to 100 keys with one set of options, from one node.
+  virtual absl::StatusOr<BatchGetResult> BatchGet(const std::vector<std::string>& keys,
+                                                  const ReadOptions& options = {}) = 0;
+  // One page of keys in key order.
+  virtual absl::StatusOr<ListResult> List(const ListOptions& list,
+                                          const ReadOptions& options = {}) = 0;
+
+  virtual absl::StatusOr<PutResult> Put(absl::string_view key, absl::string_view value,
+                                        const PutOptions& options = {}) = 0;
+  virtual absl::StatusOr<DeleteResult> Delete(absl::string_view key,
+                                              const DeleteOptions& options = {}) = 0;
+
+  // Pipelined puts to the write endpoint; see BulkWriter.
+  virtual std::unique_ptr<BulkWriter> NewBulkWriter(const BulkOptions& options = {}) = 0;
+
+  // Admin.Status of one node; empty endpoint = the write endpoint. Retried like a read.
+  virtual absl::StatusOr<kvstore::v1::StatusResponse> Status(absl::string_view endpoint = "",
+                                                             absl::Duration timeout = {}) = 0;
+
+  // The session: the highest version this client wrote, or read (the entry's version when
+  // found, the answer's as_of_version when not found). Sent as min_version on reads.
+  virtual uint64_t session_version() const = 0;
+  // Carries a session over from elsewhere (e.g. another process): raises or lowers it to v.
+  // SetSessionVersion(0) resets the session.
+  virtual void SetSessionVersion(uint64_t v) = 0;
+};
+
+}  // namespace kv::client

@@ -1,0 +1,60 @@
+#pragma once
+// One line of a bulk-put file: a JSON object
+//   {"key": "k", "value": "v", "ttl": 30 | "30s", "metadata": "m"}
+// Binary data goes base64-encoded in "key_base64", "value_base64", "metadata_base64".
+// Optional: "expiration" (absolute Unix seconds), "if_version" (conditional write).
+// Unknown fields are errors, so a typo ("tll") is reported instead of silently ignored.
+
+#include <cstdint>
+#include <istream>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kv/client.h"
+
+namespace kv::kvctl {
+
+struct BulkRecord {
+  std::string key;
+  std::string value;
+  // metadata, ttl, expiration, if_version.
+  client::PutOptions options;
+};
+
+// Parses one line; the error message names the field and what is wrong.
+absl::StatusOr<BulkRecord> ParseBulkLine(absl::string_view line);
+
+// A TTL as given to `put --ttl` or a bulk line's "ttl" string: "30s", "5m", "1h30m", or a bare
+// number of seconds. Must be a whole number of seconds, at least 1.
+absl::StatusOr<absl::Duration> ParseTtl(absl::string_view text);
+
+// True for blank lines (only whitespace), which bulk-put skips.
+bool IsBlankLine(absl::string_view line);
+
+}  // namespace kv::kvctl
+
+namespace kv::kvctl {
+
+// Reads a bulk-put file line by line, numbering lines from 1 and parsing each.
+class JsonLinesReader {
+ public:
+  struct Line {
+    int64_t number = 0;
+    // Blank lines are skipped by bulk-put (no record, not an error).
+    bool blank = false;
+    absl::StatusOr<BulkRecord> record;
+  };
+
+  explicit JsonLinesReader(std::istream& in) : in_(in) {}
+  // False at end of input.
+  bool Next(Line* line);
+
+ private:
+  std::istream& in_;
+  int64_t number_ = 0;
+  std::string buffer_;
+};
+
+}  // namespace kv::kvctl

@@ -1,0 +1,40 @@
+#pragma once
+// kvctl's exit statuses, one place, so scripts can rely on them (documented in docs/client.md).
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace kv::kvctl {
+
+inline constexpr int kExitOk = 0;
+// get: the key does not exist.
+inline constexpr int kExitNotFound = 1;
+// Bad flags or arguments, unreadable input file; nothing was sent.
+inline constexpr int kExitUsage = 2;
+// Any other server or client error (INTERNAL, UNKNOWN, UNIMPLEMENTED, PERMISSION_DENIED, ...).
+inline constexpr int kExitServerError = 3;
+// FAILED_PRECONDITION: a conditional write (--if-version) lost.
+inline constexpr int kExitPrecondition = 4;
+// UNAVAILABLE or DEADLINE_EXCEEDED: no node answered in time.
+inline constexpr int kExitUnavailable = 5;
+// INVALID_ARGUMENT, RESOURCE_EXHAUSTED, OUT_OF_RANGE: the server rejected the request's content.
+inline constexpr int kExitRejected = 6;
+// bulk-put: some lines were not written (malformed or failed); the summary says which.
+inline constexpr int kExitPartial = 7;
+
+// The exit status for a failed call (never 0 for a non-OK status).
+int ExitCodeFor(const absl::Status& status);
+
+// "UNAVAILABLE", "FAILED_PRECONDITION", ...
+std::string CodeName(const absl::Status& status);
+
+// Writes "kvctl <command>: CODE_NAME: message" and returns ExitCodeFor(status).
+int ReportError(std::ostream& err, absl::string_view command, const absl::Status& status);
+
+// Writes "kvctl <command>: message" plus a pointer to --help, and returns kExitUsage.
+int ReportUsage(std::ostream& err, absl::string_view command, absl::string_view message);
+
+}  // namespace kv::kvctl
