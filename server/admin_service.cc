@@ -6,7 +6,8 @@ grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* cont
                                                const kvstore::v1::StatusRequest* request,
                                                kvstore::v1::StatusResponse* response) {
   auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, observer_, RpcMethod::kStatus);
+  Done done = FinishReactor(reactor, tracker_, RpcMethod::kStatus);
+  if (!done) return reactor;
   node_->GetStatus(response);
   response->set_listen(listen_);
   response->set_http_listen(http_listen_);

@@ -13,7 +13,7 @@ namespace kv::server {
 
 class AdminService final : public kvstore::v1::Admin::CallbackService {
  public:
-  AdminService(Node* node, RequestObserver* observer) : node_(node), observer_(observer) {}
+  AdminService(Node* node, CallTracker* tracker) : node_(node), tracker_(tracker) {}
   // Addresses the server actually listens on, reported by Status.
   void SetListenAddresses(std::string grpc_address, std::string http_address) {
     listen_ = std::move(grpc_address);
@@ -26,7 +26,7 @@ class AdminService final : public kvstore::v1::Admin::CallbackService {
 
  private:
   Node* const node_;
-  RequestObserver* const observer_;
+  CallTracker* const tracker_;
   std::string listen_;
   std::string http_listen_;
 };

@@ -191,9 +191,9 @@ void CentralNode::List(const kvstore::v1::ListRequest& request,
                        kvstore::v1::ListResponse* response, const CallContext& call, Done done) {
   if (auto s = ValidateList(options_.limits, request); !s.ok()) return std::move(done)(s);
   uint64_t as_of = store_->head_version();
-  absl::Status s = ListLocal(*store_, options_.limits, request, clock_->UnixSeconds(), response);
-  if (s.ok()) FillInfo(as_of, response->mutable_info());
-  std::move(done)(s);
+  auto listed = ListLocal(*store_, options_.limits, request, clock_->UnixSeconds(), response);
+  if (listed.ok()) FillInfo(as_of, response->mutable_info());
+  std::move(done)(listed.status());
 }
 
 void CentralNode::GetStatus(kvstore::v1::StatusResponse* status) {

@@ -6,8 +6,8 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
                                          const kvstore::v1::GetRequest* request,
                                          kvstore::v1::GetResponse* response) {
   auto* reactor = context->DefaultReactor();
-  node_->Get(*request, response, MakeCallContext(context),
-             FinishReactor(reactor, observer_, RpcMethod::kGet));
+  Done done = FinishReactor(reactor, tracker_, RpcMethod::kGet);
+  if (done) node_->Get(*request, response, MakeCallContext(context), std::move(done));
   return reactor;
 }
 
@@ -15,8 +15,8 @@ grpc::ServerUnaryReactor* KvService::BatchGet(grpc::CallbackServerContext* conte
                                               const kvstore::v1::BatchGetRequest* request,
                                               kvstore::v1::BatchGetResponse* response) {
   auto* reactor = context->DefaultReactor();
-  node_->BatchGet(*request, response, MakeCallContext(context),
-                  FinishReactor(reactor, observer_, RpcMethod::kBatchGet));
+  Done done = FinishReactor(reactor, tracker_, RpcMethod::kBatchGet);
+  if (done) node_->BatchGet(*request, response, MakeCallContext(context), std::move(done));
   return reactor;
 }
 
@@ -24,8 +24,8 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
                                          const kvstore::v1::PutRequest* request,
                                          kvstore::v1::PutResponse* response) {
   auto* reactor = context->DefaultReactor();
-  node_->Put(*request, response, MakeCallContext(context),
-             FinishReactor(reactor, observer_, RpcMethod::kPut));
+  Done done = FinishReactor(reactor, tracker_, RpcMethod::kPut);
+  if (done) node_->Put(*request, response, MakeCallContext(context), std::move(done));
   return reactor;
 }
 
@@ -33,8 +33,8 @@ grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context
                                             const kvstore::v1::DeleteRequest* request,
                                             kvstore::v1::DeleteResponse* response) {
   auto* reactor = context->DefaultReactor();
-  node_->Delete(*request, response, MakeCallContext(context),
-                FinishReactor(reactor, observer_, RpcMethod::kDelete));
+  Done done = FinishReactor(reactor, tracker_, RpcMethod::kDelete);
+  if (done) node_->Delete(*request, response, MakeCallContext(context), std::move(done));
   return reactor;
 }
 
@@ -42,8 +42,8 @@ grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* context,
                                           const kvstore::v1::ListRequest* request,
                                           kvstore::v1::ListResponse* response) {
   auto* reactor = context->DefaultReactor();
-  node_->List(*request, response, MakeCallContext(context),
-              FinishReactor(reactor, observer_, RpcMethod::kList));
+  Done done = FinishReactor(reactor, tracker_, RpcMethod::kList);
+  if (done) node_->List(*request, response, MakeCallContext(context), std::move(done));
   return reactor;
 }
 

@@ -11,8 +11,8 @@ namespace kv::server {
 
 class KvService final : public kvstore::v1::KV::CallbackService {
  public:
-  // `node` and `observer` (may be null) must outlive the service.
-  KvService(Node* node, RequestObserver* observer) : node_(node), observer_(observer) {}
+  // `node` and `tracker` (may be null) must outlive the service.
+  KvService(Node* node, CallTracker* tracker) : node_(node), tracker_(tracker) {}
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const kvstore::v1::GetRequest* request,
@@ -32,7 +32,7 @@ class KvService final : public kvstore::v1::KV::CallbackService {
 
  private:
   Node* const node_;
-  RequestObserver* const observer_;
+  CallTracker* const tracker_;
 };
 
 }  // namespace kv::server

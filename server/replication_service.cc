@@ -76,14 +76,14 @@ class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::Snapsh
 ReplicationService::ReplicationService(Node* node, VersionedStore* store,
                                        replication::Publisher* publisher, Clock* clock,
                                        std::function<absl::Status()> can_serve,
-                                       RequestObserver* observer,
+                                       CallTracker* tracker,
                                        ReplicationServiceOptions options)
     : node_(node),
       store_(store),
       publisher_(publisher),
       clock_(clock),
       can_serve_(std::move(can_serve)),
-      observer_(observer),
+      tracker_(tracker),
       options_(options) {}
 
 grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>*
@@ -110,8 +110,8 @@ grpc::ServerUnaryReactor* ReplicationService::Fetch(grpc::CallbackServerContext*
                                                     const kvstore::v1::FetchRequest* request,
                                                     kvstore::v1::FetchResponse* response) {
   auto* reactor = context->DefaultReactor();
-  node_->Fetch(*request, response, MakeCallContext(context),
-               FinishReactor(reactor, observer_, RpcMethod::kFetch));
+  Done done = FinishReactor(reactor, tracker_, RpcMethod::kFetch);
+  if (done) node_->Fetch(*request, response, MakeCallContext(context), std::move(done));
   return reactor;
 }
 

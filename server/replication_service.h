@@ -28,7 +28,7 @@ class ReplicationService final : public kvstore::v1::Replication::CallbackServic
   // middle of its own bootstrap is not). All pointers must outlive the service.
   ReplicationService(Node* node, VersionedStore* store, replication::Publisher* publisher,
                      Clock* clock, std::function<absl::Status()> can_serve,
-                     RequestObserver* observer, ReplicationServiceOptions options = {});
+                     CallTracker* tracker, ReplicationServiceOptions options = {});
 
   grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>*
   Subscribe(grpc::CallbackServerContext* context) override;
@@ -46,7 +46,7 @@ class ReplicationService final : public kvstore::v1::Replication::CallbackServic
   replication::Publisher* const publisher_;
   Clock* const clock_;
   const std::function<absl::Status()> can_serve_;
-  RequestObserver* const observer_;
+  CallTracker* const tracker_;
   const ReplicationServiceOptions options_;
   std::atomic<uint64_t> snapshots_served_{0};
 };

@@ -51,8 +51,8 @@ void BlockShutdownSignals() {
 }
 
 absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
-  KvService kv_service(node, nullptr);
-  AdminService admin_service(node, nullptr);
+  KvService kv_service(node, hooks.tracker);
+  AdminService admin_service(node, hooks.tracker);
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -92,9 +92,12 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   KV_LOG(INFO) << "received " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
                << ", shutting down";
 
+  // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
+  // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
-  server->Shutdown(std::chrono::system_clock::now() +
-                   absl::ToChronoSeconds(options.shutdown_grace));
+  int left = hooks.tracker->Drain(options.shutdown_grace);
+  if (left > 0) KV_LOG(WARN) << left << " calls still running after the grace period; cancelling";
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   server->Wait();
   if (hooks.after_shutdown) hooks.after_shutdown();
   KV_LOG(INFO) << "shut down cleanly";

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "server/node.h"
+#include "server/request_observer.h"
 
 namespace kv::server {
 
@@ -35,6 +36,8 @@ void BlockShutdownSignals();
 
 // What a role adds to the common server.
 struct ServeHooks {
+  // Counts the unary calls of every service, so shutdown can wait for them (required).
+  CallTracker* tracker = nullptr;
   // Registered on the builder before start (the KV and Admin services are added by Serve).
   std::vector<grpc::Service*> extra_services;
   // Called after the server stopped accepting and before it waits for in-flight calls (ends

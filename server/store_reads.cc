@@ -19,14 +19,15 @@ absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::stri
   return LocalRead::kFound;
 }
 
-absl::Status ListLocal(const VersionedStore& store, const Limits& limits,
-                       const kvstore::v1::ListRequest& request, int64_t now_unix,
-                       kvstore::v1::ListResponse* response) {
+absl::StatusOr<size_t> ListLocal(const VersionedStore& store, const Limits& limits,
+                                 const kvstore::v1::ListRequest& request, int64_t now_unix,
+                                 kvstore::v1::ListResponse* response) {
   size_t limit = request.limit() == 0 ? limits.default_list_limit : request.limit();
   std::vector<kvstore::v1::Entry> entries;
   bool more = false;
+  size_t missing = 0;
   if (auto s = store.List(request.prefix(), request.cursor(), limit, request.include_values(),
-                          now_unix, &entries, &more);
+                          now_unix, &entries, &more, &missing);
       !s.ok()) {
     return s;
   }
@@ -34,7 +35,7 @@ absl::Status ListLocal(const VersionedStore& store, const Limits& limits,
   if (more && response->entries_size() > 0) {
     response->set_next_cursor(response->entries(response->entries_size() - 1).key());
   }
-  return absl::OkStatus();
+  return request.include_values() ? missing : 0;
 }
 
 }  // namespace kv::server

@@ -22,9 +22,10 @@ enum class LocalRead {
 absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::string& key,
                                     int64_t now_unix, kvstore::v1::Entry* entry);
 
-// One List page from the local store: entries and next_cursor.
-absl::Status ListLocal(const VersionedStore& store, const Limits& limits,
-                       const kvstore::v1::ListRequest& request, int64_t now_unix,
-                       kvstore::v1::ListResponse* response);
+// One List page from the local store: entries and next_cursor. Returns how many listed keys
+// have a value this node has not fetched yet (only counted when values were asked for).
+absl::StatusOr<size_t> ListLocal(const VersionedStore& store, const Limits& limits,
+                                 const kvstore::v1::ListRequest& request, int64_t now_unix,
+                                 kvstore::v1::ListResponse* response);
 
 }  // namespace kv::server

@@ -23,6 +23,9 @@ CLI::App* AddCentralCommand(CLI::App* app, CentralFlags* flags) {
   cmd->add_option("--log-retention-age", flags->log_retention_age,
                   "Drop changes older than this from the change log (0 = no age limit)")
       ->capture_default_str();
+  cmd->add_option("--log-retention-interval", flags->log_retention_interval,
+                  "How often the change log is trimmed")
+      ->capture_default_str();
   cmd->add_option("--expiry-sweep-interval", flags->expiry_sweep_interval,
                   "How often expired keys are turned into logged deletions")
       ->capture_default_str();
@@ -46,6 +49,11 @@ int RunCentral(const CentralFlags& flags) {
   auto age = ParseDurationFlag(flags.log_retention_age);
   if (!age.ok()) return StartupFailure(absl::InvalidArgumentError(absl::StrCat("--log-retention-age: ", age.status().message())));
   options.retention.max_age = *age;
+  auto trim = ParseDurationFlag(flags.log_retention_interval);
+  if (!trim.ok() || *trim <= absl::ZeroDuration()) {
+    return StartupFailure(absl::InvalidArgumentError("--log-retention-interval must be a positive duration"));
+  }
+  options.retention.interval = *trim;
   auto sweep = ParseDurationFlag(flags.expiry_sweep_interval);
   if (!sweep.ok() || *sweep <= absl::ZeroDuration()) {
     return StartupFailure(absl::InvalidArgumentError("--expiry-sweep-interval must be a positive duration"));
@@ -64,10 +72,12 @@ int RunCentral(const CentralFlags& flags) {
   if (!node.ok()) return StartupFailure(node.status());
   CentralNode* central = node->get();
 
+  CallTracker tracker;
   ReplicationService replication(
       central, central->store(), central->publisher(), Clock::Real(),
-      [] { return absl::OkStatus(); }, nullptr);
+      [] { return absl::OkStatus(); }, &tracker);
   ServeHooks hooks;
+  hooks.tracker = &tracker;
   hooks.extra_services.push_back(&replication);
   hooks.before_shutdown = [central] { central->publisher()->FinishAll(); };
   hooks.after_shutdown = [central] { central->Stop(); };

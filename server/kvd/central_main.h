@@ -12,6 +12,7 @@ struct CentralFlags {
   CommonFlags common;
   uint64_t log_retention_entries = 1'000'000;
   std::string log_retention_age = "24h";
+  std::string log_retention_interval = "5s";
   std::string expiry_sweep_interval = "1s";
   std::string push_value_limit = "64KiB";
 };

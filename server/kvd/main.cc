@@ -10,6 +10,7 @@
 #include "common/build_info.h"
 #include "common/log.h"
 #include "server/kvd/central_main.h"
+#include "server/kvd/edge_main.h"
 #include "server/serve.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   kv::server::CentralFlags central_flags;
   CLI::App* central = kv::server::AddCentralCommand(&app, &central_flags);
+  kv::server::EdgeFlags edge_flags;
+  CLI::App* edge = kv::server::AddEdgeCommand(&app, &edge_flags);
 
   try {
     app.parse(argc, argv);
@@ -29,5 +32,6 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   if (central->parsed()) return kv::server::RunCentral(central_flags);
+  if (edge->parsed()) return kv::server::RunEdge(edge_flags);
   return 2;
 }

@@ -236,8 +236,10 @@ absl::Status VersionedStore::Apply(const std::vector<const Change*>& changes) {
 
 absl::Status VersionedStore::List(absl::string_view prefix, absl::string_view start_after,
                                   size_t limit, bool include_values, int64_t now_unix,
-                                  std::vector<Entry>* out, bool* more) const {
+                                  std::vector<Entry>* out, bool* more,
+                                  size_t* missing_values) const {
   *more = false;
+  if (missing_values != nullptr) *missing_values = 0;
   rocksdb::ReadOptions options;
   std::string upper;
   rocksdb::Slice upper_slice;
@@ -271,6 +273,7 @@ absl::Status VersionedStore::List(absl::string_view prefix, absl::string_view st
       *more = true;
       break;
     }
+    if (view.value_missing && missing_values != nullptr) ++*missing_values;
     Entry& e = out->emplace_back();
     e.set_key(key.data(), key.size());
     if (include_values) e.set_value(view.value.data(), view.value.size());

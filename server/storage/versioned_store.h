@@ -104,10 +104,11 @@ class VersionedStore {
   absl::Status Apply(const std::vector<const Change*>& changes);
 
   // Keys with `prefix` strictly after `start_after` (empty = from the start of the prefix), in
-  // order, skipping expired ones; at most `limit`. `*more` tells whether further keys exist.
+  // order, skipping expired ones; at most `limit`. `*more` tells whether further keys exist;
+  // `*missing_values` (if not null) counts listed keys whose value this node has not fetched.
   absl::Status List(absl::string_view prefix, absl::string_view start_after, size_t limit,
-                    bool include_values, int64_t now_unix, std::vector<Entry>* out,
-                    bool* more) const;
+                    bool include_values, int64_t now_unix, std::vector<Entry>* out, bool* more,
+                    size_t* missing_values = nullptr) const;
 
   // --- Snapshot bootstrap of a full edge -------------------------------------------------------
   // Wipes data, log and index and marks the store incomplete until FinishSnapshotInstall.

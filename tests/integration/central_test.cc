@@ -192,7 +192,8 @@ TEST_F(CentralTest, DataSurvivesARestart) {
   auto stub = central_->KvStub();
   for (int i = 0; i < 100; ++i) {
     kvstore::v1::GetResponse got;
-    ASSERT_TRUE(Get(stub.get(), absl::StrCat("k", i), &got).ok());
+    grpc::Status gs = Get(stub.get(), absl::StrCat("k", i), &got);
+    ASSERT_TRUE(gs.ok()) << gs.error_message();
     ASSERT_TRUE(got.found());
     EXPECT_EQ(got.entry().value(), absl::StrCat("v", i));
     EXPECT_EQ(got.entry().version(), uint64_t(i + 1));

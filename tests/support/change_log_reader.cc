@@ -13,6 +13,9 @@ absl::StatusOr<std::vector<kvstore::v1::Change>> ReadChangeLog(const std::string
                                                                absl::Duration timeout) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
+  // Fresh connections per channel: a node restarted on the same port must not be reached
+  // through a connection of its previous life.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   auto stub = kvstore::v1::Replication::NewStub(
       grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
   grpc::ClientContext ctx;

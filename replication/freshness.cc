@@ -1,0 +1,66 @@
+#include "replication/freshness.h"
+
+#include <algorithm>
+
+namespace kv::replication {
+
+namespace {
+// A bound on answers waiting for the stream to catch up; older ones are superseded by newer.
+constexpr size_t kMaxPending = 1024;
+}  // namespace
+
+FreshnessTracker::FreshnessTracker(Clock* clock) : clock_(clock) {}
+
+void FreshnessTracker::Advance(int64_t fresh_as_of) {
+  if (!fresh_ || fresh_as_of > fresh_as_of_) {
+    fresh_as_of_ = fresh_as_of;
+    fresh_ = true;
+  }
+}
+
+void FreshnessTracker::OnPong(int64_t t0_micros, uint64_t head_version,
+                              int64_t upstream_staleness_micros, uint64_t applied) {
+  if (upstream_staleness_micros < 0) return;                 // malformed
+  if (upstream_staleness_micros == kNeverFresh) return;      // the upstream knows nothing yet
+  int64_t fresh_as_of = t0_micros - upstream_staleness_micros;
+  absl::MutexLock l(&mu_);
+  if (applied >= head_version) {
+    Advance(fresh_as_of);
+    return;
+  }
+  // Not applied yet: keep it until the stream brings `head_version`. An earlier pending answer
+  // that needs as much or more and promises no more freshness is superseded by this one.
+  while (!pending_.empty() && pending_.back().head_version >= head_version &&
+         pending_.back().fresh_as_of <= fresh_as_of) {
+    pending_.pop_back();
+  }
+  pending_.push_back(Pending{head_version, fresh_as_of});
+  if (pending_.size() > kMaxPending) pending_.pop_front();
+}
+
+void FreshnessTracker::OnApplied(uint64_t applied) {
+  absl::MutexLock l(&mu_);
+  while (!pending_.empty() && pending_.front().head_version <= applied) {
+    Advance(pending_.front().fresh_as_of);
+    pending_.pop_front();
+  }
+}
+
+void FreshnessTracker::DropPending() {
+  absl::MutexLock l(&mu_);
+  pending_.clear();
+}
+
+int64_t FreshnessTracker::StalenessMicros() const {
+  int64_t now = clock_->MonotonicMicros();
+  absl::MutexLock l(&mu_);
+  if (!fresh_) return kNeverFresh;
+  return std::max<int64_t>(0, now - fresh_as_of_);
+}
+
+int64_t FreshnessTracker::FreshAsOfMicros() const {
+  absl::MutexLock l(&mu_);
+  return fresh_ ? fresh_as_of_ : std::numeric_limits<int64_t>::min();
+}
+
+}  // namespace kv::replication

@@ -1,0 +1,360 @@
+#include "replication/subscriber.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc_status.h"
+#include "common/log.h"
+
+namespace kv::replication {
+
+using kvstore::v1::Change;
+
+const char* Subscriber::StateName(State state) {
+  switch (state) {
+    case State::kWaiting:
+      return "waiting";
+    case State::kSnapshotting:
+      return "snapshotting";
+    case State::kStreaming:
+      return "streaming";
+    case State::kBackoff:
+      return "backoff";
+    case State::kStopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+Subscriber::Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
+                       ChangeApplier* applier, FreshnessTracker* freshness, Clock* clock,
+                       SubscriberOptions options)
+    : upstream_(upstream),
+      upstream_address_(std::move(upstream_address)),
+      applier_(applier),
+      freshness_(freshness),
+      clock_(clock),
+      options_(std::move(options)),
+      rng_(std::random_device{}()) {}
+
+Subscriber::~Subscriber() { Stop(); }
+
+void Subscriber::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Subscriber::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+    if (active_ != nullptr) active_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+  SetState(State::kStopped);
+}
+
+Subscriber::State Subscriber::state() const {
+  absl::MutexLock l(&mu_);
+  return state_;
+}
+
+bool Subscriber::connected() const { return connected_.load(); }
+
+void Subscriber::SetState(State state) {
+  absl::MutexLock l(&mu_);
+  state_ = state;
+}
+
+void Subscriber::SetError(const absl::Status& status) {
+  absl::MutexLock l(&mu_);
+  last_error_ = status.ToString();
+}
+
+bool Subscriber::SleepUnlessStopped(absl::Duration d) {
+  absl::MutexLock l(&mu_);
+  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+  mu_.AwaitWithTimeout(absl::Condition(&stopped), d);
+  return !stop_;
+}
+
+void Subscriber::FillStatus(kvstore::v1::ReplicationStatus* status) const {
+  status->set_upstream(upstream_address_);
+  status->set_connected(connected_.load());
+  status->set_state(StateName(state()));
+  status->set_snapshots(snapshots_.load());
+  status->set_resumes(resumes_.load());
+  status->set_resets(resets_.load());
+  status->set_reconnects(reconnects_.load());
+  status->set_changes_applied(changes_applied_.load());
+  status->set_batches_applied(batches_applied_.load());
+  absl::MutexLock l(&mu_);
+  status->set_last_error(last_error_);
+}
+
+void Subscriber::Run() {
+  absl::Duration backoff = options_.initial_backoff;
+  bool logged_waiting = false;
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (stop_) return;
+    }
+    bool progressed = false;
+    absl::Status status = RunOnce(&progressed);
+    connected_.store(false);
+    {
+      absl::MutexLock l(&mu_);
+      if (stop_) return;
+    }
+    SetError(status);
+    if (progressed) {
+      backoff = options_.initial_backoff;
+      logged_waiting = false;
+    }
+    if (!logged_waiting || progressed) {
+      KV_LOG(WARN) << "replication from " << upstream_address_ << " interrupted: " << status
+                   << "; retrying with backoff";
+      logged_waiting = true;
+    } else {
+      KV_LOG(DEBUG) << "still waiting for upstream " << upstream_address_ << ": " << status;
+    }
+    SetState(State::kBackoff);
+    // Jitter in [0.5, 1.5) x backoff so edges that lost the same upstream do not return in step.
+    double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng_);
+    if (!SleepUnlessStopped(backoff * jitter)) return;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+    reconnects_.fetch_add(1);
+  }
+}
+
+absl::Status Subscriber::RunOnce(bool* progressed) {
+  SetState(State::kWaiting);
+  bool bootstrap = false;
+  {
+    absl::MutexLock l(&mu_);
+    bootstrap = force_bootstrap_;
+  }
+  if (applier_->holds_everything() && (bootstrap || applier_->NeedsBootstrap())) {
+    SetState(State::kSnapshotting);
+    absl::Status s = TakeSnapshot();
+    if (!s.ok()) return s;
+    *progressed = true;
+    absl::MutexLock l(&mu_);
+    force_bootstrap_ = false;
+  }
+  return Stream(progressed);
+}
+
+absl::Status Subscriber::TakeSnapshot() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.snapshot_timeout));
+  {
+    absl::MutexLock l(&mu_);
+    if (stop_) return absl::CancelledError("stopping");
+    active_ = &ctx;
+  }
+  auto clear_active = [this] {
+    absl::MutexLock l(&mu_);
+    active_ = nullptr;
+  };
+  kvstore::v1::SnapshotRequest request;
+  request.set_node_id(options_.node_id);
+  auto reader = upstream_->Snapshot(&ctx, request);
+  kvstore::v1::SnapshotChunk chunk;
+  bool begun = false, saw_last = false;
+  uint64_t version = 0, keys = 0;
+  std::string cluster_id;
+  absl::Time last_progress = absl::Now();
+  while (reader->Read(&chunk)) {
+    if (!begun) {
+      KV_LOG(INFO) << "taking a snapshot from " << upstream_address_ << " at version "
+                   << chunk.version() << " (" << chunk.total_keys() << " keys, estimated)";
+      if (auto s = applier_->BeginSnapshot(); !s.ok()) {
+        ctx.TryCancel();
+        reader->Finish();
+        clear_active();
+        return s;
+      }
+      begun = true;
+      version = chunk.version();
+      cluster_id = chunk.cluster_id();
+    }
+    if (chunk.version() != version) {
+      ctx.TryCancel();
+      reader->Finish();
+      clear_active();
+      return absl::DataLossError("snapshot chunks disagree on their version");
+    }
+    if (auto s = applier_->ApplySnapshotChunk(chunk); !s.ok()) {
+      ctx.TryCancel();
+      reader->Finish();
+      clear_active();
+      return s;
+    }
+    keys += chunk.entries_size() + chunk.missing_values_size();
+    saw_last = chunk.last();
+    if (absl::Now() - last_progress > absl::Seconds(2)) {
+      KV_LOG(INFO) << "snapshot progress: " << keys << " of ~" << chunk.total_keys() << " keys";
+      last_progress = absl::Now();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  clear_active();
+  if (!status.ok()) {
+    return absl::Status(FromGrpcStatus(status).code(),
+                        absl::StrCat("snapshot from ", upstream_address_, " failed: ",
+                                     status.error_message()));
+  }
+  if (!begun || !saw_last) return absl::DataLossError("snapshot ended without its last chunk");
+  if (auto s = applier_->FinishSnapshot(version, cluster_id); !s.ok()) return s;
+  snapshots_.fetch_add(1);
+  freshness_->DropPending();
+  if (options_.on_applied) options_.on_applied(version);
+  KV_LOG(INFO) << "snapshot complete: " << keys << " keys at version " << version;
+  return absl::OkStatus();
+}
+
+absl::Status Subscriber::Stream(bool* progressed) {
+  grpc::ClientContext ctx;
+  bool from_head = false;
+  {
+    absl::MutexLock l(&mu_);
+    if (stop_) return absl::CancelledError("stopping");
+    active_ = &ctx;
+    from_head = from_head_ || (!applier_->holds_everything() && applier_->cluster_id().empty());
+  }
+  auto stream = upstream_->Subscribe(&ctx);
+
+  uint64_t from = from_head ? 0 : applier_->applied_version() + 1;
+  kvstore::v1::DownstreamMessage hello;
+  hello.mutable_hello()->set_from_version(from);
+  hello.mutable_hello()->set_node_id(options_.node_id);
+  hello.mutable_hello()->set_address(options_.advertised_address);
+  hello.mutable_hello()->set_mode(options_.mode);
+  // Starting over from the head, the old history does not matter (and must not cause a RESET).
+  if (!from_head) hello.mutable_hello()->set_cluster_id(applier_->cluster_id());
+
+  absl::Mutex ping_mu;
+  bool ping_stop = false;
+  std::thread pinger;
+  absl::Status result = absl::OkStatus();
+  if (stream->Write(hello)) {
+    pinger = std::thread([&] {
+      for (;;) {
+        {
+          absl::MutexLock l(&ping_mu);
+          auto stopped = [&ping_stop]() { return ping_stop; };
+          ping_mu.AwaitWithTimeout(absl::Condition(&stopped), options_.ping_interval);
+          if (ping_stop) return;
+        }
+        kvstore::v1::DownstreamMessage ping;
+        ping.mutable_ping()->set_t0_micros(freshness_->PingTime());
+        ping.mutable_ping()->set_applied_version(applier_->applied_version());
+        if (!stream->Write(ping)) return;
+      }
+    });
+
+    kvstore::v1::UpstreamMessage msg;
+    std::vector<std::shared_ptr<const Change>> batch;
+    bool started = false;
+    while (stream->Read(&msg)) {
+      if (msg.has_reset()) {
+        resets_.fetch_add(1);
+        KV_LOG(WARN) << "upstream " << upstream_address_ << " answered RESET: "
+                     << msg.reset().reason();
+        absl::MutexLock l(&mu_);
+        if (applier_->holds_everything()) {
+          force_bootstrap_ = true;
+        } else {
+          from_head_ = true;
+        }
+        result = absl::AbortedError(absl::StrCat("RESET: ", msg.reset().reason()));
+        break;
+      }
+      if (msg.has_start() && !started) {
+        started = true;
+        connected_.store(true);
+        SetState(State::kStreaming);
+        if (from == 0) {
+          // A cache edge starting over: it holds nothing, so it is "at" the upstream's head.
+          if (auto s = applier_->StartFrom(msg.start().head_version(), msg.start().cluster_id());
+              !s.ok()) {
+            result = s;
+            break;
+          }
+          freshness_->DropPending();
+          absl::MutexLock l(&mu_);
+          from_head_ = false;
+        } else {
+          resumes_.fetch_add(1);
+        }
+        KV_LOG(INFO) << "streaming from " << upstream_address_ << " (" << msg.start().node_id()
+                     << ", head " << msg.start().head_version() << ") after version "
+                     << applier_->applied_version();
+      }
+      if (!started) {
+        result = absl::DataLossError("the upstream sent data before the stream start");
+        break;
+      }
+      if (msg.changes_size() > 0) {
+        uint64_t expected = applier_->applied_version() + 1;
+        batch.clear();
+        batch.reserve(msg.changes_size());
+        bool in_order = true;
+        for (auto& c : *msg.mutable_changes()) {
+          if (c.version() != expected) {
+            gaps_.fetch_add(1);
+            result = absl::DataLossError(absl::StrCat(
+                "stream out of order: expected version ", expected, ", got ", c.version(),
+                "; nothing of this batch was applied, resubscribing"));
+            KV_LOG(ERROR) << result;
+            in_order = false;
+            break;
+          }
+          ++expected;
+          batch.push_back(std::make_shared<const Change>(std::move(c)));
+        }
+        if (!in_order) break;
+        if (auto s = applier_->Apply(batch); !s.ok()) {
+          result = s;
+          KV_LOG(ERROR) << "applying changes failed: " << s;
+          break;
+        }
+        uint64_t applied = applier_->applied_version();
+        changes_applied_.fetch_add(batch.size());
+        batches_applied_.fetch_add(1);
+        *progressed = true;
+        freshness_->OnApplied(applied);
+        if (options_.on_applied) options_.on_applied(applied);
+      }
+      if (msg.has_pong()) {
+        const auto& pong = msg.pong();
+        freshness_->OnPong(pong.t0_micros(), pong.head_version(),
+                           pong.upstream_staleness_micros(), applier_->applied_version());
+      }
+    }
+  } else {
+    result = absl::UnavailableError("cannot open the stream");
+  }
+  ctx.TryCancel();
+  {
+    absl::MutexLock l(&ping_mu);
+    ping_stop = true;
+  }
+  if (pinger.joinable()) pinger.join();
+  grpc::Status finished = stream->Finish();
+  {
+    absl::MutexLock l(&mu_);
+    active_ = nullptr;
+  }
+  if (result.ok()) {
+    result = finished.ok() ? absl::UnavailableError("the upstream ended the stream")
+                           : absl::Status(FromGrpcStatus(finished).code(),
+                                          absl::StrCat("stream from ", upstream_address_, ": ",
+                                                       finished.error_message()));
+  }
+  return result;
+}
+
+}  // namespace kv::replication

@@ -1,0 +1,110 @@
+#pragma once
+// The downstream side of the replication stream: an explicit state machine on its own thread.
+//
+//   waiting -> [snapshotting] -> streaming -> backoff -> (waiting ...)
+//
+// It bootstraps a full edge with a Snapshot when its data cannot resume, subscribes from the
+// applied version + 1, applies each batch only if it continues the applied version exactly (a
+// gap or a reordering ends the stream and resubscribes; nothing out of order is ever applied),
+// pings every --ping-interval and feeds the answers to the FreshnessTracker. A RESET makes a
+// full edge snapshot again and a cache edge restart from the upstream's head. Reconnects use
+// jittered exponential backoff, so an upstream that is down for minutes needs no operator.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "kvstore/v1/admin.pb.h"
+#include "kvstore/v1/replication.grpc.pb.h"
+#include "replication/change_applier.h"
+#include "replication/freshness.h"
+
+namespace kv::replication {
+
+struct SubscriberOptions {
+  // Sent in the hello, shown in the upstream's Status.
+  std::string node_id;
+  std::string advertised_address;
+  std::string mode;
+  // How often to ping the upstream (freshness resolution).
+  absl::Duration ping_interval = absl::Milliseconds(50);
+  // Reconnect backoff: doubles from initial to max, with +-50% jitter.
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+  // Longest time a snapshot may take.
+  absl::Duration snapshot_timeout = absl::Minutes(30);
+  // Called after every applied batch (outside any subscriber lock), e.g. to wake waiters.
+  std::function<void(uint64_t applied)> on_applied;
+};
+
+class Subscriber {
+ public:
+  enum class State { kWaiting, kSnapshotting, kStreaming, kBackoff, kStopped };
+
+  Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
+             ChangeApplier* applier, FreshnessTracker* freshness, Clock* clock,
+             SubscriberOptions options);
+  ~Subscriber();
+
+  void Start();
+  void Stop();
+
+  State state() const;
+  bool connected() const;
+  void FillStatus(kvstore::v1::ReplicationStatus* status) const;
+  uint64_t snapshots() const { return snapshots_.load(); }
+  uint64_t resumes() const { return resumes_.load(); }
+  uint64_t resets() const { return resets_.load(); }
+  uint64_t gaps() const { return gaps_.load(); }
+
+  static const char* StateName(State state);
+
+ private:
+  void Run();
+  // One connection: snapshot if needed, then stream until it ends. Returns why it ended and
+  // sets *progressed when anything was applied.
+  absl::Status RunOnce(bool* progressed);
+  absl::Status TakeSnapshot();
+  absl::Status Stream(bool* progressed);
+  void SetState(State state);
+  void SetError(const absl::Status& status);
+  // Sleeps up to `d` unless stopped first; returns false when stopped.
+  bool SleepUnlessStopped(absl::Duration d);
+
+  kvstore::v1::Replication::Stub* const upstream_;
+  const std::string upstream_address_;
+  ChangeApplier* const applier_;
+  FreshnessTracker* const freshness_;
+  Clock* const clock_;
+  const SubscriberOptions options_;
+
+  mutable absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kWaiting;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;  // cancelled by Stop()
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  bool force_bootstrap_ ABSL_GUARDED_BY(mu_) = false;
+  bool from_head_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::atomic<bool> connected_{false};
+  std::atomic<uint64_t> snapshots_{0};
+  std::atomic<uint64_t> resumes_{0};
+  std::atomic<uint64_t> resets_{0};
+  std::atomic<uint64_t> reconnects_{0};
+  std::atomic<uint64_t> gaps_{0};
+  std::atomic<uint64_t> changes_applied_{0};
+  std::atomic<uint64_t> batches_applied_{0};
+  std::mt19937_64 rng_;
+  std::thread thread_;
+};
+
+}  // namespace kv::replication

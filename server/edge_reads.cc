@@ -1,0 +1,190 @@
+// EdgeNode's reads: Get, Fetch, BatchGet and List, each routed by EdgeNode::Decide.
+
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "server/edge_node.h"
+#include "server/store_reads.h"
+
+namespace kv::server {
+
+using kvstore::v1::Source;
+
+namespace {
+// An answer relayed from the upstream: to our caller, an edge store upstream is "upstream".
+Source Relabel(Source source) {
+  return source == kvstore::v1::SOURCE_EDGE_STORE || source == kvstore::v1::SOURCE_EDGE_CACHE
+             ? kvstore::v1::SOURCE_UPSTREAM
+             : source;
+}
+}  // namespace
+
+template <typename Request, typename Response>
+void EdgeNode::ReadOne(const Request& request, Response* response, const CallContext& call,
+                       Done done) {
+  Decide(request.options(), call,
+         [this, &request, response, call, done = std::move(done)](Route route) mutable {
+           if (route == Route::kLocal) {
+             ReadOneLocal(request, response, call, std::move(done), /*stale_fallback=*/false);
+           } else {
+             ReadOneUpstream(request, response, call, std::move(done), route);
+           }
+         });
+}
+
+template <typename Request, typename Response>
+void EdgeNode::ReadOneLocal(const Request& request, Response* response, const CallContext& call,
+                            Done done, bool stale_fallback) {
+  uint64_t as_of = applied_version();  // before the read: the answer reflects at least this
+  auto read = ReadLocal(*store_, request.key(), clock_->UnixSeconds(), response->mutable_entry());
+  if (!read.ok()) return std::move(done)(read.status());
+  if (*read == LocalRead::kValueMissing) {
+    response->Clear();
+    if (stale_fallback) {
+      return std::move(done)(absl::UnavailableError(
+          absl::StrCat("edge ", options_.node_id, " has not fetched this key's value yet and its "
+                       "upstream ", options_.upstream.address, " is unreachable")));
+    }
+    // A large value announced by invalidation and not fetched yet: read it through.
+    return ReadOneUpstream(request, response, call, std::move(done), Route::kLocal);
+  }
+  response->set_found(*read == LocalRead::kFound);
+  if (!response->found()) response->clear_entry();
+  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  response->mutable_info()->set_stale(stale_fallback);
+  std::move(done)(absl::OkStatus());
+}
+
+template <typename Request, typename Response>
+void EdgeNode::ReadOneUpstream(const Request& request, Response* response,
+                               const CallContext& call, Done done, Route route) {
+  auto answered = [this, &request, response, call, done = std::move(done),
+                   route](absl::Status s) mutable {
+    if (s.ok()) {
+      response->mutable_info()->set_source(Relabel(response->info().source()));
+      return std::move(done)(absl::OkStatus());
+    }
+    if (route == Route::kStale && request.options().allow_stale() && Unreachable(s)) {
+      response->Clear();
+      return ReadOneLocal(request, response, call, std::move(done), /*stale_fallback=*/true);
+    }
+    std::move(done)(UpstreamFailed(route, request.options(), s));
+  };
+  if constexpr (std::is_same_v<Request, kvstore::v1::FetchRequest>) {
+    upstream_->Fetch(&request, response, call.deadline, std::move(answered));
+  } else {
+    upstream_->Get(&request, response, call.deadline, std::move(answered));
+  }
+}
+
+void EdgeNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                   const CallContext& call, Done done) {
+  if (auto s = ValidateGet(options_.limits, request); !s.ok()) return std::move(done)(s);
+  ReadOne(request, response, call, std::move(done));
+}
+
+void EdgeNode::Fetch(const kvstore::v1::FetchRequest& request,
+                     kvstore::v1::FetchResponse* response, const CallContext& call, Done done) {
+  if (auto s = ValidateFetch(options_.limits, request); !s.ok()) return std::move(done)(s);
+  fetches_.fetch_add(1, std::memory_order_relaxed);
+  ReadOne(request, response, call, std::move(done));
+}
+
+void EdgeNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
+                        kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                        Done done) {
+  if (auto s = ValidateBatchGet(options_.limits, request); !s.ok()) return std::move(done)(s);
+  Decide(request.options(), call,
+         [this, &request, response, call, done = std::move(done)](Route route) mutable {
+           if (route == Route::kLocal) {
+             BatchGetLocal(request, response, call, std::move(done), false);
+           } else {
+             BatchGetUpstream(request, response, call, std::move(done), route);
+           }
+         });
+}
+
+void EdgeNode::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
+                             kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                             Done done, bool stale_fallback) {
+  uint64_t as_of = applied_version();
+  int64_t now = clock_->UnixSeconds();
+  for (const std::string& key : request.keys()) {
+    auto* result = response->add_results();
+    auto read = ReadLocal(*store_, key, now, result->mutable_entry());
+    if (!read.ok()) return std::move(done)(read.status());
+    if (*read == LocalRead::kValueMissing) {
+      response->Clear();
+      if (stale_fallback) {
+        return std::move(done)(absl::UnavailableError(
+            "a requested value is not fetched yet and the upstream is unreachable"));
+      }
+      return BatchGetUpstream(request, response, call, std::move(done), Route::kLocal);
+    }
+    result->set_found(*read == LocalRead::kFound);
+    if (!result->found()) result->clear_entry();
+    result->set_source(kvstore::v1::SOURCE_EDGE_STORE);
+  }
+  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  response->mutable_info()->set_stale(stale_fallback);
+  std::move(done)(absl::OkStatus());
+}
+
+void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
+                                kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                                Done done, Route route) {
+  upstream_->BatchGet(
+      &request, response, call.deadline,
+      [this, &request, response, call, done = std::move(done), route](absl::Status s) mutable {
+        if (s.ok()) {
+          for (auto& r : *response->mutable_results()) r.set_source(Relabel(r.source()));
+          response->mutable_info()->set_source(Relabel(response->info().source()));
+          return std::move(done)(absl::OkStatus());
+        }
+        if (route == Route::kStale && request.options().allow_stale() && Unreachable(s)) {
+          response->Clear();
+          return BatchGetLocal(request, response, call, std::move(done), true);
+        }
+        std::move(done)(UpstreamFailed(route, request.options(), s));
+      });
+}
+
+void EdgeNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
+                    const CallContext& call, Done done) {
+  if (auto s = ValidateList(options_.limits, request); !s.ok()) return std::move(done)(s);
+  Decide(request.options(), call,
+         [this, &request, response, call, done = std::move(done)](Route route) mutable {
+           ListLocalOrUpstream(request, response, call, std::move(done), route, false);
+         });
+}
+
+void EdgeNode::ListLocalOrUpstream(const kvstore::v1::ListRequest& request,
+                                   kvstore::v1::ListResponse* response, const CallContext& call,
+                                   Done done, Route route, bool stale_fallback) {
+  if (route == Route::kLocal || stale_fallback) {
+    uint64_t as_of = applied_version();
+    auto missing = ListLocal(*store_, options_.limits, request, clock_->UnixSeconds(), response);
+    if (!missing.ok()) return std::move(done)(missing.status());
+    if (*missing == 0 || stale_fallback) {
+      FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+      response->mutable_info()->set_stale(stale_fallback);
+      return std::move(done)(absl::OkStatus());
+    }
+    response->Clear();  // values still being fetched: let the upstream list this page
+  }
+  upstream_->List(
+      &request, response, call.deadline,
+      [this, &request, response, call, done = std::move(done), route](absl::Status s) mutable {
+        if (s.ok()) {
+          response->mutable_info()->set_source(Relabel(response->info().source()));
+          return std::move(done)(absl::OkStatus());
+        }
+        if (route == Route::kStale && request.options().allow_stale() && Unreachable(s)) {
+          response->Clear();
+          return ListLocalOrUpstream(request, response, call, std::move(done), route, true);
+        }
+        std::move(done)(UpstreamFailed(route, request.options(), s));
+      });
+}
+
+}  // namespace kv::server
