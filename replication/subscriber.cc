@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "replication/stream_receiver.h"
 
 namespace kv::replication {
 
@@ -255,84 +256,48 @@ absl::Status Subscriber::Stream(bool* progressed) {
       }
     });
 
+    StreamReceiver receiver(applier_, freshness_, from, options_.on_applied);
     kvstore::v1::UpstreamMessage msg;
-    std::vector<std::shared_ptr<const Change>> batch;
-    bool started = false;
+    uint64_t changes_before = 0;
     while (stream->Read(&msg)) {
-      if (msg.has_reset()) {
+      bool was_started = receiver.started();
+      absl::Status handled = receiver.Handle(&msg);
+      if (!was_started && receiver.started()) {
+        connected_.store(true);
+        SetState(State::kStreaming);
+        if (receiver.resumed()) resumes_.fetch_add(1);
+        KV_LOG(INFO) << "streaming from " << upstream_address_ << " (" << receiver.start().node_id()
+                     << ", head " << receiver.start().head_version() << ") after version "
+                     << applier_->applied_version();
+      }
+      if (receiver.changes_applied() > changes_before) {
+        changes_applied_.fetch_add(receiver.changes_applied() - changes_before);
+        batches_applied_.fetch_add(1);
+        changes_before = receiver.changes_applied();
+        *progressed = true;
+      }
+      if (handled.ok()) continue;
+      result = handled;
+      if (handled.code() == absl::StatusCode::kAborted) {
         resets_.fetch_add(1);
         KV_LOG(WARN) << "upstream " << upstream_address_ << " answered RESET: "
-                     << msg.reset().reason();
+                     << receiver.reset().reason();
         absl::MutexLock l(&mu_);
         if (applier_->holds_everything()) {
           force_bootstrap_ = true;
         } else {
           from_head_ = true;
         }
-        result = absl::AbortedError(absl::StrCat("RESET: ", msg.reset().reason()));
-        break;
+      } else {
+        if (handled.code() == absl::StatusCode::kDataLoss) gaps_.fetch_add(1);
+        KV_LOG(ERROR) << "replication stream from " << upstream_address_ << ": " << handled
+                      << "; resubscribing";
       }
-      if (msg.has_start() && !started) {
-        started = true;
-        connected_.store(true);
-        SetState(State::kStreaming);
-        if (from == 0) {
-          // A cache edge starting over: it holds nothing, so it is "at" the upstream's head.
-          if (auto s = applier_->StartFrom(msg.start().head_version(), msg.start().cluster_id());
-              !s.ok()) {
-            result = s;
-            break;
-          }
-          freshness_->DropPending();
-          absl::MutexLock l(&mu_);
-          from_head_ = false;
-        } else {
-          resumes_.fetch_add(1);
-        }
-        KV_LOG(INFO) << "streaming from " << upstream_address_ << " (" << msg.start().node_id()
-                     << ", head " << msg.start().head_version() << ") after version "
-                     << applier_->applied_version();
-      }
-      if (!started) {
-        result = absl::DataLossError("the upstream sent data before the stream start");
-        break;
-      }
-      if (msg.changes_size() > 0) {
-        uint64_t expected = applier_->applied_version() + 1;
-        batch.clear();
-        batch.reserve(msg.changes_size());
-        bool in_order = true;
-        for (auto& c : *msg.mutable_changes()) {
-          if (c.version() != expected) {
-            gaps_.fetch_add(1);
-            result = absl::DataLossError(absl::StrCat(
-                "stream out of order: expected version ", expected, ", got ", c.version(),
-                "; nothing of this batch was applied, resubscribing"));
-            KV_LOG(ERROR) << result;
-            in_order = false;
-            break;
-          }
-          ++expected;
-          batch.push_back(std::make_shared<const Change>(std::move(c)));
-        }
-        if (!in_order) break;
-        if (auto s = applier_->Apply(batch); !s.ok()) {
-          result = s;
-          KV_LOG(ERROR) << "applying changes failed: " << s;
-          break;
-        }
-        uint64_t applied = applier_->applied_version();
-        changes_applied_.fetch_add(batch.size());
-        batches_applied_.fetch_add(1);
-        *progressed = true;
-        freshness_->OnApplied(applied);
-        if (options_.on_applied) options_.on_applied(applied);
-      }
-      if (msg.has_pong()) {
-        const auto& pong = msg.pong();
-        freshness_->OnPong(pong.t0_micros(), pong.head_version(),
-                           pong.upstream_staleness_micros(), applier_->applied_version());
-      }
+      break;
+    }
+    if (receiver.started() && from == 0) {
+      absl::MutexLock l(&mu_);
+      from_head_ = false;
     }
   } else {
     result = absl::UnavailableError("cannot open the stream");

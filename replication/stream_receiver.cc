@@ -1,0 +1,92 @@
+#include "replication/stream_receiver.h"
+
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace kv::replication {
+
+using kvstore::v1::Change;
+
+StreamReceiver::StreamReceiver(ChangeApplier* applier, FreshnessTracker* freshness,
+                               uint64_t from_version, std::function<void(uint64_t)> on_applied)
+    : applier_(applier),
+      freshness_(freshness),
+      from_version_(from_version),
+      on_applied_(std::move(on_applied)) {}
+
+absl::Status StreamReceiver::Handle(kvstore::v1::UpstreamMessage* message) {
+  if (message->has_reset()) {
+    reset_ = message->reset();
+    return absl::AbortedError(absl::StrCat("RESET: ", reset_.reason()));
+  }
+  if (message->has_start()) {
+    if (started_) return absl::DataLossError("a second stream start on one stream");
+    if (auto s = HandleStart(message->start()); !s.ok()) return s;
+  }
+  if (!started_) return absl::DataLossError("the upstream sent data before the stream start");
+  if (message->changes_size() > 0) {
+    if (auto s = HandleChanges(message); !s.ok()) return s;
+  }
+  if (message->has_pong()) {
+    const auto& pong = message->pong();
+    freshness_->OnPong(pong.t0_micros(), pong.head_version(), pong.upstream_staleness_micros(),
+                       applier_->applied_version());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) {
+  started_ = true;
+  start_ = start;
+  if (from_version_ == 0) {
+    // Starting over: this node holds nothing, so it is "at" the upstream's head.
+    if (auto s = applier_->StartFrom(start.head_version(), start.cluster_id()); !s.ok()) return s;
+    freshness_->DropPending();
+    if (on_applied_) on_applied_(applier_->applied_version());
+    return absl::OkStatus();
+  }
+  if (!applier_->cluster_id().empty() && !start.cluster_id().empty() &&
+      start.cluster_id() != applier_->cluster_id()) {
+    return absl::DataLossError(absl::StrCat("the upstream serves cluster ", start.cluster_id(),
+                                            ", this node holds cluster ",
+                                            applier_->cluster_id()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamReceiver::HandleChanges(kvstore::v1::UpstreamMessage* message) {
+  // Check the whole batch before applying any of it: all or nothing.
+  uint64_t expected = applier_->applied_version() + 1;
+  for (const Change& c : message->changes()) {
+    if (c.version() != expected) {
+      return absl::DataLossError(absl::StrCat("stream out of order: expected version ", expected,
+                                              ", got ", c.version(),
+                                              "; nothing of this batch was applied"));
+    }
+    if (c.key().empty()) {
+      return absl::DataLossError(absl::StrCat("change ", c.version(), " has an empty key"));
+    }
+    if (c.kind() != Change::KIND_PUT && c.kind() != Change::KIND_DELETE &&
+        c.kind() != Change::KIND_INVALIDATE) {
+      return absl::DataLossError(
+          absl::StrCat("change ", c.version(), " has an unknown kind ", c.kind()));
+    }
+    ++expected;
+  }
+  std::vector<std::shared_ptr<const Change>> batch;
+  batch.reserve(message->changes_size());
+  for (Change& c : *message->mutable_changes()) {
+    batch.push_back(std::make_shared<const Change>(std::move(c)));
+  }
+  if (auto s = applier_->Apply(batch); !s.ok()) return s;
+  changes_applied_ += batch.size();
+  ++batches_applied_;
+  uint64_t applied = applier_->applied_version();
+  freshness_->OnApplied(applied);
+  if (on_applied_) on_applied_(applied);
+  return absl::OkStatus();
+}
+
+}  // namespace kv::replication
