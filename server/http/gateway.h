@@ -1,0 +1,53 @@
+#pragma once
+// The node's HTTP routes (docs/http.md is the user-facing reference):
+//   GET /healthz        200 "ok" while the process runs
+//   GET /readyz         200 "ready", or 503 with Node::Ready's reason
+//   GET /metrics        Prometheus text format
+//   GET /v1/kv/{key}    Node::Get; the value as the body, freshness in X-KV-* headers
+// HEAD is accepted wherever GET is.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kvstore/v1/kv.pb.h"
+#include "server/http/http_server.h"
+#include "server/metrics/metrics.h"
+#include "server/node.h"
+
+namespace kv::server {
+
+struct GatewayOptions {
+  // Deadline the node gets for one HTTP read (CallContext::deadline = now + this); a read that
+  // takes longer answers 504.
+  absl::Duration read_timeout = absl::Seconds(10);
+};
+
+// Registers the routes above on `server` (before server->Start()). `node` and `metrics` must
+// outlive the server and every read still in flight at the node; `metrics` may be null (then
+// /metrics is not routed and nothing is recorded).
+void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics,
+                           GatewayOptions options = {});
+
+// The pieces of the /v1/kv handler, exposed for tests and for other HTTP front ends.
+
+// Fills `options` from a query string ("consistency=strong&max_staleness=500ms&min_version=7&
+// allow_stale=true"). Unknown or repeated parameters and bad values are InvalidArgument with a
+// message naming the parameter.
+absl::Status ParseReadOptions(absl::string_view query, kvstore::v1::ReadOptions* options);
+
+// The HTTP status for a node's status code: OK 200, INVALID_ARGUMENT/OUT_OF_RANGE 400,
+// UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS/ABORTED 409,
+// FAILED_PRECONDITION 412, RESOURCE_EXHAUSTED 429, UNIMPLEMENTED 501, UNAVAILABLE 503,
+// DEADLINE_EXCEEDED 504, anything else 500.
+int HttpStatusFromCode(absl::StatusCode code);
+
+// 12345 -> "0.012345" (seconds with six decimals; negative values print as 0).
+std::string FormatStalenessSeconds(int64_t micros);
+
+// "central", "edge-store", "edge-cache", "upstream"; "" when unspecified.
+absl::string_view SourceName(kvstore::v1::Source source);
+
+}  // namespace kv::server

@@ -1,0 +1,167 @@
+#pragma once
+// A small asynchronous HTTP/1.1 server on Boost.Beast/Asio for the node's HTTP endpoints.
+//
+// - One io_context per thread; accepted connections are spread round-robin over them, so a
+//   connection's I/O never needs a strand or a lock.
+// - Keep-alive and pipelining (answers in request order: the next request of a connection is
+//   read after the previous answer was written). Per-connection buffers are reused.
+// - A handler receives the request and a Responder; it may answer at once or later from any
+//   thread (the node's Get may complete on a gRPC thread). The connection waits meanwhile.
+// - Stop() stops accepting, closes idle connections, lets answers in flight finish for up to
+//   drain_timeout, then closes everything and joins the threads. A Responder that outlives the
+//   server stays safe to use: its answer is dropped.
+//
+//   HttpServer server(options);
+//   server.Route("/healthz", [](const HttpRequest&, Responder r) {
+//     r.response().SetText(200, "ok");
+//     r.Send();
+//   });
+//   if (absl::Status s = server.Start(); !s.ok()) ...;
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace kv::server {
+
+struct HttpServerOptions {
+  // "HOST:PORT"; HOST is an IPv4/IPv6 address ("[::1]:8080") or a name; empty HOST means all
+  // IPv4 interfaces. Port 0 picks a free port (see HttpServer::port()).
+  std::string listen = "0.0.0.0:8080";
+  // Threads running the I/O, each with its own io_context.
+  int threads = 1;
+  // Largest request line + headers; larger requests get 431 and the connection is closed.
+  size_t max_header_bytes = 16 * 1024;
+  // Largest request body; larger bodies get 413 and the connection is closed.
+  size_t max_body_bytes = 1024 * 1024;
+  // A connection that sends no (complete) request for this long is closed. Also bounds the time
+  // to write an answer to a client that does not read. Checked coarsely: a connection is closed
+  // between 1x and 1.25x this after its last completed read or write.
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // How long Stop() waits for answers in flight before closing their connections.
+  absl::Duration drain_timeout = absl::Seconds(2);
+};
+
+enum class HttpMethod { kGet, kHead, kPost, kPut, kDelete, kOptions, kOther };
+
+// A request, valid only during the handler call (copy what an asynchronous answer needs).
+struct HttpRequest {
+  HttpMethod method = HttpMethod::kOther;
+  absl::string_view method_name;  // "GET"
+  absl::string_view target;       // "/v1/kv/a%2Fb?consistency=strong", as sent
+  absl::string_view path;         // "/v1/kv/a%2Fb" (target up to '?', still encoded)
+  absl::string_view query;        // "consistency=strong" (after '?', still encoded)
+  absl::string_view body;
+  absl::string_view peer;  // "ipv4:127.0.0.1:5555"
+  int version = 11;        // 10 or 11
+
+  // The value of header `name` (case-insensitive), or "" when absent.
+  absl::string_view Header(absl::string_view name) const;
+
+  const void* fields = nullptr;  // the parser's header fields (internal)
+};
+
+// An answer being built. Content-Length, Connection and Date are added by the server.
+class HttpResponse {
+ public:
+  int status() const { return status_; }
+  void set_status(int status) { status_ = status; }
+
+  // Appends a header line. A name or value holding CR or LF is dropped (no header injection).
+  void AddHeader(absl::string_view name, absl::string_view value);
+  void set_content_type(absl::string_view type) { AddHeader("Content-Type", type); }
+
+  std::string& body() { return body_; }
+  void set_body(std::string body) { body_ = std::move(body); }
+
+  // status + "Content-Type: text/plain; charset=utf-8" + text followed by a newline.
+  void SetText(int status, absl::string_view text);
+
+  // Forgets status, headers and body, keeping the buffers' memory.
+  void Clear();
+
+ private:
+  friend class HttpConnection;
+  int status_ = 200;
+  std::string headers_;  // "Name: value\r\n" lines
+  std::string body_;
+};
+
+class HttpConnection;
+
+// Completes one request. Move-only; Send() at most once, from any thread. Destroying a
+// Responder without Send() answers 500, so a request is never left hanging.
+class Responder {
+ public:
+  Responder() = default;
+  Responder(Responder&&) noexcept = default;
+  Responder& operator=(Responder&& other) noexcept;
+  ~Responder();
+
+  HttpResponse& response() { return response_; }
+  // Queues the answer for writing. A no-op once the connection or server is gone.
+  void Send();
+  bool sent() const { return connection_ == nullptr; }
+
+ private:
+  friend class HttpConnection;
+  Responder(std::shared_ptr<HttpConnection> connection, HttpResponse response)
+      : connection_(std::move(connection)), response_(std::move(response)) {}
+
+  std::shared_ptr<HttpConnection> connection_;
+  HttpResponse response_;
+};
+
+// Called on an I/O thread: keep it quick (answer, or start asynchronous work and return).
+using HttpHandler = std::function<void(const HttpRequest& request, Responder responder)>;
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  // Stops the server if running.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes, registered before Start(). An exact path wins over prefixes; among prefixes the
+  // longest wins. Paths are matched before percent-decoding. Unrouted paths get 404.
+  void Route(absl::string_view path, HttpHandler handler);
+  void RoutePrefix(absl::string_view prefix, HttpHandler handler);
+
+  // Binds, listens and starts the threads. InvalidArgument for a malformed listen address or
+  // options, Unavailable when the address cannot be bound (in use, not local). Call once.
+  absl::Status Start();
+  // Idempotent; safe to call without Start(). Blocks for at most about drain_timeout. Must not
+  // be called from a handler or any other code running on the server's I/O threads.
+  void Stop();
+
+  // The bound port (after Start), e.g. when listening on port 0.
+  int port() const { return port_; }
+  // "127.0.0.1:34567"
+  std::string bound_address() const;
+
+  // Connections accepted since Start, and currently open.
+  uint64_t connections_accepted() const;
+  int connections_open() const;
+
+  struct Shared;  // routes and I/O state shared with connections and responders (internal)
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace kv::server
