@@ -18,6 +18,8 @@ class Clock {
   virtual int64_t MonotonicMicros() = 0;
   // Wall-clock Unix time in seconds, for expiration.
   virtual int64_t UnixSeconds() = 0;
+  // Wall-clock Unix time in microseconds (TTLs are converted with sub-second precision).
+  virtual int64_t UnixMicros() { return UnixSeconds() * 1'000'000; }
 
   // The process-wide real clock.
   static Clock* Real();
@@ -31,6 +33,7 @@ class RealClock final : public Clock {
         .count();
   }
   int64_t UnixSeconds() override { return absl::ToUnixSeconds(absl::Now()); }
+  int64_t UnixMicros() override { return absl::ToUnixMicros(absl::Now()); }
 };
 
 // A clock that moves only when told to.

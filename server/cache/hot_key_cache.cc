@@ -49,6 +49,13 @@ std::shared_ptr<const CachedValue> HotKeyCache::Lookup(absl::string_view key) {
   return s.policy.Lookup(k);
 }
 
+std::shared_ptr<const CachedValue> HotKeyCache::Peek(absl::string_view key) const {
+  const HashedKey k(key);
+  Shard& s = ShardFor(k.hash);
+  absl::MutexLock lock(&s.mu);
+  return s.policy.Peek(k);
+}
+
 void HotKeyCache::RecordAccess(absl::string_view key) {
   const HashedKey k(key);
   Shard& s = ShardFor(k.hash);

@@ -81,6 +81,9 @@ class HotKeyCache {
 
   // The cached value or "not found", or nullptr on a miss. Records the access for admission.
   std::shared_ptr<const CachedValue> Lookup(absl::string_view key);
+  // The cached value, without counting a hit or miss or recording an access (bookkeeping).
+  std::shared_ptr<const CachedValue> Peek(absl::string_view key) const;
+
   // Records an access without a lookup (e.g. a read served from elsewhere).
   void RecordAccess(absl::string_view key);
   // Offers a value fetched after a miss. A present entry is replaced only by a newer version.

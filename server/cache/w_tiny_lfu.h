@@ -78,6 +78,11 @@ class WTinyLfu {
 
   // Records the access in the sketch; on a hit updates recency and returns the value.
   std::shared_ptr<const CachedValue> Lookup(const HashedKey& key);
+  // The value if cached, without recording an access or touching recency or the stats.
+  std::shared_ptr<const CachedValue> Peek(const HashedKey& key) const {
+    const Entry* e = Find(key);
+    return e == nullptr ? nullptr : e->value;
+  }
   // Records an access without looking up.
   void RecordAccess(const HashedKey& key) { sketch_.Increment(key.hash); }
   // Inserts into the window, or replaces a present entry whose version is lower. Returns
