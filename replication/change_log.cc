@@ -86,6 +86,12 @@ absl::Status ChangeLog::Read(uint64_t from, size_t max_entries, size_t max_bytes
     if (!change.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("change log entry ", version, " is corrupt"));
     }
+    if (change.version() != version) {
+      // Readers advance by the change's own version: one stored under another version's key
+      // would make them skip or repeat versions.
+      return absl::DataLossError(
+          absl::StrCat("change log entry ", version, " holds version ", change.version()));
+    }
     bytes += it->value().size();
     out->push_back(std::move(change));
     ++expected;

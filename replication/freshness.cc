@@ -22,7 +22,11 @@ void FreshnessTracker::OnPong(int64_t t0_micros, uint64_t head_version,
                               int64_t upstream_staleness_micros, uint64_t applied) {
   if (upstream_staleness_micros < 0) return;                 // malformed
   if (upstream_staleness_micros == kNeverFresh) return;      // the upstream knows nothing yet
-  int64_t fresh_as_of = t0_micros - upstream_staleness_micros;
+  // The echo of a ping not sent yet is malformed too: believing it would make this node
+  // fresh as of a time in its future.
+  if (t0_micros > clock_->MonotonicMicros()) return;
+  int64_t fresh_as_of = 0;
+  if (__builtin_sub_overflow(t0_micros, upstream_staleness_micros, &fresh_as_of)) return;
   absl::MutexLock l(&mu_);
   if (applied >= head_version) {
     Advance(fresh_as_of);
@@ -55,7 +59,10 @@ int64_t FreshnessTracker::StalenessMicros() const {
   int64_t now = clock_->MonotonicMicros();
   absl::MutexLock l(&mu_);
   if (!fresh_) return kNeverFresh;
-  return std::max<int64_t>(0, now - fresh_as_of_);
+  int64_t staleness = 0;
+  // Saturates: fresh-as-of from a nonsense t0 far in the past must not wrap around to "fresh".
+  if (__builtin_sub_overflow(now, fresh_as_of_, &staleness)) return kNeverFresh;
+  return std::max<int64_t>(0, staleness);
 }
 
 int64_t FreshnessTracker::FreshAsOfMicros() const {

@@ -60,6 +60,10 @@ absl::Status StreamReceiver::HandleChanges(kvstore::v1::UpstreamMessage* message
   // Check the whole batch before applying any of it: all or nothing.
   uint64_t expected = applier_->applied_version() + 1;
   for (const Change& c : message->changes()) {
+    if (expected == 0) {
+      // Past the last uint64 version (only a hostile upstream's start or snapshot gets here).
+      return absl::DataLossError("stream versions would wrap around past 2^64 - 1");
+    }
     if (c.version() != expected) {
       return absl::DataLossError(absl::StrCat("stream out of order: expected version ", expected,
                                               ", got ", c.version(),

@@ -1,0 +1,100 @@
+#include "replication/testing/upstream_node.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace kv::testing {
+
+using kvstore::v1::Change;
+
+std::unique_ptr<UpstreamNode> UpstreamNode::Start(const std::string& dir,
+                                                  UpstreamNodeOptions options) {
+  std::unique_ptr<UpstreamNode> node(new UpstreamNode());
+  node->options_ = options;
+  server::StoreOptions store_options;
+  store_options.path = dir;
+  store_options.sync = false;
+  store_options.block_cache_bytes = 8 << 20;
+  auto store = server::VersionedStore::Open(store_options);
+  if (!store.ok()) return nullptr;
+  node->store_ = std::move(*store);
+  if (options.central) {
+    auto cluster = node->store_->EnsureClusterId();
+    if (!cluster.ok()) return nullptr;
+  }
+  node->cluster_id_ = node->store_->cluster_id();
+  auto staleness = options.staleness ? options.staleness : [] { return int64_t{0}; };
+  node->publisher_ = std::make_unique<replication::Publisher>(
+      &node->store_->log(), options.clock, options.publisher, node->cluster_id_,
+      node->store_->head_version(), staleness);
+  UpstreamNode* self = node.get();
+  node->service_ = std::make_unique<server::ReplicationService>(
+      /*node=*/nullptr, node->store_.get(), node->publisher_.get(), options.clock,
+      [self] {
+        if (self->options_.can_serve) return self->options_.can_serve();
+        absl::MutexLock l(&self->mu_);
+        return self->can_serve_;
+      },
+      /*tracker=*/nullptr, options.service);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.RegisterService(node->service_.get());
+  node->server_ = builder.BuildAndStart();
+  if (node->server_ == nullptr || port == 0) return nullptr;
+  node->address_ = absl::StrCat("127.0.0.1:", port);
+  return node;
+}
+
+UpstreamNode::~UpstreamNode() {
+  // The central node's shutdown order: end the streams, stop the server, join the publisher.
+  if (publisher_) publisher_->FinishAll();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (publisher_) publisher_->Stop();
+}
+
+std::unique_ptr<kvstore::v1::Replication::Stub> UpstreamNode::NewStub(int max_message_bytes) const {
+  grpc::ChannelArguments args;
+  int limit = max_message_bytes > 0 ? max_message_bytes : options_.max_message_bytes;
+  args.SetMaxReceiveMessageSize(limit);
+  args.SetMaxSendMessageSize(limit);
+  return kvstore::v1::Replication::NewStub(
+      grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args));
+}
+
+std::vector<Change> UpstreamNode::Commit(std::vector<Change> changes) {
+  uint64_t v = store_->head_version();
+  std::vector<const Change*> pointers;
+  for (Change& c : changes) {
+    c.set_version(++v);
+    pointers.push_back(&c);
+  }
+  if (!store_->Apply(pointers).ok()) return {};
+  std::vector<std::shared_ptr<const Change>> shared;
+  for (const Change& c : changes) shared.push_back(std::make_shared<const Change>(c));
+  publisher_->Append(shared);
+  return changes;
+}
+
+std::vector<Change> UpstreamNode::CommitPuts(int n, size_t value_bytes, int keys) {
+  std::vector<Change> changes(n);
+  for (int i = 0; i < n; ++i) {
+    uint64_t id = next_value_++;
+    changes[i].set_kind(Change::KIND_PUT);
+    changes[i].set_key(absl::StrCat("k", id % keys));
+    std::string value = absl::StrCat("value-", id, "-");
+    value.resize(std::max(value.size(), value_bytes), 'x');
+    changes[i].set_value(std::move(value));
+  }
+  return Commit(std::move(changes));
+}
+
+void UpstreamNode::set_can_serve(absl::Status status) {
+  absl::MutexLock l(&mu_);
+  can_serve_ = std::move(status);
+}
+
+}  // namespace kv::testing
