@@ -74,6 +74,17 @@ absl::Status ValidatePut(const Limits& limits, const kvstore::v1::PutRequest& re
                                                    ", under the minimum of ",
                                                    limits.min_ttl_seconds, " s"));
   }
+  if (request.ttl_seconds() > kMaxExpirationUnix - now_unix) {
+    return absl::InvalidArgumentError(absl::StrCat("ttl_seconds is ", request.ttl_seconds(),
+                                                   ", which expires after the latest accepted "
+                                                   "expiration (Unix ",
+                                                   kMaxExpirationUnix, ", year 9999)"));
+  }
+  if (request.expiration() > kMaxExpirationUnix) {
+    return absl::InvalidArgumentError(absl::StrCat("expiration ", request.expiration(),
+                                                   " is after the latest accepted (Unix ",
+                                                   kMaxExpirationUnix, ", year 9999)"));
+  }
   if (request.expiration() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("expiration is negative (", request.expiration(), ")"));

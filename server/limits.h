@@ -10,6 +10,10 @@
 
 namespace kv::server {
 
+// Latest expiration a write may ask for, absolute Unix seconds (9999-12-31T23:59:59Z): later
+// than any real use, and early enough that now + ttl_seconds cannot overflow.
+inline constexpr int64_t kMaxExpirationUnix = 253'402'300'799;
+
 struct Limits {
   // Keys are 1..max_key_bytes bytes.
   uint64_t max_key_bytes = 512;
