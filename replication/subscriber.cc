@@ -136,15 +136,17 @@ absl::Status Subscriber::RunOnce(bool* progressed) {
     absl::MutexLock l(&mu_);
     bootstrap = force_bootstrap_;
   }
+  bool snapshotted = false;
   if (applier_->holds_everything() && (bootstrap || applier_->NeedsBootstrap())) {
     SetState(State::kSnapshotting);
     absl::Status s = TakeSnapshot();
     if (!s.ok()) return s;
     *progressed = true;
+    snapshotted = true;
     absl::MutexLock l(&mu_);
     force_bootstrap_ = false;
   }
-  return Stream(progressed);
+  return Stream(progressed, snapshotted);
 }
 
 absl::Status Subscriber::TakeSnapshot() {
@@ -216,7 +218,7 @@ absl::Status Subscriber::TakeSnapshot() {
   return absl::OkStatus();
 }
 
-absl::Status Subscriber::Stream(bool* progressed) {
+absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
   grpc::ClientContext ctx;
   bool from_head = false;
   {
@@ -265,7 +267,7 @@ absl::Status Subscriber::Stream(bool* progressed) {
       if (!was_started && receiver.started()) {
         connected_.store(true);
         SetState(State::kStreaming);
-        if (receiver.resumed()) resumes_.fetch_add(1);
+        if (receiver.resumed() && !after_snapshot) resumes_.fetch_add(1);
         KV_LOG(INFO) << "streaming from " << upstream_address_ << " (" << receiver.start().node_id()
                      << ", head " << receiver.start().head_version() << ") after version "
                      << applier_->applied_version();

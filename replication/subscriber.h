@@ -74,7 +74,8 @@ class Subscriber {
   // sets *progressed when anything was applied.
   absl::Status RunOnce(bool* progressed);
   absl::Status TakeSnapshot();
-  absl::Status Stream(bool* progressed);
+  // `after_snapshot`: the data was just bootstrapped, so this stream does not count as a resume.
+  absl::Status Stream(bool* progressed, bool after_snapshot);
   void SetState(State state);
   void SetError(const absl::Status& status);
   // Sleeps up to `d` unless stopped first; returns false when stopped.

@@ -6,7 +6,7 @@ grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* cont
                                                const kvstore::v1::StatusRequest* request,
                                                kvstore::v1::StatusResponse* response) {
   auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, tracker_, RpcMethod::kStatus);
+  Done done = FinishReactor(reactor, tracker_, Method::kStatus);
   if (!done) return reactor;
   node_->GetStatus(response);
   response->set_listen(listen_);

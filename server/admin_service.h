@@ -7,7 +7,7 @@
 
 #include "kvstore/v1/admin.grpc.pb.h"
 #include "server/node.h"
-#include "server/request_observer.h"
+#include "server/call_tracker.h"
 
 namespace kv::server {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Per-call bookkeeping shared by the gRPC services: every unary call enters the CallTracker
 // (refused once the server drains for shutdown), and leaves it through the Done made by
-// FinishReactor, which finishes the gRPC reactor and reports the call for metrics.
+// FinishReactor, which finishes the gRPC reactor and records the call in the metrics.
 
 #include <atomic>
 #include <chrono>
@@ -11,23 +11,17 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "server/metrics/metrics.h"
 #include "server/node.h"
 
 namespace kv::server {
-
-enum class RpcMethod { kGet, kBatchGet, kPut, kDelete, kList, kFetch, kSubscribe, kSnapshot, kStatus };
-
-class RequestObserver {
- public:
-  virtual ~RequestObserver() = default;
-  virtual void OnRequestDone(RpcMethod method, grpc::StatusCode code, double seconds) = 0;
-};
 
 // Counts unary calls in flight, so shutdown can let them finish and then stop at once (gRPC's
 // own Shutdown(deadline) also waits for idle client connections until the deadline).
 class CallTracker {
  public:
-  explicit CallTracker(RequestObserver* observer = nullptr) : observer_(observer) {}
+  // `metrics` (may be null) must outlive the tracker.
+  explicit CallTracker(Metrics* metrics = nullptr) : metrics_(metrics) {}
 
   // False once draining: the call must be refused.
   bool Enter() {
@@ -36,8 +30,8 @@ class CallTracker {
     ++in_flight_;
     return true;
   }
-  void Exit(RpcMethod method, grpc::StatusCode code, double seconds) {
-    if (observer_ != nullptr) observer_->OnRequestDone(method, code, seconds);
+  void Exit(Method method, grpc::StatusCode code, absl::Duration elapsed) {
+    if (metrics_ != nullptr) metrics_->RecordRequest(method, static_cast<int>(code), elapsed);
     absl::MutexLock l(&mu_);
     --in_flight_;
   }
@@ -49,10 +43,9 @@ class CallTracker {
     mu_.AwaitWithTimeout(absl::Condition(&idle), grace);
     return in_flight_;
   }
-  void set_observer(RequestObserver* observer) { observer_ = observer; }
 
  private:
-  RequestObserver* observer_;
+  Metrics* const metrics_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
@@ -72,7 +65,7 @@ inline CallContext MakeCallContext(grpc::CallbackServerContext* context) {
 // Enters `tracker` and returns a Done that finishes `reactor` and leaves it; or, when the
 // server is draining, finishes `reactor` with UNAVAILABLE and returns nullptr.
 inline Done FinishReactor(grpc::ServerUnaryReactor* reactor, CallTracker* tracker,
-                          RpcMethod method) {
+                          Method method) {
   if (tracker != nullptr && !tracker->Enter()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the node is shutting down"));
     return nullptr;
@@ -82,9 +75,8 @@ inline Done FinishReactor(grpc::ServerUnaryReactor* reactor, CallTracker* tracke
     grpc::Status g = ToGrpcStatus(status);
     reactor->Finish(g);
     if (tracker != nullptr) {
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      tracker->Exit(method, g.error_code(), seconds);
+      tracker->Exit(method, g.error_code(),
+                    absl::FromChrono(std::chrono::steady_clock::now() - started));
     }
   };
 }

@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   wp.max_batch_ops = options.max_batch_ops;
   wp.max_batch_bytes = options.max_batch_bytes;
   replication::Publisher* publisher = node->publisher_.get();
+  wp.on_batch = options.on_group_commit;
   wp.on_commit = [publisher](const CommittedChanges& changes) { publisher->Append(changes); };
   node->pipeline_ = std::make_unique<WritePipeline>(node->store_.get(), clock, std::move(wp));
   node->sweeper_ = std::make_unique<ExpirySweeper>(node->store_.get(), node->pipeline_.get(),
@@ -157,7 +158,13 @@ void CentralNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutRe
   op.key = request.key();
   op.value = request.value();
   op.metadata = request.metadata();
-  op.expiration = request.ttl_seconds() != 0 ? now + request.ttl_seconds() : request.expiration();
+  if (request.ttl_seconds() != 0) {
+    // Expirations are whole seconds: round up, so a key lives at least its TTL.
+    int64_t expires_micros = clock_->UnixMicros() + request.ttl_seconds() * 1'000'000;
+    op.expiration = (expires_micros + 999'999) / 1'000'000;
+  } else {
+    op.expiration = request.expiration();
+  }
   if (request.has_if_version()) op.if_version = request.if_version();
   op.done = [response, done = std::move(done)](const WriteResult& r) mutable {
     if (r.status.ok()) {
@@ -210,6 +217,7 @@ void CentralNode::GetStatus(kvstore::v1::StatusResponse* status) {
   status->set_ready(true);
   status->set_log_retention_entries(options_.retention.max_entries);
   status->set_log_retention_seconds(absl::ToInt64Seconds(options_.retention.max_age));
+  status->set_fetches_served(fetches_.load());
   std::vector<kvstore::v1::DownstreamStatus> downstreams;
   publisher_->GetDownstreams(&downstreams);
   for (auto& d : downstreams) *status->add_downstreams() = std::move(d);

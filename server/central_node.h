@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,8 @@ struct CentralOptions {
   bool sync_writes = true;
   // Values larger than this travel down the stream as invalidations.
   uint64_t push_value_limit = 64 << 10;
+  // Observes each group commit (writes, seconds), for metrics. May be empty.
+  std::function<void(size_t, double)> on_group_commit;
   // In-memory tail of recent changes kept for live subscribers.
   size_t publisher_tail_changes = 100000;
   uint64_t publisher_tail_bytes = 64ull << 20;

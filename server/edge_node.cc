@@ -4,13 +4,14 @@
 #include "common/build_info.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "server/cache_edge.h"
 #include "server/full_edge_store.h"
 
 namespace kv::server {
 
 absl::StatusOr<std::unique_ptr<EdgeNode>> EdgeNode::Open(const EdgeOptions& options,
                                                         Clock* clock) {
-  if (options.mode != "full") {
+  if (options.mode != "full" && options.mode != "cache") {
     return absl::InvalidArgumentError(
         absl::StrCat("--mode must be full or cache, not '", options.mode, "'"));
   }
@@ -20,6 +21,20 @@ absl::StatusOr<std::unique_ptr<EdgeNode>> EdgeNode::Open(const EdgeOptions& opti
   }
   std::unique_ptr<EdgeNode> node(new EdgeNode(options, clock));
   node->upstream_ = std::make_unique<UpstreamClient>(options.upstream);
+  if (options.mode == "cache") {
+    CacheEdgeOptions cache_options;
+    cache_options.data_dir = options.data_dir;
+    cache_options.cache_bytes = options.cache_bytes;
+    auto cache = CacheEdge::Open(cache_options);
+    if (!cache.ok()) return cache.status();
+    node->cache_ = std::move(*cache);
+    node->applier_ = node->cache_.get();
+    node->waiters_.Advance(node->applier_->applied_version());
+    KV_LOG(INFO) << "edge " << options.node_id << " (cache, " << FormatByteSize(options.cache_bytes)
+                 << ") opened " << options.data_dir << " at version " << node->applied_version()
+                 << "; upstream " << options.upstream.address;
+    return node;
+  }
 
   StoreOptions store_options;
   store_options.path = options.data_dir;
@@ -213,6 +228,7 @@ void EdgeNode::GetStatus(kvstore::v1::StatusResponse* status) {
   status->set_build_version(kBuildVersion);
   status->set_uptime_seconds((clock_->MonotonicMicros() - started_micros_) / 1000000);
   status->set_head_version(applied_version());
+  status->set_fetches_served(fetches_.load());
   std::string why;
   status->set_ready(Ready(&why));
   auto* repl = status->mutable_replication();
@@ -227,6 +243,10 @@ void EdgeNode::GetStatus(kvstore::v1::StatusResponse* status) {
     status->set_log_retention_entries(options_.retention.max_entries);
     status->set_log_retention_seconds(absl::ToInt64Seconds(options_.retention.max_age));
     repl->set_pending_value_fetches(fetcher_->pending());
+  }
+  if (cache_) {
+    cache_->FillStatus(status->mutable_cache());
+    status->set_key_count(status->cache().entries());
   }
   if (publisher_) {
     std::vector<kvstore::v1::DownstreamStatus> downstreams;

@@ -34,6 +34,7 @@
 namespace kv::server {
 
 class FullEdgeStore;
+class CacheEdge;
 
 struct EdgeOptions {
   // "full" or "cache".
@@ -121,6 +122,14 @@ class EdgeNode final : public Node {
   void ReadOneLocal(const Request& request, Response* response, const CallContext& call,
                     Done done, bool stale_fallback);
   template <typename Request, typename Response>
+  void ReadOneCached(const Request& request, Response* response, const CallContext& call,
+                     Done done, bool stale_fallback);
+  // Starts the one upstream fetch for a cold key (cache mode).
+  void StartFetch(const std::string& key);
+  void BatchGetCached(const kvstore::v1::BatchGetRequest& request,
+                      kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                      Done done, bool stale_fallback);
+  template <typename Request, typename Response>
   void ReadOneUpstream(const Request& request, Response* response, const CallContext& call,
                        Done done, Route route);
   void BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
@@ -145,6 +154,8 @@ class EdgeNode final : public Node {
   std::unique_ptr<ValueFetcher> fetcher_;
   std::unique_ptr<FullEdgeStore> full_store_;
   std::unique_ptr<replication::LogRetention> retention_;
+  // Cache mode.
+  std::unique_ptr<CacheEdge> cache_;
   // Whichever of the two the stream applies into.
   replication::ChangeApplier* applier_ = nullptr;
   std::unique_ptr<replication::Subscriber> subscriber_;

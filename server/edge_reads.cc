@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "server/cache_edge.h"
 #include "server/edge_node.h"
 #include "server/store_reads.h"
 
@@ -35,6 +36,7 @@ void EdgeNode::ReadOne(const Request& request, Response* response, const CallCon
 template <typename Request, typename Response>
 void EdgeNode::ReadOneLocal(const Request& request, Response* response, const CallContext& call,
                             Done done, bool stale_fallback) {
+  if (cache_) return ReadOneCached(request, response, call, std::move(done), stale_fallback);
   uint64_t as_of = applied_version();  // before the read: the answer reflects at least this
   auto read = ReadLocal(*store_, request.key(), clock_->UnixSeconds(), response->mutable_entry());
   if (!read.ok()) return std::move(done)(read.status());
@@ -53,6 +55,77 @@ void EdgeNode::ReadOneLocal(const Request& request, Response* response, const Ca
   FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
   response->mutable_info()->set_stale(stale_fallback);
   std::move(done)(absl::OkStatus());
+}
+
+namespace {
+// Fills a Get/Fetch-shaped response (or a BatchGet result) from a cached value; an expired
+// value is absent.
+template <typename Target>
+void FillCached(const std::string& key, const CachedValue& v, int64_t now_unix, Target* out) {
+  bool live = v.found && !(v.expiration != 0 && v.expiration <= now_unix);
+  out->set_found(live);
+  if (!live) {
+    out->clear_entry();
+    return;
+  }
+  auto* e = out->mutable_entry();
+  e->set_key(key);
+  e->set_value(v.value);
+  e->set_metadata(v.metadata);
+  e->set_version(v.version);
+  e->set_expiration(v.expiration);
+}
+}  // namespace
+
+template <typename Request, typename Response>
+void EdgeNode::ReadOneCached(const Request& request, Response* response, const CallContext& call,
+                             Done done, bool stale_fallback) {
+  uint64_t as_of = applied_version();  // before the lookup: the entry is at least this fresh
+  if (auto cached = cache_->Lookup(request.key())) {
+    FillCached(request.key(), *cached, clock_->UnixSeconds(), response);
+    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+    response->mutable_info()->set_stale(stale_fallback);
+    return std::move(done)(absl::OkStatus());
+  }
+  if (stale_fallback) {
+    return std::move(done)(absl::UnavailableError(absl::StrCat(
+        "edge ", options_.node_id, " does not hold this key and its upstream ",
+        options_.upstream.address, " is unreachable")));
+  }
+  // A cold miss: join (or start) the one upstream fetch for this key.
+  bool leader = cache_->JoinFetch(
+      request.key(),
+      [this, &request, response, call, done = std::move(done)](const FetchOutcome& o) mutable {
+        if (!o.status.ok()) {
+          return std::move(done)(UpstreamFailed(Route::kLocal, request.options(), o.status));
+        }
+        if (o.must_forward) {
+          return ReadOneUpstream(request, response, call, std::move(done), Route::kLocal);
+        }
+        FillCached(request.key(), *o.value, clock_->UnixSeconds(), response);
+        if (o.info.node_id().empty()) {
+          // The stream overtook the fetch: this node's own state answered.
+          FillInfo(applied_version(), kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+        } else {
+          *response->mutable_info() = o.info;
+          response->mutable_info()->set_source(Relabel(o.info.source()));
+        }
+        std::move(done)(absl::OkStatus());
+      });
+  if (leader) StartFetch(request.key());
+}
+
+void EdgeNode::StartFetch(const std::string& key) {
+  auto request = std::make_shared<kvstore::v1::FetchRequest>();
+  auto response = std::make_shared<kvstore::v1::FetchResponse>();
+  request->set_key(key);
+  request->set_node_id(options_.node_id);
+  // At least as fresh as this node's own state, so a fetched value never takes a reader back.
+  request->mutable_options()->set_min_version(applied_version());
+  upstream_->Fetch(request.get(), response.get(), absl::InfiniteFuture(),
+                   [this, request, response](absl::Status s) {
+                     cache_->FinishFetch(request->key(), s, *response);
+                   });
 }
 
 template <typename Request, typename Response>
@@ -107,6 +180,7 @@ void EdgeNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
 void EdgeNode::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
                              Done done, bool stale_fallback) {
+  if (cache_) return BatchGetCached(request, response, call, std::move(done), stale_fallback);
   uint64_t as_of = applied_version();
   int64_t now = clock_->UnixSeconds();
   for (const std::string& key : request.keys()) {
@@ -128,6 +202,79 @@ void EdgeNode::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
   FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
   response->mutable_info()->set_stale(stale_fallback);
   std::move(done)(absl::OkStatus());
+}
+
+void EdgeNode::BatchGetCached(const kvstore::v1::BatchGetRequest& request,
+                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                              Done done, bool stale_fallback) {
+  // Hits are filled at once; misses join their keys' fetches and the last one to finish
+  // answers the batch.
+  struct Batch {
+    absl::Mutex mu;
+    int remaining = 1;  // one extra count for the loop below
+    absl::Status error;
+    bool forward = false;
+    Done done;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->done = std::move(done);
+  uint64_t as_of = applied_version();
+  int64_t now = clock_->UnixSeconds();
+  for (int i = 0; i < request.keys_size(); ++i) response->add_results();
+  auto finish_one = [this, batch, &request, response, call, as_of, stale_fallback]() {
+    {
+      absl::MutexLock l(&batch->mu);
+      if (--batch->remaining > 0) return;
+    }
+    if (!batch->error.ok()) return std::move(batch->done)(batch->error);
+    if (batch->forward) {
+      response->Clear();
+      return BatchGetUpstream(request, response, call, std::move(batch->done), Route::kLocal);
+    }
+    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+    response->mutable_info()->set_stale(stale_fallback);
+    std::move(batch->done)(absl::OkStatus());
+  };
+  for (int i = 0; i < request.keys_size(); ++i) {
+    const std::string& key = request.keys(i);
+    auto* result = response->mutable_results(i);
+    if (auto cached = cache_->Lookup(key)) {
+      FillCached(key, *cached, now, result);
+      result->set_source(kvstore::v1::SOURCE_EDGE_CACHE);
+      continue;
+    }
+    if (stale_fallback) {
+      absl::MutexLock l(&batch->mu);
+      batch->error = absl::UnavailableError(absl::StrCat(
+          "edge ", options_.node_id, " does not hold every key and its upstream ",
+          options_.upstream.address, " is unreachable"));
+      continue;
+    }
+    {
+      absl::MutexLock l(&batch->mu);
+      ++batch->remaining;
+    }
+    bool leader = cache_->JoinFetch(
+        key, [this, batch, key, result, &request, finish_one](const FetchOutcome& o) {
+          {
+            absl::MutexLock l(&batch->mu);
+            if (!o.status.ok()) {
+              if (batch->error.ok()) {
+                batch->error = UpstreamFailed(Route::kLocal, request.options(), o.status);
+              }
+            } else if (o.must_forward) {
+              batch->forward = true;
+            } else {
+              FillCached(key, *o.value, clock_->UnixSeconds(), result);
+              result->set_source(o.info.node_id().empty() ? kvstore::v1::SOURCE_EDGE_CACHE
+                                                          : Relabel(o.info.source()));
+            }
+          }
+          finish_one();
+        });
+    if (leader) StartFetch(key);
+  }
+  finish_one();
 }
 
 void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
@@ -161,7 +308,12 @@ void EdgeNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListRe
 void EdgeNode::ListLocalOrUpstream(const kvstore::v1::ListRequest& request,
                                    kvstore::v1::ListResponse* response, const CallContext& call,
                                    Done done, Route route, bool stale_fallback) {
-  if (route == Route::kLocal || stale_fallback) {
+  if (cache_ && stale_fallback) {
+    return std::move(done)(absl::UnavailableError(absl::StrCat(
+        "edge ", options_.node_id, " is a cache edge (List goes upstream) and its upstream ",
+        options_.upstream.address, " is unreachable")));
+  }
+  if (!cache_ && (route == Route::kLocal || stale_fallback)) {
     uint64_t as_of = applied_version();
     auto missing = ListLocal(*store_, options_.limits, request, clock_->UnixSeconds(), response);
     if (!missing.ok()) return std::move(done)(missing.status());

@@ -5,7 +5,7 @@
 
 #include "kvstore/v1/kv.grpc.pb.h"
 #include "server/node.h"
-#include "server/request_observer.h"
+#include "server/call_tracker.h"
 
 namespace kv::server {
 

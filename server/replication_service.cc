@@ -110,7 +110,7 @@ grpc::ServerUnaryReactor* ReplicationService::Fetch(grpc::CallbackServerContext*
                                                     const kvstore::v1::FetchRequest* request,
                                                     kvstore::v1::FetchResponse* response) {
   auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, tracker_, RpcMethod::kFetch);
+  Done done = FinishReactor(reactor, tracker_, Method::kFetch);
   if (done) node_->Fetch(*request, response, MakeCallContext(context), std::move(done));
   return reactor;
 }

@@ -12,7 +12,7 @@
 #include "kvstore/v1/replication.grpc.pb.h"
 #include "replication/publisher.h"
 #include "server/node.h"
-#include "server/request_observer.h"
+#include "server/call_tracker.h"
 #include "server/storage/versioned_store.h"
 
 namespace kv::server {

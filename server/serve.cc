@@ -10,7 +10,10 @@
 #include "common/log.h"
 #include "nlohmann/json.hpp"
 #include "server/admin_service.h"
+#include "server/http/gateway.h"
+#include "server/http/http_server.h"
 #include "server/kv_service.h"
+#include "server/metrics/status_metrics.h"
 
 namespace kv::server {
 namespace {
@@ -73,7 +76,24 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
         "cannot listen on ", options.listen, " (address in use, or not a valid HOST:PORT)"));
   }
   std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
+  AddStatusCollector(*hooks.metrics, [node](kvstore::v1::StatusResponse* s) { node->GetStatus(s); });
+
+  std::unique_ptr<HttpServer> http;
   std::string http_address;
+  if (!options.http_listen.empty()) {
+    HttpServerOptions http_options;
+    http_options.listen = options.http_listen;
+    http_options.threads = options.http_threads;
+    http = std::make_unique<HttpServer>(http_options);
+    GatewayOptions gateway;
+    gateway.read_timeout = options.http_read_timeout;
+    RegisterGatewayRoutes(http.get(), node, hooks.metrics, gateway);
+    if (absl::Status s = http->Start(); !s.ok()) {
+      server->Shutdown(std::chrono::system_clock::now());
+      return s;
+    }
+    http_address = http->bound_address();
+  }
   admin_service.SetListenAddresses(grpc_address, http_address);
 
   KV_LOG(INFO) << "serving gRPC on " << grpc_address
@@ -95,6 +115,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
   // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
+  if (http) http->Stop();  // answers reads in flight, then closes
   int left = hooks.tracker->Drain(options.shutdown_grace);
   if (left > 0) KV_LOG(WARN) << left << " calls still running after the grace period; cancelling";
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));

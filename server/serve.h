@@ -11,7 +11,8 @@
 
 #include "absl/status/status.h"
 #include "server/node.h"
-#include "server/request_observer.h"
+#include "server/call_tracker.h"
+#include "server/metrics/metrics.h"
 
 namespace kv::server {
 
@@ -28,6 +29,8 @@ struct ServeOptions {
   absl::Duration shutdown_grace = absl::Seconds(5);
   // HTTP server threads.
   int http_threads = 1;
+  // Deadline the node gets for one HTTP read.
+  absl::Duration http_read_timeout = absl::Seconds(10);
 };
 
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later, so Serve()
@@ -38,6 +41,8 @@ void BlockShutdownSignals();
 struct ServeHooks {
   // Counts the unary calls of every service, so shutdown can wait for them (required).
   CallTracker* tracker = nullptr;
+  // The node's metrics, served on /metrics with the node's Status as gauges (required).
+  Metrics* metrics = nullptr;
   // Registered on the builder before start (the KV and Admin services are added by Serve).
   std::vector<grpc::Service*> extra_services;
   // Called after the server stopped accepting and before it waits for in-flight calls (ends

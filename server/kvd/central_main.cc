@@ -7,6 +7,7 @@
 #include "replication/publisher.h"
 #include "server/central_node.h"
 #include "server/replication_service.h"
+#include "server/metrics/metrics.h"
 #include "server/serve.h"
 
 namespace kv::server {
@@ -68,16 +69,21 @@ int RunCentral(const CentralFlags& flags) {
     return StartupFailure(s);
   }
 
+  Metrics metrics;
+  options.on_group_commit = [&metrics](size_t writes, double seconds) {
+    metrics.RecordGroupCommit(writes, absl::Seconds(seconds));
+  };
   auto node = CentralNode::Open(options, Clock::Real());
   if (!node.ok()) return StartupFailure(node.status());
   CentralNode* central = node->get();
 
-  CallTracker tracker;
+  CallTracker tracker(&metrics);
   ReplicationService replication(
       central, central->store(), central->publisher(), Clock::Real(),
       [] { return absl::OkStatus(); }, &tracker);
   ServeHooks hooks;
   hooks.tracker = &tracker;
+  hooks.metrics = &metrics;
   hooks.extra_services.push_back(&replication);
   hooks.before_shutdown = [central] { central->publisher()->FinishAll(); };
   hooks.after_shutdown = [central] { central->Stop(); };

@@ -5,6 +5,7 @@
 #include "common/units.h"
 #include "server/edge_node.h"
 #include "server/replication_service.h"
+#include "server/metrics/metrics.h"
 #include "server/serve.h"
 
 namespace kv::server {
@@ -105,16 +106,18 @@ int RunEdge(const EdgeFlags& flags) {
   if (auto s = ParseServeOptions(flags.common, options.limits, &serve); !s.ok()) {
     return StartupFailure(s);
   }
+  Metrics metrics;
   auto node = EdgeNode::Open(options, Clock::Real());
   if (!node.ok()) return StartupFailure(node.status());
   EdgeNode* edge = node->get();
 
-  CallTracker tracker;
+  CallTracker tracker(&metrics);
   ReplicationService replication(
       edge, edge->store(), edge->publisher(), Clock::Real(),
       [edge] { return edge->CanServeDownstreams(); }, &tracker);
   ServeHooks hooks;
   hooks.tracker = &tracker;
+  hooks.metrics = &metrics;
   hooks.extra_services.push_back(&replication);
   hooks.on_serving = [edge](const std::string& address) { edge->Start(address); };
   hooks.before_shutdown = [edge] {
