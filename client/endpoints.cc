@@ -15,7 +15,9 @@ Endpoint::Endpoint(std::string addr, int max_message_bytes) : address(std::move(
   // A node that comes back should be usable again within about a second, not gRPC's default
   // two-minute backoff ceiling.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // Despite its name, gRPC uses this as the shortest time one connection attempt may take to
+  // complete its handshake; at 100 ms a busy or distant node failed calls with time left.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   // Retries are the client's own (idempotent calls only); gRPC's built-in retry stays off.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);

@@ -82,6 +82,8 @@ absl::Status ChangeLog::Read(uint64_t from, size_t max_entries, size_t max_bytes
       return absl::OutOfRangeError(
           absl::StrCat("change log has no version ", expected, " (next is ", version, ")"));
     }
+    // Stop before an entry that would take the batch past max_bytes (one alone may fill it).
+    if (!out->empty() && bytes + it->value().size() > max_bytes) break;
     Change change;
     if (!change.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("change log entry ", version, " is corrupt"));
@@ -95,7 +97,6 @@ absl::Status ChangeLog::Read(uint64_t from, size_t max_entries, size_t max_bytes
     bytes += it->value().size();
     out->push_back(std::move(change));
     ++expected;
-    if (bytes >= max_bytes) break;
   }
   return FromRocks(it->status(), "reading the change log");
 }

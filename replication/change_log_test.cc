@@ -42,7 +42,7 @@ TEST_F(ChangeLogTest, ReadsInOrderWithinLimits) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(out[i].version(), 10u + i);
   out.clear();
   ASSERT_TRUE(store_->log().Read(1, 100, /*max_bytes=*/250, &out).ok());
-  EXPECT_EQ(out.size(), 3u);  // stops at the first change that reaches the byte budget
+  EXPECT_EQ(out.size(), 2u);  // stops before the change that would pass the byte budget
   out.clear();
   ASSERT_TRUE(store_->log().Read(49, 100, 1 << 20, &out).ok());
   EXPECT_EQ(out.size(), 2u);  // the log ends at 50

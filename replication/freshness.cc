@@ -70,4 +70,11 @@ int64_t FreshnessTracker::FreshAsOfMicros() const {
   return fresh_ ? fresh_as_of_ : std::numeric_limits<int64_t>::min();
 }
 
+void FreshnessTracker::Forget() {
+  absl::MutexLock l(&mu_);
+  fresh_ = false;
+  fresh_as_of_ = 0;
+  pending_.clear();
+}
+
 }  // namespace kv::replication

@@ -34,6 +34,8 @@ class FreshnessTracker {
   void OnApplied(uint64_t applied);
   // Forgets answers not yet covered (their versions belong to another history after a RESET).
   void DropPending();
+  // The local data was wiped (a snapshot replaces it): nothing proven so far holds for it.
+  void Forget();
 
   // now - fresh_as_of, or kNeverFresh before the first covered answer.
   int64_t StalenessMicros() const;

@@ -188,14 +188,10 @@ TEST(Freshness, MalformedUpstreamStalenessIsIgnored) {
   EXPECT_EQ(f.FreshAsOfMicros(), t0);
 }
 
-// BUG (replication/freshness.cc, FreshnessTracker::OnPong): the echoed t0 is trusted as is. An
-// answer whose t0 lies in this node's future (a buggy or confused upstream echoing the wrong
-// field, or a pong from before a process restart whose clock origin differed) sets fresh_as_of
-// ahead of now, and StalenessMicros() clamps now - fresh_as_of to 0: staleness is reported as
-// 0 for as long as the bogus t0 stays ahead, i.e. it underestimates. A t0 later than
-// clock_->MonotonicMicros() cannot be an echo of a ping this node sent and should be ignored
-// (and t0 - s_up should be computed without signed overflow for extreme inputs).
-TEST(Freshness, DISABLED_AnAnswerEchoingATimeInTheFutureIsIgnored) {
+// An echoed t0 in this node's future cannot be an echo of a ping it sent (a confused upstream,
+// or a pong from before a restart with another clock origin): believing it would report
+// staleness 0 for as long as the bogus t0 stayed ahead.
+TEST(Freshness, AnAnswerEchoingATimeInTheFutureIsIgnored) {
   ManualClock clock;
   FreshnessTracker f(&clock);
   int64_t t0 = f.PingTime();

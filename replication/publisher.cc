@@ -117,7 +117,8 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
   s->mode = hello.mode();
   s->hello_done = true;
   s->start_pending = true;
-  s->cursor = hello.from_version() == 0 ? head_ + 1 : hello.from_version();
+  s->from_head = hello.from_version() == 0;
+  s->cursor = s->from_head ? head_ + 1 : hello.from_version();
   s->acked = s->cursor - 1;
   if (!hello.cluster_id().empty() && hello.cluster_id() != cluster_id_) {
     RequestReset(s, absl::StrCat("the downstream's data is from cluster ", hello.cluster_id(),
@@ -248,11 +249,14 @@ bool Publisher::FillFromTail(Session* s) {
   if (s->cursor < tail_start_) return false;
   size_t bytes = 0;
   size_t n = 0;
-  while (s->cursor <= head_ && n < options_.max_batch_changes &&
-         bytes < options_.max_batch_bytes) {
+  while (s->cursor <= head_ && n < options_.max_batch_changes) {
     const Change& change = *tail_[s->cursor - tail_start_].change;
+    // Close the batch before a change that would take it past the budget, not after: one
+    // maximal value must not push a message over the gRPC limit.
+    const size_t change_bytes = ChangeBytes(change);
+    if (n > 0 && bytes + change_bytes > options_.max_batch_bytes) break;
     AddChange(change, &s->outgoing);
-    bytes += ChangeBytes(change);
+    bytes += change_bytes;
     ++n;
     ++s->cursor;
   }
@@ -307,7 +311,7 @@ void Publisher::Run() {
         if (s->start_pending) {
           auto* start = s->outgoing.mutable_start();
           start->set_cluster_id(cluster_id_);
-          start->set_head_version(head_);
+          start->set_head_version(s->from_head ? s->cursor - 1 : head_);
           start->set_oldest_version(log_->oldest());
           start->set_node_id(options_.node_id);
           s->start_pending = false;

@@ -87,6 +87,9 @@ class Publisher {
     bool began = false;  // reads started; only then may Finish be issued
     bool hello_done = false;
     bool start_pending = false;
+    // Subscribed "from the head" (from_version 0): the start names the version right before
+    // the cursor, not the head when it is sent, or changes appended in between look like a gap.
+    bool from_head = false;
     uint64_t cursor = 0;  // next version to send
     uint64_t acked = 0;
     std::deque<kvstore::v1::Pong> pongs;

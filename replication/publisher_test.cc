@@ -239,14 +239,9 @@ TEST_F(PublisherTest, FromVersionZeroStartsAtTheHead) {
   EXPECT_TRUE(Consecutive(sub.changes(), 51));
 }
 
-// BUG (replication/publisher.cc): for a hello with from_version 0, OnHello sets the cursor to
-// head_ + 1 at the time the hello is read, but Run() fills StreamStart.head_version with head_
-// at the time it sends the start. Changes appended in between make the start claim a head
-// above the cursor while the same message carries changes from the older cursor: the
-// downstream (StreamReceiver: StartFrom(start.head_version)) then sees version cursor <= head
-// as a gap (DATA_LOSS), and a cache edge counts a gap and reconnects. The start of a stream
-// from the head should carry cursor - 1 (or the cursor should be set when the start is sent).
-TEST_F(PublisherTest, DISABLED_FromVersionZeroWhileAppendingStartsRightBeforeTheFirstChange) {
+// Regression: a start from the head used to name the head when it was sent, so changes appended
+// between the hello and the start looked like a gap to the downstream.
+TEST_F(PublisherTest, FromVersionZeroWhileAppendingStartsRightBeforeTheFirstChange) {
   Open();
   node_->CommitPuts(10);
   std::atomic<bool> stop{false};
@@ -279,13 +274,9 @@ TEST_F(PublisherTest, DISABLED_FromVersionZeroWhileAppendingStartsRightBeforeThe
   EXPECT_EQ(mismatches, 0) << "of " << checked;
 }
 
-// BUG (replication/publisher.cc, FillFromTail, and replication/change_log.cc, ChangeLog::Read):
-// a batch is closed only after it reached max_batch_bytes, so the change that crosses the budget
-// is added whatever its size; with --push-value-limit above ~22 MiB (values up to 25 MiB pushed)
-// a batch exceeds the gRPC message limit kvd sets (Limits::MaxMessageBytes()), the write fails,
-// and the downstream reconnects to the same batch forever. Same root cause as snapshot_test's
-// DISABLED_AChunkStaysWithinTheMessageLimit (there with the default settings).
-TEST_F(PublisherTest, DISABLED_AStreamBatchStaysWithinTheMessageLimit) {
+// Regression: a batch used to close only after passing its byte budget, so one maximal value
+// could push a message over the gRPC limit and the downstream reconnected to it forever.
+TEST_F(PublisherTest, AStreamBatchStaysWithinTheMessageLimit) {
   server::Limits limits;
   limits.max_value_bytes = 5 << 20;
   testing::UpstreamNodeOptions options;

@@ -108,18 +108,9 @@ TEST_F(SnapshotTest, StreamsEveryLiveKeyAtOneVersionInBoundedChunks) {
   EXPECT_EQ(node_->service()->snapshots_served(), 1u);
 }
 
-// BUG (server/storage/versioned_store.cc, SnapshotCursor::Next, and the same pattern in
-// replication/publisher.cc, FillFromTail, and replication/change_log.cc, ChangeLog::Read): a
-// chunk or batch is closed only after it has reached its byte budget, so the entry that crosses
-// the budget is added whatever its size. A snapshot chunk can thus carry up to
-// snapshot_chunk_bytes (4 MiB) + one maximal value (25 MiB) = ~29 MiB, above the gRPC limit kvd
-// sets on both ends (Limits::MaxMessageBytes() = max value + 1 MiB + key + metadata). The write
-// fails, the edge retries the snapshot from scratch, and fails again at the same key: a full
-// edge can never bootstrap from a store holding a large value after >= ~1 MiB of other data in
-// its chunk. Same for Subscribe batches once --push-value-limit is above ~22 MiB (see
-// publisher_test, DISABLED_AStreamBatchStaysWithinTheMessageLimit). Fix: close the chunk before
-// an entry that would push it past the budget (an entry alone may still fill one).
-TEST_F(SnapshotTest, DISABLED_AChunkStaysWithinTheMessageLimit) {
+// Regression: a chunk used to close only after passing its byte budget, so a maximal value after
+// a few MiB of others made a chunk larger than the gRPC limit and a full edge never bootstrapped.
+TEST_F(SnapshotTest, AChunkStaysWithinTheMessageLimit) {
   server::Limits limits;
   limits.max_value_bytes = 5 << 20;  // scaled down from 25 MiB; the arithmetic is the same
   testing::UpstreamNodeOptions options;

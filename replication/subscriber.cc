@@ -173,6 +173,9 @@ absl::Status Subscriber::TakeSnapshot() {
     if (!begun) {
       KV_LOG(INFO) << "taking a snapshot from " << upstream_address_ << " at version "
                    << chunk.version() << " (" << chunk.total_keys() << " keys, estimated)";
+      // From here the local store holds a mix of two histories: it proves nothing until the
+      // snapshot completes, so reads must not be served from it as fresh.
+      freshness_->Forget();
       if (auto s = applier_->BeginSnapshot(); !s.ok()) {
         ctx.TryCancel();
         reader->Finish();

@@ -12,7 +12,9 @@ UpstreamClient::UpstreamClient(UpstreamOptions options) : options_(std::move(opt
   // Reconnect quickly after the upstream comes back; the subscriber adds its own jittered
   // backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // Despite its name, gRPC uses this as the shortest time one connection attempt may take to
+  // complete its handshake; at 100 ms a busy or distant node failed calls with time left.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);

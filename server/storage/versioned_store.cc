@@ -42,8 +42,12 @@ SnapshotCursor::~SnapshotCursor() {
 absl::StatusOr<bool> SnapshotCursor::Next(size_t max_bytes, int64_t now_unix,
                                           std::vector<Entry>* entries,
                                           std::vector<Entry>* missing) {
+  // A chunk closes before an entry that would take it past max_bytes (an entry alone may fill
+  // one): closing after it would let one maximal value push a chunk over the gRPC limit.
   size_t bytes = 0;
-  while (it_->Valid() && (bytes < max_bytes || (entries->empty() && missing->empty()))) {
+  while (it_->Valid()) {
+    const size_t entry_bytes = it_->key().size() + it_->value().size();
+    if (bytes + entry_bytes > max_bytes && !(entries->empty() && missing->empty())) break;
     RecordView view;
     if (!DecodeRecord(ToView(it_->value()), &view)) {
       return absl::DataLossError(absl::StrCat("corrupt record for key '",
@@ -56,7 +60,7 @@ absl::StatusOr<bool> SnapshotCursor::Next(size_t max_bytes, int64_t now_unix,
       e->set_metadata(view.metadata.data(), view.metadata.size());
       e->set_version(view.version);
       e->set_expiration(view.expiration);
-      bytes += it_->key().size() + it_->value().size();
+      bytes += entry_bytes;
     }
     it_->Next();
   }

@@ -105,23 +105,9 @@ KvctlResult RunKvctlOnce(const std::string& dir, const std::vector<std::string>&
   return r;
 }
 
-// Workaround, to be removed with the fix of the client bug described at
-// ClientTest.DISABLED_ASlowFirstHandshakeDoesNotFailACallWithTimeLeft (client_test.cc): on a
-// loaded machine kvctl's first connection may time out after 100 ms, before anything was sent.
-// Only that failure is repeated (at most twice), so it cannot hide any other one.
-bool NeverConnected(const KvctlResult& r) {
-  return r.code == 5 && (absl::StrContains(r.err, "before receiving SETTINGS frame") ||
-                         absl::StrContains(absl::AsciiStrToLower(r.err), "handshaker shutdown"));
-}
-
 KvctlResult RunKvctl(const std::string& dir, const std::vector<std::string>& args,
                      const std::string& input, const std::optional<std::string>& env_endpoint) {
-  KvctlResult r = RunKvctlOnce(dir, args, input, env_endpoint);
-  for (int retry = 0; retry < 2 && NeverConnected(r); ++retry) {
-    std::cerr << "kvctl never connected (client connect-timeout bug), running it again: " << r.err;
-    r = RunKvctlOnce(dir, args, input, env_endpoint);
-  }
-  return r;
+  return RunKvctlOnce(dir, args, input, env_endpoint);
 }
 
 // A loopback port nothing listens on (bound, then released).
