@@ -127,6 +127,12 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
     RequestReset(s, absl::StrCat("version ", s->cursor,
                                  " is no longer in the change log (oldest retained: ",
                                  log_->oldest(), ")"));
+  } else if (s->cursor > head_ + 1) {
+    // The downstream holds versions this upstream never had: it was restored from an older
+    // backup (or a relay lost writes). Its extra versions name other changes; start it over.
+    RequestReset(s, absl::StrCat("the downstream is at version ", s->cursor - 1,
+                                 ", ahead of this upstream's head ", head_,
+                                 " (restored from an older backup?)"));
   }
   KV_LOG(INFO) << "downstream " << s->node_id << " (" << s->peer << ", " << s->mode
                << ") subscribed from version " << s->cursor

@@ -207,6 +207,24 @@ TEST_F(PublisherTest, AVersionOlderThanTheLogGetsAResetAndTheStreamEnds) {
   EXPECT_TRUE(Consecutive(oldest.changes(), 51));
 }
 
+// A downstream that holds versions this node never had (an upstream restored from an older
+// backup) would otherwise wait for them and keep changes the upstream no longer has.
+TEST_F(PublisherTest, ADownstreamAheadOfTheHeadGetsAReset) {
+  Open();
+  node_->CommitPuts(5);
+  RawSubscriber ahead(stub_.get(), 8);  // holds 1..7
+  ASSERT_TRUE(ahead.WaitEnded(kWait));
+  auto received = ahead.received();
+  ASSERT_EQ(received.size(), 1u);
+  ASSERT_TRUE(received[0].message.has_reset());
+  EXPECT_TRUE(absl::StrContains(received[0].message.reset().reason(), "ahead"))
+      << received[0].message.reset().reason();
+  // Exactly at the head + 1 is a downstream that is up to date.
+  RawSubscriber current(stub_.get(), 6);
+  node_->CommitPuts(1);
+  ASSERT_TRUE(current.WaitVersion(6, kWait));
+}
+
 TEST_F(PublisherTest, AnotherClustersDownstreamGetsAReset) {
   Open();
   node_->CommitPuts(5);

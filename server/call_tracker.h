@@ -52,7 +52,7 @@ class CallTracker {
 };
 
 // The transport facts a node needs about a call.
-inline CallContext MakeCallContext(grpc::CallbackServerContext* context) {
+inline CallContext MakeCallContext(grpc::ServerContextBase* context) {
   CallContext call;
   auto deadline = context->deadline();
   if (deadline != std::chrono::system_clock::time_point::max()) {

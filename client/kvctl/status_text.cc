@@ -4,6 +4,8 @@
 #include <google/protobuf/message.h>
 
 #include <algorithm>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -99,7 +101,11 @@ void AppendReplication(const kvstore::v1::ReplicationStatus& r, std::string* out
   absl::StrAppend(out, "\nupstream:         ", r.upstream(), "\n");
   absl::StrAppend(out, "  connection:     ", r.connected() ? "connected" : "disconnected", ", ",
                   r.state().empty() ? "-" : r.state(), "\n");
-  absl::StrAppend(out, "  staleness:      ", FormatMicros(r.staleness_micros()));
+  // INT64_MAX is how a node says it was never fresh (no answer from its upstream yet).
+  absl::StrAppend(out, "  staleness:      ",
+                  r.staleness_micros() == std::numeric_limits<int64_t>::max()
+                      ? std::string("never fresh yet")
+                      : FormatMicros(r.staleness_micros()));
   if (r.max_staleness_micros() > 0) {
     absl::StrAppend(out, " (bound ", FormatMicros(r.max_staleness_micros()), ")");
   }

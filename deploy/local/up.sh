@@ -57,7 +57,9 @@ stop_all() {
   done
   echo "up.sh: stopped. Data kept in $DATA_DIR"
 }
-trap stop_all INT TERM EXIT
+# Ctrl-C is the normal way to stop: exit 0 once everything has stopped.
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 # start NAME PORT_OFFSET ARGS...: starts a node and waits until it serves.
 start() {

@@ -17,8 +17,8 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
   command->add_option("--data-dir", flags->data_dir, "Directory of this node's RocksDB data")
       ->required();
   command->add_option("--node-id", flags->node_id,
-                      "Name of this node in logs, Status and upstream tables (default: the role "
-                      "and listen address)");
+                      "Name of this node in logs, Status and upstream tables (default: "
+                      "'central', or 'edge-' and the listen address)");
   command->add_option("--max-key-bytes", flags->max_key_bytes, "Longest key accepted, bytes")
       ->capture_default_str();
   command->add_option("--max-value-bytes", flags->max_value_bytes,
@@ -32,6 +32,9 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
   command->add_option("--block-cache", flags->block_cache, "RocksDB block cache size")
       ->capture_default_str();
   command->add_option("--http-threads", flags->http_threads, "Threads serving HTTP")
+      ->capture_default_str();
+  command->add_option("--read-threads", flags->read_threads,
+                      "Threads serving gRPC Get and BatchGet (one completion queue each)")
       ->capture_default_str();
   command->add_option("--ready-file", flags->ready_file,
                       "Write the bound addresses as JSON to this file once serving (for scripts "
@@ -78,6 +81,7 @@ absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
   serve->max_message_bytes = limits.MaxMessageBytes();
   serve->ready_file = flags.ready_file;
   serve->http_threads = std::max(1, flags.http_threads);
+  serve->read_threads = std::max(1, flags.read_threads);
   return absl::OkStatus();
 }
 

@@ -1,5 +1,6 @@
 #include "server/metrics/status_metrics.h"
 
+#include <limits>
 #include <utility>
 
 namespace kv::server {
@@ -74,7 +75,11 @@ void ExportStatus(const kvstore::v1::StatusResponse& s, MetricSink& sink) {
              s.head_version());
   sink.Gauge("kv_staleness_seconds",
              "How far behind the central node this node may be (0 at the central node).", {},
-             s.has_replication() ? Seconds(s.replication().staleness_micros()) : 0.0);
+             !s.has_replication() ? 0.0
+             // A node never fresh reports INT64_MAX micros: +Inf, not 292,000 years.
+             : s.replication().staleness_micros() == std::numeric_limits<int64_t>::max()
+                 ? std::numeric_limits<double>::infinity()
+                 : Seconds(s.replication().staleness_micros()));
   sink.Gauge("kv_log_oldest_version", "Oldest version in the change log (0 = empty).", {},
              s.oldest_log_version());
   sink.Gauge("kv_log_entries", "Entries in the change log.", {}, s.log_entries());

@@ -91,6 +91,10 @@ absl::StatusOr<std::unique_ptr<VersionedStore>> VersionedStore::Open(const Store
   rocksdb::ColumnFamilyOptions data_options;
   data_options.OptimizeLevelStyleCompaction(64ull << 20);
   data_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options(true)));
+  // A whole-key bloom filter on the memtable lets a Get of a key not written recently skip the
+  // skiplist search, which was ~20% of a read-serving node's CPU with a full memtable.
+  data_options.memtable_prefix_bloom_size_ratio = 0.05;
+  data_options.memtable_whole_key_filtering = true;
   rocksdb::ColumnFamilyOptions plain_options;
   plain_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options(false)));
 
