@@ -50,20 +50,19 @@ class UnaryReadCall final : public ReadCall {
       return;
     }
     auto started = std::chrono::steady_clock::now();
-    (node_->*handler_)(request_, &response_, MakeCallContext(&context_),
-                       [this, started](absl::Status status) {
-                         grpc::Status g = ToGrpcStatus(status);
-                         CallTracker* tracker = tracker_;
-                         Method method = method_;
-                         finishing_ = true;
-                         // After Finish the queue may delete this at any moment.
-                         writer_.Finish(response_, g, this);
-                         if (tracker != nullptr) {
-                           tracker->Exit(method, g.error_code(),
-                                         absl::FromChrono(std::chrono::steady_clock::now() -
-                                                          started));
-                         }
-                       });
+    (node_->*handler_)(
+        request_, &response_, MakeCallContext(&context_), [this, started](absl::Status status) {
+          grpc::Status g = ToGrpcStatus(status);
+          CallTracker* tracker = tracker_;
+          Method method = method_;
+          finishing_ = true;
+          // After Finish the queue may delete this at any moment.
+          writer_.Finish(response_, g, this);
+          if (tracker != nullptr) {
+            tracker->Exit(method, g.error_code(),
+                          absl::FromChrono(std::chrono::steady_clock::now() - started));
+          }
+        });
   }
 
  private:

@@ -7,11 +7,11 @@
 // cut the server's CPU per Get (docs/BENCHMARKS.md). Writes wait on fsync, so the hop does not
 // matter there.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "kvstore/v1/kv.grpc.pb.h"
 #include "server/call_tracker.h"
@@ -19,9 +19,9 @@
 
 namespace kv::server {
 
-using KvServiceBase = kvstore::v1::KV::WithAsyncMethod_Get<
-    kvstore::v1::KV::WithAsyncMethod_BatchGet<kvstore::v1::KV::WithCallbackMethod_Put<
-        kvstore::v1::KV::WithCallbackMethod_Delete<
+using KvServiceBase =
+    kvstore::v1::KV::WithAsyncMethod_Get<kvstore::v1::KV::WithAsyncMethod_BatchGet<
+        kvstore::v1::KV::WithCallbackMethod_Put<kvstore::v1::KV::WithCallbackMethod_Delete<
             kvstore::v1::KV::WithCallbackMethod_List<kvstore::v1::KV::Service>>>>>;
 
 class KvService final : public KvServiceBase {

@@ -76,12 +76,13 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   for (grpc::Service* s : hooks.extra_services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen, " (address in use, or not a valid HOST:PORT)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
+                                               " (address in use, or not a valid HOST:PORT)"));
   }
   kv_service.StartReads();
   std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
-  AddStatusCollector(*hooks.metrics, [node](kvstore::v1::StatusResponse* s) { node->GetStatus(s); });
+  AddStatusCollector(*hooks.metrics,
+                     [node](kvstore::v1::StatusResponse* s) { node->GetStatus(s); });
 
   std::unique_ptr<HttpServer> http;
   std::string http_address;

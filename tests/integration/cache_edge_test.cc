@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "kv/client.h"
 #include "tests/faultproxy/fault_proxy.h"
+#include "tests/support/cluster_fixture.h"
 #include "tests/support/kvd_process.h"
 #include "tests/support/raw_kv.h"
 #include "tests/support/temp_dir.h"
@@ -20,53 +21,15 @@
 namespace kv::testing {
 namespace {
 
-class CacheEdgeTest : public ::testing::Test {
+class CacheEdgeTest : public ClusterFixture {
  protected:
-  KvdProcess* StartCentral(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"central", "--data-dir", dir_.Sub("central")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    central_ = std::make_unique<KvdProcess>("central", args, dir_.path());
-    EXPECT_TRUE(central_->Start().ok()) << central_->ReadLog();
-    return central_.get();
-  }
+  // A cache edge, ready (in sync within its bound), so reads are served locally.
   KvdProcess* StartCache(const std::string& name, const std::string& upstream,
                          std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"edge",       "--mode",       "cache",  "--upstream",
-                                     upstream,     "--data-dir",   dir_.Sub(name),
-                                     "--node-id",  name};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto p = std::make_unique<KvdProcess>(name, args, dir_.path());
-    EXPECT_TRUE(p->Start().ok()) << p->ReadLog();
-    edges_.push_back(std::move(p));
-    EXPECT_TRUE(WaitReady(edges_.back().get()));
-    return edges_.back().get();
+    KvdProcess* edge = StartEdge(name, upstream, "cache", std::move(extra));
+    EXPECT_TRUE(WaitReady(edge));
+    return edge;
   }
-  // Ready = in sync with the upstream within the staleness bound: reads are served locally.
-  bool WaitReady(KvdProcess* node) {
-    return WaitFor(
-        [&] {
-          auto s = node->Status();
-          return s.ok() && s->ready();
-        },
-        absl::Seconds(20));
-  }
-  bool WaitApplied(KvdProcess* node, uint64_t version) {
-    return WaitFor(
-        [&] {
-          auto s = node->Status();
-          return s.ok() && s->head_version() >= version;
-        },
-        absl::Seconds(20));
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      if (central_) std::cerr << "---- central ----\n" << central_->ReadLog();
-      for (auto& e : edges_) std::cerr << "---- " << e->name() << " ----\n" << e->ReadLog();
-    }
-  }
-  TempDir dir_;
-  std::unique_ptr<KvdProcess> central_;
-  std::vector<std::unique_ptr<KvdProcess>> edges_;
 };
 
 TEST_F(CacheEdgeTest, HundredsOfConcurrentMissesCauseOneUpstreamFetch) {

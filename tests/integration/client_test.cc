@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "tests/support/cluster_fixture.h"
 #include "tests/support/kvd_process.h"
 #include "tests/support/raw_kv.h"
 #include "tests/support/temp_dir.h"
@@ -30,47 +31,14 @@ using client::Client;
 using client::ClientOptions;
 using client::Source;
 
-// A loopback port nothing listens on (bound, then released).
-std::string DeadAddress() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-}
-
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public ClusterFixture {
  protected:
-  KvdProcess* StartCentral(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"central", "--data-dir", dir_.Sub("central"), "--node-id",
-                                     "central"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    central_ = std::make_unique<KvdProcess>("central", args, dir_.path());
-    EXPECT_TRUE(central_->Start().ok()) << central_->ReadLog();
-    return central_.get();
-  }
-  // `mode` is "full" (later also "cache").
+  // An edge that is ready: until it has synced an edge forwards every read, and these tests
+  // want it serving locally.
   KvdProcess* StartEdge(const std::string& name, const std::string& upstream,
                         const std::string& mode = "full", std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"edge",         "--mode",    mode,
-                                     "--upstream",   upstream,    "--data-dir",
-                                     dir_.Sub(name), "--node-id", name};
-    args.insert(args.end(), extra.begin(), extra.end());
-    edges_.push_back(std::make_unique<KvdProcess>(name, args, dir_.path()));
-    KvdProcess* edge = edges_.back().get();
-    EXPECT_TRUE(edge->Start().ok()) << edge->ReadLog();
-    // Until it has synced, an edge forwards every read; tests want it serving locally.
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          auto s = edge->Status();
-          return s.ok() && s->ready();
-        },
-        absl::Seconds(20)))
-        << name << " never became ready";
+    KvdProcess* edge = ClusterFixture::StartEdge(name, upstream, mode, std::move(extra));
+    EXPECT_TRUE(WaitReady(edge)) << name << " never became ready";
     return edge;
   }
   std::unique_ptr<Client> NewClient(const std::string& write, std::vector<std::string> reads,
@@ -84,24 +52,6 @@ class ClusterTest : public ::testing::Test {
     return c.ok() ? std::move(*c) : nullptr;
   }
   uint64_t Head() { return central_->Status()->head_version(); }
-  bool WaitApplied(KvdProcess* node, uint64_t version) {
-    return WaitFor(
-        [&] {
-          auto s = node->Status();
-          return s.ok() && s->head_version() >= version;
-        },
-        absl::Seconds(20));
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      if (central_) std::cerr << "---- central ----\n" << central_->ReadLog();
-      for (auto& e : edges_) std::cerr << "---- " << e->name() << " ----\n" << e->ReadLog();
-    }
-  }
-
-  TempDir dir_;
-  std::unique_ptr<KvdProcess> central_;
-  std::vector<std::unique_ptr<KvdProcess>> edges_;
 };
 
 using ClientTest = ClusterTest;

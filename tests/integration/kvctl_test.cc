@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "kv/client.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/cluster_fixture.h"
 #include "tests/support/kvd_process.h"
 #include "tests/support/raw_kv.h"
 #include "tests/support/temp_dir.h"
@@ -108,19 +109,6 @@ KvctlResult RunKvctlOnce(const std::string& dir, const std::vector<std::string>&
 KvctlResult RunKvctl(const std::string& dir, const std::vector<std::string>& args,
                      const std::string& input, const std::optional<std::string>& env_endpoint) {
   return RunKvctlOnce(dir, args, input, env_endpoint);
-}
-
-// A loopback port nothing listens on (bound, then released).
-std::string DeadAddress() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
 }
 
 json ParseJson(const std::string& text) {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "tests/support/cluster_fixture.h"
 #include "tests/support/kvd_process.h"
 #include "tests/support/raw_kv.h"
 #include "tests/support/temp_dir.h"
@@ -18,54 +19,17 @@
 namespace kv::testing {
 namespace {
 
-class ReplicationTest : public ::testing::Test {
+class ReplicationTest : public ClusterFixture {
  protected:
+  // Expiring keys are swept quickly, so the tests see their deletions replicated.
   KvdProcess* StartCentral(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"central", "--data-dir", dir_.Sub("central"),
-                                     "--expiry-sweep-interval", "200ms"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    central_ = std::make_unique<KvdProcess>("central", args, dir_.path());
-    EXPECT_TRUE(central_->Start().ok()) << central_->ReadLog();
-    return central_.get();
+    extra.insert(extra.begin(), {"--expiry-sweep-interval", "200ms"});
+    return ClusterFixture::StartCentral(std::move(extra));
   }
   KvdProcess* StartEdge(const std::string& name, const std::string& upstream,
                         std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"edge",       "--mode",      "full", "--upstream", upstream,
-                                     "--data-dir", dir_.Sub(name), "--node-id", name};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto p = std::make_unique<KvdProcess>(name, args, dir_.path());
-    EXPECT_TRUE(p->Start().ok()) << p->ReadLog();
-    KvdProcess* raw = p.get();
-    edges_.push_back(std::move(p));
-    return raw;
+    return ClusterFixture::StartEdge(name, upstream, "full", std::move(extra));
   }
-  // Waits until `node` has applied at least `version`.
-  bool WaitApplied(KvdProcess* node, uint64_t version, absl::Duration timeout = absl::Seconds(30)) {
-    return WaitFor(
-        [&] {
-          auto s = node->Status();
-          return s.ok() && s->head_version() >= version;
-        },
-        timeout);
-  }
-  bool WaitReady(KvdProcess* node, absl::Duration timeout = absl::Seconds(30)) {
-    return WaitFor(
-        [&] {
-          auto s = node->Status();
-          return s.ok() && s->ready();
-        },
-        timeout);
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      if (central_) std::cerr << "---- central ----\n" << central_->ReadLog();
-      for (auto& e : edges_) std::cerr << "---- " << e->name() << " ----\n" << e->ReadLog();
-    }
-  }
-
-  TempDir dir_;
-  std::unique_ptr<KvdProcess> central_;
-  std::vector<std::unique_ptr<KvdProcess>> edges_;
 };
 
 // Random puts, overwrites, deletes and expiring keys from several writers.
@@ -79,7 +43,8 @@ void RandomWrites(const std::string& address, int writers, int ops_per_writer, u
         std::string key = absl::StrCat("key/", rng() % 400);
         int dice = rng() % 10;
         if (dice < 6) {
-          ASSERT_TRUE(kv.Put(key, absl::StrCat("v", w, "-", i, std::string(rng() % 200, 'x'))).ok());
+          ASSERT_TRUE(
+              kv.Put(key, absl::StrCat("v", w, "-", i, std::string(rng() % 200, 'x'))).ok());
         } else if (dice < 8) {
           ASSERT_TRUE(kv.Delete(key).ok());
         } else {
@@ -108,8 +73,8 @@ TEST_F(ReplicationTest, EveryNodeConvergesToTheCentralContent) {
     EXPECT_EQ(edge->Status()->head_version(), head) << edge->name();
     std::map<std::string, std::string> content;
     ASSERT_TRUE(RawKv(edge->address()).Content(&content).ok());
-    EXPECT_TRUE(content == expected) << edge->name() << " holds " << content.size()
-                                     << " keys, central " << expected.size();
+    EXPECT_TRUE(content == expected)
+        << edge->name() << " holds " << content.size() << " keys, central " << expected.size();
   }
   auto relay = e1->Status();
   ASSERT_EQ(relay->downstreams_size(), 1);
@@ -146,15 +111,17 @@ TEST_F(ReplicationTest, RestartedEdgeResumesWithoutASnapshot) {
 }
 
 TEST_F(ReplicationTest, EdgeBehindTheRetainedLogIsResetAndSnapshotsAgain) {
-  KvdProcess* central = StartCentral(
-      {"--log-retention-entries", "100", "--log-retention-interval", "100ms"});
+  KvdProcess* central =
+      StartCentral({"--log-retention-entries", "100", "--log-retention-interval", "100ms"});
   KvdProcess* edge = StartEdge("e1", central->address());
   RawKv kv(central->address());
   ASSERT_TRUE(kv.Put("before", "1").ok());
   ASSERT_TRUE(WaitApplied(edge, 1));
   EXPECT_EQ(edge->Stop(), 0);
-  for (int i = 0; i < 500; ++i) ASSERT_TRUE(kv.Put(absl::StrCat("k", i % 50), absl::StrCat(i)).ok());
-  ASSERT_TRUE(WaitFor([&] { return central->Status()->oldest_log_version() > 2; }, absl::Seconds(10)));
+  for (int i = 0; i < 500; ++i)
+    ASSERT_TRUE(kv.Put(absl::StrCat("k", i % 50), absl::StrCat(i)).ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return central->Status()->oldest_log_version() > 2; }, absl::Seconds(10)));
   ASSERT_TRUE(edge->Start().ok());
   uint64_t head = central->Status()->head_version();
   ASSERT_TRUE(WaitApplied(edge, head));
