@@ -40,8 +40,8 @@ class ChangeLog {
   // The batch holding versions up to `newest` is durable.
   void Committed(uint64_t newest);
 
-  // Reads up to `max_entries` changes starting at `from` (stops early at `max_bytes` of values,
-  // always returning at least one change when one exists). Returns fewer when the log ends.
+  // Reads up to `max_entries` changes starting at `from` (stops before a change that would take
+  // the values past `max_bytes`, always returning at least one change when one exists). Returns fewer when the log ends.
   absl::Status Read(uint64_t from, size_t max_entries, size_t max_bytes,
                     std::vector<Change>* out) const;
 

@@ -4,7 +4,7 @@
 //
 // Each call is compared with a reference implementation of its contract written from
 // replication/change_log.h: Read returns consecutive versions from `from`, stops at
-// `max_entries`, after `max_bytes`, or where the log ends, and fails rather than skip or
+// `max_entries`, before passing `max_bytes`, or where the log ends, and fails rather than skip or
 // return anything malformed (DATA_LOSS) or missing (OUT_OF_RANGE). A change returned for
 // version v carries version v: the publisher advances its cursor by it.
 //
@@ -151,6 +151,8 @@ Expected ReferenceRead(const std::map<std::string, std::string>& entries, uint64
     uint64_t version = 0;
     if (!DecodeVersionKey(it->first, &version)) return {absl::StatusCode::kDataLoss, {}};
     if (version != expected) return {absl::StatusCode::kOutOfRange, {}};
+    // Stops before an entry that would pass max_bytes; the first one is always taken.
+    if (!e.changes.empty() && bytes + it->second.size() > max_bytes) break;
     Change c;
     if (!c.ParseFromString(it->second) || c.version() != version) {
       return {absl::StatusCode::kDataLoss, {}};
@@ -158,7 +160,6 @@ Expected ReferenceRead(const std::map<std::string, std::string>& entries, uint64
     e.changes.push_back(c.SerializeAsString());
     bytes += it->second.size();
     ++expected;
-    if (bytes >= max_bytes) break;
   }
   return e;
 }
