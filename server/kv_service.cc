@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include "absl/time/clock.h"
+#include "common/log.h"
+
 namespace kv::server {
 namespace {
 
@@ -24,11 +27,13 @@ class UnaryReadCall final : public ReadCall {
   using HandlerFn = void (Node::*)(const Request&, Response*, const CallContext&, Done);
 
   UnaryReadCall(KvServiceBase* service, grpc::ServerCompletionQueue* cq, Node* node,
-                CallTracker* tracker, Method method, RequestFn request_fn, HandlerFn handler)
+                CallTracker* tracker, std::atomic<int>* running, Method method,
+                RequestFn request_fn, HandlerFn handler)
       : service_(service),
         cq_(cq),
         node_(node),
         tracker_(tracker),
+        running_(running),
         method_(method),
         request_fn_(request_fn),
         handler_(handler),
@@ -42,7 +47,7 @@ class UnaryReadCall final : public ReadCall {
       return;
     }
     // The next request of this method is accepted by a fresh call object.
-    new UnaryReadCall(service_, cq_, node_, tracker_, method_, request_fn_, handler_);
+    new UnaryReadCall(service_, cq_, node_, tracker_, running_, method_, request_fn_, handler_);
     if (tracker_ != nullptr && !tracker_->Enter()) {
       finishing_ = true;
       writer_.FinishWithError(
@@ -50,14 +55,17 @@ class UnaryReadCall final : public ReadCall {
       return;
     }
     auto started = std::chrono::steady_clock::now();
+    running_->fetch_add(1);
     (node_->*handler_)(
         request_, &response_, MakeCallContext(&context_), [this, started](absl::Status status) {
           grpc::Status g = ToGrpcStatus(status);
           CallTracker* tracker = tracker_;
+          std::atomic<int>* running = running_;
           Method method = method_;
           finishing_ = true;
           // After Finish the queue may delete this at any moment.
           writer_.Finish(response_, g, this);
+          running->fetch_sub(1);
           if (tracker != nullptr) {
             tracker->Exit(method, g.error_code(),
                           absl::FromChrono(std::chrono::steady_clock::now() - started));
@@ -70,6 +78,7 @@ class UnaryReadCall final : public ReadCall {
   grpc::ServerCompletionQueue* const cq_;
   Node* const node_;
   CallTracker* const tracker_;
+  std::atomic<int>* const running_;
   const Method method_;
   const RequestFn request_fn_;
   const HandlerFn handler_;
@@ -95,10 +104,11 @@ void KvService::StartReads() {
     // A few requests waiting per queue, so a burst is not serialised on re-arming.
     for (int i = 0; i < 8; ++i) {
       new UnaryReadCall<kvstore::v1::GetRequest, kvstore::v1::GetResponse>(
-          this, cq.get(), node_, tracker_, Method::kGet, &KvServiceBase::RequestGet, &Node::Get);
+          this, cq.get(), node_, tracker_, &running_reads_, Method::kGet,
+          &KvServiceBase::RequestGet, &Node::Get);
       new UnaryReadCall<kvstore::v1::BatchGetRequest, kvstore::v1::BatchGetResponse>(
-          this, cq.get(), node_, tracker_, Method::kBatchGet, &KvServiceBase::RequestBatchGet,
-          &Node::BatchGet);
+          this, cq.get(), node_, tracker_, &running_reads_, Method::kBatchGet,
+          &KvServiceBase::RequestBatchGet, &Node::BatchGet);
     }
     read_threads_.emplace_back([this, q = cq.get()] { ServeReads(q); });
   }
@@ -111,6 +121,12 @@ void KvService::ServeReads(grpc::ServerCompletionQueue* cq) {
 }
 
 void KvService::StopReads() {
+  // A read still running (e.g. forwarded upstream past the shutdown grace) finishes on its
+  // queue: the queue must outlive it. Its upstream call has a deadline, so this ends.
+  for (int i = 0; running_reads_.load() > 0 && i < 6000; ++i) {
+    if (i % 500 == 0) KV_LOG(WARN) << "waiting for " << running_reads_.load() << " reads to finish";
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   for (auto& cq : read_queues_) cq->Shutdown();
   for (auto& t : read_threads_) t.join();
   read_threads_.clear();

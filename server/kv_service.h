@@ -9,6 +9,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -54,6 +55,7 @@ class KvService final : public KvServiceBase {
   CallTracker* const tracker_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> read_queues_;
   std::vector<std::thread> read_threads_;
+  std::atomic<int> running_reads_{0};  // handlers started whose answer is not yet sent
 };
 
 }  // namespace kv::server
