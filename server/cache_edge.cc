@@ -59,8 +59,7 @@ std::shared_ptr<const CachedValue> FromChange(const Change& c) {
 }  // namespace
 
 CacheEdge::CacheEdge(const CacheEdgeOptions& options)
-    : options_(options),
-      cache_([this, &options] {
+    : options_(options), cache_([this, &options] {
         cache::HotKeyCache::Options o;
         o.capacity_bytes = options.cache_bytes;
         o.shards = options.shards;
@@ -204,11 +203,12 @@ void CacheEdge::AdmitLocked(const std::string& key, std::shared_ptr<const Cached
   if (auto s = Persist(puts, deletes, false); !s.ok()) KV_LOG(ERROR) << s;
 }
 
-bool CacheEdge::JoinFetch(const std::string& key, Waiter waiter) {
+bool CacheEdge::JoinFetch(const std::string& key, int64_t now_micros, Waiter waiter) {
   absl::MutexLock l(&mu_);
   auto [it, inserted] = pending_.try_emplace(key);
   it->second.waiters.push_back(std::move(waiter));
   if (inserted) {
+    it->second.started_micros = now_micros;
     fetches_.fetch_add(1, std::memory_order_relaxed);
   } else {
     coalesced_.fetch_add(1, std::memory_order_relaxed);
@@ -226,6 +226,7 @@ void CacheEdge::FinishFetch(const std::string& key, const absl::Status& status,
     if (node.empty()) return;
     Pending& p = node.mapped();
     waiters = std::move(p.waiters);
+    outcome.fetch_started_micros = p.started_micros;
     if (!status.ok()) {
       outcome.status = status;
     } else {

@@ -50,6 +50,9 @@ struct FetchOutcome {
   // A newer change whose value this node does not have (an invalidation) arrived during the
   // fetch: the fetched answer may be older than the caller's min_version; read it upstream.
   bool must_forward = false;
+  // When the fetch was started (the leader's `now_micros`): a waiter that joined later reads an
+  // answer that may be that much older than its own start.
+  int64_t fetch_started_micros = 0;
 };
 
 class CacheEdge final : public replication::ChangeApplier {
@@ -75,8 +78,9 @@ class CacheEdge final : public replication::ChangeApplier {
   std::shared_ptr<const CachedValue> Lookup(const std::string& key) { return cache_.Lookup(key); }
 
   // Cold reads. Adds `waiter` for `key` and returns true when the caller must start the fetch
-  // (the first miss); later misses of the same key just wait for it (coalesced).
-  bool JoinFetch(const std::string& key, Waiter waiter);
+  // (the first miss); later misses of the same key just wait for it (coalesced). `now_micros`
+  // is the caller's monotonic time (FetchOutcome::fetch_started_micros).
+  bool JoinFetch(const std::string& key, int64_t now_micros, Waiter waiter);
   // The one fetch for `key` ended: decides what to install and answers every waiter.
   void FinishFetch(const std::string& key, const absl::Status& status,
                    const kvstore::v1::FetchResponse& response);
@@ -91,14 +95,15 @@ class CacheEdge final : public replication::ChangeApplier {
     std::shared_ptr<const CachedValue> newest;
     uint64_t newest_version = 0;
     bool newest_is_invalidation = false;
+    int64_t started_micros = 0;
   };
 
   explicit CacheEdge(const CacheEdgeOptions& options);
   absl::Status Load();
   // Persists `puts` and `deletes` (and the applied version/cluster when given) in one write.
-  absl::Status Persist(const std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>>& puts,
-                       const std::vector<std::string>& deletes, bool with_meta)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Persist(
+      const std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>>& puts,
+      const std::vector<std::string>& deletes, bool with_meta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Offers `value` to the cache and persists the outcome (and any evictions it caused).
   void AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -28,8 +28,8 @@ std::shared_ptr<const Change> OtherChange(uint64_t version, const std::string& k
   return c;
 }
 
-kvstore::v1::FetchResponse Found(const std::string& key, const std::string& value,
-                                 uint64_t version, uint64_t as_of) {
+kvstore::v1::FetchResponse Found(const std::string& key, const std::string& value, uint64_t version,
+                                 uint64_t as_of) {
   kvstore::v1::FetchResponse r;
   r.set_found(true);
   r.mutable_entry()->set_key(key);
@@ -69,7 +69,7 @@ class CacheEdgeTest : public ::testing::Test {
                         const kvstore::v1::FetchResponse& fetched, absl::Status status = {}) {
     FetchOutcome seen;
     int calls = 0;
-    bool leader = edge_->JoinFetch(key, [&](const FetchOutcome& o) {
+    bool leader = edge_->JoinFetch(key, 0, [&](const FetchOutcome& o) {
       seen = o;
       ++calls;
     });
@@ -113,8 +113,8 @@ TEST_F(CacheEdgeTest, ANewerFetchIsKeptOverAnOlderStreamChange) {
 TEST_F(CacheEdgeTest, AnInvalidationDuringTheFetchSendsReadersUpstream) {
   Open();
   ASSERT_TRUE(edge_->StartFrom(1, "c").ok());
-  FetchOutcome o = ColdRead("k", {OtherChange(2, "k", Change::KIND_INVALIDATE)},
-                            Found("k", "small", 1, 1));
+  FetchOutcome o =
+      ColdRead("k", {OtherChange(2, "k", Change::KIND_INVALIDATE)}, Found("k", "small", 1, 1));
   EXPECT_TRUE(o.must_forward);
   EXPECT_EQ(edge_->Lookup("k"), nullptr);
 }
@@ -141,7 +141,7 @@ TEST_F(CacheEdgeTest, ConcurrentMissesShareOneFetch) {
   int answered = 0;
   int leaders = 0;
   for (int i = 0; i < 100; ++i) {
-    leaders += edge_->JoinFetch("hot", [&](const FetchOutcome& o) {
+    leaders += edge_->JoinFetch("hot", 0, [&](const FetchOutcome& o) {
       EXPECT_EQ(o.value->value, "v");
       ++answered;
     });
@@ -164,7 +164,7 @@ TEST_F(CacheEdgeTest, AFailedFetchAnswersEveryWaiterAndCachesNothing) {
   EXPECT_EQ(o.status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(edge_->Lookup("k"), nullptr);
   // The next miss starts a new fetch.
-  EXPECT_TRUE(edge_->JoinFetch("k", [](const FetchOutcome&) {}));
+  EXPECT_TRUE(edge_->JoinFetch("k", 0, [](const FetchOutcome&) {}));
 }
 
 TEST_F(CacheEdgeTest, RestartIsWarmAndResumesFromTheAppliedVersion) {

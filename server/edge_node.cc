@@ -9,15 +9,15 @@
 
 namespace kv::server {
 
-absl::StatusOr<std::unique_ptr<EdgeNode>> EdgeNode::Open(const EdgeOptions& options,
-                                                        Clock* clock) {
+absl::StatusOr<std::unique_ptr<EdgeNode>> EdgeNode::Open(const EdgeOptions& options, Clock* clock) {
   if (options.mode != "full" && options.mode != "cache") {
     return absl::InvalidArgumentError(
         absl::StrCat("--mode must be full or cache, not '", options.mode, "'"));
   }
   if (options.upstream.address.empty()) {
-    return absl::InvalidArgumentError("--upstream is required (HOST:PORT of the central node or a "
-                                      "full edge)");
+    return absl::InvalidArgumentError(
+        "--upstream is required (HOST:PORT of the central node or a "
+        "full edge)");
   }
   std::unique_ptr<EdgeNode> node(new EdgeNode(options, clock));
   node->upstream_ = std::make_unique<UpstreamClient>(options.upstream);
@@ -52,10 +52,10 @@ absl::StatusOr<std::unique_ptr<EdgeNode>> EdgeNode::Open(const EdgeOptions& opti
   pub.tail_bytes = options.publisher_tail_bytes;
   EdgeNode* self = node.get();
   node->publisher_ = std::make_unique<replication::Publisher>(
-      &node->store_->log(), clock, pub, node->store_->cluster_id(),
-      node->store_->head_version(), [self] { return self->freshness_.StalenessMicros(); });
-  node->fetcher_ = std::make_unique<ValueFetcher>(node->store_.get(), node->upstream_.get(),
-                                                  options.node_id);
+      &node->store_->log(), clock, pub, node->store_->cluster_id(), node->store_->head_version(),
+      [self] { return self->freshness_.StalenessMicros(); });
+  node->fetcher_ =
+      std::make_unique<ValueFetcher>(node->store_.get(), node->upstream_.get(), options.node_id);
   node->full_store_ = std::make_unique<FullEdgeStore>(node->store_.get(), node->publisher_.get(),
                                                       node->fetcher_.get());
   node->retention_ =
@@ -65,8 +65,8 @@ absl::StatusOr<std::unique_ptr<EdgeNode>> EdgeNode::Open(const EdgeOptions& opti
 
   KV_LOG(INFO) << "edge " << options.node_id << " (" << options.mode << ") opened "
                << options.data_dir << " at version " << node->applied_version()
-               << (node->applier_->NeedsBootstrap() ? " (needs a snapshot)" : "")
-               << "; upstream " << options.upstream.address;
+               << (node->applier_->NeedsBootstrap() ? " (needs a snapshot)" : "") << "; upstream "
+               << options.upstream.address;
   return node;
 }
 
@@ -116,9 +116,9 @@ absl::Status EdgeNode::CanServeDownstreams() const {
                      "edge or the central node"));
   }
   if (applier_->NeedsBootstrap()) {
-    return absl::UnavailableError(absl::StrCat(
-        "edge ", options_.node_id, " has not finished its own bootstrap from ",
-        options_.upstream.address));
+    return absl::UnavailableError(absl::StrCat("edge ", options_.node_id,
+                                               " has not finished its own bootstrap from ",
+                                               options_.upstream.address));
   }
   return absl::OkStatus();
 }
@@ -136,10 +136,9 @@ void EdgeNode::Decide(const kvstore::v1::ReadOptions& options, const CallContext
   if (freshness_.StalenessMicros() > BoundMicros(options)) return std::move(next)(Route::kStale);
   if (options.min_version() > applied_version()) {
     absl::Time deadline = std::min(call.deadline, absl::Now() + options_.min_version_wait);
-    waiters_.Wait(options.min_version(), deadline,
-                  [next = std::move(next)](bool reached) mutable {
-                    std::move(next)(reached ? Route::kLocal : Route::kBehind);
-                  });
+    waiters_.Wait(options.min_version(), deadline, [next = std::move(next)](bool reached) mutable {
+      std::move(next)(reached ? Route::kLocal : Route::kBehind);
+    });
     return;
   }
   std::move(next)(Route::kLocal);
@@ -151,6 +150,10 @@ void EdgeNode::FillInfo(uint64_t as_of, kvstore::v1::Source source,
   info->set_source(source);
   info->set_as_of_version(as_of);
   info->set_node_id(options_.node_id);
+}
+
+bool EdgeNode::StaleFallbackAllowed(const kvstore::v1::ReadOptions& options) const {
+  return options.allow_stale() && applied_version() >= options.min_version();
 }
 
 bool EdgeNode::Unreachable(const absl::Status& status) {
@@ -169,55 +172,53 @@ absl::Status EdgeNode::UpstreamFailed(Route route, const kvstore::v1::ReadOption
   switch (route) {
     case Route::kStale:
       return absl::UnavailableError(absl::StrCat(
-          "edge ", options_.node_id, " ", how_stale, " (bound ",
-          FormatMicros(BoundMicros(options)), ") and its upstream ", options_.upstream.address,
-          " is unreachable (", status.message(),
+          "edge ", options_.node_id, " ", how_stale, " (bound ", FormatMicros(BoundMicros(options)),
+          ") and its upstream ", options_.upstream.address, " is unreachable (", status.message(),
           "); set allow_stale to accept a stale answer"));
     case Route::kBehind:
-      return absl::UnavailableError(absl::StrCat(
-          "edge ", options_.node_id, " has applied version ", applied_version(),
-          ", below min_version ", options.min_version(), ", and its upstream ",
-          options_.upstream.address, " is unreachable (", status.message(), ")"));
-    case Route::kStrong:
       return absl::UnavailableError(
-          absl::StrCat("strong read: upstream ", options_.upstream.address,
-                       " is unreachable from edge ", options_.node_id, " (", status.message(),
-                       ")"));
+          absl::StrCat("edge ", options_.node_id, " has applied version ", applied_version(),
+                       ", below min_version ", options.min_version(), ", and its upstream ",
+                       options_.upstream.address, " is unreachable (", status.message(), ")"));
+    case Route::kStrong:
+      return absl::UnavailableError(absl::StrCat(
+          "strong read: upstream ", options_.upstream.address, " is unreachable from edge ",
+          options_.node_id, " (", status.message(), ")"));
     case Route::kLocal:
       break;
   }
-  return absl::UnavailableError(absl::StrCat("edge ", options_.node_id, " cannot read through: upstream ",
-                                             options_.upstream.address, " is unreachable (",
-                                             status.message(), ")"));
+  return absl::UnavailableError(
+      absl::StrCat("edge ", options_.node_id, " cannot read through: upstream ",
+                   options_.upstream.address, " is unreachable (", status.message(), ")"));
 }
 
 void EdgeNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
                    const CallContext& call, Done done) {
   // Validated here so bad requests never leave the edge; the central node judges expiration.
   if (auto s = ValidatePut(options_.limits, request, 0); !s.ok()) return std::move(done)(s);
-  upstream_->Put(&request, response, call.deadline,
-                 [this, done = std::move(done)](absl::Status s) mutable {
-                   if (Unreachable(s)) {
-                     s = absl::UnavailableError(absl::StrCat(
-                         "edge ", options_.node_id, " forwards writes to ",
-                         options_.upstream.address, ", which is unreachable: ", s.message()));
-                   }
-                   std::move(done)(s);
-                 });
+  upstream_->Put(
+      &request, response, call.deadline, [this, done = std::move(done)](absl::Status s) mutable {
+        if (Unreachable(s)) {
+          s = absl::UnavailableError(absl::StrCat("edge ", options_.node_id, " forwards writes to ",
+                                                  options_.upstream.address,
+                                                  ", which is unreachable: ", s.message()));
+        }
+        std::move(done)(s);
+      });
 }
 
 void EdgeNode::Delete(const kvstore::v1::DeleteRequest& request,
                       kvstore::v1::DeleteResponse* response, const CallContext& call, Done done) {
   if (auto s = ValidateDelete(options_.limits, request); !s.ok()) return std::move(done)(s);
-  upstream_->Delete(&request, response, call.deadline,
-                    [this, done = std::move(done)](absl::Status s) mutable {
-                      if (Unreachable(s)) {
-                        s = absl::UnavailableError(absl::StrCat(
-                            "edge ", options_.node_id, " forwards writes to ",
-                            options_.upstream.address, ", which is unreachable: ", s.message()));
-                      }
-                      std::move(done)(s);
-                    });
+  upstream_->Delete(
+      &request, response, call.deadline, [this, done = std::move(done)](absl::Status s) mutable {
+        if (Unreachable(s)) {
+          s = absl::UnavailableError(absl::StrCat("edge ", options_.node_id, " forwards writes to ",
+                                                  options_.upstream.address,
+                                                  ", which is unreachable: ", s.message()));
+        }
+        std::move(done)(s);
+      });
 }
 
 void EdgeNode::GetStatus(kvstore::v1::StatusResponse* status) {
@@ -263,11 +264,11 @@ bool EdgeNode::Ready(std::string* why_not) {
   int64_t staleness = freshness_.StalenessMicros();
   int64_t bound = absl::ToInt64Microseconds(options_.max_staleness);
   if (staleness > bound) {
-    *why_not = staleness == replication::FreshnessTracker::kNeverFresh
-                   ? absl::StrCat("not yet in sync with upstream ", options_.upstream.address)
-                   : absl::StrCat("staleness ", FormatMicros(staleness), " exceeds the bound ",
-                                  FormatMicros(bound), " (upstream ",
-                                  options_.upstream.address, ")");
+    *why_not =
+        staleness == replication::FreshnessTracker::kNeverFresh
+            ? absl::StrCat("not yet in sync with upstream ", options_.upstream.address)
+            : absl::StrCat("staleness ", FormatMicros(staleness), " exceeds the bound ",
+                           FormatMicros(bound), " (upstream ", options_.upstream.address, ")");
     return false;
   }
   return true;

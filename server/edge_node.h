@@ -114,21 +114,24 @@ class EdgeNode final : public Node {
                               const absl::Status& status) const;
   // Whether a failure of the upstream call means "could not reach it" (vs. its answer).
   static bool Unreachable(const absl::Status& status);
+  // A stale local answer may stand in for an unreachable upstream only when asked for
+  // (allow_stale) and when it holds the version the read requires (min_version).
+  bool StaleFallbackAllowed(const kvstore::v1::ReadOptions& options) const;
 
   // One-key reads: Get and Fetch share everything but the upstream call they forward as.
   template <typename Request, typename Response>
   void ReadOne(const Request& request, Response* response, const CallContext& call, Done done);
   template <typename Request, typename Response>
-  void ReadOneLocal(const Request& request, Response* response, const CallContext& call,
-                    Done done, bool stale_fallback);
+  void ReadOneLocal(const Request& request, Response* response, const CallContext& call, Done done,
+                    bool stale_fallback);
   template <typename Request, typename Response>
-  void ReadOneCached(const Request& request, Response* response, const CallContext& call,
-                     Done done, bool stale_fallback);
+  void ReadOneCached(const Request& request, Response* response, const CallContext& call, Done done,
+                     bool stale_fallback);
   // Starts the one upstream fetch for a cold key (cache mode).
   void StartFetch(const std::string& key);
   void BatchGetCached(const kvstore::v1::BatchGetRequest& request,
-                      kvstore::v1::BatchGetResponse* response, const CallContext& call,
-                      Done done, bool stale_fallback);
+                      kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
+                      bool stale_fallback);
   template <typename Request, typename Response>
   void ReadOneUpstream(const Request& request, Response* response, const CallContext& call,
                        Done done, Route route);
@@ -136,11 +139,11 @@ class EdgeNode final : public Node {
                      kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
                      bool stale_fallback);
   void BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
-                        kvstore::v1::BatchGetResponse* response, const CallContext& call,
-                        Done done, Route route);
+                        kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
+                        Route route);
   void ListLocalOrUpstream(const kvstore::v1::ListRequest& request,
-                           kvstore::v1::ListResponse* response, const CallContext& call,
-                           Done done, Route route, bool stale_fallback);
+                           kvstore::v1::ListResponse* response, const CallContext& call, Done done,
+                           Route route, bool stale_fallback);
 
   const EdgeOptions options_;
   Clock* const clock_;

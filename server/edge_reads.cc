@@ -1,5 +1,6 @@
 // EdgeNode's reads: Get, Fetch, BatchGet and List, each routed by EdgeNode::Decide.
 
+#include <algorithm>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,13 @@ namespace kv::server {
 using kvstore::v1::Source;
 
 namespace {
+// Staleness of a fetched answer for a reader that joined the fetch `joined_late` after it was
+// sent: the upstream answered as of then at the earliest. kNeverFresh stays so.
+int64_t FetchedStaleness(int64_t upstream_staleness, int64_t joined_late) {
+  if (upstream_staleness == replication::FreshnessTracker::kNeverFresh) return upstream_staleness;
+  return upstream_staleness + std::max<int64_t>(0, joined_late);
+}
+
 // An answer relayed from the upstream: to our caller, an edge store upstream is "upstream".
 Source Relabel(Source source) {
   return source == kvstore::v1::SOURCE_EDGE_STORE || source == kvstore::v1::SOURCE_EDGE_CACHE
@@ -43,9 +51,11 @@ void EdgeNode::ReadOneLocal(const Request& request, Response* response, const Ca
   if (*read == LocalRead::kValueMissing) {
     response->Clear();
     if (stale_fallback) {
-      return std::move(done)(absl::UnavailableError(
-          absl::StrCat("edge ", options_.node_id, " has not fetched this key's value yet and its "
-                       "upstream ", options_.upstream.address, " is unreachable")));
+      return std::move(done)(
+          absl::UnavailableError(absl::StrCat("edge ", options_.node_id,
+                                              " has not fetched this key's value yet and its "
+                                              "upstream ",
+                                              options_.upstream.address, " is unreachable")));
     }
     // A large value announced by invalidation and not fetched yet: read it through.
     return ReadOneUpstream(request, response, call, std::move(done), Route::kLocal);
@@ -88,14 +98,16 @@ void EdgeNode::ReadOneCached(const Request& request, Response* response, const C
     return std::move(done)(absl::OkStatus());
   }
   if (stale_fallback) {
-    return std::move(done)(absl::UnavailableError(absl::StrCat(
-        "edge ", options_.node_id, " does not hold this key and its upstream ",
-        options_.upstream.address, " is unreachable")));
+    return std::move(done)(absl::UnavailableError(
+        absl::StrCat("edge ", options_.node_id, " does not hold this key and its upstream ",
+                     options_.upstream.address, " is unreachable")));
   }
   // A cold miss: join (or start) the one upstream fetch for this key.
+  const int64_t joined = clock_->MonotonicMicros();
   bool leader = cache_->JoinFetch(
-      request.key(),
-      [this, &request, response, call, done = std::move(done)](const FetchOutcome& o) mutable {
+      request.key(), joined,
+      [this, &request, response, call, joined,
+       done = std::move(done)](const FetchOutcome& o) mutable {
         if (!o.status.ok()) {
           return std::move(done)(UpstreamFailed(Route::kLocal, request.options(), o.status));
         }
@@ -109,6 +121,8 @@ void EdgeNode::ReadOneCached(const Request& request, Response* response, const C
         } else {
           *response->mutable_info() = o.info;
           response->mutable_info()->set_source(Relabel(o.info.source()));
+          response->mutable_info()->set_staleness_micros(
+              FetchedStaleness(o.info.staleness_micros(), joined - o.fetch_started_micros));
         }
         std::move(done)(absl::OkStatus());
       });
@@ -129,15 +143,15 @@ void EdgeNode::StartFetch(const std::string& key) {
 }
 
 template <typename Request, typename Response>
-void EdgeNode::ReadOneUpstream(const Request& request, Response* response,
-                               const CallContext& call, Done done, Route route) {
+void EdgeNode::ReadOneUpstream(const Request& request, Response* response, const CallContext& call,
+                               Done done, Route route) {
   auto answered = [this, &request, response, call, done = std::move(done),
                    route](absl::Status s) mutable {
     if (s.ok()) {
       response->mutable_info()->set_source(Relabel(response->info().source()));
       return std::move(done)(absl::OkStatus());
     }
-    if (route == Route::kStale && request.options().allow_stale() && Unreachable(s)) {
+    if (route == Route::kStale && StaleFallbackAllowed(request.options()) && Unreachable(s)) {
       response->Clear();
       return ReadOneLocal(request, response, call, std::move(done), /*stale_fallback=*/true);
     }
@@ -156,8 +170,8 @@ void EdgeNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetRespo
   ReadOne(request, response, call, std::move(done));
 }
 
-void EdgeNode::Fetch(const kvstore::v1::FetchRequest& request,
-                     kvstore::v1::FetchResponse* response, const CallContext& call, Done done) {
+void EdgeNode::Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+                     const CallContext& call, Done done) {
   if (auto s = ValidateFetch(options_.limits, request); !s.ok()) return std::move(done)(s);
   fetches_.fetch_add(1, std::memory_order_relaxed);
   ReadOne(request, response, call, std::move(done));
@@ -214,11 +228,15 @@ void EdgeNode::BatchGetCached(const kvstore::v1::BatchGetRequest& request,
     int remaining = 1;  // one extra count for the loop below
     absl::Status error;
     bool forward = false;
+    // The answer's staleness: this node's when the hits were read, or older fetched answers'.
+    int64_t staleness = 0;
     Done done;
   };
   auto batch = std::make_shared<Batch>();
   batch->done = std::move(done);
   uint64_t as_of = applied_version();
+  batch->staleness = freshness_.StalenessMicros();  // with the hits, not when the batch ends
+  const int64_t joined = clock_->MonotonicMicros();
   int64_t now = clock_->UnixSeconds();
   for (int i = 0; i < request.keys_size(); ++i) response->add_results();
   auto finish_one = [this, batch, &request, response, call, as_of, stale_fallback]() {
@@ -232,6 +250,7 @@ void EdgeNode::BatchGetCached(const kvstore::v1::BatchGetRequest& request,
       return BatchGetUpstream(request, response, call, std::move(batch->done), Route::kLocal);
     }
     FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+    response->mutable_info()->set_staleness_micros(batch->staleness);
     response->mutable_info()->set_stale(stale_fallback);
     std::move(batch->done)(absl::OkStatus());
   };
@@ -245,9 +264,9 @@ void EdgeNode::BatchGetCached(const kvstore::v1::BatchGetRequest& request,
     }
     if (stale_fallback) {
       absl::MutexLock l(&batch->mu);
-      batch->error = absl::UnavailableError(absl::StrCat(
-          "edge ", options_.node_id, " does not hold every key and its upstream ",
-          options_.upstream.address, " is unreachable"));
+      batch->error = absl::UnavailableError(
+          absl::StrCat("edge ", options_.node_id, " does not hold every key and its upstream ",
+                       options_.upstream.address, " is unreachable"));
       continue;
     }
     {
@@ -255,7 +274,8 @@ void EdgeNode::BatchGetCached(const kvstore::v1::BatchGetRequest& request,
       ++batch->remaining;
     }
     bool leader = cache_->JoinFetch(
-        key, [this, batch, key, result, &request, finish_one](const FetchOutcome& o) {
+        key, joined,
+        [this, batch, key, result, &request, joined, finish_one](const FetchOutcome& o) {
           {
             absl::MutexLock l(&batch->mu);
             if (!o.status.ok()) {
@@ -268,6 +288,11 @@ void EdgeNode::BatchGetCached(const kvstore::v1::BatchGetRequest& request,
               FillCached(key, *o.value, clock_->UnixSeconds(), result);
               result->set_source(o.info.node_id().empty() ? kvstore::v1::SOURCE_EDGE_CACHE
                                                           : Relabel(o.info.source()));
+              batch->staleness = std::max(batch->staleness,
+                                          o.info.node_id().empty()
+                                              ? freshness_.StalenessMicros()
+                                              : FetchedStaleness(o.info.staleness_micros(),
+                                                                 joined - o.fetch_started_micros));
             }
           }
           finish_one();
@@ -288,7 +313,7 @@ void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
           response->mutable_info()->set_source(Relabel(response->info().source()));
           return std::move(done)(absl::OkStatus());
         }
-        if (route == Route::kStale && request.options().allow_stale() && Unreachable(s)) {
+        if (route == Route::kStale && StaleFallbackAllowed(request.options()) && Unreachable(s)) {
           response->Clear();
           return BatchGetLocal(request, response, call, std::move(done), true);
         }
@@ -331,7 +356,7 @@ void EdgeNode::ListLocalOrUpstream(const kvstore::v1::ListRequest& request,
           response->mutable_info()->set_source(Relabel(response->info().source()));
           return std::move(done)(absl::OkStatus());
         }
-        if (route == Route::kStale && request.options().allow_stale() && Unreachable(s)) {
+        if (route == Route::kStale && StaleFallbackAllowed(request.options()) && Unreachable(s)) {
           response->Clear();
           return ListLocalOrUpstream(request, response, call, std::move(done), route, true);
         }
