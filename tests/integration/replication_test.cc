@@ -62,9 +62,21 @@ TEST_F(ReplicationTest, EveryNodeConvergesToTheCentralContent) {
   KvdProcess* e2 = StartEdge("e2", central->address());
   KvdProcess* e3 = StartEdge("e3", e1->address());  // behind the relay e1
   RandomWrites(central->address(), 4, 1000, 7);
-  // Let TTLs run out and the sweep log their deletions, then compare quiet states.
+  // Let TTLs run out and the sweep log their deletions, then compare quiet states: the head
+  // has not moved for a second (on a loaded machine the sweep may take a while).
   absl::SleepFor(absl::Seconds(3));
-  uint64_t head = central->Status()->head_version();
+  uint64_t head = 0;
+  absl::Time since = absl::Now();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        uint64_t now_head = central->Status()->head_version();
+        if (now_head != head) {
+          head = now_head;
+          since = absl::Now();
+        }
+        return absl::Now() - since >= absl::Seconds(1);
+      },
+      absl::Seconds(30)));
   std::map<std::string, std::string> expected;
   ASSERT_TRUE(RawKv(central->address()).Content(&expected).ok());
   ASSERT_GT(expected.size(), 50u);
