@@ -192,33 +192,28 @@ absl::Status EdgeNode::UpstreamFailed(Route route, const kvstore::v1::ReadOption
                    options_.upstream.address, " is unreachable (", status.message(), ")"));
 }
 
+Done EdgeNode::ForwardedWriteDone(Done done) const {
+  return [this, done = std::move(done)](absl::Status s) mutable {
+    if (Unreachable(s)) {
+      s = absl::UnavailableError(absl::StrCat("edge ", options_.node_id, " forwards writes to ",
+                                              options_.upstream.address,
+                                              ", which is unreachable: ", s.message()));
+    }
+    std::move(done)(s);
+  };
+}
+
 void EdgeNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
                    const CallContext& call, Done done) {
   // Validated here so bad requests never leave the edge; the central node judges expiration.
   if (auto s = ValidatePut(options_.limits, request, 0); !s.ok()) return std::move(done)(s);
-  upstream_->Put(
-      &request, response, call.deadline, [this, done = std::move(done)](absl::Status s) mutable {
-        if (Unreachable(s)) {
-          s = absl::UnavailableError(absl::StrCat("edge ", options_.node_id, " forwards writes to ",
-                                                  options_.upstream.address,
-                                                  ", which is unreachable: ", s.message()));
-        }
-        std::move(done)(s);
-      });
+  upstream_->Put(&request, response, call.deadline, ForwardedWriteDone(std::move(done)));
 }
 
 void EdgeNode::Delete(const kvstore::v1::DeleteRequest& request,
                       kvstore::v1::DeleteResponse* response, const CallContext& call, Done done) {
   if (auto s = ValidateDelete(options_.limits, request); !s.ok()) return std::move(done)(s);
-  upstream_->Delete(
-      &request, response, call.deadline, [this, done = std::move(done)](absl::Status s) mutable {
-        if (Unreachable(s)) {
-          s = absl::UnavailableError(absl::StrCat("edge ", options_.node_id, " forwards writes to ",
-                                                  options_.upstream.address,
-                                                  ", which is unreachable: ", s.message()));
-        }
-        std::move(done)(s);
-      });
+  upstream_->Delete(&request, response, call.deadline, ForwardedWriteDone(std::move(done)));
 }
 
 void EdgeNode::GetStatus(kvstore::v1::StatusResponse* status) {

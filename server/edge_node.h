@@ -114,6 +114,8 @@ class EdgeNode final : public Node {
                               const absl::Status& status) const;
   // Whether a failure of the upstream call means "could not reach it" (vs. its answer).
   static bool Unreachable(const absl::Status& status);
+  // Wraps the Done of a write forwarded upstream: an unreachable upstream is named.
+  Done ForwardedWriteDone(Done done) const;
   // A stale local answer may stand in for an unreachable upstream only when asked for
   // (allow_stale) and when it holds the version the read requires (min_version).
   bool StaleFallbackAllowed(const kvstore::v1::ReadOptions& options) const;
