@@ -71,7 +71,6 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   // it silently instead of failing with "address in use".
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&kv_service);
-  kv_service.AddReadQueues(&builder, options.read_threads);
   builder.RegisterService(&admin_service);
   for (grpc::Service* s : hooks.extra_services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -79,7 +78,6 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
                                                " (address in use, or not a valid HOST:PORT)"));
   }
-  kv_service.StartReads();
   std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
   AddStatusCollector(*hooks.metrics,
                      [node](kvstore::v1::StatusResponse* s) { node->GetStatus(s); });
@@ -126,7 +124,6 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   if (left > 0) KV_LOG(WARN) << left << " calls still running after the grace period; cancelling";
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   server->Wait();
-  kv_service.StopReads();
   if (hooks.after_shutdown) hooks.after_shutdown();
   KV_LOG(INFO) << "shut down cleanly";
   return absl::OkStatus();

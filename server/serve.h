@@ -29,8 +29,6 @@ struct ServeOptions {
   absl::Duration shutdown_grace = absl::Seconds(5);
   // HTTP server threads.
   int http_threads = 1;
-  // Threads serving Get and BatchGet from completion queues (kv_service.h).
-  int read_threads = 1;
   // Deadline the node gets for one HTTP read.
   absl::Duration http_read_timeout = absl::Seconds(10);
 };

@@ -33,9 +33,6 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
       ->capture_default_str();
   command->add_option("--http-threads", flags->http_threads, "Threads serving HTTP")
       ->capture_default_str();
-  command->add_option("--read-threads", flags->read_threads,
-                      "Threads serving gRPC Get and BatchGet (one completion queue each)")
-      ->capture_default_str();
   command->add_option("--ready-file", flags->ready_file,
                       "Write the bound addresses as JSON to this file once serving (for scripts "
                       "and tests)");
@@ -81,7 +78,6 @@ absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
   serve->max_message_bytes = limits.MaxMessageBytes();
   serve->ready_file = flags.ready_file;
   serve->http_threads = std::max(1, flags.http_threads);
-  serve->read_threads = std::max(1, flags.read_threads);
   return absl::OkStatus();
 }
 

@@ -22,7 +22,6 @@ struct CommonFlags {
   std::string block_cache = "256MiB";
   std::string ready_file;
   int http_threads = 1;
-  int read_threads = 1;
   bool verbose = false;
 };
 
