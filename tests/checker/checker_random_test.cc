@@ -18,9 +18,9 @@ namespace kv::checker {
 namespace {
 
 // KVCHECK_SEEDS=N runs more seeds (a longer soak for false positives).
-const int kSeeds = [] {
+const uint64_t kSeeds = [] {
   const char* env = std::getenv("KVCHECK_SEEDS");
-  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 12;
+  return static_cast<uint64_t>(env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 12);
 }();
 
 SimOptions Small(uint64_t seed) {

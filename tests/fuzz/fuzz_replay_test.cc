@@ -39,7 +39,9 @@ std::vector<fs::path> InputsIn(const fs::path& dir) {
 size_t Replay(const std::string& target, Entry entry, bool seeds_required) {
   const fs::path root = KV_FUZZ_CORPUS_DIR;
   std::vector<fs::path> seeds = InputsIn(root / target);
-  if (seeds_required) EXPECT_FALSE(seeds.empty()) << "no seed corpus in " << root / target;
+  if (seeds_required) {
+    EXPECT_FALSE(seeds.empty()) << "no seed corpus in " << root / target;
+  }
   std::vector<fs::path> inputs = seeds;
   for (auto& p : InputsIn(root / "regressions" / target)) inputs.push_back(p);
   for (const fs::path& p : inputs) {
