@@ -20,21 +20,14 @@
 #include "replication/testing/upstream_node.h"
 #include "server/full_edge_store.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
 
 namespace kv::replication {
 namespace {
 
 using testing::FakeApplier;
 
-template <typename Pred>
-bool WaitFor(Pred pred, absl::Duration timeout = absl::Seconds(10)) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
+using ::kv::testing::WaitFor;
 
 // Commits at a central node and checks, while the stream runs, the freshness property on real
 // clocks: every version whose commit had completed before a node's fresh_as_of is applied there.

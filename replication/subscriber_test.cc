@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "replication/testing/fake_applier.h"
 #include "replication/testing/fake_upstream.h"
+#include "tests/support/wait_for.h"
 
 namespace kv::replication {
 namespace {
@@ -20,16 +21,7 @@ using testing::FakeUpstream;
 
 constexpr char kCluster[] = "fake";
 
-// Waits up to `timeout` for `pred`, polling.
-template <typename Pred>
-bool WaitFor(Pred pred, absl::Duration timeout = absl::Seconds(10)) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
+using ::kv::testing::WaitFor;
 
 // A snapshot chunk at `version` holding keys `keys`.
 SnapshotChunk Chunk(uint64_t version, std::vector<std::string> keys, bool last,

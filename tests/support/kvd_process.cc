@@ -20,15 +20,6 @@ namespace kv::testing {
 std::string KvdPath() { return KV_KVD_PATH; }
 std::string KvctlPath() { return KV_KVCTL_PATH; }
 
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return condition();
-}
-
 KvdProcess::KvdProcess(std::string name, std::vector<std::string> args, std::string work_dir)
     : name_(std::move(name)), args_(std::move(args)), work_dir_(std::move(work_dir)) {
   for (const auto& a : args_) {

@@ -16,6 +16,7 @@
 #include "kvstore/v1/admin.grpc.pb.h"
 #include "kvstore/v1/kv.grpc.pb.h"
 #include "kvstore/v1/replication.grpc.pb.h"
+#include "tests/support/wait_for.h"
 
 namespace kv::testing {
 
@@ -68,8 +69,5 @@ class KvdProcess {
   std::string http_address_;
   bool wants_http_ = false;
 };
-
-// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
 
 }  // namespace kv::testing
