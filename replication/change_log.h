@@ -41,7 +41,8 @@ class ChangeLog {
   void Committed(uint64_t newest);
 
   // Reads up to `max_entries` changes starting at `from` (stops before a change that would take
-  // the values past `max_bytes`, always returning at least one change when one exists). Returns fewer when the log ends.
+  // the values past `max_bytes`, always returning at least one change when one exists). Returns
+  // fewer when the log ends.
   absl::Status Read(uint64_t from, size_t max_entries, size_t max_bytes,
                     std::vector<Change>* out) const;
 

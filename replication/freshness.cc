@@ -20,8 +20,8 @@ void FreshnessTracker::Advance(int64_t fresh_as_of) {
 
 void FreshnessTracker::OnPong(int64_t t0_micros, uint64_t head_version,
                               int64_t upstream_staleness_micros, uint64_t applied) {
-  if (upstream_staleness_micros < 0) return;                 // malformed
-  if (upstream_staleness_micros == kNeverFresh) return;      // the upstream knows nothing yet
+  if (upstream_staleness_micros < 0) return;             // malformed
+  if (upstream_staleness_micros == kNeverFresh) return;  // the upstream knows nothing yet
   // The echo of a ping not sent yet is malformed too: believing it would make this node
   // fresh as of a time in its future.
   if (t0_micros > clock_->MonotonicMicros()) return;

@@ -16,9 +16,8 @@ uint64_t ChangeBytes(const Change& c) {
 }
 }  // namespace
 
-Publisher::Publisher(ChangeLog* log, Clock* clock, PublisherOptions options,
-                     std::string cluster_id, uint64_t head_version,
-                     std::function<int64_t()> staleness_micros)
+Publisher::Publisher(ChangeLog* log, Clock* clock, PublisherOptions options, std::string cluster_id,
+                     uint64_t head_version, std::function<int64_t()> staleness_micros)
     : log_(log),
       clock_(clock),
       options_(std::move(options)),
@@ -93,8 +92,8 @@ SubscribeStream* Publisher::NewStream(const std::string& peer) {
     session->connected_micros = clock_->MonotonicMicros();
     if (closing_) {
       session->finish_requested = true;
-      session->finish_status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                            "the upstream is shutting down");
+      session->finish_status =
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "the upstream is shutting down");
     }
     sessions_[stream] = std::move(session);
   }
@@ -124,9 +123,9 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
     RequestReset(s, absl::StrCat("the downstream's data is from cluster ", hello.cluster_id(),
                                  ", this upstream serves cluster ", cluster_id_));
   } else if (s->cursor < log_->oldest() && s->cursor <= head_) {
-    RequestReset(s, absl::StrCat("version ", s->cursor,
-                                 " is no longer in the change log (oldest retained: ",
-                                 log_->oldest(), ")"));
+    RequestReset(
+        s, absl::StrCat("version ", s->cursor,
+                        " is no longer in the change log (oldest retained: ", log_->oldest(), ")"));
   } else if (s->cursor > head_ + 1) {
     // The downstream holds versions this upstream never had: it was restored from an older
     // backup (or a relay lost writes). Its extra versions name other changes; start it over.

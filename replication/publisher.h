@@ -19,8 +19,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "grpcpp/support/status.h"
 #include "common/clock.h"
+#include "grpcpp/support/status.h"
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/replication.pb.h"
 #include "replication/change_log.h"
@@ -95,7 +95,7 @@ class Publisher {
     std::deque<kvstore::v1::Pong> pongs;
     bool reset_pending = false;
     kvstore::v1::Reset reset;
-    bool in_flight = false;   // a write or the finish has been issued and not completed
+    bool in_flight = false;  // a write or the finish has been issued and not completed
     bool finish_requested = false;
     bool finished = false;
     grpc::Status finish_status;

@@ -50,8 +50,7 @@ absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) 
   if (!applier_->cluster_id().empty() && !start.cluster_id().empty() &&
       start.cluster_id() != applier_->cluster_id()) {
     return absl::DataLossError(absl::StrCat("the upstream serves cluster ", start.cluster_id(),
-                                            ", this node holds cluster ",
-                                            applier_->cluster_id()));
+                                            ", this node holds cluster ", applier_->cluster_id()));
   }
   return absl::OkStatus();
 }

@@ -208,9 +208,9 @@ absl::Status Subscriber::TakeSnapshot() {
   grpc::Status status = reader->Finish();
   clear_active();
   if (!status.ok()) {
-    return absl::Status(FromGrpcStatus(status).code(),
-                        absl::StrCat("snapshot from ", upstream_address_, " failed: ",
-                                     status.error_message()));
+    return absl::Status(
+        FromGrpcStatus(status).code(),
+        absl::StrCat("snapshot from ", upstream_address_, " failed: ", status.error_message()));
   }
   if (!begun || !saw_last) return absl::DataLossError("snapshot ended without its last chunk");
   if (auto s = applier_->FinishSnapshot(version, cluster_id); !s.ok()) return s;
@@ -285,8 +285,8 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
       result = handled;
       if (handled.code() == absl::StatusCode::kAborted) {
         resets_.fetch_add(1);
-        KV_LOG(WARN) << "upstream " << upstream_address_ << " answered RESET: "
-                     << receiver.reset().reason();
+        KV_LOG(WARN) << "upstream " << upstream_address_
+                     << " answered RESET: " << receiver.reset().reason();
         absl::MutexLock l(&mu_);
         if (applier_->holds_everything()) {
           force_bootstrap_ = true;

@@ -10,14 +10,14 @@
 // full edge snapshot again and a cache edge restart from the upstream's head. Reconnects use
 // jittered exponential backoff, so an upstream that is down for minutes needs no operator.
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"

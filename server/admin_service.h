@@ -6,8 +6,8 @@
 #include <string>
 
 #include "kvstore/v1/admin.grpc.pb.h"
-#include "server/node.h"
 #include "server/call_tracker.h"
+#include "server/node.h"
 
 namespace kv::server {
 

@@ -3,10 +3,10 @@
 // (refused once the server drains for shutdown), and leaves it through the Done made by
 // FinishReactor, which finishes the gRPC reactor and records the call in the metrics.
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <chrono>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -64,8 +64,7 @@ inline CallContext MakeCallContext(grpc::ServerContextBase* context) {
 
 // Enters `tracker` and returns a Done that finishes `reactor` and leaves it; or, when the
 // server is draining, finishes `reactor` with UNAVAILABLE and returns nullptr.
-inline Done FinishReactor(grpc::ServerUnaryReactor* reactor, CallTracker* tracker,
-                          Method method) {
+inline Done FinishReactor(grpc::ServerUnaryReactor* reactor, CallTracker* tracker, Method method) {
   if (tracker != nullptr && !tracker->Enter()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the node is shutting down"));
     return nullptr;

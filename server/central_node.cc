@@ -12,7 +12,7 @@ using kvstore::v1::Entry;
 using kvstore::v1::ReadInfo;
 
 absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOptions& options,
-                                                              Clock* clock) {
+                                                               Clock* clock) {
   std::unique_ptr<CentralNode> node(new CentralNode(options, clock));
   StoreOptions store_options;
   store_options.path = options.data_dir;
@@ -23,9 +23,8 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   if (!store.ok()) return store.status();
   node->store_ = std::move(*store);
   if (node->store_->snapshot_incomplete()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(options.data_dir,
-                     " holds an interrupted edge snapshot, not a central node's data"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        options.data_dir, " holds an interrupted edge snapshot, not a central node's data"));
   }
   auto cluster = node->store_->EnsureClusterId();
   if (!cluster.ok()) return cluster.status();
@@ -47,8 +46,8 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   wp.on_batch = options.on_group_commit;
   wp.on_commit = [publisher](const CommittedChanges& changes) { publisher->Append(changes); };
   node->pipeline_ = std::make_unique<WritePipeline>(node->store_.get(), clock, std::move(wp));
-  node->sweeper_ = std::make_unique<ExpirySweeper>(node->store_.get(), node->pipeline_.get(),
-                                                   clock, options.expiry);
+  node->sweeper_ = std::make_unique<ExpirySweeper>(node->store_.get(), node->pipeline_.get(), clock,
+                                                   options.expiry);
   node->retention_ =
       std::make_unique<replication::LogRetention>(&node->store_->log(), options.retention);
   KV_LOG(INFO) << "central node " << options.node_id << " opened " << options.data_dir
@@ -112,8 +111,7 @@ void CentralNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetRe
 }
 
 void CentralNode::Fetch(const kvstore::v1::FetchRequest& request,
-                        kvstore::v1::FetchResponse* response, const CallContext& call,
-                        Done done) {
+                        kvstore::v1::FetchResponse* response, const CallContext& call, Done done) {
   if (auto s = ValidateFetch(options_.limits, request); !s.ok()) return std::move(done)(s);
   fetches_.fetch_add(1, std::memory_order_relaxed);
   bool found = false;
@@ -194,8 +192,8 @@ void CentralNode::Delete(const kvstore::v1::DeleteRequest& request,
   pipeline_->Submit(std::move(op));
 }
 
-void CentralNode::List(const kvstore::v1::ListRequest& request,
-                       kvstore::v1::ListResponse* response, const CallContext& call, Done done) {
+void CentralNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
+                       const CallContext& call, Done done) {
   if (auto s = ValidateList(options_.limits, request); !s.ok()) return std::move(done)(s);
   uint64_t as_of = store_->head_version();
   auto listed = ListLocal(*store_, options_.limits, request, clock_->UnixSeconds(), response);

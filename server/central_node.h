@@ -51,7 +51,7 @@ struct CentralOptions {
 class CentralNode final : public Node {
  public:
   static absl::StatusOr<std::unique_ptr<CentralNode>> Open(const CentralOptions& options,
-                                                          Clock* clock);
+                                                           Clock* clock);
   ~CentralNode() override;
 
   void Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,

@@ -4,8 +4,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "kvstore/v1/kv.grpc.pb.h"
-#include "server/node.h"
 #include "server/call_tracker.h"
+#include "server/node.h"
 
 namespace kv::server {
 

@@ -8,13 +8,12 @@ namespace kv::server {
 
 absl::Status ValidateKey(const Limits& limits, const std::string& key, const char* field) {
   if (key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is empty (keys are 1..",
-                                                   limits.max_key_bytes, " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is empty (keys are 1..", limits.max_key_bytes, " bytes)"));
   }
   if (key.size() > limits.max_key_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is ", key.size(),
-                                                   " bytes, over the limit of ",
-                                                   limits.max_key_bytes, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is ", key.size(), " bytes, over the limit of ", limits.max_key_bytes, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -41,9 +40,8 @@ absl::Status ValidateBatchGet(const Limits& limits, const kvstore::v1::BatchGetR
     return absl::InvalidArgumentError("keys is empty (BatchGet takes 1..100 keys)");
   }
   if (static_cast<uint64_t>(request.keys_size()) > limits.max_batch_keys) {
-    return absl::InvalidArgumentError(absl::StrCat("keys has ", request.keys_size(),
-                                                   " keys, over the limit of ",
-                                                   limits.max_batch_keys));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "keys has ", request.keys_size(), " keys, over the limit of ", limits.max_batch_keys));
   }
   for (int i = 0; i < request.keys_size(); ++i) {
     std::string field = absl::StrCat("keys[", i, "]");
@@ -90,9 +88,9 @@ absl::Status ValidatePut(const Limits& limits, const kvstore::v1::PutRequest& re
         absl::StrCat("expiration is negative (", request.expiration(), ")"));
   }
   if (request.expiration() != 0 && request.expiration() < now_unix + limits.min_ttl_seconds) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expiration ", request.expiration(), " is less than ", limits.min_ttl_seconds,
-        " s in the future (now is ", now_unix, " Unix seconds)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("expiration ", request.expiration(), " is less than ", limits.min_ttl_seconds,
+                     " s in the future (now is ", now_unix, " Unix seconds)"));
   }
   return absl::OkStatus();
 }
@@ -108,9 +106,8 @@ absl::Status ValidateList(const Limits& limits, const kvstore::v1::ListRequest& 
                                                    limits.max_key_bytes, " bytes"));
   }
   if (request.limit() > limits.max_list_limit) {
-    return absl::InvalidArgumentError(absl::StrCat("limit is ", request.limit(),
-                                                   ", over the maximum of ",
-                                                   limits.max_list_limit));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limit is ", request.limit(), ", over the maximum of ", limits.max_list_limit));
   }
   if (!request.cursor().empty() && !absl::StartsWith(request.cursor(), request.prefix())) {
     return absl::InvalidArgumentError(

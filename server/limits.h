@@ -35,8 +35,7 @@ struct Limits {
   }
 };
 
-absl::Status ValidateKey(const Limits& limits, const std::string& key,
-                         const char* field = "key");
+absl::Status ValidateKey(const Limits& limits, const std::string& key, const char* field = "key");
 absl::Status ValidateReadOptions(const kvstore::v1::ReadOptions& options);
 absl::Status ValidateGet(const Limits& limits, const kvstore::v1::GetRequest& request);
 absl::Status ValidateBatchGet(const Limits& limits, const kvstore::v1::BatchGetRequest& request);

@@ -76,8 +76,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::Snapsh
 ReplicationService::ReplicationService(Node* node, VersionedStore* store,
                                        replication::Publisher* publisher, Clock* clock,
                                        std::function<absl::Status()> can_serve,
-                                       CallTracker* tracker,
-                                       ReplicationServiceOptions options)
+                                       CallTracker* tracker, ReplicationServiceOptions options)
     : node_(node),
       store_(store),
       publisher_(publisher),
@@ -89,8 +88,9 @@ ReplicationService::ReplicationService(Node* node, VersionedStore* store,
 grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>*
 ReplicationService::Subscribe(grpc::CallbackServerContext* context) {
   if (absl::Status s = can_serve_(); !s.ok()) {
-    return new Refused<grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage,
-                                               kvstore::v1::UpstreamMessage>>(ToGrpcStatus(s));
+    return new Refused<
+        grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>>(
+        ToGrpcStatus(s));
   }
   return publisher_->NewStream(context->peer());
 }

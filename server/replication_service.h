@@ -11,8 +11,8 @@
 #include "common/clock.h"
 #include "kvstore/v1/replication.grpc.pb.h"
 #include "replication/publisher.h"
-#include "server/node.h"
 #include "server/call_tracker.h"
+#include "server/node.h"
 #include "server/storage/versioned_store.h"
 
 namespace kv::server {
@@ -27,11 +27,11 @@ class ReplicationService final : public kvstore::v1::Replication::CallbackServic
   // `can_serve` tells whether the store is complete enough to be an upstream (a full edge in the
   // middle of its own bootstrap is not). All pointers must outlive the service.
   ReplicationService(Node* node, VersionedStore* store, replication::Publisher* publisher,
-                     Clock* clock, std::function<absl::Status()> can_serve,
-                     CallTracker* tracker, ReplicationServiceOptions options = {});
+                     Clock* clock, std::function<absl::Status()> can_serve, CallTracker* tracker,
+                     ReplicationServiceOptions options = {});
 
-  grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>*
-  Subscribe(grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>* Subscribe(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>* Snapshot(
       grpc::CallbackServerContext* context, const kvstore::v1::SnapshotRequest* request) override;
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,

@@ -2,17 +2,17 @@
 // Runs a node's RPC server (and, when asked, its HTTP gateway) until SIGINT/SIGTERM, then shuts
 // down in order: stop accepting, end replication streams, finish in-flight calls, stop the node.
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/status/status.h"
-#include "server/node.h"
 #include "server/call_tracker.h"
 #include "server/metrics/metrics.h"
+#include "server/node.h"
 
 namespace kv::server {
 

@@ -43,12 +43,12 @@ void UpstreamClient::Call(Start start, absl::Time deadline, absl::Duration cap, 
   auto shared = std::make_shared<Done>(std::move(done));
   start(ctx, [ctx, shared](grpc::Status status) {
     delete ctx;
-    std::move(*shared)(FromGrpcStatus(status));
+    std::move (*shared)(FromGrpcStatus(status));
   });
 }
 
-void UpstreamClient::Get(const kvstore::v1::GetRequest* request,
-                         kvstore::v1::GetResponse* response, absl::Time deadline, Done done) {
+void UpstreamClient::Get(const kvstore::v1::GetRequest* request, kvstore::v1::GetResponse* response,
+                         absl::Time deadline, Done done) {
   Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->Get(ctx, request, response, cb); },
        deadline, options_.timeout, std::move(done));
 }
@@ -61,17 +61,15 @@ void UpstreamClient::BatchGet(const kvstore::v1::BatchGetRequest* request,
        deadline, options_.timeout, std::move(done));
 }
 
-void UpstreamClient::Put(const kvstore::v1::PutRequest* request,
-                         kvstore::v1::PutResponse* response, absl::Time deadline, Done done) {
+void UpstreamClient::Put(const kvstore::v1::PutRequest* request, kvstore::v1::PutResponse* response,
+                         absl::Time deadline, Done done) {
   Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->Put(ctx, request, response, cb); },
        deadline, options_.write_timeout, std::move(done));
 }
 
 void UpstreamClient::Delete(const kvstore::v1::DeleteRequest* request,
-                            kvstore::v1::DeleteResponse* response, absl::Time deadline,
-                            Done done) {
-  Call([&](grpc::ClientContext* ctx,
-           auto cb) { kv_->async()->Delete(ctx, request, response, cb); },
+                            kvstore::v1::DeleteResponse* response, absl::Time deadline, Done done) {
+  Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->Delete(ctx, request, response, cb); },
        deadline, options_.write_timeout, std::move(done));
 }
 

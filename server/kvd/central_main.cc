@@ -6,16 +6,17 @@
 #include "common/units.h"
 #include "replication/publisher.h"
 #include "server/central_node.h"
-#include "server/replication_service.h"
 #include "server/metrics/metrics.h"
+#include "server/replication_service.h"
 #include "server/serve.h"
 
 namespace kv::server {
 
 CLI::App* AddCentralCommand(CLI::App* app, CentralFlags* flags) {
   CLI::App* cmd = app->add_subcommand(
-      "central", "Run the central node: the single authority that accepts writes, stores them "
-                 "in RocksDB and streams them to edges");
+      "central",
+      "Run the central node: the single authority that accepts writes, stores them "
+      "in RocksDB and streams them to edges");
   AddCommonFlags(cmd, &flags->common, "127.0.0.1:7000");
   cmd->add_option("--log-retention-entries", flags->log_retention_entries,
                   "Keep at most this many changes in the change log (0 = no count limit); an "
@@ -44,24 +45,32 @@ int RunCentral(const CentralFlags& flags) {
   SetUpLogging(flags.common, options.node_id);
   if (auto s = ParseLimits(flags.common, &options.limits); !s.ok()) return StartupFailure(s);
   auto cache = ParseByteSize(flags.common.block_cache);
-  if (!cache.ok()) return StartupFailure(absl::InvalidArgumentError(absl::StrCat("--block-cache: ", cache.status().message())));
+  if (!cache.ok())
+    return StartupFailure(
+        absl::InvalidArgumentError(absl::StrCat("--block-cache: ", cache.status().message())));
   options.block_cache_bytes = *cache;
   options.retention.max_entries = flags.log_retention_entries;
   auto age = ParseDurationFlag(flags.log_retention_age);
-  if (!age.ok()) return StartupFailure(absl::InvalidArgumentError(absl::StrCat("--log-retention-age: ", age.status().message())));
+  if (!age.ok())
+    return StartupFailure(
+        absl::InvalidArgumentError(absl::StrCat("--log-retention-age: ", age.status().message())));
   options.retention.max_age = *age;
   auto trim = ParseDurationFlag(flags.log_retention_interval);
   if (!trim.ok() || *trim <= absl::ZeroDuration()) {
-    return StartupFailure(absl::InvalidArgumentError("--log-retention-interval must be a positive duration"));
+    return StartupFailure(
+        absl::InvalidArgumentError("--log-retention-interval must be a positive duration"));
   }
   options.retention.interval = *trim;
   auto sweep = ParseDurationFlag(flags.expiry_sweep_interval);
   if (!sweep.ok() || *sweep <= absl::ZeroDuration()) {
-    return StartupFailure(absl::InvalidArgumentError("--expiry-sweep-interval must be a positive duration"));
+    return StartupFailure(
+        absl::InvalidArgumentError("--expiry-sweep-interval must be a positive duration"));
   }
   options.expiry.interval = *sweep;
   auto push = ParseByteSize(flags.push_value_limit);
-  if (!push.ok()) return StartupFailure(absl::InvalidArgumentError(absl::StrCat("--push-value-limit: ", push.status().message())));
+  if (!push.ok())
+    return StartupFailure(
+        absl::InvalidArgumentError(absl::StrCat("--push-value-limit: ", push.status().message())));
   options.push_value_limit = *push;
 
   ServeOptions serve;

@@ -10,7 +10,9 @@ namespace kv::server {
 
 void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& default_listen) {
   flags->listen = default_listen;
-  command->add_option("--listen", flags->listen, "gRPC address to serve on, HOST:PORT (port 0 = any free port)")
+  command
+      ->add_option("--listen", flags->listen,
+                   "gRPC address to serve on, HOST:PORT (port 0 = any free port)")
       ->capture_default_str();
   command->add_option("--http", flags->http,
                       "HTTP address for /v1/kv, /metrics, /healthz, /readyz (empty = no HTTP)");
@@ -21,11 +23,13 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
                       "'central', or 'edge-' and the listen address)");
   command->add_option("--max-key-bytes", flags->max_key_bytes, "Longest key accepted, bytes")
       ->capture_default_str();
-  command->add_option("--max-value-bytes", flags->max_value_bytes,
-                      "Largest value accepted (e.g. 25MiB); gRPC message limits follow it")
+  command
+      ->add_option("--max-value-bytes", flags->max_value_bytes,
+                   "Largest value accepted (e.g. 25MiB); gRPC message limits follow it")
       ->capture_default_str();
-  command->add_option("--max-metadata-bytes", flags->max_metadata_bytes,
-                      "Largest metadata accepted, bytes")
+  command
+      ->add_option("--max-metadata-bytes", flags->max_metadata_bytes,
+                   "Largest metadata accepted, bytes")
       ->capture_default_str();
   command->add_option("--min-ttl", flags->min_ttl, "Shortest TTL accepted (e.g. 1s)")
       ->capture_default_str();
@@ -40,8 +44,7 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
 }
 
 absl::Status ParseLimits(const CommonFlags& flags, Limits* limits) {
-  auto size = [](const std::string& name, const std::string& text,
-                 uint64_t* out) -> absl::Status {
+  auto size = [](const std::string& name, const std::string& text, uint64_t* out) -> absl::Status {
     auto v = ParseByteSize(text);
     if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", v.status().message()));
     *out = *v;
@@ -60,13 +63,13 @@ absl::Status ParseLimits(const CommonFlags& flags, Limits* limits) {
   if (limits->max_value_bytes > (1ull << 30)) {
     return absl::InvalidArgumentError("--max-value-bytes must be at most 1GiB");
   }
-  if (auto s = size("--max-metadata-bytes", flags.max_metadata_bytes,
-                    &limits->max_metadata_bytes);
+  if (auto s = size("--max-metadata-bytes", flags.max_metadata_bytes, &limits->max_metadata_bytes);
       !s.ok()) {
     return s;
   }
   auto ttl = ParseDurationFlag(flags.min_ttl);
-  if (!ttl.ok()) return absl::InvalidArgumentError(absl::StrCat("--min-ttl: ", ttl.status().message()));
+  if (!ttl.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--min-ttl: ", ttl.status().message()));
   limits->min_ttl_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(*ttl));
   return absl::OkStatus();
 }

@@ -4,16 +4,17 @@
 #include "common/clock.h"
 #include "common/units.h"
 #include "server/edge_node.h"
-#include "server/replication_service.h"
 #include "server/metrics/metrics.h"
+#include "server/replication_service.h"
 #include "server/serve.h"
 
 namespace kv::server {
 
 CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags) {
   CLI::App* cmd = app->add_subcommand(
-      "edge", "Run an edge node: serves reads near users within a staleness bound, follows its "
-              "upstream's change stream, forwards writes to the central node");
+      "edge",
+      "Run an edge node: serves reads near users within a staleness bound, follows its "
+      "upstream's change stream, forwards writes to the central node");
   AddCommonFlags(cmd, &flags->common, "127.0.0.1:7100");
   cmd->add_option("--mode", flags->mode,
                   "full: hold every key (RocksDB), can relay to other edges; cache: hold only "
@@ -74,8 +75,8 @@ int RunEdge(const EdgeFlags& flags) {
   EdgeOptions options;
   options.mode = flags.mode;
   options.data_dir = flags.common.data_dir;
-  options.node_id =
-      flags.common.node_id.empty() ? absl::StrCat("edge-", flags.common.listen) : flags.common.node_id;
+  options.node_id = flags.common.node_id.empty() ? absl::StrCat("edge-", flags.common.listen)
+                                                 : flags.common.node_id;
   SetUpLogging(flags.common, options.node_id);
   options.upstream.address = flags.upstream;
   for (absl::Status s : {

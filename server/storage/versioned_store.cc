@@ -50,8 +50,8 @@ absl::StatusOr<bool> SnapshotCursor::Next(size_t max_bytes, int64_t now_unix,
     if (bytes + entry_bytes > max_bytes && !(entries->empty() && missing->empty())) break;
     RecordView view;
     if (!DecodeRecord(ToView(it_->value()), &view)) {
-      return absl::DataLossError(absl::StrCat("corrupt record for key '",
-                                              absl::CHexEscape(ToView(it_->key())), "'"));
+      return absl::DataLossError(
+          absl::StrCat("corrupt record for key '", absl::CHexEscape(ToView(it_->key())), "'"));
     }
     if (!view.ExpiredAt(now_unix)) {
       Entry* e = view.value_missing ? &missing->emplace_back() : &entries->emplace_back();
@@ -166,7 +166,8 @@ absl::StatusOr<std::string> VersionedStore::EnsureClusterId() {
   if (!cluster_id_.empty()) return cluster_id_;
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  std::string id = absl::StrCat(absl::Hex(rng(), absl::kZeroPad16), absl::Hex(rng(), absl::kZeroPad16));
+  std::string id =
+      absl::StrCat(absl::Hex(rng(), absl::kZeroPad16), absl::Hex(rng(), absl::kZeroPad16));
   rocksdb::WriteOptions w;
   w.sync = true;
   if (auto st = FromRocks(db_->Put(w, meta_cf_, kMetaClusterId, id), "writing the cluster id");
@@ -183,7 +184,8 @@ absl::StatusOr<bool> VersionedStore::Get(absl::string_view key, PinnedRecord* ou
   if (s.IsNotFound()) return false;
   if (!s.ok()) return FromRocks(s, "reading a key");
   if (!DecodeRecord(ToView(out->buffer), &out->view)) {
-    return absl::DataLossError(absl::StrCat("corrupt record for key '", absl::CHexEscape(key), "'"));
+    return absl::DataLossError(
+        absl::StrCat("corrupt record for key '", absl::CHexEscape(key), "'"));
   }
   return true;
 }
@@ -227,8 +229,8 @@ absl::Status VersionedStore::Apply(const std::vector<const Change*>& changes) {
   rocksdb::WriteBatch batch;
   for (const Change* change : changes) {
     if (change->version() != expected) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "out-of-order change: expected version ", expected, ", got ", change->version()));
+      return absl::FailedPreconditionError(absl::StrCat("out-of-order change: expected version ",
+                                                        expected, ", got ", change->version()));
     }
     AddRecordToBatch(*change, &batch);
     if (auto st = log_->Append(*change, &batch); !st.ok()) return st;
@@ -383,8 +385,8 @@ absl::StatusOr<bool> VersionedStore::InstallFetchedValue(absl::string_view key, 
   return true;
 }
 
-absl::Status VersionedStore::ScanMissingValues(
-    size_t max, std::vector<std::pair<std::string, uint64_t>>* out) {
+absl::Status VersionedStore::ScanMissingValues(size_t max,
+                                               std::vector<std::pair<std::string, uint64_t>>* out) {
   rocksdb::ReadOptions options;
   options.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, data_cf_));
