@@ -1,5 +1,5 @@
 // The downstream side against the real upstream side: Subscriber -> gRPC -> ReplicationService
-// -> Publisher over a real VersionedStore, directly and through a relay (a FullEdgeStore that
+// -> Publisher over a real VersionedStore, directly and through a relay (a FullEdgeApplier that
 // feeds its own publisher). Besides convergence, a watcher checks the freshness property on
 // real clocks while the stream runs: every version whose commit had completed before a node's
 // fresh_as_of is applied at that node.
@@ -18,7 +18,7 @@
 #include "replication/subscriber.h"
 #include "replication/testing/fake_applier.h"
 #include "replication/testing/upstream_node.h"
-#include "server/full_edge_store.h"
+#include "server/edge/full_edge_applier.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
 
@@ -175,7 +175,7 @@ TEST(ReplicationChain, ARelayChainConvergesAndAddsItsStalenessDownTheChain) {
 
   // The relay: a full edge store that passes every applied batch to its own publisher.
   FreshnessTracker relay_fresh(Clock::Real());
-  std::unique_ptr<server::FullEdgeStore> relay_store;
+  std::unique_ptr<server::FullEdgeApplier> relay_store;
   testing::UpstreamNodeOptions relay_options;
   relay_options.central = false;
   relay_options.publisher.node_id = "relay";
@@ -186,7 +186,7 @@ TEST(ReplicationChain, ARelayChainConvergesAndAddsItsStalenessDownTheChain) {
   };
   auto relay = testing::UpstreamNode::Start(dir.Sub("relay"), relay_options);
   ASSERT_NE(relay, nullptr);
-  relay_store = std::make_unique<server::FullEdgeStore>(relay->store(), relay->publisher(),
+  relay_store = std::make_unique<server::FullEdgeApplier>(relay->store(), relay->publisher(),
                                                         /*fetcher=*/nullptr);
   auto central_stub = central->NewStub();
   Subscriber relay_sub(central_stub.get(), central->address(), relay_store.get(), &relay_fresh,

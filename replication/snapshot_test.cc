@@ -9,7 +9,7 @@
 
 #include "replication/testing/fake_applier.h"
 #include "replication/testing/upstream_node.h"
-#include "server/limits.h"
+#include "server/node/limits.h"
 #include "tests/support/temp_dir.h"
 
 namespace kv::replication {

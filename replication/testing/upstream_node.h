@@ -2,7 +2,7 @@
 // The upstream side of a full node, for tests: a VersionedStore in a directory, its Publisher
 // and the Replication service on a real gRPC server at 127.0.0.1:<ephemeral>. As a central
 // node it commits changes itself (store first, then the publisher, like the write pipeline);
-// as a relay it is fed by a Subscriber through a FullEdgeStore.
+// as a relay it is fed by a Subscriber through a FullEdgeApplier.
 
 #include <grpcpp/grpcpp.h>
 
@@ -16,8 +16,8 @@
 #include "common/clock.h"
 #include "kvstore/v1/replication.grpc.pb.h"
 #include "replication/publisher.h"
-#include "server/limits.h"
-#include "server/replication_service.h"
+#include "server/node/limits.h"
+#include "server/rpc/replication_service.h"
 #include "server/storage/versioned_store.h"
 
 namespace kv::testing {

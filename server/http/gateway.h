@@ -15,7 +15,7 @@
 #include "kvstore/v1/kv.pb.h"
 #include "server/http/http_server.h"
 #include "server/metrics/metrics.h"
-#include "server/node.h"
+#include "server/node/node.h"
 
 namespace kv::server {
 

@@ -5,10 +5,10 @@
 #include "common/log.h"
 #include "common/units.h"
 #include "replication/publisher.h"
-#include "server/central_node.h"
+#include "server/central/central_node.h"
 #include "server/metrics/metrics.h"
-#include "server/replication_service.h"
-#include "server/serve.h"
+#include "server/rpc/replication_service.h"
+#include "server/kvd/serve.h"
 
 namespace kv::server {
 

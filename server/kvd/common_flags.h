@@ -5,8 +5,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
-#include "server/limits.h"
-#include "server/serve.h"
+#include "server/node/limits.h"
+#include "server/kvd/serve.h"
 
 namespace kv::server {
 

@@ -3,10 +3,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/units.h"
-#include "server/edge_node.h"
+#include "server/edge/edge_node.h"
 #include "server/metrics/metrics.h"
-#include "server/replication_service.h"
-#include "server/serve.h"
+#include "server/rpc/replication_service.h"
+#include "server/kvd/serve.h"
 
 namespace kv::server {
 

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "server/kvd/central_main.h"
 #include "server/kvd/edge_main.h"
-#include "server/serve.h"
+#include "server/kvd/serve.h"
 
 int main(int argc, char** argv) {
   kv::server::BlockShutdownSignals();

@@ -1,6 +1,6 @@
 #pragma once
 // An in-memory ChangeApplier: the fuzz target's model of a full edge's store. It applies the
-// same messages as the real FullEdgeStore, so their contents can be compared after every
+// same messages as the real FullEdgeApplier, so their contents can be compared after every
 // message, and it refuses (by aborting) any batch that does not continue its applied version
 // exactly: the StreamReceiver must never hand an applier such a batch.
 

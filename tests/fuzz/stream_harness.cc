@@ -90,7 +90,7 @@ void StreamHarness::Open() {
   publisher_ = std::make_unique<replication::Publisher>(
       &store_->log(), &clock_, publisher_options, store_->cluster_id(), store_->head_version(),
       [] { return int64_t{0}; });
-  edge_ = std::make_unique<server::FullEdgeStore>(store_.get(), publisher_.get(), nullptr);
+  edge_ = std::make_unique<server::FullEdgeApplier>(store_.get(), publisher_.get(), nullptr);
 }
 
 void StreamHarness::Close() {

@@ -1,5 +1,5 @@
 #pragma once
-// The real side of fuzz_stream_receiver: a FullEdgeStore over a VersionedStore (RocksDB) in a
+// The real side of fuzz_stream_receiver: a FullEdgeApplier over a VersionedStore (RocksDB) in a
 // temporary directory, with the Publisher a full edge relays through. Opening RocksDB costs
 // hundreds of milliseconds under ASan, so one store serves many inputs and Reset() puts it back
 // to the seed state before each.
@@ -19,7 +19,7 @@
 #include "common/clock.h"
 #include "kvstore/v1/replication.pb.h"
 #include "replication/publisher.h"
-#include "server/full_edge_store.h"
+#include "server/edge/full_edge_applier.h"
 #include "server/storage/versioned_store.h"
 
 namespace kv::fuzz {
@@ -43,7 +43,7 @@ class StreamHarness {
   void Restore(const kvstore::v1::SnapshotChunk& chunk, const std::vector<std::string>& keys);
 
   server::VersionedStore* store() { return store_.get(); }
-  server::FullEdgeStore* applier() { return edge_.get(); }
+  server::FullEdgeApplier* applier() { return edge_.get(); }
   replication::Publisher* publisher() { return publisher_.get(); }
 
  private:
@@ -57,7 +57,7 @@ class StreamHarness {
   ManualClock clock_;
   std::unique_ptr<server::VersionedStore> store_;
   std::unique_ptr<replication::Publisher> publisher_;
-  std::unique_ptr<server::FullEdgeStore> edge_;
+  std::unique_ptr<server::FullEdgeApplier> edge_;
 };
 
 }  // namespace kv::fuzz

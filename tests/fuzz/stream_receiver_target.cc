@@ -3,7 +3,7 @@
 // Input: one flag byte, then up to kMaxMessages varint-length-prefixed UpstreamMessages (bytes
 // that do not parse are skipped). Every input starts from the seed snapshot (version 100 of
 // cluster "fuzz-cluster") and is fed, message by message, to two StreamReceivers in lockstep:
-// one over the real FullEdgeStore (RocksDB), one over an in-memory model. After each message:
+// one over the real FullEdgeApplier (RocksDB), one over an in-memory model. After each message:
 //   - both answer the same code, which is OK, ABORTED (reset) or DATA_LOSS;
 //   - the applied version never decreases, and the store's head, its log's newest entry, its
 //     publisher's head and the model's applied version are all equal;
@@ -163,7 +163,7 @@ int FuzzStreamReceiver(const uint8_t* data, size_t size) {
   static std::vector<std::string> left_keys;
   harness.Reset(left_keys);
   server::VersionedStore* store = harness.store();
-  server::FullEdgeStore* edge = harness.applier();
+  server::FullEdgeApplier* edge = harness.applier();
   ManualClock clock;
   FreshnessTracker store_freshness(&clock), model_freshness(&clock);
   uint64_t store_last = store->head_version(), model_last = model.applied_version();

@@ -13,7 +13,7 @@ namespace kv::fuzz {
 int FuzzValidate(const uint8_t* data, size_t size);
 // The record codec: decoding arbitrary bytes, and decode(encode(x)) == x.
 int FuzzRecordCodec(const uint8_t* data, size_t size);
-// A sequence of UpstreamMessages fed to StreamReceivers over a real FullEdgeStore and a model.
+// A sequence of UpstreamMessages fed to StreamReceivers over a real FullEdgeApplier and a model.
 int FuzzStreamReceiver(const uint8_t* data, size_t size);
 // ChangeLog::Load / Read / FirstVersionAtOrAfter over a log column family with corrupt entries.
 int FuzzChangeLog(const uint8_t* data, size_t size);

@@ -17,7 +17,7 @@
 #include "absl/strings/match.h"
 #include "kvstore/v1/kv.pb.h"
 #include "kvstore/v1/replication.pb.h"
-#include "server/limits.h"
+#include "server/node/limits.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "tests/fuzz/targets.h"

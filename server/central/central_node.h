@@ -1,0 +1,103 @@
+#pragma once
+// The central node: the single authority. It validates and commits writes through the group
+// commit pipeline, answers reads from its own store (staleness 0), sweeps expired keys, trims
+// its change log, and is the root upstream of the replication tree.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "replication/log_retention.h"
+#include "server/central/expiry_sweeper.h"
+#include "server/node/limits.h"
+#include "server/node/node.h"
+#include "server/storage/versioned_store.h"
+#include "server/central/write_pipeline.h"
+
+namespace kv::replication {
+class Publisher;
+}
+
+namespace kv::server {
+
+struct CentralOptions {
+  // RocksDB data directory.
+  std::string data_dir;
+  // Name in logs, Status and downstream tables.
+  std::string node_id = "central";
+  Limits limits;
+  replication::LogRetentionOptions retention;
+  ExpirySweeperOptions expiry;
+  // Group commit batch limits.
+  size_t max_batch_ops = 2048;
+  size_t max_batch_bytes = 64ull << 20;
+  // RocksDB block cache.
+  uint64_t block_cache_bytes = 256ull << 20;
+  // fsync every group commit (turn off only for benchmarks that say so).
+  bool sync_writes = true;
+  // Values larger than this travel down the stream as invalidations.
+  uint64_t push_value_limit = 64 << 10;
+  // Observes each group commit (writes, seconds), for metrics. May be empty.
+  std::function<void(size_t, double)> on_group_commit;
+  // In-memory tail of recent changes kept for live subscribers.
+  size_t publisher_tail_changes = 100000;
+  uint64_t publisher_tail_bytes = 64ull << 20;
+};
+
+class CentralNode final : public Node {
+ public:
+  static absl::StatusOr<std::unique_ptr<CentralNode>> Open(const CentralOptions& options,
+                                                           Clock* clock);
+  ~CentralNode() override;
+
+  void Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+           const CallContext& call, Done done) override;
+  void BatchGet(const kvstore::v1::BatchGetRequest& request,
+                kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                Done done) override;
+  void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
+           const CallContext& call, Done done) override;
+  void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,
+              const CallContext& call, Done done) override;
+  void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
+            const CallContext& call, Done done) override;
+  void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+             const CallContext& call, Done done) override;
+  void GetStatus(kvstore::v1::StatusResponse* status) override;
+  bool Ready(std::string* why_not) override;
+
+  // Finishes queued writes and stops background work. Call after the RPC server has shut down.
+  void Stop();
+
+  VersionedStore* store() { return store_.get(); }
+  replication::Publisher* publisher() { return publisher_.get(); }
+  WritePipeline* pipeline() { return pipeline_.get(); }
+  ExpirySweeper* sweeper() { return sweeper_.get(); }
+  const CentralOptions& options() const { return options_; }
+  uint64_t fetches_served() const { return fetches_.load(); }
+
+ private:
+  CentralNode(const CentralOptions& options, Clock* clock);
+  // Fills `entry`/`found`/`info` for one key read at this node.
+  absl::Status ReadKey(const std::string& key, uint64_t min_version, bool* found,
+                       kvstore::v1::Entry* entry, kvstore::v1::ReadInfo* info);
+  void FillInfo(uint64_t as_of, kvstore::v1::ReadInfo* info) const;
+
+  const CentralOptions options_;
+  Clock* const clock_;
+  const int64_t started_micros_;
+  std::string cluster_id_;
+  std::unique_ptr<VersionedStore> store_;
+  std::unique_ptr<replication::Publisher> publisher_;
+  std::unique_ptr<WritePipeline> pipeline_;
+  std::unique_ptr<ExpirySweeper> sweeper_;
+  std::unique_ptr<replication::LogRetention> retention_;
+  std::atomic<uint64_t> fetches_{0};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace kv::server

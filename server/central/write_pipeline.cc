@@ -1,0 +1,208 @@
+#include "server/central/write_pipeline.h"
+
+#include <chrono>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace kv::server {
+namespace {
+
+std::string Quoted(absl::string_view key) {
+  constexpr size_t kShown = 64;
+  std::string shown = absl::CHexEscape(key.substr(0, kShown));
+  if (key.size() > kShown) shown += "...";
+  return absl::StrCat("'", shown, "'");
+}
+
+absl::Status ConditionFailed(const std::string& key, uint64_t expected, bool exists,
+                             uint64_t current) {
+  if (expected == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "key ", Quoted(key), " already exists at version ", current,
+        " (if_version=0 requires that it does not exist); current version: ", current));
+  }
+  if (!exists) {
+    return absl::FailedPreconditionError(absl::StrCat("key ", Quoted(key), " does not exist (if_version=",
+                                                      expected, "); current version: 0"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat("key ", Quoted(key), " is at version ",
+                                                    current, ", not ", expected,
+                                                    " (if_version); current version: ", current));
+}
+
+}  // namespace
+
+WritePipeline::WritePipeline(VersionedStore* store, Clock* clock, WritePipelineOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {
+  writer_ = std::thread([this] { Run(); });
+}
+
+WritePipeline::~WritePipeline() { Stop(); }
+
+void WritePipeline::Submit(WriteOp op) {
+  {
+    absl::MutexLock l(&mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(op));
+      return;
+    }
+  }
+  WriteResult result;
+  result.status = absl::UnavailableError("the central node is shutting down");
+  std::move(op.done)(result);
+}
+
+void WritePipeline::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+uint64_t WritePipeline::batches() const {
+  absl::MutexLock l(&mu_);
+  return batches_;
+}
+
+uint64_t WritePipeline::writes() const {
+  absl::MutexLock l(&mu_);
+  return writes_;
+}
+
+void WritePipeline::Run() {
+  std::vector<WriteOp> batch;
+  for (;;) {
+    batch.clear();
+    {
+      absl::MutexLock l(&mu_);
+      mu_.Await(absl::Condition(
+          +[](WritePipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
+            return !p->queue_.empty() || p->stopping_;
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      size_t bytes = 0;
+      while (!queue_.empty() && batch.size() < options_.max_batch_ops &&
+             (batch.empty() || bytes < options_.max_batch_bytes)) {
+        bytes += queue_.front().value.size() + queue_.front().key.size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitBatch(&batch);
+  }
+}
+
+absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(
+    const std::string& key, int64_t now_unix,
+    absl::flat_hash_map<std::string, KeyState>* overlay) {
+  if (auto it = overlay->find(key); it != overlay->end()) return it->second;
+  PinnedRecord record;
+  auto found = store_->Get(key, &record);
+  if (!found.ok()) return found.status();
+  KeyState state;
+  // An expired key is absent to conditions too; kExpire looks at the raw record instead.
+  state.exists = *found && !record.view.ExpiredAt(now_unix);
+  state.version = *found ? record.view.version : 0;
+  return state;
+}
+
+void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
+  auto started = std::chrono::steady_clock::now();
+  const int64_t now_unix = clock_->UnixSeconds();
+  const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+  const uint64_t head = store_->head_version();
+  uint64_t next = head + 1;
+
+  std::vector<WriteResult> results(ops->size());
+  CommittedChanges changes;
+  changes.reserve(ops->size());
+  absl::flat_hash_map<std::string, KeyState> overlay;
+
+  for (size_t i = 0; i < ops->size(); ++i) {
+    WriteOp& op = (*ops)[i];
+    WriteResult& result = results[i];
+    auto state = CurrentState(op.key, now_unix, &overlay);
+    if (!state.ok()) {
+      result.status = state.status();
+      continue;
+    }
+    uint64_t current = state->exists ? state->version : 0;
+    if (op.kind == WriteOp::Kind::kExpire) {
+      // The raw record (expired or not) must still be the write that expired.
+      if (state->version != op.if_version.value_or(0) || state->version == 0) {
+        result.status = absl::FailedPreconditionError("expired key was rewritten or deleted");
+        continue;
+      }
+    } else if (op.if_version.has_value() && *op.if_version != current) {
+      result.status = ConditionFailed(op.key, *op.if_version, state->exists, current);
+      continue;
+    }
+    if (op.kind != WriteOp::Kind::kPut && state->version == 0) {
+      result.version = head;  // nothing to delete; answered with the head it was judged at
+      continue;
+    }
+    if (op.kind == WriteOp::Kind::kDelete && !state->exists) {
+      // Expired but not yet swept: absent to the caller; the sweep will log the deletion.
+      result.version = head;
+      continue;
+    }
+    auto change = std::make_shared<Change>();
+    change->set_version(next);
+    change->set_key(op.key);
+    change->set_commit_unix_micros(now_micros);
+    if (op.kind == WriteOp::Kind::kPut) {
+      change->set_kind(Change::KIND_PUT);
+      change->set_value(std::move(op.value));
+      change->set_metadata(std::move(op.metadata));
+      change->set_expiration(op.expiration);
+      overlay[op.key] = KeyState{true, next};
+    } else {
+      change->set_kind(Change::KIND_DELETE);
+      overlay[op.key] = KeyState{false, 0};
+    }
+    result.version = next;
+    result.applied = true;
+    result.expiration = op.expiration;
+    changes.push_back(std::move(change));
+    ++next;
+  }
+
+  absl::Status committed = absl::OkStatus();
+  if (!changes.empty()) {
+    std::vector<const Change*> pointers;
+    pointers.reserve(changes.size());
+    for (const auto& c : changes) pointers.push_back(c.get());
+    committed = store_->Apply(pointers);
+    if (committed.ok()) {
+      if (options_.on_commit) options_.on_commit(changes);
+    } else {
+      KV_LOG(ERROR) << "group commit of " << changes.size() << " writes failed: " << committed;
+    }
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (options_.on_batch) options_.on_batch(ops->size(), seconds);
+  {
+    absl::MutexLock l(&mu_);
+    ++batches_;
+    writes_ += changes.size();
+  }
+  for (size_t i = 0; i < ops->size(); ++i) {
+    WriteResult& result = results[i];
+    if (!committed.ok() && result.status.ok() && result.applied) {
+      // A failed synced write may still be in the WAL and reappear after a restart: the
+      // caller must treat the outcome as unknown.
+      result.status = absl::InternalError(
+          absl::StrCat("storage failure, the write's outcome is unknown: ", committed.message()));
+      result.applied = false;
+      result.version = 0;
+    }
+    std::move((*ops)[i].done)(result);
+  }
+}
+
+}  // namespace kv::server

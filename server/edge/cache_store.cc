@@ -1,0 +1,305 @@
+#include "server/edge/cache_store.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/slice.h"
+#include "replication/change_log.h"
+#include "server/storage/record_codec.h"
+
+namespace kv::server {
+namespace {
+
+using kvstore::v1::Change;
+
+constexpr char kMetaApplied[] = "applied_version";
+constexpr char kMetaCluster[] = "cluster_id";
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+// A persisted entry: 'F' (found) or 'N' (not found), then the record encoding.
+std::string EncodeEntry(const CachedValue& v) {
+  RecordView view;
+  view.version = v.version;
+  view.expiration = v.expiration;
+  view.metadata = v.metadata;
+  view.value = v.value;
+  std::string encoded;
+  EncodeRecord(view, &encoded);
+  return std::string(1, v.found ? 'F' : 'N') + encoded;
+}
+
+bool DecodeEntry(absl::string_view bytes, CachedValue* v) {
+  if (bytes.empty() || (bytes[0] != 'F' && bytes[0] != 'N')) return false;
+  RecordView view;
+  if (!DecodeRecord(bytes.substr(1), &view)) return false;
+  v->found = bytes[0] == 'F';
+  v->version = view.version;
+  v->expiration = view.expiration;
+  v->metadata = std::string(view.metadata);
+  v->value = std::string(view.value);
+  return true;
+}
+
+std::shared_ptr<const CachedValue> FromChange(const Change& c) {
+  CachedValue v;
+  v.version = c.version();
+  if (c.kind() == Change::KIND_PUT) {
+    v.found = true;
+    v.value = c.value();
+    v.metadata = c.metadata();
+    v.expiration = c.expiration();
+  }
+  return cache::MakeCachedValue(std::move(v));
+}
+
+}  // namespace
+
+CacheStore::CacheStore(const CacheStoreOptions& options)
+    : options_(options), cache_([this, &options] {
+        cache::HotKeyCache::Options o;
+        o.capacity_bytes = options.cache_bytes;
+        o.shards = options.shards;
+        // Runs on the thread whose Admit/UpdateIfPresent caused it, which holds mu_.
+        o.on_evict = [this](absl::string_view key) { evicted_.emplace_back(key); };
+        return o;
+      }()) {}
+
+CacheStore::~CacheStore() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+absl::StatusOr<std::unique_ptr<CacheStore>> CacheStore::Open(const CacheStoreOptions& options) {
+  std::unique_ptr<CacheStore> edge(new CacheStore(options));
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_total_wal_size = 64ull << 20;
+  db_options.keep_log_file_num = 3;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"entries", rocksdb::ColumnFamilyOptions()},
+  };
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.data_dir, families, &edge->handles_, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data directory ", options.data_dir, " is in use by another process: ", s.ToString()));
+    }
+    return absl::InternalError(
+        absl::StrCat("cannot open the cache store in ", options.data_dir, ": ", s.ToString()));
+  }
+  edge->db_.reset(raw);
+  edge->entries_cf_ = edge->handles_[1];
+  if (auto st = edge->Load(); !st.ok()) return st;
+  return edge;
+}
+
+absl::Status CacheStore::Load() {
+  absl::MutexLock l(&mu_);
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[0], kMetaApplied, &value);
+  if (s.ok()) {
+    uint64_t applied = 0;
+    if (!replication::DecodeVersionKey(value, &applied)) {
+      return absl::DataLossError("corrupt applied version in the cache store");
+    }
+    applied_.store(applied);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading the cache store");
+  }
+  s = db_->Get(rocksdb::ReadOptions(), handles_[0], kMetaCluster, &cluster_id_);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the cache store");
+
+  // Warm start: everything that was cached, coherent up to the applied version.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), entries_cf_));
+  size_t loaded = 0;
+  std::vector<std::string> corrupt;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    CachedValue v;
+    if (!DecodeEntry(ToView(it->value()), &v)) {
+      corrupt.push_back(it->key().ToString());
+      continue;
+    }
+    cache_.Admit(ToView(it->key()), cache::MakeCachedValue(std::move(v)));
+    ++loaded;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "loading the cache");
+  std::vector<std::string> deletes = std::move(corrupt);
+  deletes.insert(deletes.end(), evicted_.begin(), evicted_.end());
+  evicted_.clear();
+  if (auto st = Persist({}, deletes, false); !st.ok()) return st;
+  KV_LOG(INFO) << "cache loaded " << loaded << " entries at version " << applied_.load()
+               << (deletes.empty() ? "" : absl::StrCat(" (", deletes.size(), " dropped)"));
+  return absl::OkStatus();
+}
+
+std::string CacheStore::cluster_id() const {
+  absl::MutexLock l(&mu_);
+  return cluster_id_;
+}
+
+absl::Status CacheStore::Persist(
+    const std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>>& puts,
+    const std::vector<std::string>& deletes, bool with_meta) {
+  if (puts.empty() && deletes.empty() && !with_meta) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, value] : puts) batch.Put(entries_cf_, key, EncodeEntry(*value));
+  for (const auto& key : deletes) batch.Delete(entries_cf_, key);
+  if (with_meta) {
+    batch.Put(handles_[0], kMetaApplied, replication::EncodeVersionKey(applied_.load()));
+    batch.Put(handles_[0], kMetaCluster, cluster_id_);
+  }
+  // No fsync: after a power loss the edge resumes from an older applied version and the
+  // stream brings the rest again.
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "persisting the cache");
+}
+
+absl::Status CacheStore::Apply(const std::vector<std::shared_ptr<const Change>>& changes) {
+  if (changes.empty()) return absl::OkStatus();
+  absl::MutexLock l(&mu_);
+  std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>> puts;
+  std::vector<std::string> deletes;
+  for (const auto& c : changes) {
+    std::shared_ptr<const CachedValue> value;
+    if (c->kind() != Change::KIND_INVALIDATE) value = FromChange(*c);
+    if (auto it = pending_.find(c->key()); it != pending_.end()) {
+      Pending& p = it->second;
+      if (c->version() > p.newest_version) {
+        p.newest_version = c->version();
+        p.newest = value;
+        p.newest_is_invalidation = value == nullptr;
+      }
+    }
+    if (value != nullptr) {
+      if (cache_.UpdateIfPresent(c->key(), value)) puts.emplace_back(c->key(), value);
+    } else if (cache_.Erase(c->key())) {
+      deletes.push_back(c->key());  // a large value: refetched on the next read
+    }
+  }
+  deletes.insert(deletes.end(), evicted_.begin(), evicted_.end());
+  evicted_.clear();
+  applied_.store(changes.back()->version(), std::memory_order_release);
+  return Persist(puts, deletes, true);
+}
+
+void CacheStore::AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value) {
+  bool cached = cache_.Admit(key, value);
+  std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>> puts;
+  if (cached) {
+    // Persist what the cache holds now (a newer version may have been there already).
+    auto held = cache_.Peek(key);
+    if (held != nullptr) puts.emplace_back(key, std::move(held));
+  }
+  std::vector<std::string> deletes = std::move(evicted_);
+  evicted_.clear();
+  if (auto s = Persist(puts, deletes, false); !s.ok()) KV_LOG(ERROR) << s;
+}
+
+bool CacheStore::JoinFetch(const std::string& key, int64_t now_micros, Waiter waiter) {
+  absl::MutexLock l(&mu_);
+  auto [it, inserted] = pending_.try_emplace(key);
+  it->second.waiters.push_back(std::move(waiter));
+  if (inserted) {
+    it->second.started_micros = now_micros;
+    fetches_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    coalesced_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return inserted;
+}
+
+void CacheStore::FinishFetch(const std::string& key, const absl::Status& status,
+                            const kvstore::v1::FetchResponse& response) {
+  FetchOutcome outcome;
+  std::vector<Waiter> waiters;
+  {
+    absl::MutexLock l(&mu_);
+    auto node = pending_.extract(key);
+    if (node.empty()) return;
+    Pending& p = node.mapped();
+    waiters = std::move(p.waiters);
+    outcome.fetch_started_micros = p.started_micros;
+    if (!status.ok()) {
+      outcome.status = status;
+    } else {
+      CachedValue fetched;
+      fetched.found = response.found();
+      if (fetched.found) {
+        fetched.value = response.entry().value();
+        fetched.metadata = response.entry().metadata();
+        fetched.version = response.entry().version();
+        fetched.expiration = response.entry().expiration();
+      } else {
+        fetched.version = response.info().as_of_version();  // absent as of this version
+      }
+      if (p.newest_version > fetched.version) {
+        // The stream overtook the fetch: its change is the newer truth.
+        if (p.newest_is_invalidation) {
+          outcome.must_forward = true;
+        } else {
+          outcome.value = p.newest;
+          AdmitLocked(key, p.newest);
+        }
+      } else {
+        outcome.value = cache::MakeCachedValue(std::move(fetched));
+        outcome.info = response.info();
+        AdmitLocked(key, outcome.value);
+      }
+    }
+  }
+  for (auto& w : waiters) std::move(w)(outcome);
+}
+
+absl::Status CacheStore::StartFrom(uint64_t version, const std::string& cluster_id) {
+  absl::MutexLock l(&mu_);
+  cache_.Clear();
+  evicted_.clear();
+  rocksdb::WriteBatch batch;
+  std::string lo, hi(65536, '\xff');
+  batch.DeleteRange(entries_cf_, lo, hi);
+  if (auto s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "dropping the cache");
+      !s.ok()) {
+    return s;
+  }
+  applied_.store(version, std::memory_order_release);
+  cluster_id_ = cluster_id;
+  KV_LOG(INFO) << "cache dropped; following the upstream from version " << version;
+  return Persist({}, {}, true);
+}
+
+absl::Status CacheStore::BeginSnapshot() {
+  return absl::FailedPreconditionError("a cache edge starts from the head, not from a snapshot");
+}
+absl::Status CacheStore::ApplySnapshotChunk(const kvstore::v1::SnapshotChunk&) {
+  return BeginSnapshot();
+}
+absl::Status CacheStore::FinishSnapshot(uint64_t, const std::string&) { return BeginSnapshot(); }
+
+void CacheStore::FillStatus(kvstore::v1::CacheStatus* status) const {
+  cache::HotKeyCache::Stats s = cache_.GetStats();
+  status->set_hits(s.hits);
+  status->set_misses(s.misses);
+  status->set_hit_ratio(s.hits + s.misses == 0 ? 0.0
+                                               : static_cast<double>(s.hits) / (s.hits + s.misses));
+  status->set_promotions(s.window_admissions + s.protected_promotions);
+  status->set_evictions(s.evictions);
+  status->set_rejections(s.rejections);
+  status->set_bytes_used(s.bytes_used);
+  status->set_bytes_limit(s.bytes_limit);
+  status->set_entries(s.entries);
+  status->set_negative_entries(s.negative_entries);
+  status->set_upstream_fetches(fetches_.load());
+  status->set_coalesced_waits(coalesced_.load());
+  absl::MutexLock l(&mu_);
+  status->set_pending_fetches(pending_.size());
+}
+
+}  // namespace kv::server

@@ -1,0 +1,129 @@
+#pragma once
+// A cache-mode edge's data: the hot-key cache, kept coherent by the replication stream and
+// persisted (with the applied version) in a small RocksDB so a restart is warm.
+//
+// Coherence rules (DESIGN.md, "Hot keys"):
+// - Every stream change to a cached key replaces it if newer; changes to other keys only
+//   advance the applied version. "Not found" is cached like a value, as of a version.
+// - A cold miss registers the key as pending before fetching; a change that arrives for a
+//   pending key is remembered, and when the fetch returns the newer of the two is installed.
+//   Registration, the stream's updates and installation all happen under one mutex, so no
+//   fetched value can slip in after a newer change went by.
+// - Large values arrive as invalidations: the key is dropped and refetched on its next read.
+// - RESET: the cache is dropped and the stream restarts at the upstream's head.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "kvstore/v1/admin.pb.h"
+#include "kvstore/v1/kv.pb.h"
+#include "replication/change_applier.h"
+#include "rocksdb/db.h"
+#include "server/cache/hot_key_cache.h"
+
+namespace kv::server {
+
+using cache::CachedValue;
+
+struct CacheStoreOptions {
+  // Directory of the persisted cache.
+  std::string data_dir;
+  // Memory for cached keys, values and their overhead.
+  uint64_t cache_bytes = 256ull << 20;
+  int shards = 16;
+};
+
+// What a cold read gets when the coalesced fetch for its key ends.
+struct FetchOutcome {
+  absl::Status status;
+  // The value to answer with (found or not), when status is OK and !must_forward.
+  std::shared_ptr<const CachedValue> value;
+  // Freshness of the answer: the upstream's, or this node's when a stream change won.
+  kvstore::v1::ReadInfo info;
+  // A newer change whose value this node does not have (an invalidation) arrived during the
+  // fetch: the fetched answer may be older than the caller's min_version; read it upstream.
+  bool must_forward = false;
+  // When the fetch was started (the leader's `now_micros`): a waiter that joined later reads an
+  // answer that may be that much older than its own start.
+  int64_t fetch_started_micros = 0;
+};
+
+class CacheStore final : public replication::ChangeApplier {
+ public:
+  using Waiter = absl::AnyInvocable<void(const FetchOutcome&) &&>;
+
+  static absl::StatusOr<std::unique_ptr<CacheStore>> Open(const CacheStoreOptions& options);
+  ~CacheStore() override;
+
+  // ChangeApplier.
+  uint64_t applied_version() const override { return applied_.load(std::memory_order_acquire); }
+  std::string cluster_id() const override;
+  bool holds_everything() const override { return false; }
+  bool NeedsBootstrap() const override { return false; }
+  absl::Status Apply(
+      const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) override;
+  absl::Status BeginSnapshot() override;
+  absl::Status ApplySnapshotChunk(const kvstore::v1::SnapshotChunk& chunk) override;
+  absl::Status FinishSnapshot(uint64_t version, const std::string& cluster_id) override;
+  absl::Status StartFrom(uint64_t version, const std::string& cluster_id) override;
+
+  // The hot path: the cached value or "not found", or nullptr on a miss.
+  std::shared_ptr<const CachedValue> Lookup(const std::string& key) { return cache_.Lookup(key); }
+
+  // Cold reads. Adds `waiter` for `key` and returns true when the caller must start the fetch
+  // (the first miss); later misses of the same key just wait for it (coalesced). `now_micros`
+  // is the caller's monotonic time (FetchOutcome::fetch_started_micros).
+  bool JoinFetch(const std::string& key, int64_t now_micros, Waiter waiter);
+  // The one fetch for `key` ended: decides what to install and answers every waiter.
+  void FinishFetch(const std::string& key, const absl::Status& status,
+                   const kvstore::v1::FetchResponse& response);
+
+  void FillStatus(kvstore::v1::CacheStatus* status) const;
+  uint64_t upstream_fetches() const { return fetches_.load(); }
+
+ private:
+  struct Pending {
+    std::vector<Waiter> waiters;
+    // The newest change the stream brought for this key during the fetch.
+    std::shared_ptr<const CachedValue> newest;
+    uint64_t newest_version = 0;
+    bool newest_is_invalidation = false;
+    int64_t started_micros = 0;
+  };
+
+  explicit CacheStore(const CacheStoreOptions& options);
+  absl::Status Load();
+  // Persists `puts` and `deletes` (and the applied version/cluster when given) in one write.
+  absl::Status Persist(
+      const std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>>& puts,
+      const std::vector<std::string>& deletes, bool with_meta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Offers `value` to the cache and persists the outcome (and any evictions it caused).
+  void AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const CacheStoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* entries_cf_ = nullptr;
+  // Keys evicted by the cache during the current locked operation (on_evict runs on the
+  // thread that caused the eviction, which holds mu_).
+  std::vector<std::string> evicted_;
+  cache::HotKeyCache cache_;
+
+  // Serialises every change of the cache's content with its persistence and the pending table.
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
+  std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> fetches_{0};
+  std::atomic<uint64_t> coalesced_{0};
+};
+
+}  // namespace kv::server

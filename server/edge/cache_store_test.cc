@@ -1,0 +1,223 @@
+#include "server/edge/cache_store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace kv::server {
+namespace {
+
+using kvstore::v1::Change;
+
+std::shared_ptr<const Change> PutChange(uint64_t version, const std::string& key,
+                                        const std::string& value) {
+  auto c = std::make_shared<Change>();
+  c->set_version(version);
+  c->set_kind(Change::KIND_PUT);
+  c->set_key(key);
+  c->set_value(value);
+  return c;
+}
+
+std::shared_ptr<const Change> OtherChange(uint64_t version, const std::string& key,
+                                          Change::Kind kind) {
+  auto c = std::make_shared<Change>();
+  c->set_version(version);
+  c->set_kind(kind);
+  c->set_key(key);
+  return c;
+}
+
+kvstore::v1::FetchResponse Found(const std::string& key, const std::string& value, uint64_t version,
+                                 uint64_t as_of) {
+  kvstore::v1::FetchResponse r;
+  r.set_found(true);
+  r.mutable_entry()->set_key(key);
+  r.mutable_entry()->set_value(value);
+  r.mutable_entry()->set_version(version);
+  r.mutable_info()->set_as_of_version(as_of);
+  r.mutable_info()->set_node_id("upstream");
+  return r;
+}
+
+kvstore::v1::FetchResponse NotFound(uint64_t as_of) {
+  kvstore::v1::FetchResponse r;
+  r.mutable_info()->set_as_of_version(as_of);
+  r.mutable_info()->set_node_id("upstream");
+  return r;
+}
+
+class CacheStoreTest : public ::testing::Test {
+ protected:
+  void Open(uint64_t cache_bytes = 8 << 20) {
+    edge_.reset();
+    CacheStoreOptions options;
+    options.data_dir = dir_.path();
+    options.cache_bytes = cache_bytes;
+    options.shards = 1;
+    auto edge = CacheStore::Open(options);
+    ASSERT_TRUE(edge.ok()) << edge.status();
+    edge_ = std::move(*edge);
+  }
+  // Applies consecutive changes after the current applied version.
+  void Apply(std::vector<std::shared_ptr<const Change>> changes) {
+    ASSERT_TRUE(edge_->Apply(changes).ok());
+  }
+  // Runs one complete cold read: join, (changes arrive), fetch result.
+  FetchOutcome ColdRead(const std::string& key,
+                        const std::vector<std::shared_ptr<const Change>>& during,
+                        const kvstore::v1::FetchResponse& fetched, absl::Status status = {}) {
+    FetchOutcome seen;
+    int calls = 0;
+    bool leader = edge_->JoinFetch(key, 0, [&](const FetchOutcome& o) {
+      seen = o;
+      ++calls;
+    });
+    EXPECT_TRUE(leader);
+    if (!during.empty()) Apply(during);
+    edge_->FinishFetch(key, status, fetched);
+    EXPECT_EQ(calls, 1);
+    return seen;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<CacheStore> edge_;
+};
+
+TEST_F(CacheStoreTest, AChangeDuringTheFetchWinsOverTheOlderFetchedVersion) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(4, "c").ok());
+  // The fetch left the upstream at version 3's value; the stream brings version 5 meanwhile.
+  FetchOutcome o = ColdRead("k", {PutChange(5, "k", "new")}, Found("k", "old", 3, 4));
+  ASSERT_TRUE(o.status.ok());
+  EXPECT_EQ(o.value->value, "new");
+  EXPECT_EQ(o.value->version, 5u);
+  auto cached = edge_->Lookup("k");
+  ASSERT_NE(cached, nullptr);
+  EXPECT_EQ(cached->value, "new");
+}
+
+TEST_F(CacheStoreTest, ANewerFetchIsKeptOverAnOlderStreamChange) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(1, "c").ok());
+  FetchOutcome o = ColdRead("k", {PutChange(2, "k", "stream")}, Found("k", "fetched", 4, 4));
+  EXPECT_EQ(o.value->value, "fetched");
+  // Later stream changes older than what is cached are ignored...
+  Apply({PutChange(3, "k", "older")});
+  EXPECT_EQ(edge_->Lookup("k")->value, "fetched");
+  // ...newer ones replace it.
+  Apply({PutChange(4, "x", "x"), PutChange(5, "k", "newer")});
+  EXPECT_EQ(edge_->Lookup("k")->value, "newer");
+}
+
+TEST_F(CacheStoreTest, AnInvalidationDuringTheFetchSendsReadersUpstream) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(1, "c").ok());
+  FetchOutcome o =
+      ColdRead("k", {OtherChange(2, "k", Change::KIND_INVALIDATE)}, Found("k", "small", 1, 1));
+  EXPECT_TRUE(o.must_forward);
+  EXPECT_EQ(edge_->Lookup("k"), nullptr);
+}
+
+TEST_F(CacheStoreTest, NotFoundIsCachedAndTheStreamMakesTheKeyAppear) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(10, "c").ok());
+  FetchOutcome o = ColdRead("k", {}, NotFound(10));
+  ASSERT_TRUE(o.status.ok());
+  EXPECT_FALSE(o.value->found);
+  auto cached = edge_->Lookup("k");
+  ASSERT_NE(cached, nullptr);
+  EXPECT_FALSE(cached->found);
+  Apply({PutChange(11, "k", "created")});
+  cached = edge_->Lookup("k");
+  ASSERT_TRUE(cached->found);
+  EXPECT_EQ(cached->value, "created");
+  Apply({OtherChange(12, "k", Change::KIND_DELETE)});
+  EXPECT_FALSE(edge_->Lookup("k")->found);
+}
+
+TEST_F(CacheStoreTest, ConcurrentMissesShareOneFetch) {
+  Open();
+  int answered = 0;
+  int leaders = 0;
+  for (int i = 0; i < 100; ++i) {
+    leaders += edge_->JoinFetch("hot", 0, [&](const FetchOutcome& o) {
+      EXPECT_EQ(o.value->value, "v");
+      ++answered;
+    });
+  }
+  EXPECT_EQ(leaders, 1);
+  kvstore::v1::CacheStatus status;
+  edge_->FillStatus(&status);
+  EXPECT_EQ(status.upstream_fetches(), 1u);
+  EXPECT_EQ(status.coalesced_waits(), 99u);
+  EXPECT_EQ(status.pending_fetches(), 1u);
+  edge_->FinishFetch("hot", absl::OkStatus(), Found("hot", "v", 1, 1));
+  EXPECT_EQ(answered, 100);
+  edge_->FillStatus(&status);
+  EXPECT_EQ(status.pending_fetches(), 0u);
+}
+
+TEST_F(CacheStoreTest, AFailedFetchAnswersEveryWaiterAndCachesNothing) {
+  Open();
+  FetchOutcome o = ColdRead("k", {}, {}, absl::UnavailableError("down"));
+  EXPECT_EQ(o.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(edge_->Lookup("k"), nullptr);
+  // The next miss starts a new fetch.
+  EXPECT_TRUE(edge_->JoinFetch("k", 0, [](const FetchOutcome&) {}));
+}
+
+TEST_F(CacheStoreTest, RestartIsWarmAndResumesFromTheAppliedVersion) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(5, "cluster-1").ok());
+  ColdRead("a", {}, Found("a", "va", 3, 5));
+  ColdRead("gone", {}, NotFound(5));
+  Apply({PutChange(6, "a", "va2"), PutChange(7, "unrelated", "x")});
+  Open();  // reopen the same directory
+  EXPECT_EQ(edge_->applied_version(), 7u);
+  EXPECT_EQ(edge_->cluster_id(), "cluster-1");
+  auto a = edge_->Lookup("a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->value, "va2");
+  auto gone = edge_->Lookup("gone");
+  ASSERT_NE(gone, nullptr);
+  EXPECT_FALSE(gone->found);
+  EXPECT_EQ(edge_->Lookup("unrelated"), nullptr);  // never read, never cached
+}
+
+TEST_F(CacheStoreTest, StartingOverDropsTheCacheForGood) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(1, "old").ok());
+  ColdRead("a", {}, Found("a", "v", 1, 1));
+  ASSERT_TRUE(edge_->StartFrom(100, "new").ok());
+  EXPECT_EQ(edge_->Lookup("a"), nullptr);
+  Open();
+  EXPECT_EQ(edge_->Lookup("a"), nullptr);
+  EXPECT_EQ(edge_->applied_version(), 100u);
+  EXPECT_EQ(edge_->cluster_id(), "new");
+}
+
+TEST_F(CacheStoreTest, MemoryStaysUnderTheLimitAndEvictionsArePersisted) {
+  constexpr uint64_t kLimit = 256 << 10;
+  Open(kLimit);
+  std::string value(1000, 'v');
+  for (int i = 0; i < 2000; ++i) {  // ~2 MB offered to a 256 KiB cache
+    std::string key = "k" + std::to_string(i);
+    ColdRead(key, {}, Found(key, value, 1, 1));
+    kvstore::v1::CacheStatus status;
+    edge_->FillStatus(&status);
+    ASSERT_LE(status.bytes_used(), kLimit);
+  }
+  kvstore::v1::CacheStatus before;
+  edge_->FillStatus(&before);
+  EXPECT_GT(before.evictions() + before.rejections(), 1000u);
+  Open(kLimit);
+  kvstore::v1::CacheStatus after;
+  edge_->FillStatus(&after);
+  // Only what was cached was persisted: the reloaded set fits without evicting.
+  EXPECT_EQ(after.entries(), before.entries());
+  EXPECT_LE(after.bytes_used(), kLimit);
+}
+
+}  // namespace
+}  // namespace kv::server

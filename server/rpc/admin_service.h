@@ -1,0 +1,34 @@
+#pragma once
+// gRPC Admin service: Status, filled by the node role plus the server's own facts.
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "kvstore/v1/admin.grpc.pb.h"
+#include "server/rpc/call_tracker.h"
+#include "server/node/node.h"
+
+namespace kv::server {
+
+class AdminService final : public kvstore::v1::Admin::CallbackService {
+ public:
+  AdminService(Node* node, CallTracker* tracker) : node_(node), tracker_(tracker) {}
+  // Addresses the server actually listens on, reported by Status.
+  void SetListenAddresses(std::string grpc_address, std::string http_address) {
+    listen_ = std::move(grpc_address);
+    http_listen_ = std::move(http_address);
+  }
+
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
+                                   const kvstore::v1::StatusRequest* request,
+                                   kvstore::v1::StatusResponse* response) override;
+
+ private:
+  Node* const node_;
+  CallTracker* const tracker_;
+  std::string listen_;
+  std::string http_listen_;
+};
+
+}  // namespace kv::server

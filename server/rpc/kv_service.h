@@ -1,0 +1,38 @@
+#pragma once
+// gRPC KV service: a thin adapter from the callback API to the node role.
+
+#include <grpcpp/grpcpp.h>
+
+#include "kvstore/v1/kv.grpc.pb.h"
+#include "server/rpc/call_tracker.h"
+#include "server/node/node.h"
+
+namespace kv::server {
+
+class KvService final : public kvstore::v1::KV::CallbackService {
+ public:
+  // `node` and `tracker` (may be null) must outlive the service.
+  KvService(Node* node, CallTracker* tracker) : node_(node), tracker_(tracker) {}
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
+                                const kvstore::v1::GetRequest* request,
+                                kvstore::v1::GetResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGet(grpc::CallbackServerContext* context,
+                                     const kvstore::v1::BatchGetRequest* request,
+                                     kvstore::v1::BatchGetResponse* response) override;
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context,
+                                const kvstore::v1::PutRequest* request,
+                                kvstore::v1::PutResponse* response) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const kvstore::v1::DeleteRequest* request,
+                                   kvstore::v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const kvstore::v1::ListRequest* request,
+                                 kvstore::v1::ListResponse* response) override;
+
+ private:
+  Node* const node_;
+  CallTracker* const tracker_;
+};
+
+}  // namespace kv::server

@@ -1,0 +1,41 @@
+#include "server/storage/store_reads.h"
+
+#include <vector>
+
+namespace kv::server {
+
+absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::string& key,
+                                    int64_t now_unix, kvstore::v1::Entry* entry) {
+  PinnedRecord record;
+  auto found = store.Get(key, &record);
+  if (!found.ok()) return found.status();
+  if (!*found || record.view.ExpiredAt(now_unix)) return LocalRead::kAbsent;
+  entry->set_key(key);
+  entry->set_version(record.view.version);
+  entry->set_expiration(record.view.expiration);
+  entry->set_metadata(record.view.metadata.data(), record.view.metadata.size());
+  if (record.view.value_missing) return LocalRead::kValueMissing;
+  entry->set_value(record.view.value.data(), record.view.value.size());
+  return LocalRead::kFound;
+}
+
+absl::StatusOr<size_t> ListLocal(const VersionedStore& store, const Limits& limits,
+                                 const kvstore::v1::ListRequest& request, int64_t now_unix,
+                                 kvstore::v1::ListResponse* response) {
+  size_t limit = request.limit() == 0 ? limits.default_list_limit : request.limit();
+  std::vector<kvstore::v1::Entry> entries;
+  bool more = false;
+  size_t missing = 0;
+  if (auto s = store.List(request.prefix(), request.cursor(), limit, request.include_values(),
+                          now_unix, &entries, &more, &missing);
+      !s.ok()) {
+    return s;
+  }
+  for (auto& e : entries) *response->add_entries() = std::move(e);
+  if (more && response->entries_size() > 0) {
+    response->set_next_cursor(response->entries(response->entries_size() - 1).key());
+  }
+  return request.include_values() ? missing : 0;
+}
+
+}  // namespace kv::server
