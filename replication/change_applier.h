@@ -1,7 +1,15 @@
 #pragma once
-// What the downstream side of the stream writes into: a full edge's store or a cache edge's
-// cache. The Subscriber drives it; implementations make each call atomic and durable enough to
-// resume from (the applied version is persisted with the data it covers).
+// What the downstream side of the stream writes into. Every downstream is a ChangeApplier;
+// each also has exactly one way to begin again when its data cannot resume the stream:
+//   SnapshotTarget  a downstream that holds every key (a full edge, a relay): it replaces its
+//                   data with the upstream's snapshot;
+//   HeadFollower    a downstream that holds only some keys (a cache edge): it forgets them and
+//                   follows the upstream from its head.
+// The Subscriber is built with one or the other, so which way is taken is fixed by type.
+//
+// Threading: the Subscriber calls every method from its own thread, one call at a time; the
+// read-only accessors may also be called from any thread. Implementations make each call atomic
+// and durable enough to resume from (the applied version is persisted with the data it covers).
 
 #include <cstdint>
 #include <memory>
@@ -20,20 +28,33 @@ class ChangeApplier {
   virtual uint64_t applied_version() const = 0;
   // Cluster id of the history the local data belongs to; empty before the first sync.
   virtual std::string cluster_id() const = 0;
-  // Full edges bootstrap with a snapshot; cache edges start at the upstream's head instead.
-  virtual bool holds_everything() const = 0;
-  // The local data cannot resume a stream (never bootstrapped, or a bootstrap was interrupted).
-  virtual bool NeedsBootstrap() const = 0;
 
   // Consecutive changes starting at applied_version() + 1, applied atomically.
-  virtual absl::Status Apply(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) = 0;
+  virtual absl::Status Apply(
+      const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) = 0;
+};
 
-  // Full edges: replace everything with a snapshot, chunk by chunk.
+// A downstream holding every key bootstraps, and re-bootstraps after a RESET, from a snapshot.
+class SnapshotTarget {
+ public:
+  virtual ~SnapshotTarget() = default;
+
+  // The local data cannot resume a stream (never bootstrapped, or a bootstrap was interrupted).
+  virtual bool NeedsBootstrap() const = 0;
+  // Replaces everything with a snapshot, chunk by chunk; after FinishSnapshot the applied
+  // version is `version` and the data belongs to `cluster_id`.
   virtual absl::Status BeginSnapshot() = 0;
   virtual absl::Status ApplySnapshotChunk(const kvstore::v1::SnapshotChunk& chunk) = 0;
   virtual absl::Status FinishSnapshot(uint64_t version, const std::string& cluster_id) = 0;
+};
 
-  // Cache edges: forget everything; the stream continues after the upstream's head `version`.
+// A downstream holding only some keys starts, and starts over after a RESET, at the upstream's
+// head: it holds nothing it could be wrong about.
+class HeadFollower {
+ public:
+  virtual ~HeadFollower() = default;
+
+  // Forgets everything; the stream continues after the upstream's head `version`.
   virtual absl::Status StartFrom(uint64_t version, const std::string& cluster_id) = 0;
 };
 

@@ -7,6 +7,8 @@
 
 namespace kv::replication {
 
+using kvstore::v1::Change;
+
 namespace {
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();

@@ -17,8 +17,6 @@
 
 namespace kv::replication {
 
-using kvstore::v1::Change;
-
 // Big-endian fixed-width encoding of versions, so RocksDB's bytewise order is version order.
 std::string EncodeVersionKey(uint64_t version);
 bool DecodeVersionKey(absl::string_view key, uint64_t* version);
@@ -33,7 +31,7 @@ class ChangeLog {
   absl::Status Load(uint64_t head_version);
 
   // Adds `change` to `batch`. Call Committed() once the batch is durable.
-  absl::Status Append(const Change& change, rocksdb::WriteBatch* batch);
+  absl::Status Append(const kvstore::v1::Change& change, rocksdb::WriteBatch* batch);
   // Adds an already serialized change (avoids serializing twice).
   void AppendSerialized(uint64_t version, const std::string& serialized,
                         rocksdb::WriteBatch* batch);
@@ -44,7 +42,7 @@ class ChangeLog {
   // the values past `max_bytes`, always returning at least one change when one exists). Returns
   // fewer when the log ends.
   absl::Status Read(uint64_t from, size_t max_entries, size_t max_bytes,
-                    std::vector<Change>* out) const;
+                    std::vector<kvstore::v1::Change>* out) const;
 
   // Drops every change older than `new_oldest`.
   absl::Status TrimBefore(uint64_t new_oldest);

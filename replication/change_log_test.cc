@@ -6,6 +6,8 @@
 #include "tests/support/temp_dir.h"
 
 namespace kv::replication {
+
+using kvstore::v1::Change;
 namespace {
 
 // The log lives in a VersionedStore; these tests drive it through the store's Apply.

@@ -8,6 +8,8 @@
 
 namespace kv::replication {
 
+using kvstore::v1::UpstreamMessage;
+
 using kvstore::v1::Change;
 
 namespace {

@@ -27,9 +27,6 @@
 
 namespace kv::replication {
 
-using kvstore::v1::DownstreamMessage;
-using kvstore::v1::UpstreamMessage;
-
 struct PublisherOptions {
   // This node's id, sent in StreamStart.
   std::string node_id;
@@ -99,7 +96,7 @@ class Publisher {
     bool finish_requested = false;
     bool finished = false;
     grpc::Status finish_status;
-    UpstreamMessage outgoing;
+    kvstore::v1::UpstreamMessage outgoing;
   };
 
   // Events from a stream (any gRPC thread).
@@ -115,7 +112,7 @@ class Publisher {
   // Moves up to one batch of changes for `s` into s.outgoing from the tail. Returns false when
   // the cursor is behind the tail and the log must be read.
   bool FillFromTail(Session* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AddChange(const kvstore::v1::Change& change, UpstreamMessage* out) const;
+  void AddChange(const kvstore::v1::Change& change, kvstore::v1::UpstreamMessage* out) const;
   void RequestReset(Session* s, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TrimTail() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -121,7 +121,6 @@ void CommitUnderLoad(testing::UpstreamNode* central, CommitLog* log, int n, uint
 SubscriberOptions FastOptions(const std::string& node_id) {
   SubscriberOptions o;
   o.node_id = node_id;
-  o.mode = "full";
   o.ping_interval = absl::Milliseconds(20);
   o.initial_backoff = absl::Milliseconds(20);
   o.max_backoff = absl::Milliseconds(200);
@@ -140,8 +139,8 @@ TEST(ReplicationChain, FollowsARealPublisherAndNeverOverstatesFreshness) {
   watch.Watch(
       &freshness, [&] { return applier.applied_version(); }, "edge");
   watch.Start();
-  Subscriber sub(stub.get(), central->address(), &applier, &freshness, Clock::Real(),
-                 FastOptions("edge"));
+  Subscriber sub(stub.get(), central->address(), &applier, applier.snapshots(), &freshness,
+                 Clock::Real(), FastOptions("edge"));
   sub.Start();
   std::map<std::string, std::string> expected;
   CommitUnderLoad(central.get(), &log, 3000, 1, &expected);
@@ -187,17 +186,17 @@ TEST(ReplicationChain, ARelayChainConvergesAndAddsItsStalenessDownTheChain) {
   auto relay = testing::UpstreamNode::Start(dir.Sub("relay"), relay_options);
   ASSERT_NE(relay, nullptr);
   relay_store = std::make_unique<server::FullEdgeApplier>(relay->store(), relay->publisher(),
-                                                        /*fetcher=*/nullptr);
+                                                          /*fetcher=*/nullptr);
   auto central_stub = central->NewStub();
-  Subscriber relay_sub(central_stub.get(), central->address(), relay_store.get(), &relay_fresh,
-                       Clock::Real(), FastOptions("relay"));
+  Subscriber relay_sub(central_stub.get(), central->address(), relay_store.get(), relay_store.get(),
+                       &relay_fresh, Clock::Real(), FastOptions("relay"));
 
   // The edge below it.
   FakeApplier edge(FakeApplier::Options().set_needs_bootstrap(true));
   FreshnessTracker edge_fresh(Clock::Real());
   auto relay_stub = relay->NewStub();
-  Subscriber edge_sub(relay_stub.get(), relay->address(), &edge, &edge_fresh, Clock::Real(),
-                      FastOptions("edge"));
+  Subscriber edge_sub(relay_stub.get(), relay->address(), &edge, edge.snapshots(), &edge_fresh,
+                      Clock::Real(), FastOptions("edge"));
 
   FreshnessWatch watch(&log);
   watch.Watch(

@@ -9,9 +9,11 @@ namespace kv::replication {
 
 using kvstore::v1::Change;
 
-StreamReceiver::StreamReceiver(ChangeApplier* applier, FreshnessTracker* freshness,
-                               uint64_t from_version, std::function<void(uint64_t)> on_applied)
+StreamReceiver::StreamReceiver(ChangeApplier* applier, HeadFollower* head,
+                               FreshnessTracker* freshness, uint64_t from_version,
+                               std::function<void(uint64_t)> on_applied)
     : applier_(applier),
+      head_(head),
       freshness_(freshness),
       from_version_(from_version),
       on_applied_(std::move(on_applied)) {}
@@ -42,7 +44,10 @@ absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) 
   start_ = start;
   if (from_version_ == 0) {
     // Starting over: this node holds nothing, so it is "at" the upstream's head.
-    if (auto s = applier_->StartFrom(start.head_version(), start.cluster_id()); !s.ok()) return s;
+    if (head_ == nullptr) {
+      return absl::InternalError("a downstream that holds every key cannot start at the head");
+    }
+    if (auto s = head_->StartFrom(start.head_version(), start.cluster_id()); !s.ok()) return s;
     freshness_->DropPending();
     if (on_applied_) on_applied_(applier_->applied_version());
     return absl::OkStatus();

@@ -18,9 +18,10 @@ namespace kv::replication {
 class StreamReceiver {
  public:
   // `from_version` is what the hello asked for; 0 = "from the upstream's head" (a cache edge
-  // starting over). `on_applied` runs after every applied batch.
-  StreamReceiver(ChangeApplier* applier, FreshnessTracker* freshness, uint64_t from_version,
-                 std::function<void(uint64_t)> on_applied = nullptr);
+  // starting over through `head`, which is null for a downstream that holds every key).
+  // `on_applied` runs after every applied batch.
+  StreamReceiver(ChangeApplier* applier, HeadFollower* head, FreshnessTracker* freshness,
+                 uint64_t from_version, std::function<void(uint64_t)> on_applied = nullptr);
 
   // Handles one message (its changes may be moved out). Returns:
   //   OK           keep reading
@@ -42,6 +43,7 @@ class StreamReceiver {
   absl::Status HandleChanges(kvstore::v1::UpstreamMessage* message);
 
   ChangeApplier* const applier_;
+  HeadFollower* const head_;
   FreshnessTracker* const freshness_;
   const uint64_t from_version_;
   const std::function<void(uint64_t)> on_applied_;

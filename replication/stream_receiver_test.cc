@@ -43,7 +43,8 @@ class StreamReceiverTest : public ::testing::Test {
   void Make(uint64_t from_version, FakeApplier::Options applier = {}) {
     if (applier.cluster_id.empty() && applier.holds_everything) applier.cluster_id = kCluster;
     applier_ = std::make_unique<FakeApplier>(applier);
-    receiver_ = std::make_unique<StreamReceiver>(applier_.get(), &freshness_, from_version,
+    receiver_ = std::make_unique<StreamReceiver>(applier_.get(), applier_->head(), &freshness_,
+                                                 from_version,
                                                  [this](uint64_t v) { on_applied_.push_back(v); });
   }
   absl::Status Handle(UpstreamMessage m) { return receiver_->Handle(&m); }
@@ -210,10 +211,18 @@ TEST_F(StreamReceiverTest, FromVersionZeroStartsAtTheUpstreamsHead) {
 }
 
 TEST_F(StreamReceiverTest, AFailedStartFromIsReported) {
-  Make(0, FakeApplier::Options().set_holds_everything(
-              true));  // the fake full applier refuses StartFrom
+  Make(0, FakeApplier::Options().set_holds_everything(false));
+  applier_->FailNextStartFrom(absl::FailedPreconditionError("cannot drop the cache"));
   absl::Status s = Handle(Start(50));
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_TRUE(on_applied_.empty());
+}
+
+TEST_F(StreamReceiverTest, ADownstreamHoldingEveryKeyNeverStartsAtTheHead) {
+  Make(0, FakeApplier::Options().set_holds_everything(true));
+  absl::Status s = Handle(Start(50));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
+  EXPECT_TRUE(applier_->start_froms().empty());
   EXPECT_TRUE(on_applied_.empty());
 }
 

@@ -29,11 +29,25 @@ const char* Subscriber::StateName(State state) {
 }
 
 Subscriber::Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
-                       ChangeApplier* applier, FreshnessTracker* freshness, Clock* clock,
-                       SubscriberOptions options)
+                       ChangeApplier* applier, SnapshotTarget* snapshots,
+                       FreshnessTracker* freshness, Clock* clock, SubscriberOptions options)
+    : Subscriber(upstream, std::move(upstream_address), applier, snapshots, nullptr, freshness,
+                 clock, std::move(options)) {}
+
+Subscriber::Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
+                       ChangeApplier* applier, HeadFollower* head, FreshnessTracker* freshness,
+                       Clock* clock, SubscriberOptions options)
+    : Subscriber(upstream, std::move(upstream_address), applier, nullptr, head, freshness, clock,
+                 std::move(options)) {}
+
+Subscriber::Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
+                       ChangeApplier* applier, SnapshotTarget* snapshots, HeadFollower* head,
+                       FreshnessTracker* freshness, Clock* clock, SubscriberOptions options)
     : upstream_(upstream),
       upstream_address_(std::move(upstream_address)),
       applier_(applier),
+      snapshot_target_(snapshots),
+      head_(head),
       freshness_(freshness),
       clock_(clock),
       options_(std::move(options)),
@@ -137,7 +151,7 @@ absl::Status Subscriber::RunOnce(bool* progressed) {
     bootstrap = force_bootstrap_;
   }
   bool snapshotted = false;
-  if (applier_->holds_everything() && (bootstrap || applier_->NeedsBootstrap())) {
+  if (snapshot_target_ != nullptr && (bootstrap || snapshot_target_->NeedsBootstrap())) {
     SetState(State::kSnapshotting);
     absl::Status s = TakeSnapshot();
     if (!s.ok()) return s;
@@ -176,7 +190,7 @@ absl::Status Subscriber::TakeSnapshot() {
       // From here the local store holds a mix of two histories: it proves nothing until the
       // snapshot completes, so reads must not be served from it as fresh.
       freshness_->Forget();
-      if (auto s = applier_->BeginSnapshot(); !s.ok()) {
+      if (auto s = snapshot_target_->BeginSnapshot(); !s.ok()) {
         ctx.TryCancel();
         reader->Finish();
         clear_active();
@@ -192,7 +206,7 @@ absl::Status Subscriber::TakeSnapshot() {
       clear_active();
       return absl::DataLossError("snapshot chunks disagree on their version");
     }
-    if (auto s = applier_->ApplySnapshotChunk(chunk); !s.ok()) {
+    if (auto s = snapshot_target_->ApplySnapshotChunk(chunk); !s.ok()) {
       ctx.TryCancel();
       reader->Finish();
       clear_active();
@@ -213,7 +227,7 @@ absl::Status Subscriber::TakeSnapshot() {
         absl::StrCat("snapshot from ", upstream_address_, " failed: ", status.error_message()));
   }
   if (!begun || !saw_last) return absl::DataLossError("snapshot ended without its last chunk");
-  if (auto s = applier_->FinishSnapshot(version, cluster_id); !s.ok()) return s;
+  if (auto s = snapshot_target_->FinishSnapshot(version, cluster_id); !s.ok()) return s;
   snapshots_.fetch_add(1);
   freshness_->DropPending();
   if (options_.on_applied) options_.on_applied(version);
@@ -228,7 +242,7 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
     absl::MutexLock l(&mu_);
     if (stop_) return absl::CancelledError("stopping");
     active_ = &ctx;
-    from_head = from_head_ || (!applier_->holds_everything() && applier_->cluster_id().empty());
+    from_head = from_head_ || (head_ != nullptr && applier_->cluster_id().empty());
   }
   auto stream = upstream_->Subscribe(&ctx);
 
@@ -237,7 +251,7 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
   hello.mutable_hello()->set_from_version(from);
   hello.mutable_hello()->set_node_id(options_.node_id);
   hello.mutable_hello()->set_address(options_.advertised_address);
-  hello.mutable_hello()->set_mode(options_.mode);
+  hello.mutable_hello()->set_mode(snapshot_target_ != nullptr ? "full" : "cache");
   // Starting over from the head, the old history does not matter (and must not cause a RESET).
   if (!from_head) hello.mutable_hello()->set_cluster_id(applier_->cluster_id());
 
@@ -261,7 +275,7 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
       }
     });
 
-    StreamReceiver receiver(applier_, freshness_, from, options_.on_applied);
+    StreamReceiver receiver(applier_, head_, freshness_, from, options_.on_applied);
     kvstore::v1::UpstreamMessage msg;
     uint64_t changes_before = 0;
     while (stream->Read(&msg)) {
@@ -288,7 +302,7 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
         KV_LOG(WARN) << "upstream " << upstream_address_
                      << " answered RESET: " << receiver.reset().reason();
         absl::MutexLock l(&mu_);
-        if (applier_->holds_everything()) {
+        if (snapshot_target_ != nullptr) {
           force_bootstrap_ = true;
         } else {
           from_head_ = true;

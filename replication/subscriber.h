@@ -34,7 +34,6 @@ struct SubscriberOptions {
   // Sent in the hello, shown in the upstream's Status.
   std::string node_id;
   std::string advertised_address;
-  std::string mode;
   // How often to ping the upstream (freshness resolution).
   absl::Duration ping_interval = absl::Milliseconds(50);
   // Reconnect backoff: doubles from initial to max, with +-50% jitter.
@@ -50,8 +49,13 @@ class Subscriber {
  public:
   enum class State { kWaiting, kSnapshotting, kStreaming, kBackoff, kStopped };
 
+  // A downstream holding every key (a full edge, a relay): bootstraps into `snapshots`.
   Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
-             ChangeApplier* applier, FreshnessTracker* freshness, Clock* clock,
+             ChangeApplier* applier, SnapshotTarget* snapshots, FreshnessTracker* freshness,
+             Clock* clock, SubscriberOptions options);
+  // A downstream holding only some keys (a cache edge): starts at the head through `head`.
+  Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
+             ChangeApplier* applier, HeadFollower* head, FreshnessTracker* freshness, Clock* clock,
              SubscriberOptions options);
   ~Subscriber();
 
@@ -81,13 +85,22 @@ class Subscriber {
   // Sleeps up to `d` unless stopped first; returns false when stopped.
   bool SleepUnlessStopped(absl::Duration d);
 
+  Subscriber(kvstore::v1::Replication::Stub* upstream, std::string upstream_address,
+             ChangeApplier* applier, SnapshotTarget* snapshots, HeadFollower* head,
+             FreshnessTracker* freshness, Clock* clock, SubscriberOptions options);
+
+  // Constant after construction; the pointees outlive the subscriber. Exactly one of
+  // snapshot_target_ and head_ is set.
   kvstore::v1::Replication::Stub* const upstream_;
   const std::string upstream_address_;
   ChangeApplier* const applier_;
+  SnapshotTarget* const snapshot_target_;
+  HeadFollower* const head_;
   FreshnessTracker* const freshness_;
   Clock* const clock_;
   const SubscriberOptions options_;
 
+  // Protected by mu_: the state machine's position and what the next connection must do.
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kWaiting;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
@@ -96,6 +109,7 @@ class Subscriber {
   bool force_bootstrap_ ABSL_GUARDED_BY(mu_) = false;
   bool from_head_ ABSL_GUARDED_BY(mu_) = false;
 
+  // Counters and flags, read by Status from any thread.
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> snapshots_{0};
   std::atomic<uint64_t> resumes_{0};
@@ -104,6 +118,7 @@ class Subscriber {
   std::atomic<uint64_t> gaps_{0};
   std::atomic<uint64_t> changes_applied_{0};
   std::atomic<uint64_t> batches_applied_{0};
+  // Used only by the subscriber's own thread.
   std::mt19937_64 rng_;
   std::thread thread_;
 };

@@ -60,7 +60,6 @@ class SubscriberTest : public ::testing::Test {
     SubscriberOptions o;
     o.node_id = "edge-1";
     o.advertised_address = "127.0.0.1:1";
-    o.mode = "full";
     o.ping_interval = absl::Milliseconds(50);
     o.initial_backoff = absl::Milliseconds(20);
     o.max_backoff = absl::Milliseconds(200);
@@ -74,9 +73,18 @@ class SubscriberTest : public ::testing::Test {
     applier_ = std::make_unique<FakeApplier>(applier);
     StartSubscriber(options);
   }
-  void StartSubscriber(SubscriberOptions options) {
-    sub_ = std::make_unique<Subscriber>(stub_.get(), upstream_.address(), applier_.get(),
+  // A subscriber over applier_ as a full or a cache downstream, as the fake was configured.
+  std::unique_ptr<Subscriber> NewSubscriber(kvstore::v1::Replication::Stub* stub,
+                                            const std::string& address, SubscriberOptions options) {
+    if (applier_->holds_everything()) {
+      return std::make_unique<Subscriber>(stub, address, applier_.get(), applier_->snapshots(),
+                                          &freshness_, Clock::Real(), options);
+    }
+    return std::make_unique<Subscriber>(stub, address, applier_.get(), applier_->head(),
                                         &freshness_, Clock::Real(), options);
+  }
+  void StartSubscriber(SubscriberOptions options) {
+    sub_ = NewSubscriber(stub_.get(), upstream_.address(), options);
     sub_->Start();
   }
   void Start(FakeApplier::Options applier) { Start(std::move(applier), Options()); }
@@ -292,7 +300,6 @@ TEST_F(SubscriberTest, ACacheEdgeStartsOverFromTheHeadAfterReset) {
     }
   });
   SubscriberOptions o = Options();
-  o.mode = "cache";
   Start(FakeApplier::Options().set_holds_everything(false).set_applied(10).set_cluster_id(kCluster),
         o);
   ASSERT_TRUE(upstream_.WaitHellos(3, absl::Seconds(10)));
@@ -316,10 +323,10 @@ TEST_F(SubscriberTest, ACacheEdgeStartsOverFromTheHeadAfterReset) {
 TEST_F(SubscriberTest, ANewCacheEdgeStartsFromTheHead) {
   upstream_.OnSubscribe([](FakeSubscribeCall& call) { return HoldOpen(call, 77, kCluster); });
   SubscriberOptions o = Options();
-  o.mode = "cache";
   Start(FakeApplier::Options().set_holds_everything(false), o);
   ASSERT_TRUE(upstream_.WaitHellos(1, absl::Seconds(10)));
   EXPECT_EQ(upstream_.hellos()[0].hello.from_version(), 0u);
+  EXPECT_EQ(upstream_.hellos()[0].hello.mode(), "cache");
   ASSERT_TRUE(applier_->WaitApplied(77, absl::Seconds(10)));
   EXPECT_EQ(upstream_.snapshot_calls(), 0);
   EXPECT_EQ(sub_->resumes(), 0u);
@@ -465,8 +472,7 @@ TEST_F(SubscriberTest, StopIsPromptWhenTheUpstreamIsUnreachable) {
   auto nowhere = kvstore::v1::Replication::NewStub(
       grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
   applier_ = std::make_unique<FakeApplier>(FakeApplier::Options().set_cluster_id(kCluster));
-  sub_ = std::make_unique<Subscriber>(nowhere.get(), "127.0.0.1:1", applier_.get(), &freshness_,
-                                      Clock::Real(), Options());
+  sub_ = NewSubscriber(nowhere.get(), "127.0.0.1:1", Options());
   sub_->Start();
   ASSERT_TRUE(WaitFor([&] {
     kvstore::v1::ReplicationStatus s;

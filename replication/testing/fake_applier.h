@@ -46,8 +46,12 @@ void AddPuts(uint64_t from, uint64_t to, Message* message) {
   }
 }
 
-// An in-memory applier. Thread-safe: the subscriber's threads and the test both call it.
-class FakeApplier final : public replication::ChangeApplier {
+// An in-memory applier. Thread-safe: the subscriber's threads and the test both call it. It
+// implements both ways of starting over; snapshots() or head() (one of them null, by
+// Options::holds_everything) is what a Subscriber or StreamReceiver under test is given.
+class FakeApplier final : public replication::ChangeApplier,
+                          public replication::SnapshotTarget,
+                          public replication::HeadFollower {
  public:
   struct Options {
     bool holds_everything = true;  // full edge (snapshots) or cache edge (starts from the head)
@@ -75,7 +79,9 @@ class FakeApplier final : public replication::ChangeApplier {
     absl::MutexLock l(&mu_);
     return cluster_id_;
   }
-  bool holds_everything() const override { return holds_everything_; }
+  bool holds_everything() const { return holds_everything_; }
+  replication::SnapshotTarget* snapshots() { return holds_everything_ ? this : nullptr; }
+  replication::HeadFollower* head() { return holds_everything_ ? nullptr : this; }
   bool NeedsBootstrap() const override {
     absl::MutexLock l(&mu_);
     return needs_bootstrap_;
@@ -134,7 +140,7 @@ class FakeApplier final : public replication::ChangeApplier {
   absl::Status StartFrom(uint64_t version, const std::string& cluster_id) override {
     absl::MutexLock l(&mu_);
     start_froms_.emplace_back(version, cluster_id);
-    if (holds_everything_) return absl::FailedPreconditionError("fake full applier: StartFrom");
+    if (!fail_next_start_from_.ok()) return std::exchange(fail_next_start_from_, absl::OkStatus());
     data_.clear();
     applied_ = version;
     cluster_id_ = cluster_id;
@@ -145,6 +151,10 @@ class FakeApplier final : public replication::ChangeApplier {
   void FailNextApply(absl::Status status) {
     absl::MutexLock l(&mu_);
     fail_next_apply_ = std::move(status);
+  }
+  void FailNextStartFrom(absl::Status status) {
+    absl::MutexLock l(&mu_);
+    fail_next_start_from_ = std::move(status);
   }
   // Waits until applied_version() >= version; false on timeout.
   bool WaitApplied(uint64_t version, absl::Duration timeout) const {
@@ -197,6 +207,7 @@ class FakeApplier final : public replication::ChangeApplier {
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
   bool needs_bootstrap_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_next_apply_ ABSL_GUARDED_BY(mu_);
+  absl::Status fail_next_start_from_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<Change>> batches_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> versions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> data_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,9 @@
 
 namespace kv::testing {
 
+using kvstore::v1::DownstreamMessage;
+using kvstore::v1::UpstreamMessage;
+
 FakeSubscribeCall::FakeSubscribeCall(
     int index, kvstore::v1::SubscribeHello hello, grpc::ServerContext* context,
     grpc::ServerReaderWriter<UpstreamMessage, DownstreamMessage>* stream)

@@ -28,15 +28,8 @@ std::unique_ptr<UpstreamNode> UpstreamNode::Start(const std::string& dir,
   node->publisher_ = std::make_unique<replication::Publisher>(
       &node->store_->log(), options.clock, options.publisher, node->cluster_id_,
       node->store_->head_version(), staleness);
-  UpstreamNode* self = node.get();
   node->service_ = std::make_unique<server::ReplicationService>(
-      /*node=*/nullptr, node->store_.get(), node->publisher_.get(), options.clock,
-      [self] {
-        if (self->options_.can_serve) return self->options_.can_serve();
-        absl::MutexLock l(&self->mu_);
-        return self->can_serve_;
-      },
-      /*tracker=*/nullptr, options.service);
+      node.get(), /*node=*/nullptr, options.clock, /*tracker=*/nullptr, options.service);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -47,6 +40,12 @@ std::unique_ptr<UpstreamNode> UpstreamNode::Start(const std::string& dir,
   if (node->server_ == nullptr || port == 0) return nullptr;
   node->address_ = absl::StrCat("127.0.0.1:", port);
   return node;
+}
+
+absl::Status UpstreamNode::CanServeDownstreams() const {
+  if (options_.can_serve) return options_.can_serve();
+  absl::MutexLock l(&mu_);
+  return can_serve_;
 }
 
 UpstreamNode::~UpstreamNode() {

@@ -17,6 +17,7 @@
 #include "kvstore/v1/replication.grpc.pb.h"
 #include "replication/publisher.h"
 #include "server/node/limits.h"
+#include "server/node/replication_source.h"
 #include "server/rpc/replication_service.h"
 #include "server/storage/versioned_store.h"
 
@@ -36,14 +37,16 @@ struct UpstreamNodeOptions {
   int max_message_bytes = server::Limits().MaxMessageBytes();
 };
 
-class UpstreamNode {
+class UpstreamNode final : public server::ReplicationSource {
  public:
   static std::unique_ptr<UpstreamNode> Start(const std::string& dir, UpstreamNodeOptions options);
   // Ends every stream (FinishAll), shuts the server down and stops the publisher.
   ~UpstreamNode();
 
-  server::VersionedStore* store() { return store_.get(); }
-  replication::Publisher* publisher() { return publisher_.get(); }
+  server::VersionedStore* store() override { return store_.get(); }
+  replication::Publisher* publisher() override { return publisher_.get(); }
+  // options.can_serve, or what set_can_serve set (OK by default).
+  absl::Status CanServeDownstreams() const override;
   server::ReplicationService* service() { return service_.get(); }
   const std::string& address() const { return address_; }
   const std::string& cluster_id() const { return cluster_id_; }
@@ -70,7 +73,7 @@ class UpstreamNode {
   std::string address_;
   std::string cluster_id_;
   uint64_t next_value_ = 0;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::Status can_serve_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -13,10 +13,11 @@
 #include "common/clock.h"
 #include "replication/log_retention.h"
 #include "server/central/expiry_sweeper.h"
+#include "server/central/write_pipeline.h"
 #include "server/node/limits.h"
 #include "server/node/node.h"
+#include "server/node/replication_source.h"
 #include "server/storage/versioned_store.h"
-#include "server/central/write_pipeline.h"
 
 namespace kv::replication {
 class Publisher;
@@ -48,7 +49,7 @@ struct CentralOptions {
   uint64_t publisher_tail_bytes = 64ull << 20;
 };
 
-class CentralNode final : public Node {
+class CentralNode final : public Node, public ReplicationSource {
  public:
   static absl::StatusOr<std::unique_ptr<CentralNode>> Open(const CentralOptions& options,
                                                            Clock* clock);
@@ -73,8 +74,10 @@ class CentralNode final : public Node {
   // Finishes queued writes and stops background work. Call after the RPC server has shut down.
   void Stop();
 
-  VersionedStore* store() { return store_.get(); }
-  replication::Publisher* publisher() { return publisher_.get(); }
+  // ReplicationSource: the root upstream serves downstreams from the start.
+  VersionedStore* store() override { return store_.get(); }
+  replication::Publisher* publisher() override { return publisher_.get(); }
+  absl::Status CanServeDownstreams() const override { return absl::OkStatus(); }
   WritePipeline* pipeline() { return pipeline_.get(); }
   ExpirySweeper* sweeper() { return sweeper_.get(); }
   const CentralOptions& options() const { return options_; }

@@ -7,6 +7,8 @@
 #include "common/log.h"
 
 namespace kv::server {
+
+using kvstore::v1::Change;
 namespace {
 
 std::string Quoted(absl::string_view key) {
@@ -24,11 +26,11 @@ absl::Status ConditionFailed(const std::string& key, uint64_t expected, bool exi
         " (if_version=0 requires that it does not exist); current version: ", current));
   }
   if (!exists) {
-    return absl::FailedPreconditionError(absl::StrCat("key ", Quoted(key), " does not exist (if_version=",
-                                                      expected, "); current version: 0"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "key ", Quoted(key), " does not exist (if_version=", expected, "); current version: 0"));
   }
-  return absl::FailedPreconditionError(absl::StrCat("key ", Quoted(key), " is at version ",
-                                                    current, ", not ", expected,
+  return absl::FailedPreconditionError(absl::StrCat("key ", Quoted(key), " is at version ", current,
+                                                    ", not ", expected,
                                                     " (if_version); current version: ", current));
 }
 
@@ -79,9 +81,8 @@ void WritePipeline::Run() {
     {
       absl::MutexLock l(&mu_);
       mu_.Await(absl::Condition(
-          +[](WritePipeline* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-            return !p->queue_.empty() || p->stopping_;
-          },
+          +[](WritePipeline* p)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return !p->queue_.empty() || p->stopping_; },
           this));
       if (queue_.empty()) return;  // stopping, and everything queued has been committed
       size_t bytes = 0;
@@ -97,8 +98,7 @@ void WritePipeline::Run() {
 }
 
 absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(
-    const std::string& key, int64_t now_unix,
-    absl::flat_hash_map<std::string, KeyState>* overlay) {
+    const std::string& key, int64_t now_unix, absl::flat_hash_map<std::string, KeyState>* overlay) {
   if (auto it = overlay->find(key); it != overlay->end()) return it->second;
   PinnedRecord record;
   auto found = store_->Get(key, &record);
@@ -111,9 +111,9 @@ absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(
 }
 
 void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
-  auto started = std::chrono::steady_clock::now();
+  const int64_t started_micros = clock_->MonotonicMicros();
   const int64_t now_unix = clock_->UnixSeconds();
-  const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+  const int64_t now_micros = clock_->UnixMicros();
   const uint64_t head = store_->head_version();
   uint64_t next = head + 1;
 
@@ -183,8 +183,7 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
       KV_LOG(ERROR) << "group commit of " << changes.size() << " writes failed: " << committed;
     }
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds = (clock_->MonotonicMicros() - started_micros) / 1e6;
   if (options_.on_batch) options_.on_batch(ops->size(), seconds);
   {
     absl::MutexLock l(&mu_);

@@ -51,7 +51,7 @@ struct WriteOp {
   absl::AnyInvocable<void(const WriteResult&) &&> done;
 };
 
-using CommittedChanges = std::vector<std::shared_ptr<const Change>>;
+using CommittedChanges = std::vector<std::shared_ptr<const kvstore::v1::Change>>;
 
 struct WritePipelineOptions {
   // Most writes in one batch.

@@ -10,6 +10,7 @@
 namespace kv::server {
 namespace {
 
+using cache::CachedValue;
 using kvstore::v1::Change;
 
 constexpr char kMetaApplied[] = "applied_version";
@@ -64,7 +65,10 @@ CacheStore::CacheStore(const CacheStoreOptions& options)
         o.capacity_bytes = options.cache_bytes;
         o.shards = options.shards;
         // Runs on the thread whose Admit/UpdateIfPresent caused it, which holds mu_.
-        o.on_evict = [this](absl::string_view key) { evicted_.emplace_back(key); };
+        o.on_evict = [this](absl::string_view key) {
+          mu_.AssertHeld();
+          evicted_.emplace_back(key);
+        };
         return o;
       }()) {}
 
@@ -149,6 +153,7 @@ std::string CacheStore::cluster_id() const {
 absl::Status CacheStore::Persist(
     const std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>>& puts,
     const std::vector<std::string>& deletes, bool with_meta) {
+  mu_.AssertHeld();
   if (puts.empty() && deletes.empty() && !with_meta) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   for (const auto& [key, value] : puts) batch.Put(entries_cf_, key, EncodeEntry(*value));
@@ -191,6 +196,7 @@ absl::Status CacheStore::Apply(const std::vector<std::shared_ptr<const Change>>&
 }
 
 void CacheStore::AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value) {
+  mu_.AssertHeld();
   bool cached = cache_.Admit(key, value);
   std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>> puts;
   if (cached) {
@@ -217,7 +223,7 @@ bool CacheStore::JoinFetch(const std::string& key, int64_t now_micros, Waiter wa
 }
 
 void CacheStore::FinishFetch(const std::string& key, const absl::Status& status,
-                            const kvstore::v1::FetchResponse& response) {
+                             const kvstore::v1::FetchResponse& response) {
   FetchOutcome outcome;
   std::vector<Waiter> waiters;
   {
@@ -274,14 +280,6 @@ absl::Status CacheStore::StartFrom(uint64_t version, const std::string& cluster_
   KV_LOG(INFO) << "cache dropped; following the upstream from version " << version;
   return Persist({}, {}, true);
 }
-
-absl::Status CacheStore::BeginSnapshot() {
-  return absl::FailedPreconditionError("a cache edge starts from the head, not from a snapshot");
-}
-absl::Status CacheStore::ApplySnapshotChunk(const kvstore::v1::SnapshotChunk&) {
-  return BeginSnapshot();
-}
-absl::Status CacheStore::FinishSnapshot(uint64_t, const std::string&) { return BeginSnapshot(); }
 
 void CacheStore::FillStatus(kvstore::v1::CacheStatus* status) const {
   cache::HotKeyCache::Stats s = cache_.GetStats();

@@ -11,6 +11,11 @@
 //   fetched value can slip in after a newer change went by.
 // - Large values arrive as invalidations: the key is dropped and refetched on its next read.
 // - RESET: the cache is dropped and the stream restarts at the upstream's head.
+//
+// Threading: Lookup, JoinFetch, FinishFetch and FillStatus may be called from any thread; Apply
+// and StartFrom come from the Subscriber's thread. Lookup takes no lock of this class (the
+// HotKeyCache is sharded internally); everything that changes content takes mu_. The CacheStore
+// owns its RocksDB and cache; the waiters it holds are called outside mu_.
 
 #include <atomic>
 #include <memory>
@@ -30,8 +35,6 @@
 
 namespace kv::server {
 
-using cache::CachedValue;
-
 struct CacheStoreOptions {
   // Directory of the persisted cache.
   std::string data_dir;
@@ -44,7 +47,7 @@ struct CacheStoreOptions {
 struct FetchOutcome {
   absl::Status status;
   // The value to answer with (found or not), when status is OK and !must_forward.
-  std::shared_ptr<const CachedValue> value;
+  std::shared_ptr<const cache::CachedValue> value;
   // Freshness of the answer: the upstream's, or this node's when a stream change won.
   kvstore::v1::ReadInfo info;
   // A newer change whose value this node does not have (an invalidation) arrived during the
@@ -55,7 +58,7 @@ struct FetchOutcome {
   int64_t fetch_started_micros = 0;
 };
 
-class CacheStore final : public replication::ChangeApplier {
+class CacheStore final : public replication::ChangeApplier, public replication::HeadFollower {
  public:
   using Waiter = absl::AnyInvocable<void(const FetchOutcome&) &&>;
 
@@ -65,17 +68,15 @@ class CacheStore final : public replication::ChangeApplier {
   // ChangeApplier.
   uint64_t applied_version() const override { return applied_.load(std::memory_order_acquire); }
   std::string cluster_id() const override;
-  bool holds_everything() const override { return false; }
-  bool NeedsBootstrap() const override { return false; }
   absl::Status Apply(
       const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) override;
-  absl::Status BeginSnapshot() override;
-  absl::Status ApplySnapshotChunk(const kvstore::v1::SnapshotChunk& chunk) override;
-  absl::Status FinishSnapshot(uint64_t version, const std::string& cluster_id) override;
+  // HeadFollower.
   absl::Status StartFrom(uint64_t version, const std::string& cluster_id) override;
 
   // The hot path: the cached value or "not found", or nullptr on a miss.
-  std::shared_ptr<const CachedValue> Lookup(const std::string& key) { return cache_.Lookup(key); }
+  std::shared_ptr<const cache::CachedValue> Lookup(const std::string& key) {
+    return cache_.Lookup(key);
+  }
 
   // Cold reads. Adds `waiter` for `key` and returns true when the caller must start the fetch
   // (the first miss); later misses of the same key just wait for it (coalesced). `now_micros`
@@ -92,7 +93,7 @@ class CacheStore final : public replication::ChangeApplier {
   struct Pending {
     std::vector<Waiter> waiters;
     // The newest change the stream brought for this key during the fetch.
-    std::shared_ptr<const CachedValue> newest;
+    std::shared_ptr<const cache::CachedValue> newest;
     uint64_t newest_version = 0;
     bool newest_is_invalidation = false;
     int64_t started_micros = 0;
@@ -102,26 +103,31 @@ class CacheStore final : public replication::ChangeApplier {
   absl::Status Load();
   // Persists `puts` and `deletes` (and the applied version/cluster when given) in one write.
   absl::Status Persist(
-      const std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>>& puts,
+      const std::vector<std::pair<std::string, std::shared_ptr<const cache::CachedValue>>>& puts,
       const std::vector<std::string>& deletes, bool with_meta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Offers `value` to the cache and persists the outcome (and any evictions it caused).
-  void AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value)
+  void AdmitLocked(const std::string& key, std::shared_ptr<const cache::CachedValue> value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Constant after Open.
   const CacheStoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* entries_cf_ = nullptr;
-  // Keys evicted by the cache during the current locked operation (on_evict runs on the
-  // thread that caused the eviction, which holds mu_).
-  std::vector<std::string> evicted_;
-  cache::HotKeyCache cache_;
 
   // Serialises every change of the cache's content with its persistence and the pending table.
   mutable absl::Mutex mu_;
+  // Keys evicted by the cache during the current locked operation (on_evict runs on the
+  // thread that caused the eviction, which holds mu_).
+  std::vector<std::string> evicted_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  // Thread-safe by itself; its content changes only under mu_ (reads take no lock of ours).
+  cache::HotKeyCache cache_;
+
+  // Read without mu_; written under it.
   std::atomic<uint64_t> applied_{0};
+  // Counters.
   std::atomic<uint64_t> fetches_{0};
   std::atomic<uint64_t> coalesced_{0};
 };

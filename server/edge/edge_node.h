@@ -2,116 +2,139 @@
 // An edge node: serves reads next to users within a staleness bound, forwards what it cannot
 // answer to its upstream, and forwards writes up the chain to the central node.
 //
-// Read routing (DESIGN.md, "The read path at an edge"):
+// EdgeNode is what both modes share; FullEdge (full_edge.h) and CacheEdge (cache_edge.h) are
+// what differs: how a local read is answered, what the stream is applied into, and whether the
+// node can be an upstream (only a full edge can). kvd picks the type from --mode once.
+//
+// Read routing (docs/design.md, "The read path at an edge"), decided here for every mode:
 //   strong                            -> upstream (which forwards to the central node)
 //   staleness > max_staleness         -> upstream; unreachable -> UNAVAILABLE, or the local
 //                                        copy labelled stale when allow_stale is set
 //   min_version > applied             -> wait up to --min-version-wait for the stream, then
 //                                        upstream
-//   otherwise                         -> local (full: RocksDB; cache: the hot-key cache), with
-//                                        misses read through from the upstream
+//   otherwise                         -> local (the mode's ReadLocal), which may read through
 //
-// Modes: `full` holds every key in a VersionedStore and can be the upstream of other edges (a
-// relay); `cache` holds only hot keys (server/cache_edge.h).
+// Threading: the Node methods are called from gRPC and HTTP threads, any number at once, and
+// each calls its Done exactly once (possibly on another thread: an upstream answer, a stream
+// apply, a waiter's timer). Start and Stop are called once each by kvd's main thread. Members
+// below say which are constant and which are synchronised by what.
+// Ownership: the node owns its upstream client, subscriber, waiters and (in the subclasses) its
+// data; the Clock outlives it.
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include "absl/status/statusor.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "replication/freshness.h"
-#include "replication/log_retention.h"
-#include "replication/publisher.h"
 #include "replication/subscriber.h"
-#include "server/node/limits.h"
-#include "server/node/node.h"
-#include "server/storage/versioned_store.h"
+#include "server/edge/edge_options.h"
 #include "server/edge/upstream_client.h"
-#include "server/edge/value_fetcher.h"
 #include "server/edge/version_waiters.h"
+#include "server/node/node.h"
 
 namespace kv::server {
 
-class FullEdgeApplier;
-class CacheStore;
-
-struct EdgeOptions {
-  // "full" or "cache".
-  std::string mode = "full";
-  std::string data_dir;
-  std::string node_id = "edge";
-  Limits limits;
-  UpstreamOptions upstream;
-  // Default bound for bounded reads (--max-staleness); also the readiness bound.
-  absl::Duration max_staleness = absl::Seconds(5);
-  // How long a min_version read waits for the stream before going upstream.
-  absl::Duration min_version_wait = absl::Milliseconds(200);
-  // Ping period on the replication stream.
-  absl::Duration ping_interval = absl::Milliseconds(50);
-  // Reconnect backoff bounds.
-  absl::Duration initial_backoff = absl::Milliseconds(100);
-  absl::Duration max_backoff = absl::Seconds(5);
-  // Full mode, as a relay: change-log retention and what it pushes down.
-  replication::LogRetentionOptions retention;
-  uint64_t push_value_limit = 64 << 10;
-  size_t publisher_tail_changes = 100000;
-  uint64_t publisher_tail_bytes = 64ull << 20;
-  uint64_t block_cache_bytes = 256ull << 20;
-  // Cache mode: memory for cached keys, values and their overhead.
-  uint64_t cache_bytes = 256ull << 20;
-};
-
-class EdgeNode final : public Node {
+class EdgeNode : public Node {
  public:
-  static absl::StatusOr<std::unique_ptr<EdgeNode>> Open(const EdgeOptions& options, Clock* clock);
   ~EdgeNode() override;
 
-  // Starts replication (and background fetches) once serving on `advertised_address`. Serving
-  // can start before the upstream is up.
+  // Starts replication and the mode's background work once serving on `advertised_address`.
+  // Serving can start before the upstream is up.
   void Start(const std::string& advertised_address);
-  // Stops replication and background work; call after the RPC server has shut down.
+  // Stops replication and background work; call after the RPC server has shut down. Runs once;
+  // later calls return at once. Each subclass's destructor calls it.
   void Stop();
 
+  // Node.
   void Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
-           const CallContext& call, Done done) override;
+           const CallContext& call, Done done) final;
   void BatchGet(const kvstore::v1::BatchGetRequest& request,
-                kvstore::v1::BatchGetResponse* response, const CallContext& call,
-                Done done) override;
+                kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done) final;
   void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
-           const CallContext& call, Done done) override;
+           const CallContext& call, Done done) final;
   void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,
-              const CallContext& call, Done done) override;
+              const CallContext& call, Done done) final;
   void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
-            const CallContext& call, Done done) override;
+            const CallContext& call, Done done) final;
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
-             const CallContext& call, Done done) override;
-  void GetStatus(kvstore::v1::StatusResponse* status) override;
-  bool Ready(std::string* why_not) override;
+             const CallContext& call, Done done) final;
+  void GetStatus(kvstore::v1::StatusResponse* status) final;
+  bool Ready(std::string* why_not) final;
 
-  bool full() const { return options_.mode == "full"; }
   const EdgeOptions& options() const { return options_; }
-  // Full mode only (null in cache mode).
-  VersionedStore* store() { return store_.get(); }
-  replication::Publisher* publisher() { return publisher_.get(); }
-  // Whether this node can be an upstream right now (full and bootstrapped).
-  absl::Status CanServeDownstreams() const;
   int64_t StalenessMicros() const { return freshness_.StalenessMicros(); }
-  uint64_t applied_version() const;
   uint64_t fetches_served() const { return fetches_.load(); }
+  // The version the local data holds (full) or follows (cache).
+  virtual uint64_t applied_version() const = 0;
 
- private:
+ protected:
+  // Where a read is answered.
   enum class Route { kLocal, kStrong, kStale, kBehind };
-  EdgeNode(const EdgeOptions& options, Clock* clock);
 
-  // Decides where a read is answered; may wait for min_version. Calls `next` exactly once.
-  void Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
-              absl::AnyInvocable<void(Route) &&> next);
-  int64_t BoundMicros(const kvstore::v1::ReadOptions& options) const;
+  EdgeNode(const EdgeOptions& options, Clock* clock);
+  // What every mode's Open checks first: the options are for `mode` and name an upstream.
+  static absl::Status CheckOptions(const EdgeOptions& options, EdgeMode mode);
+
+  // --- What each mode provides ------------------------------------------------------------
+  // Cluster id of the history the local data belongs to; empty before the first sync.
+  virtual std::string cluster_id() const = 0;
+  // The local data cannot be served or resumed yet (a full edge before its first snapshot).
+  virtual bool NeedsBootstrap() const = 0;
+  // The subscriber that applies the stream into this mode's data.
+  virtual std::unique_ptr<replication::Subscriber> NewSubscriber(
+      replication::SubscriberOptions options) = 0;
+  // The mode's background work, started before the subscriber and stopped after it.
+  virtual void StartMode() {}
+  virtual void StopMode() {}
+  // Answers a read locally. `stale_fallback`: the upstream was needed and is unreachable, and
+  // the caller accepts a stale answer, so nothing may be read through. Calls `done` once.
+  virtual void ReadLocal(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                         const CallContext& call, Done done, bool stale_fallback) = 0;
+  virtual void ReadLocal(const kvstore::v1::FetchRequest& request,
+                         kvstore::v1::FetchResponse* response, const CallContext& call, Done done,
+                         bool stale_fallback) = 0;
+  virtual void BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
+                             kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                             Done done, bool stale_fallback) = 0;
+  // One List page from local data, or nullopt when the page must be listed upstream.
+  virtual std::optional<absl::Status> ListLocal(const kvstore::v1::ListRequest& request,
+                                                kvstore::v1::ListResponse* response,
+                                                bool stale_fallback) = 0;
+  // The mode's part of Admin.Status (key counts, cache or log figures, downstreams).
+  virtual void FillModeStatus(kvstore::v1::StatusResponse* status) = 0;
+
+  // --- What both modes use ----------------------------------------------------------------
+  // Forwards a read to the upstream as the same call; on an unreachable upstream falls back to
+  // the local copy when the route and the caller allow it. Calls `done` once.
+  void ReadUpstream(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                    const CallContext& call, Done done, Route route);
+  void ReadUpstream(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+                    const CallContext& call, Done done, Route route);
+  void BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
+                        kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
+                        Route route);
+  // Labels a local answer: this node's staleness, `source`, as of version `as_of`.
   void FillInfo(uint64_t as_of, kvstore::v1::Source source, kvstore::v1::ReadInfo* info) const;
   // The error for a read that had to go upstream and could not.
   absl::Status UpstreamFailed(Route route, const kvstore::v1::ReadOptions& options,
                               const absl::Status& status) const;
+  UpstreamClient* upstream() { return &upstream_; }
+  replication::FreshnessTracker* freshness() { return &freshness_; }
+
+  // Constant after construction.
+  const EdgeOptions options_;
+  Clock* const clock_;
+  const int64_t started_micros_;
+
+ private:
+  // Decides where a read is answered; may wait for min_version. Calls `next` exactly once.
+  void Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
+              absl::AnyInvocable<void(Route) &&> next);
+  int64_t BoundMicros(const kvstore::v1::ReadOptions& options) const;
   // Whether a failure of the upstream call means "could not reach it" (vs. its answer).
   static bool Unreachable(const absl::Status& status);
   // Wraps the Done of a write forwarded upstream: an unreachable upstream is named.
@@ -119,51 +142,23 @@ class EdgeNode final : public Node {
   // A stale local answer may stand in for an unreachable upstream only when asked for
   // (allow_stale) and when it holds the version the read requires (min_version).
   bool StaleFallbackAllowed(const kvstore::v1::ReadOptions& options) const;
-
-  // One-key reads: Get and Fetch share everything but the upstream call they forward as.
+  // Get and Fetch share everything but the upstream call they forward as.
   template <typename Request, typename Response>
   void ReadOne(const Request& request, Response* response, const CallContext& call, Done done);
   template <typename Request, typename Response>
-  void ReadOneLocal(const Request& request, Response* response, const CallContext& call, Done done,
-                    bool stale_fallback);
-  template <typename Request, typename Response>
-  void ReadOneCached(const Request& request, Response* response, const CallContext& call, Done done,
-                     bool stale_fallback);
-  // Starts the one upstream fetch for a cold key (cache mode).
-  void StartFetch(const std::string& key);
-  void BatchGetCached(const kvstore::v1::BatchGetRequest& request,
-                      kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
-                      bool stale_fallback);
-  template <typename Request, typename Response>
-  void ReadOneUpstream(const Request& request, Response* response, const CallContext& call,
-                       Done done, Route route);
-  void BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
-                     kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
-                     bool stale_fallback);
-  void BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
-                        kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
-                        Route route);
-  void ListLocalOrUpstream(const kvstore::v1::ListRequest& request,
-                           kvstore::v1::ListResponse* response, const CallContext& call, Done done,
-                           Route route, bool stale_fallback);
+  void ReadUpstreamAs(const Request& request, Response* response, const CallContext& call,
+                      Done done, Route route);
+  void ListRouted(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
+                  const CallContext& call, Done done, Route route, bool stale_fallback);
 
-  const EdgeOptions options_;
-  Clock* const clock_;
-  const int64_t started_micros_;
+  // Thread-safe by themselves.
   replication::FreshnessTracker freshness_;
-  std::unique_ptr<UpstreamClient> upstream_;
+  UpstreamClient upstream_;
   VersionWaiters waiters_;
-  // Full mode.
-  std::unique_ptr<VersionedStore> store_;
-  std::unique_ptr<replication::Publisher> publisher_;
-  std::unique_ptr<ValueFetcher> fetcher_;
-  std::unique_ptr<FullEdgeApplier> full_store_;
-  std::unique_ptr<replication::LogRetention> retention_;
-  // Cache mode.
-  std::unique_ptr<CacheStore> cache_;
-  // Whichever of the two the stream applies into.
-  replication::ChangeApplier* applier_ = nullptr;
-  std::unique_ptr<replication::Subscriber> subscriber_;
+  // Set once by Start, while Status may already be asked for.
+  mutable absl::Mutex subscriber_mu_;
+  std::unique_ptr<replication::Subscriber> subscriber_ ABSL_GUARDED_BY(subscriber_mu_);
+  // Counters and flags.
   std::atomic<uint64_t> fetches_{0};
   std::atomic<bool> stopped_{false};
 };

@@ -42,8 +42,4 @@ absl::Status FullEdgeApplier::FinishSnapshot(uint64_t version, const std::string
   return absl::OkStatus();
 }
 
-absl::Status FullEdgeApplier::StartFrom(uint64_t, const std::string&) {
-  return absl::FailedPreconditionError("a full edge bootstraps with a snapshot, not from the head");
-}
-
 }  // namespace kv::server

@@ -1,12 +1,11 @@
 #include "server/edge/version_waiters.h"
 
+#include <algorithm>
 #include <vector>
-
-#include "absl/time/clock.h"
 
 namespace kv::server {
 
-VersionWaiters::VersionWaiters(uint64_t applied) : applied_(applied) {
+VersionWaiters::VersionWaiters(Clock* clock, uint64_t applied) : clock_(clock), applied_(applied) {
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -25,7 +24,7 @@ size_t VersionWaiters::waiting() const {
 void VersionWaiters::Wait(uint64_t version, absl::Time deadline, Callback callback) {
   {
     absl::MutexLock l(&mu_);
-    if (version > applied_ && !stop_ && deadline > absl::Now()) {
+    if (version > applied_ && !stop_ && deadline > Now()) {
       uint64_t id = next_id_++;
       waiters_.emplace(id, Waiter{version, deadline, std::move(callback)});
       by_version_.emplace(version, id);
@@ -81,16 +80,19 @@ void VersionWaiters::TimerLoop() {
     std::vector<Callback> expired;
     {
       absl::MutexLock l(&mu_);
-      absl::Time next = by_deadline_.empty() ? absl::Now() + absl::Milliseconds(100)
-                                             : by_deadline_.begin()->first;
-      // Wake at the earliest deadline, or when a new earlier waiter arrives or we stop.
+      const absl::Time before = Now();
+      absl::Time next =
+          by_deadline_.empty() ? before + absl::Milliseconds(100) : by_deadline_.begin()->first;
+      // Wake at the earliest deadline, or when a new earlier waiter arrives or we stop; at
+      // least every 100 ms, since the clock may be one that tests move by hand.
       absl::Time first_seen = next;
       auto changed = [this, first_seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stop_ || (!by_deadline_.empty() && by_deadline_.begin()->first < first_seen);
       };
-      mu_.AwaitWithDeadline(absl::Condition(&changed), next);
+      mu_.AwaitWithTimeout(absl::Condition(&changed),
+                           std::min(next - before, absl::Milliseconds(100)));
       if (stop_) return;
-      absl::Time now = absl::Now();
+      absl::Time now = Now();
       while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
         uint64_t id = by_deadline_.begin()->second;
         by_deadline_.erase(by_deadline_.begin());

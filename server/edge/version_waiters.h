@@ -2,6 +2,11 @@
 // Reads that need a version the edge has not applied yet (min_version) wait here, briefly, for
 // the stream. Each waiter is called exactly once: with true as soon as the version is applied,
 // or with false at its deadline.
+//
+// Threading: every method may be called from any thread. Callbacks run outside the lock, on the
+// thread that called Wait (already reached or already past the deadline), Advance (reached) or
+// Stop, or on the timer thread (deadline passed). Deadlines are judged by the injected Clock's
+// wall time; the timer re-checks at least every 100 ms, so a manual clock in tests works too.
 
 #include <cstdint>
 #include <map>
@@ -12,6 +17,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace kv::server {
 
@@ -19,7 +25,8 @@ class VersionWaiters {
  public:
   using Callback = absl::AnyInvocable<void(bool reached) &&>;
 
-  explicit VersionWaiters(uint64_t applied = 0);
+  // `clock` must outlive the waiters.
+  explicit VersionWaiters(Clock* clock, uint64_t applied = 0);
   ~VersionWaiters();
 
   // Calls `callback(true)` at once if `version` is already applied.
@@ -39,7 +46,9 @@ class VersionWaiters {
     Callback callback;
   };
   void TimerLoop();
+  absl::Time Now() const { return absl::FromUnixMicros(clock_->UnixMicros()); }
 
+  Clock* const clock_;
   mutable absl::Mutex mu_;
   uint64_t applied_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -34,7 +34,7 @@ struct Outcome {
 };
 
 TEST(VersionWaiters, AnAppliedVersionIsAnsweredAtOnce) {
-  VersionWaiters w(10);
+  VersionWaiters w(Clock::Real(), 10);
   Outcome o;
   w.Wait(10, absl::Now() + absl::Seconds(10), o.Callback());
   ASSERT_TRUE(o.done.HasBeenNotified());  // synchronously, on the caller's thread
@@ -47,7 +47,7 @@ TEST(VersionWaiters, AnAppliedVersionIsAnsweredAtOnce) {
 }
 
 TEST(VersionWaiters, APastDeadlineIsAnsweredAtOnceWithFalse) {
-  VersionWaiters w(1);
+  VersionWaiters w(Clock::Real(), 1);
   Outcome o;
   w.Wait(5, absl::Now() - absl::Milliseconds(1), o.Callback());
   ASSERT_TRUE(o.done.HasBeenNotified());
@@ -56,7 +56,7 @@ TEST(VersionWaiters, APastDeadlineIsAnsweredAtOnceWithFalse) {
 }
 
 TEST(VersionWaiters, AdvanceReleasesTheWaitersItSatisfies) {
-  VersionWaiters w(0);
+  VersionWaiters w(Clock::Real(), 0);
   Outcome at5, at7, at9;
   absl::Time deadline = absl::Now() + absl::Seconds(30);
   w.Wait(5, deadline, at5.Callback());
@@ -83,7 +83,7 @@ TEST(VersionWaiters, AdvanceReleasesTheWaitersItSatisfies) {
 }
 
 TEST(VersionWaiters, AWaiterTimesOutAtItsDeadlineWithFalse) {
-  VersionWaiters w(0);
+  VersionWaiters w(Clock::Real(), 0);
   Outcome soon, later;
   absl::Time start = absl::Now();
   absl::Time deadline = start + absl::Milliseconds(150);
@@ -104,7 +104,7 @@ TEST(VersionWaiters, AWaiterTimesOutAtItsDeadlineWithFalse) {
 }
 
 TEST(VersionWaiters, DeadlinesLaterThanTheTimersIdleTickAreKept) {
-  VersionWaiters w(0);
+  VersionWaiters w(Clock::Real(), 0);
   Outcome o;
   absl::Time deadline = absl::Now() + absl::Milliseconds(350);
   w.Wait(1, deadline, o.Callback());
@@ -115,7 +115,7 @@ TEST(VersionWaiters, DeadlinesLaterThanTheTimersIdleTickAreKept) {
 }
 
 TEST(VersionWaiters, StopReleasesEveryoneWithFalseAndLaterWaitsAreAnsweredAtOnce) {
-  auto w = std::make_unique<VersionWaiters>(3);
+  auto w = std::make_unique<VersionWaiters>(Clock::Real(), 3);
   std::vector<std::unique_ptr<Outcome>> outcomes;
   for (int i = 0; i < 10; ++i) {
     outcomes.push_back(std::make_unique<Outcome>());
@@ -143,7 +143,7 @@ TEST(VersionWaiters, StopReleasesEveryoneWithFalseAndLaterWaitsAreAnsweredAtOnce
 }
 
 TEST(VersionWaiters, ManyConcurrentWaitersAreEachCalledExactlyOnce) {
-  VersionWaiters w(0);
+  VersionWaiters w(Clock::Real(), 0);
   constexpr int kThreads = 8, kPerThread = 500;
   constexpr uint64_t kTop = 1000;
   std::vector<std::unique_ptr<Outcome>> outcomes(kThreads * kPerThread);
@@ -199,7 +199,7 @@ TEST(VersionWaiters, ManyConcurrentWaitersAreEachCalledExactlyOnce) {
 }
 
 TEST(VersionWaiters, ACallbackMayWaitAgain) {
-  VersionWaiters w(0);
+  VersionWaiters w(Clock::Real(), 0);
   Outcome second;
   std::atomic<int> first_calls{0};
   w.Wait(1, absl::Now() + absl::Seconds(10), [&](bool reached) {
@@ -212,6 +212,26 @@ TEST(VersionWaiters, ACallbackMayWaitAgain) {
   w.Advance(2);
   ASSERT_TRUE(second.Wait());
   EXPECT_TRUE(second.reached);
+}
+
+TEST(VersionWaiters, DeadlinesFollowTheInjectedClock) {
+  ManualClock clock(1'000'000, 1'700'000'000);
+  VersionWaiters w(&clock, 0);
+  const absl::Time now = absl::FromUnixMicros(clock.UnixMicros());
+  Outcome o;
+  w.Wait(5, now + absl::Seconds(2), o.Callback());
+  // Real time passes, but the clock does not: the waiter stays.
+  EXPECT_FALSE(o.Wait(absl::Milliseconds(300)));
+  EXPECT_EQ(w.waiting(), 1u);
+  clock.AdvanceMicros(3'000'000);
+  ASSERT_TRUE(o.Wait());
+  EXPECT_FALSE(o.reached);
+  EXPECT_EQ(w.waiting(), 0u);
+  // A deadline already past on the clock is answered at once.
+  Outcome late;
+  w.Wait(5, now + absl::Seconds(1), late.Callback());
+  ASSERT_TRUE(late.done.HasBeenNotified());
+  EXPECT_FALSE(late.reached);
 }
 
 }  // namespace

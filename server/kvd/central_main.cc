@@ -2,13 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
-#include "common/log.h"
-#include "common/units.h"
-#include "replication/publisher.h"
 #include "server/central/central_node.h"
+#include "server/kvd/serve_role.h"
 #include "server/metrics/metrics.h"
-#include "server/rpc/replication_service.h"
-#include "server/kvd/serve.h"
 
 namespace kv::server {
 
@@ -43,36 +39,22 @@ int RunCentral(const CentralFlags& flags) {
   options.data_dir = flags.common.data_dir;
   options.node_id = flags.common.node_id.empty() ? "central" : flags.common.node_id;
   SetUpLogging(flags.common, options.node_id);
-  if (auto s = ParseLimits(flags.common, &options.limits); !s.ok()) return StartupFailure(s);
-  auto cache = ParseByteSize(flags.common.block_cache);
-  if (!cache.ok())
-    return StartupFailure(
-        absl::InvalidArgumentError(absl::StrCat("--block-cache: ", cache.status().message())));
-  options.block_cache_bytes = *cache;
   options.retention.max_entries = flags.log_retention_entries;
-  auto age = ParseDurationFlag(flags.log_retention_age);
-  if (!age.ok())
-    return StartupFailure(
-        absl::InvalidArgumentError(absl::StrCat("--log-retention-age: ", age.status().message())));
-  options.retention.max_age = *age;
-  auto trim = ParseDurationFlag(flags.log_retention_interval);
-  if (!trim.ok() || *trim <= absl::ZeroDuration()) {
-    return StartupFailure(
-        absl::InvalidArgumentError("--log-retention-interval must be a positive duration"));
+  for (absl::Status s : {
+           ParseLimits(flags.common, &options.limits),
+           ParseBytesFlagInto("--block-cache", flags.common.block_cache,
+                              &options.block_cache_bytes),
+           ParseDurationFlagInto("--log-retention-age", flags.log_retention_age,
+                                 &options.retention.max_age),
+           ParsePositiveDurationFlagInto("--log-retention-interval", flags.log_retention_interval,
+                                         &options.retention.interval),
+           ParsePositiveDurationFlagInto("--expiry-sweep-interval", flags.expiry_sweep_interval,
+                                         &options.expiry.interval),
+           ParseBytesFlagInto("--push-value-limit", flags.push_value_limit,
+                              &options.push_value_limit),
+       }) {
+    if (!s.ok()) return StartupFailure(s);
   }
-  options.retention.interval = *trim;
-  auto sweep = ParseDurationFlag(flags.expiry_sweep_interval);
-  if (!sweep.ok() || *sweep <= absl::ZeroDuration()) {
-    return StartupFailure(
-        absl::InvalidArgumentError("--expiry-sweep-interval must be a positive duration"));
-  }
-  options.expiry.interval = *sweep;
-  auto push = ParseByteSize(flags.push_value_limit);
-  if (!push.ok())
-    return StartupFailure(
-        absl::InvalidArgumentError(absl::StrCat("--push-value-limit: ", push.status().message())));
-  options.push_value_limit = *push;
-
   ServeOptions serve;
   if (auto s = ParseServeOptions(flags.common, options.limits, &serve); !s.ok()) {
     return StartupFailure(s);
@@ -85,19 +67,9 @@ int RunCentral(const CentralFlags& flags) {
   auto node = CentralNode::Open(options, Clock::Real());
   if (!node.ok()) return StartupFailure(node.status());
   CentralNode* central = node->get();
-
-  CallTracker tracker(&metrics);
-  ReplicationService replication(
-      central, central->store(), central->publisher(), Clock::Real(),
-      [] { return absl::OkStatus(); }, &tracker);
-  ServeHooks hooks;
-  hooks.tracker = &tracker;
-  hooks.metrics = &metrics;
-  hooks.extra_services.push_back(&replication);
-  hooks.before_shutdown = [central] { central->publisher()->FinishAll(); };
-  hooks.after_shutdown = [central] { central->Stop(); };
-  absl::Status served = Serve(central, serve, std::move(hooks));
-  central->Stop();
+  RoleHooks hooks;
+  hooks.stop = [central] { central->Stop(); };
+  absl::Status served = ServeRole(central, central, "", serve, &metrics, std::move(hooks));
   node->reset();  // closes RocksDB
   if (!served.ok()) return StartupFailure(served);
   return 0;

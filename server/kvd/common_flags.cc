@@ -43,34 +43,54 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
   command->add_flag("--verbose,-v", flags->verbose, "Log debug messages");
 }
 
+absl::Status ParseDurationFlagInto(const std::string& flag, const std::string& text,
+                                   absl::Duration* out) {
+  auto d = ParseDurationFlag(text);
+  if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", d.status().message()));
+  *out = *d;
+  return absl::OkStatus();
+}
+
+absl::Status ParseBytesFlagInto(const std::string& flag, const std::string& text, uint64_t* out) {
+  auto b = ParseByteSize(text);
+  if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", b.status().message()));
+  *out = *b;
+  return absl::OkStatus();
+}
+
+absl::Status ParsePositiveDurationFlagInto(const std::string& flag, const std::string& text,
+                                           absl::Duration* out) {
+  if (auto s = ParseDurationFlagInto(flag, text, out); !s.ok()) return s;
+  if (*out <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " must be a positive duration"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseLimits(const CommonFlags& flags, Limits* limits) {
-  auto size = [](const std::string& name, const std::string& text, uint64_t* out) -> absl::Status {
-    auto v = ParseByteSize(text);
-    if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", v.status().message()));
-    *out = *v;
-    return absl::OkStatus();
-  };
-  if (auto s = size("--max-key-bytes", flags.max_key_bytes, &limits->max_key_bytes); !s.ok()) {
+  if (auto s = ParseBytesFlagInto("--max-key-bytes", flags.max_key_bytes, &limits->max_key_bytes);
+      !s.ok()) {
     return s;
   }
   if (limits->max_key_bytes < 1 || limits->max_key_bytes > 65535) {
     return absl::InvalidArgumentError("--max-key-bytes must be 1..65535");
   }
-  if (auto s = size("--max-value-bytes", flags.max_value_bytes, &limits->max_value_bytes);
+  if (auto s =
+          ParseBytesFlagInto("--max-value-bytes", flags.max_value_bytes, &limits->max_value_bytes);
       !s.ok()) {
     return s;
   }
   if (limits->max_value_bytes > (1ull << 30)) {
     return absl::InvalidArgumentError("--max-value-bytes must be at most 1GiB");
   }
-  if (auto s = size("--max-metadata-bytes", flags.max_metadata_bytes, &limits->max_metadata_bytes);
+  if (auto s = ParseBytesFlagInto("--max-metadata-bytes", flags.max_metadata_bytes,
+                                  &limits->max_metadata_bytes);
       !s.ok()) {
     return s;
   }
-  auto ttl = ParseDurationFlag(flags.min_ttl);
-  if (!ttl.ok())
-    return absl::InvalidArgumentError(absl::StrCat("--min-ttl: ", ttl.status().message()));
-  limits->min_ttl_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(*ttl));
+  absl::Duration ttl;
+  if (auto s = ParseDurationFlagInto("--min-ttl", flags.min_ttl, &ttl); !s.ok()) return s;
+  limits->min_ttl_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(ttl));
   return absl::OkStatus();
 }
 

@@ -5,8 +5,9 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
-#include "server/node/limits.h"
+#include "absl/time/time.h"
 #include "server/kvd/serve.h"
+#include "server/node/limits.h"
 
 namespace kv::server {
 
@@ -27,10 +28,17 @@ struct CommonFlags {
 
 void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& default_listen);
 
-// Parses the unit-bearing flags; errors name the flag.
+// Parses one unit-bearing flag ("250ms", "64KiB") into `out`; errors name the flag.
+absl::Status ParseDurationFlagInto(const std::string& flag, const std::string& text,
+                                   absl::Duration* out);
+absl::Status ParseBytesFlagInto(const std::string& flag, const std::string& text, uint64_t* out);
+// A duration that must be positive (intervals, bounds).
+absl::Status ParsePositiveDurationFlagInto(const std::string& flag, const std::string& text,
+                                           absl::Duration* out);
+
+// Parses the limit flags; errors name the flag.
 absl::Status ParseLimits(const CommonFlags& flags, Limits* limits);
-absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
-                               ServeOptions* serve);
+absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits, ServeOptions* serve);
 // Sets the log name and level from the flags.
 void SetUpLogging(const CommonFlags& flags, const std::string& role);
 

@@ -1,12 +1,14 @@
 #include "server/kvd/edge_main.h"
 
+#include <type_traits>
+
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/units.h"
-#include "server/edge/edge_node.h"
+#include "server/edge/cache_edge.h"
+#include "server/edge/full_edge.h"
+#include "server/kvd/serve_role.h"
 #include "server/metrics/metrics.h"
-#include "server/rpc/replication_service.h"
-#include "server/kvd/serve.h"
 
 namespace kv::server {
 
@@ -57,79 +59,85 @@ CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags) {
 }
 
 namespace {
-absl::Status Duration(const std::string& flag, const std::string& text, absl::Duration* out) {
-  auto d = ParseDurationFlag(text);
-  if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", d.status().message()));
-  *out = *d;
+
+// Parses the flags into `options` (everything but what Open checks).
+absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
+  auto mode = ParseEdgeMode(flags.mode);
+  if (!mode.ok()) return mode.status();
+  options->mode = *mode;
+  options->data_dir = flags.common.data_dir;
+  options->node_id = flags.common.node_id.empty() ? absl::StrCat("edge-", flags.common.listen)
+                                                  : flags.common.node_id;
+  options->upstream.address = flags.upstream;
+  options->full.retention.max_entries = flags.log_retention_entries;
+  for (absl::Status s : {
+           ParseLimits(flags.common, &options->limits),
+           ParsePositiveDurationFlagInto("--max-staleness", flags.max_staleness,
+                                         &options->max_staleness),
+           ParseDurationFlagInto("--min-version-wait", flags.min_version_wait,
+                                 &options->min_version_wait),
+           ParsePositiveDurationFlagInto("--ping-interval", flags.ping_interval,
+                                         &options->ping_interval),
+           ParseDurationFlagInto("--upstream-timeout", flags.upstream_timeout,
+                                 &options->upstream.timeout),
+           ParseDurationFlagInto("--log-retention-age", flags.log_retention_age,
+                                 &options->full.retention.max_age),
+           ParsePositiveDurationFlagInto("--log-retention-interval", flags.log_retention_interval,
+                                         &options->full.retention.interval),
+           ParseBytesFlagInto("--cache-bytes", flags.cache_bytes, &options->cache.cache_bytes),
+           ParseBytesFlagInto("--push-value-limit", flags.push_value_limit,
+                              &options->full.push_value_limit),
+           ParseBytesFlagInto("--block-cache", flags.common.block_cache,
+                              &options->full.block_cache_bytes),
+       }) {
+    if (!s.ok()) return s;
+  }
+  options->upstream.max_message_bytes = options->limits.MaxMessageBytes();
   return absl::OkStatus();
 }
-absl::Status Bytes(const std::string& flag, const std::string& text, uint64_t* out) {
-  auto b = ParseByteSize(text);
-  if (!b.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", b.status().message()));
-  *out = *b;
-  return absl::OkStatus();
+
+// Opens the edge of type `Edge` and serves it; `source` is its upstream side, if it has one.
+template <typename Edge>
+int OpenAndServe(const EdgeOptions& options, const ServeOptions& serve, Metrics* metrics) {
+  auto node = Edge::Open(options, Clock::Real());
+  if (!node.ok()) return StartupFailure(node.status());
+  Edge* edge = node->get();
+  ReplicationSource* source = nullptr;
+  if constexpr (std::is_base_of_v<ReplicationSource, Edge>) source = edge;
+  RoleHooks hooks;
+  hooks.on_serving = [edge](const std::string& address) { edge->Start(address); };
+  hooks.stop = [edge] { edge->Stop(); };
+  absl::Status served = ServeRole(
+      edge, source,
+      absl::StrCat("edge ", options.node_id,
+                   " is a cache edge and cannot be an upstream; point downstreams at a full "
+                   "edge or the central node"),
+      serve, metrics, std::move(hooks));
+  node->reset();
+  if (!served.ok()) return StartupFailure(served);
+  return 0;
 }
+
 }  // namespace
 
 int RunEdge(const EdgeFlags& flags) {
+  SetUpLogging(flags.common, flags.common.node_id.empty()
+                                 ? absl::StrCat("edge-", flags.common.listen)
+                                 : flags.common.node_id);
   EdgeOptions options;
-  options.mode = flags.mode;
-  options.data_dir = flags.common.data_dir;
-  options.node_id = flags.common.node_id.empty() ? absl::StrCat("edge-", flags.common.listen)
-                                                 : flags.common.node_id;
-  SetUpLogging(flags.common, options.node_id);
-  options.upstream.address = flags.upstream;
-  for (absl::Status s : {
-           ParseLimits(flags.common, &options.limits),
-           Duration("--max-staleness", flags.max_staleness, &options.max_staleness),
-           Duration("--min-version-wait", flags.min_version_wait, &options.min_version_wait),
-           Duration("--ping-interval", flags.ping_interval, &options.ping_interval),
-           Duration("--upstream-timeout", flags.upstream_timeout, &options.upstream.timeout),
-           Duration("--log-retention-age", flags.log_retention_age, &options.retention.max_age),
-           Duration("--log-retention-interval", flags.log_retention_interval,
-                    &options.retention.interval),
-           Bytes("--cache-bytes", flags.cache_bytes, &options.cache_bytes),
-           Bytes("--push-value-limit", flags.push_value_limit, &options.push_value_limit),
-           Bytes("--block-cache", flags.common.block_cache, &options.block_cache_bytes),
-       }) {
-    if (!s.ok()) return StartupFailure(s);
-  }
-  if (options.ping_interval <= absl::ZeroDuration() ||
-      options.max_staleness <= absl::ZeroDuration() ||
-      options.retention.interval <= absl::ZeroDuration()) {
-    return StartupFailure(absl::InvalidArgumentError(
-        "--ping-interval, --max-staleness and --log-retention-interval must be positive"));
-  }
-  options.retention.max_entries = flags.log_retention_entries;
-  options.upstream.max_message_bytes = options.limits.MaxMessageBytes();
-
+  if (auto s = ParseEdgeFlags(flags, &options); !s.ok()) return StartupFailure(s);
   ServeOptions serve;
   if (auto s = ParseServeOptions(flags.common, options.limits, &serve); !s.ok()) {
     return StartupFailure(s);
   }
   Metrics metrics;
-  auto node = EdgeNode::Open(options, Clock::Real());
-  if (!node.ok()) return StartupFailure(node.status());
-  EdgeNode* edge = node->get();
-
-  CallTracker tracker(&metrics);
-  ReplicationService replication(
-      edge, edge->store(), edge->publisher(), Clock::Real(),
-      [edge] { return edge->CanServeDownstreams(); }, &tracker);
-  ServeHooks hooks;
-  hooks.tracker = &tracker;
-  hooks.metrics = &metrics;
-  hooks.extra_services.push_back(&replication);
-  hooks.on_serving = [edge](const std::string& address) { edge->Start(address); };
-  hooks.before_shutdown = [edge] {
-    if (edge->publisher() != nullptr) edge->publisher()->FinishAll();
-  };
-  hooks.after_shutdown = [edge] { edge->Stop(); };
-  absl::Status served = Serve(edge, serve, std::move(hooks));
-  edge->Stop();
-  node->reset();
-  if (!served.ok()) return StartupFailure(served);
-  return 0;
+  switch (options.mode) {
+    case EdgeMode::kFull:
+      return OpenAndServe<FullEdge>(options, serve, &metrics);
+    case EdgeMode::kCache:
+      return OpenAndServe<CacheEdge>(options, serve, &metrics);
+  }
+  return StartupFailure(absl::InternalError("unknown edge mode"));
 }
 
 }  // namespace kv::server

@@ -3,7 +3,9 @@
 #include <memory>
 
 #include "common/log.h"
+#include "replication/publisher.h"
 #include "replication/subscribe_stream.h"
+#include "server/storage/versioned_store.h"
 
 namespace kv::server {
 namespace {
@@ -73,36 +75,41 @@ class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::Snapsh
 
 }  // namespace
 
-ReplicationService::ReplicationService(Node* node, VersionedStore* store,
-                                       replication::Publisher* publisher, Clock* clock,
-                                       std::function<absl::Status()> can_serve,
+ReplicationService::ReplicationService(ReplicationSource* source, Node* node, Clock* clock,
                                        CallTracker* tracker, ReplicationServiceOptions options)
-    : node_(node),
-      store_(store),
-      publisher_(publisher),
-      clock_(clock),
-      can_serve_(std::move(can_serve)),
-      tracker_(tracker),
-      options_(options) {}
+    : source_(source), node_(node), clock_(clock), tracker_(tracker), options_(options) {}
+
+ReplicationService::ReplicationService(std::string why)
+    : source_(nullptr),
+      node_(nullptr),
+      clock_(nullptr),
+      tracker_(nullptr),
+      not_an_upstream_(std::move(why)) {}
+
+absl::Status ReplicationService::CanServe() const {
+  if (source_ == nullptr) return absl::FailedPreconditionError(not_an_upstream_);
+  return source_->CanServeDownstreams();
+}
 
 grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>*
 ReplicationService::Subscribe(grpc::CallbackServerContext* context) {
-  if (absl::Status s = can_serve_(); !s.ok()) {
+  if (absl::Status s = CanServe(); !s.ok()) {
     return new Refused<
         grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>>(
         ToGrpcStatus(s));
   }
-  return publisher_->NewStream(context->peer());
+  return source_->publisher()->NewStream(context->peer());
 }
 
 grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>* ReplicationService::Snapshot(
     grpc::CallbackServerContext* context, const kvstore::v1::SnapshotRequest* request) {
-  if (absl::Status s = can_serve_(); !s.ok()) {
+  if (absl::Status s = CanServe(); !s.ok()) {
     return new Refused<grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>>(ToGrpcStatus(s));
   }
   snapshots_served_.fetch_add(1);
-  return new SnapshotStream(store_->NewSnapshotCursor(), clock_, options_.snapshot_chunk_bytes,
-                            store_->ApproximateKeyCount(),
+  VersionedStore* store = source_->store();
+  return new SnapshotStream(store->NewSnapshotCursor(), clock_, options_.snapshot_chunk_bytes,
+                            store->ApproximateKeyCount(),
                             request->node_id() + " (" + context->peer() + ")");
 }
 
@@ -110,6 +117,12 @@ grpc::ServerUnaryReactor* ReplicationService::Fetch(grpc::CallbackServerContext*
                                                     const kvstore::v1::FetchRequest* request,
                                                     kvstore::v1::FetchResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (node_ == nullptr) {
+    reactor->Finish(ToGrpcStatus(source_ == nullptr
+                                     ? absl::FailedPreconditionError(not_an_upstream_)
+                                     : absl::UnimplementedError("this upstream serves no Fetch")));
+    return reactor;
+  }
   Done done = FinishReactor(reactor, tracker_, Method::kFetch);
   if (done) node_->Fetch(*request, response, MakeCallContext(context), std::move(done));
   return reactor;

@@ -1,19 +1,22 @@
 #pragma once
-// gRPC Replication service of a node that can be an upstream (the central node or a full edge):
-// Subscribe streams from the Publisher, Snapshot streams the store at one RocksDB snapshot,
-// Fetch is a downstream's cold read answered by the node role.
+// gRPC Replication service. On a node that can be an upstream (the central node or a full edge,
+// a ReplicationSource): Subscribe streams from its Publisher, Snapshot streams its store at one
+// RocksDB snapshot, Fetch is a downstream's cold read answered by the node role. On a node that
+// cannot (a cache edge), every call is refused with FAILED_PRECONDITION saying why.
+//
+// Threading: gRPC calls the handlers from its threads, any number at once; the service holds no
+// state of its own beyond counters. The node, source, clock and tracker outlive it.
 
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <functional>
+#include <string>
 
 #include "common/clock.h"
 #include "kvstore/v1/replication.grpc.pb.h"
-#include "replication/publisher.h"
-#include "server/rpc/call_tracker.h"
 #include "server/node/node.h"
-#include "server/storage/versioned_store.h"
+#include "server/node/replication_source.h"
+#include "server/rpc/call_tracker.h"
 
 namespace kv::server {
 
@@ -24,11 +27,12 @@ struct ReplicationServiceOptions {
 
 class ReplicationService final : public kvstore::v1::Replication::CallbackService {
  public:
-  // `can_serve` tells whether the store is complete enough to be an upstream (a full edge in the
-  // middle of its own bootstrap is not). All pointers must outlive the service.
-  ReplicationService(Node* node, VersionedStore* store, replication::Publisher* publisher,
-                     Clock* clock, std::function<absl::Status()> can_serve, CallTracker* tracker,
+  // An upstream's service: `source` serves streams and snapshots, `node` answers Fetch (null:
+  // Fetch is refused). `tracker` may be null.
+  ReplicationService(ReplicationSource* source, Node* node, Clock* clock, CallTracker* tracker,
                      ReplicationServiceOptions options = {});
+  // The service of a node that cannot be an upstream: refuses every call with `why`.
+  explicit ReplicationService(std::string why);
 
   grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>* Subscribe(
       grpc::CallbackServerContext* context) override;
@@ -41,13 +45,16 @@ class ReplicationService final : public kvstore::v1::Replication::CallbackServic
   uint64_t snapshots_served() const { return snapshots_served_.load(); }
 
  private:
+  // OK, or why this node does not serve downstreams now.
+  absl::Status CanServe() const;
+
+  // Constant after construction.
+  ReplicationSource* const source_;
   Node* const node_;
-  VersionedStore* const store_;
-  replication::Publisher* const publisher_;
   Clock* const clock_;
-  const std::function<absl::Status()> can_serve_;
   CallTracker* const tracker_;
   const ReplicationServiceOptions options_;
+  const std::string not_an_upstream_;
   std::atomic<uint64_t> snapshots_served_{0};
 };
 

@@ -12,6 +12,9 @@
 #include "rocksdb/utilities/options_util.h"
 
 namespace kv::server {
+
+using kvstore::v1::Change;
+using kvstore::v1::Entry;
 namespace {
 
 using replication::DecodeVersionKey;

@@ -26,9 +26,6 @@
 
 namespace kv::server {
 
-using kvstore::v1::Change;
-using kvstore::v1::Entry;
-
 struct StoreOptions {
   // Data directory; created when missing.
   std::string path;
@@ -65,8 +62,9 @@ class SnapshotCursor {
   // Appends entries until `max_bytes` of keys+values (at least one entry when any remain).
   // Expired keys are skipped; keys whose value is missing go to `missing` with no value.
   // Returns false when the snapshot is exhausted.
-  absl::StatusOr<bool> Next(size_t max_bytes, int64_t now_unix, std::vector<Entry>* entries,
-                            std::vector<Entry>* missing);
+  absl::StatusOr<bool> Next(size_t max_bytes, int64_t now_unix,
+                            std::vector<kvstore::v1::Entry>* entries,
+                            std::vector<kvstore::v1::Entry>* missing);
 
  private:
   friend class VersionedStore;
@@ -101,20 +99,20 @@ class VersionedStore {
   absl::StatusOr<bool> Get(absl::string_view key, PinnedRecord* out) const;
 
   // Applies consecutive changes (head+1, head+2, ...) atomically with their log entries.
-  absl::Status Apply(const std::vector<const Change*>& changes);
+  absl::Status Apply(const std::vector<const kvstore::v1::Change*>& changes);
 
   // Keys with `prefix` strictly after `start_after` (empty = from the start of the prefix), in
   // order, skipping expired ones; at most `limit`. `*more` tells whether further keys exist;
   // `*missing_values` (if not null) counts listed keys whose value this node has not fetched.
   absl::Status List(absl::string_view prefix, absl::string_view start_after, size_t limit,
-                    bool include_values, int64_t now_unix, std::vector<Entry>* out, bool* more,
-                    size_t* missing_values = nullptr) const;
+                    bool include_values, int64_t now_unix, std::vector<kvstore::v1::Entry>* out,
+                    bool* more, size_t* missing_values = nullptr) const;
 
   // --- Snapshot bootstrap of a full edge -------------------------------------------------------
   // Wipes data, log and index and marks the store incomplete until FinishSnapshotInstall.
   absl::Status BeginSnapshotInstall();
-  absl::Status InstallSnapshotEntries(const std::vector<const Entry*>& entries,
-                                      const std::vector<const Entry*>& missing);
+  absl::Status InstallSnapshotEntries(const std::vector<const kvstore::v1::Entry*>& entries,
+                                      const std::vector<const kvstore::v1::Entry*>& missing);
   absl::Status FinishSnapshotInstall(uint64_t version, const std::string& cluster_id);
 
   // --- Upstream side ---------------------------------------------------------------------------
@@ -143,7 +141,7 @@ class VersionedStore {
   VersionedStore() = default;
   absl::Status Load();
   absl::Status Write(rocksdb::WriteBatch* batch);
-  void AddRecordToBatch(const Change& change, rocksdb::WriteBatch* batch);
+  void AddRecordToBatch(const kvstore::v1::Change& change, rocksdb::WriteBatch* batch);
 
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;

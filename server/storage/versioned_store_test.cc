@@ -5,6 +5,9 @@
 #include "tests/support/temp_dir.h"
 
 namespace kv::server {
+
+using kvstore::v1::Change;
+using kvstore::v1::Entry;
 namespace {
 
 Change Put(uint64_t version, const std::string& key, const std::string& value,
@@ -128,7 +131,12 @@ TEST(VersionedStore, ListsByPrefixInPagesAndSkipsExpiredKeys) {
 TEST(VersionedStore, PrefixOfAllFfBytesListsToTheEnd) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "\xff\xff" "a", "1"), Put(2, "\xff\xff\xff", "2")}).ok());
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(1,
+                                         "\xff\xff"
+                                         "a",
+                                         "1"),
+                                     Put(2, "\xff\xff\xff", "2")})
+                  .ok());
   std::vector<Entry> entries;
   bool more = false;
   ASSERT_TRUE(store->List("\xff\xff", "", 10, false, 0, &entries, &more).ok());
@@ -212,8 +220,8 @@ TEST(VersionedStore, FetchedValueInstallsOnlyOverTheSameMissingVersion) {
 TEST(VersionedStore, ExpiryIndexFindsDueKeysInOrder) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "late", "x", 300), Put(2, "early", "x", 100),
-                                     Put(3, "never", "x")})
+  ASSERT_TRUE(ApplyAll(store.get(),
+                       {Put(1, "late", "x", 300), Put(2, "early", "x", 100), Put(3, "never", "x")})
                   .ok());
   std::vector<ExpiredKey> due;
   ASSERT_TRUE(store->ScanExpired(50, 10, &due).ok());

@@ -17,6 +17,7 @@
 #include "tests/fuzz/targets.h"
 
 namespace kv::fuzz {
+
 namespace {
 
 namespace fs = std::filesystem;

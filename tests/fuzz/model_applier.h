@@ -15,7 +15,9 @@
 
 namespace kv::fuzz {
 
-class ModelApplier final : public replication::ChangeApplier {
+class ModelApplier final : public replication::ChangeApplier,
+                           public replication::SnapshotTarget,
+                           public replication::HeadFollower {
  public:
   struct Record {
     uint64_t version = 0;
@@ -30,7 +32,6 @@ class ModelApplier final : public replication::ChangeApplier {
 
   uint64_t applied_version() const override { return applied_; }
   std::string cluster_id() const override { return cluster_id_; }
-  bool holds_everything() const override { return true; }
   bool NeedsBootstrap() const override { return cluster_id_.empty(); }
   absl::Status Apply(
       const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) override;

@@ -65,7 +65,8 @@ void CheckFreshness(const FreshnessTracker& f, ManualClock* clock) {
 std::unique_ptr<StreamReceiver> Resubscribe(replication::ChangeApplier* applier,
                                             FreshnessTracker* freshness, uint64_t* last) {
   return std::make_unique<StreamReceiver>(
-      applier, freshness, applier->applied_version() + 1, [applier, last](uint64_t applied) {
+      applier, /*head=*/nullptr, freshness, applier->applied_version() + 1,
+      [applier, last](uint64_t applied) {
         KV_FUZZ_CHECK(applied >= *last) << "applied went back from " << *last << " to " << applied;
         KV_FUZZ_CHECK(applied == applier->applied_version());
         *last = applied;
@@ -106,7 +107,7 @@ void CheckAcceptedBatch(server::VersionedStore* store, uint64_t head_before,
 void RunFromHead(FuzzInput* in, ModelApplier* model) {
   ManualClock clock;
   FreshnessTracker freshness(&clock);
-  StreamReceiver receiver(model, &freshness, /*from_version=*/0);
+  StreamReceiver receiver(model, /*head=*/model, &freshness, /*from_version=*/0);
   UpstreamMessage msg;
   for (size_t n = 0; n < kMaxMessages && NextMessage(in, &msg); ++n) {
     const bool was_started = receiver.started();

@@ -1,0 +1,242 @@
+#include "server/edge/cache_edge.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/units.h"
+#include "server/edge/relabel.h"
+
+namespace kv::server {
+namespace {
+
+using cache::CachedValue;
+
+// Staleness of a fetched answer for a reader that joined the fetch `joined_late` after it was
+// sent: the upstream answered as of then at the earliest. kNeverFresh stays so.
+int64_t FetchedStaleness(int64_t upstream_staleness, int64_t joined_late) {
+  if (upstream_staleness == replication::FreshnessTracker::kNeverFresh) return upstream_staleness;
+  return upstream_staleness + std::max<int64_t>(0, joined_late);
+}
+
+// Fills a Get/Fetch-shaped response (or a BatchGet result) from a cached value; an expired
+// value is absent.
+template <typename Target>
+void FillCached(const std::string& key, const CachedValue& v, int64_t now_unix, Target* out) {
+  bool live = v.found && !(v.expiration != 0 && v.expiration <= now_unix);
+  out->set_found(live);
+  if (!live) {
+    out->clear_entry();
+    return;
+  }
+  auto* e = out->mutable_entry();
+  e->set_key(key);
+  e->set_value(v.value);
+  e->set_metadata(v.metadata);
+  e->set_version(v.version);
+  e->set_expiration(v.expiration);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CacheEdge>> CacheEdge::Open(const EdgeOptions& options,
+                                                           Clock* clock) {
+  if (auto s = CheckOptions(options, EdgeMode::kCache); !s.ok()) return s;
+  std::unique_ptr<CacheEdge> node(new CacheEdge(options, clock));
+  CacheStoreOptions cache_options;
+  cache_options.data_dir = options.data_dir;
+  cache_options.cache_bytes = options.cache.cache_bytes;
+  auto cache = CacheStore::Open(cache_options);
+  if (!cache.ok()) return cache.status();
+  node->cache_ = std::move(*cache);
+  KV_LOG(INFO) << "edge " << options.node_id << " (cache, "
+               << FormatByteSize(options.cache.cache_bytes) << ") opened " << options.data_dir
+               << " at version " << node->applied_version() << "; upstream "
+               << options.upstream.address;
+  return node;
+}
+
+CacheEdge::~CacheEdge() { Stop(); }
+
+std::unique_ptr<replication::Subscriber> CacheEdge::NewSubscriber(
+    replication::SubscriberOptions options) {
+  return std::make_unique<replication::Subscriber>(
+      upstream()->replication(), options_.upstream.address, cache_.get(), cache_.get(), freshness(),
+      clock_, std::move(options));
+}
+
+template <typename Request, typename Response>
+void CacheEdge::ReadCached(const Request& request, Response* response, const CallContext& call,
+                           Done done, bool stale_fallback) {
+  uint64_t as_of = applied_version();  // before the lookup: the entry is at least this fresh
+  if (auto cached = cache_->Lookup(request.key())) {
+    FillCached(request.key(), *cached, clock_->UnixSeconds(), response);
+    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+    response->mutable_info()->set_stale(stale_fallback);
+    return std::move(done)(absl::OkStatus());
+  }
+  if (stale_fallback) {
+    return std::move(done)(absl::UnavailableError(
+        absl::StrCat("edge ", options_.node_id, " does not hold this key and its upstream ",
+                     options_.upstream.address, " is unreachable")));
+  }
+  // A cold miss: join (or start) the one upstream fetch for this key.
+  const int64_t joined = clock_->MonotonicMicros();
+  bool leader = cache_->JoinFetch(
+      request.key(), joined,
+      [this, &request, response, call, joined,
+       done = std::move(done)](const FetchOutcome& o) mutable {
+        if (!o.status.ok()) {
+          return std::move(done)(UpstreamFailed(Route::kLocal, request.options(), o.status));
+        }
+        if (o.must_forward) {
+          return ReadUpstream(request, response, call, std::move(done), Route::kLocal);
+        }
+        FillCached(request.key(), *o.value, clock_->UnixSeconds(), response);
+        if (o.info.node_id().empty()) {
+          // The stream overtook the fetch: this node's own state answered.
+          FillInfo(applied_version(), kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+        } else {
+          *response->mutable_info() = o.info;
+          response->mutable_info()->set_source(Relabel(o.info.source()));
+          response->mutable_info()->set_staleness_micros(
+              FetchedStaleness(o.info.staleness_micros(), joined - o.fetch_started_micros));
+        }
+        std::move(done)(absl::OkStatus());
+      });
+  if (leader) StartFetch(request.key());
+}
+
+void CacheEdge::ReadLocal(const kvstore::v1::GetRequest& request,
+                          kvstore::v1::GetResponse* response, const CallContext& call, Done done,
+                          bool stale_fallback) {
+  ReadCached(request, response, call, std::move(done), stale_fallback);
+}
+
+void CacheEdge::ReadLocal(const kvstore::v1::FetchRequest& request,
+                          kvstore::v1::FetchResponse* response, const CallContext& call, Done done,
+                          bool stale_fallback) {
+  ReadCached(request, response, call, std::move(done), stale_fallback);
+}
+
+void CacheEdge::StartFetch(const std::string& key) {
+  auto request = std::make_shared<kvstore::v1::FetchRequest>();
+  auto response = std::make_shared<kvstore::v1::FetchResponse>();
+  request->set_key(key);
+  request->set_node_id(options_.node_id);
+  // At least as fresh as this node's own state, so a fetched value never takes a reader back.
+  request->mutable_options()->set_min_version(applied_version());
+  upstream()->Fetch(request.get(), response.get(), absl::InfiniteFuture(),
+                    [this, request, response](absl::Status s) {
+                      cache_->FinishFetch(request->key(), s, *response);
+                    });
+}
+
+void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
+                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                              Done done, bool stale_fallback) {
+  // Hits are filled at once; misses join their keys' fetches and the last one to finish
+  // answers the batch.
+  struct Batch {
+    absl::Mutex mu;
+    int remaining ABSL_GUARDED_BY(mu) = 1;  // one extra count for the loop below
+    absl::Status error ABSL_GUARDED_BY(mu);
+    bool forward ABSL_GUARDED_BY(mu) = false;
+    // The answer's staleness: this node's when the hits were read, or older fetched answers'.
+    int64_t staleness ABSL_GUARDED_BY(mu) = 0;
+    Done done;  // called once, by the last to finish
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->done = std::move(done);
+  uint64_t as_of = applied_version();
+  {
+    absl::MutexLock l(&batch->mu);
+    batch->staleness = freshness()->StalenessMicros();  // with the hits, not when it ends
+  }
+  const int64_t joined = clock_->MonotonicMicros();
+  int64_t now = clock_->UnixSeconds();
+  for (int i = 0; i < request.keys_size(); ++i) response->add_results();
+  auto finish_one = [this, batch, &request, response, call, as_of, stale_fallback]() {
+    absl::Status error;
+    bool forward = false;
+    int64_t staleness = 0;
+    {
+      absl::MutexLock l(&batch->mu);
+      if (--batch->remaining > 0) return;
+      error = batch->error;
+      forward = batch->forward;
+      staleness = batch->staleness;
+    }
+    if (!error.ok()) return std::move(batch->done)(error);
+    if (forward) {
+      response->Clear();
+      return BatchGetUpstream(request, response, call, std::move(batch->done), Route::kLocal);
+    }
+    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+    response->mutable_info()->set_staleness_micros(staleness);
+    response->mutable_info()->set_stale(stale_fallback);
+    std::move(batch->done)(absl::OkStatus());
+  };
+  for (int i = 0; i < request.keys_size(); ++i) {
+    const std::string& key = request.keys(i);
+    auto* result = response->mutable_results(i);
+    if (auto cached = cache_->Lookup(key)) {
+      FillCached(key, *cached, now, result);
+      result->set_source(kvstore::v1::SOURCE_EDGE_CACHE);
+      continue;
+    }
+    if (stale_fallback) {
+      absl::MutexLock l(&batch->mu);
+      batch->error = absl::UnavailableError(
+          absl::StrCat("edge ", options_.node_id, " does not hold every key and its upstream ",
+                       options_.upstream.address, " is unreachable"));
+      continue;
+    }
+    {
+      absl::MutexLock l(&batch->mu);
+      ++batch->remaining;
+    }
+    bool leader = cache_->JoinFetch(
+        key, joined,
+        [this, batch, key, result, &request, joined, finish_one](const FetchOutcome& o) {
+          {
+            absl::MutexLock l(&batch->mu);
+            if (!o.status.ok()) {
+              if (batch->error.ok()) {
+                batch->error = UpstreamFailed(Route::kLocal, request.options(), o.status);
+              }
+            } else if (o.must_forward) {
+              batch->forward = true;
+            } else {
+              FillCached(key, *o.value, clock_->UnixSeconds(), result);
+              result->set_source(o.info.node_id().empty() ? kvstore::v1::SOURCE_EDGE_CACHE
+                                                          : Relabel(o.info.source()));
+              batch->staleness = std::max(batch->staleness,
+                                          o.info.node_id().empty()
+                                              ? freshness()->StalenessMicros()
+                                              : FetchedStaleness(o.info.staleness_micros(),
+                                                                 joined - o.fetch_started_micros));
+            }
+          }
+          finish_one();
+        });
+    if (leader) StartFetch(key);
+  }
+  finish_one();
+}
+
+std::optional<absl::Status> CacheEdge::ListLocal(const kvstore::v1::ListRequest& request,
+                                                 kvstore::v1::ListResponse* response,
+                                                 bool stale_fallback) {
+  if (!stale_fallback) return std::nullopt;  // a cache edge lists upstream
+  return absl::UnavailableError(absl::StrCat(
+      "edge ", options_.node_id, " is a cache edge (List goes upstream) and its upstream ",
+      options_.upstream.address, " is unreachable"));
+}
+
+void CacheEdge::FillModeStatus(kvstore::v1::StatusResponse* status) {
+  cache_->FillStatus(status->mutable_cache());
+  status->set_key_count(status->cache().entries());
+}
+
+}  // namespace kv::server

@@ -1,0 +1,57 @@
+#pragma once
+// A cache edge: holds only hot keys (CacheStore: W-TinyLFU in memory, persisted for a warm
+// restart), reads cold keys through from its upstream with one coalesced fetch per key, and
+// sends List upstream. It cannot be an upstream: it has no ReplicationSource.
+//
+// Threading: as EdgeNode. Ownership: owns its CacheStore, created by Open.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/edge/cache_store.h"
+#include "server/edge/edge_node.h"
+
+namespace kv::server {
+
+class CacheEdge final : public EdgeNode {
+ public:
+  // Opens (or creates) the persisted cache in options.data_dir. options.mode must be kCache.
+  static absl::StatusOr<std::unique_ptr<CacheEdge>> Open(const EdgeOptions& options, Clock* clock);
+  ~CacheEdge() override;
+
+  uint64_t applied_version() const override { return cache_->applied_version(); }
+
+ private:
+  CacheEdge(const EdgeOptions& options, Clock* clock) : EdgeNode(options, clock) {}
+
+  std::string cluster_id() const override { return cache_->cluster_id(); }
+  // A cache edge starts at its upstream's head: nothing to bootstrap.
+  bool NeedsBootstrap() const override { return false; }
+  std::unique_ptr<replication::Subscriber> NewSubscriber(
+      replication::SubscriberOptions options) override;
+  void ReadLocal(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                 const CallContext& call, Done done, bool stale_fallback) override;
+  void ReadLocal(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+                 const CallContext& call, Done done, bool stale_fallback) override;
+  void BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
+                     kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
+                     bool stale_fallback) override;
+  std::optional<absl::Status> ListLocal(const kvstore::v1::ListRequest& request,
+                                        kvstore::v1::ListResponse* response,
+                                        bool stale_fallback) override;
+  void FillModeStatus(kvstore::v1::StatusResponse* status) override;
+
+  // Get and Fetch: a cached answer, or a join of the one upstream fetch for a cold key.
+  template <typename Request, typename Response>
+  void ReadCached(const Request& request, Response* response, const CallContext& call, Done done,
+                  bool stale_fallback);
+  // Starts the one upstream fetch for a cold key.
+  void StartFetch(const std::string& key);
+
+  // Set by Open, constant after it.
+  std::unique_ptr<CacheStore> cache_;
+};
+
+}  // namespace kv::server

@@ -1,0 +1,160 @@
+#include "server/edge/full_edge.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "server/storage/store_reads.h"
+
+namespace kv::server {
+
+absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& options, Clock* clock) {
+  if (auto s = CheckOptions(options, EdgeMode::kFull); !s.ok()) return s;
+  std::unique_ptr<FullEdge> node(new FullEdge(options, clock));
+  StoreOptions store_options;
+  store_options.path = options.data_dir;
+  store_options.sync = false;  // what a crash takes is re-streamed from the upstream
+  store_options.index_expirations = false;
+  store_options.block_cache_bytes = options.full.block_cache_bytes;
+  auto store = VersionedStore::Open(store_options);
+  if (!store.ok()) return store.status();
+  node->store_ = std::move(*store);
+
+  replication::PublisherOptions pub;
+  pub.node_id = options.node_id;
+  pub.push_value_limit = options.full.push_value_limit;
+  pub.tail_changes = options.full.publisher_tail_changes;
+  pub.tail_bytes = options.full.publisher_tail_bytes;
+  FullEdge* self = node.get();
+  node->publisher_ = std::make_unique<replication::Publisher>(
+      &node->store_->log(), clock, pub, node->store_->cluster_id(), node->store_->head_version(),
+      [self] { return self->StalenessMicros(); });
+  node->fetcher_ =
+      std::make_unique<ValueFetcher>(node->store_.get(), node->upstream(), options.node_id);
+  node->applier_ = std::make_unique<FullEdgeApplier>(node->store_.get(), node->publisher_.get(),
+                                                     node->fetcher_.get());
+  node->retention_ =
+      std::make_unique<replication::LogRetention>(&node->store_->log(), options.full.retention);
+  KV_LOG(INFO) << "edge " << options.node_id << " (full) opened " << options.data_dir
+               << " at version " << node->applied_version()
+               << (node->applier_->NeedsBootstrap() ? " (needs a snapshot)" : "") << "; upstream "
+               << options.upstream.address;
+  return node;
+}
+
+FullEdge::~FullEdge() { Stop(); }
+
+std::unique_ptr<replication::Subscriber> FullEdge::NewSubscriber(
+    replication::SubscriberOptions options) {
+  return std::make_unique<replication::Subscriber>(
+      upstream()->replication(), options_.upstream.address, applier_.get(), applier_.get(),
+      freshness(), clock_, std::move(options));
+}
+
+void FullEdge::StartMode() { fetcher_->Start(); }
+
+void FullEdge::StopMode() {
+  fetcher_->Stop();
+  retention_->Stop();
+  publisher_->FinishAll();
+  publisher_->Stop();
+}
+
+absl::Status FullEdge::CanServeDownstreams() const {
+  if (applier_->NeedsBootstrap()) {
+    return absl::UnavailableError(absl::StrCat("edge ", options_.node_id,
+                                               " has not finished its own bootstrap from ",
+                                               options_.upstream.address));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Request, typename Response>
+void FullEdge::ReadStore(const Request& request, Response* response, const CallContext& call,
+                         Done done, bool stale_fallback) {
+  uint64_t as_of = applied_version();  // before the read: the answer reflects at least this
+  auto read =
+      server::ReadLocal(*store_, request.key(), clock_->UnixSeconds(), response->mutable_entry());
+  if (!read.ok()) return std::move(done)(read.status());
+  if (*read == LocalRead::kValueMissing) {
+    response->Clear();
+    if (stale_fallback) {
+      return std::move(done)(
+          absl::UnavailableError(absl::StrCat("edge ", options_.node_id,
+                                              " has not fetched this key's value yet and its "
+                                              "upstream ",
+                                              options_.upstream.address, " is unreachable")));
+    }
+    // A large value announced by invalidation and not fetched yet: read it through.
+    return ReadUpstream(request, response, call, std::move(done), Route::kLocal);
+  }
+  response->set_found(*read == LocalRead::kFound);
+  if (!response->found()) response->clear_entry();
+  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  response->mutable_info()->set_stale(stale_fallback);
+  std::move(done)(absl::OkStatus());
+}
+
+void FullEdge::ReadLocal(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                         const CallContext& call, Done done, bool stale_fallback) {
+  ReadStore(request, response, call, std::move(done), stale_fallback);
+}
+
+void FullEdge::ReadLocal(const kvstore::v1::FetchRequest& request,
+                         kvstore::v1::FetchResponse* response, const CallContext& call, Done done,
+                         bool stale_fallback) {
+  ReadStore(request, response, call, std::move(done), stale_fallback);
+}
+
+void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
+                             kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                             Done done, bool stale_fallback) {
+  uint64_t as_of = applied_version();
+  int64_t now = clock_->UnixSeconds();
+  for (const std::string& key : request.keys()) {
+    auto* result = response->add_results();
+    auto read = server::ReadLocal(*store_, key, now, result->mutable_entry());
+    if (!read.ok()) return std::move(done)(read.status());
+    if (*read == LocalRead::kValueMissing) {
+      response->Clear();
+      if (stale_fallback) {
+        return std::move(done)(absl::UnavailableError(
+            "a requested value is not fetched yet and the upstream is unreachable"));
+      }
+      return BatchGetUpstream(request, response, call, std::move(done), Route::kLocal);
+    }
+    result->set_found(*read == LocalRead::kFound);
+    if (!result->found()) result->clear_entry();
+    result->set_source(kvstore::v1::SOURCE_EDGE_STORE);
+  }
+  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  response->mutable_info()->set_stale(stale_fallback);
+  std::move(done)(absl::OkStatus());
+}
+
+std::optional<absl::Status> FullEdge::ListLocal(const kvstore::v1::ListRequest& request,
+                                                kvstore::v1::ListResponse* response,
+                                                bool stale_fallback) {
+  uint64_t as_of = applied_version();
+  auto missing =
+      server::ListLocal(*store_, options_.limits, request, clock_->UnixSeconds(), response);
+  if (!missing.ok()) return missing.status();
+  // Values still being fetched: let the upstream list this page (unless it is unreachable).
+  if (*missing > 0 && !stale_fallback) return std::nullopt;
+  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  response->mutable_info()->set_stale(stale_fallback);
+  return absl::OkStatus();
+}
+
+void FullEdge::FillModeStatus(kvstore::v1::StatusResponse* status) {
+  status->set_oldest_log_version(store_->log().entries() > 0 ? store_->log().oldest() : 0);
+  status->set_log_entries(store_->log().entries());
+  status->set_key_count(store_->ApproximateKeyCount());
+  status->set_approximate_data_bytes(store_->ApproximateDataBytes());
+  status->set_log_retention_entries(options_.full.retention.max_entries);
+  status->set_log_retention_seconds(absl::ToInt64Seconds(options_.full.retention.max_age));
+  status->mutable_replication()->set_pending_value_fetches(fetcher_->pending());
+  std::vector<kvstore::v1::DownstreamStatus> downstreams;
+  publisher_->GetDownstreams(&downstreams);
+  for (auto& d : downstreams) *status->add_downstreams() = std::move(d);
+}
+
+}  // namespace kv::server

@@ -1,0 +1,32 @@
+#include "server/kvd/serve_role.h"
+
+#include <memory>
+
+#include "common/clock.h"
+#include "replication/publisher.h"
+#include "server/rpc/call_tracker.h"
+#include "server/rpc/replication_service.h"
+
+namespace kv::server {
+
+absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string& not_an_upstream,
+                       const ServeOptions& options, Metrics* metrics, RoleHooks hooks) {
+  CallTracker tracker(metrics);
+  std::unique_ptr<ReplicationService> replication =
+      source != nullptr
+          ? std::make_unique<ReplicationService>(source, node, Clock::Real(), &tracker)
+          : std::make_unique<ReplicationService>(not_an_upstream);
+  ServeHooks serve;
+  serve.tracker = &tracker;
+  serve.metrics = metrics;
+  serve.extra_services.push_back(replication.get());
+  serve.on_serving = std::move(hooks.on_serving);
+  // Downstream streams never end by themselves: end them before waiting for calls in flight.
+  if (source != nullptr) serve.before_shutdown = [source] { source->publisher()->FinishAll(); };
+  serve.after_shutdown = hooks.stop;
+  absl::Status served = Serve(node, options, std::move(serve));
+  if (hooks.stop) hooks.stop();  // also when serving never started
+  return served;
+}
+
+}  // namespace kv::server

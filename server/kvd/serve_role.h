@@ -1,0 +1,28 @@
+#pragma once
+// What `kvd central` and `kvd edge` share once their node is open: its Replication service (an
+// upstream's, or one that refuses), call tracking, metrics, and the ordered shutdown of Serve.
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "server/kvd/serve.h"
+#include "server/metrics/metrics.h"
+#include "server/node/node.h"
+#include "server/node/replication_source.h"
+
+namespace kv::server {
+
+struct RoleHooks {
+  // Once serving, with the bound gRPC address (an edge starts replicating).
+  std::function<void(const std::string& grpc_address)> on_serving;
+  // After the RPC server is down: stop the node's background work.
+  std::function<void()> stop;
+};
+
+// Serves `node` until SIGINT/SIGTERM. `source` is the node's upstream side, or null for a node
+// that cannot be an upstream, whose Replication calls are refused with `not_an_upstream`.
+absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string& not_an_upstream,
+                       const ServeOptions& options, Metrics* metrics, RoleHooks hooks);
+
+}  // namespace kv::server
