@@ -8,7 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "bench/cache_sim/simulation.h"
-#include "bench/cache_sim/zipf.h"
+#include "bench/common/zipf.h"
 #include "nlohmann/json.hpp"
 
 namespace kv::bench {
@@ -65,10 +65,10 @@ int Main(int argc, char** argv) {
                "disable the 1/128 random admission of frequent losers");
   CLI11_PARSE(app, argc, argv);
   if (c.keys == 0 || c.requests == 0 || c.window == 0 || c.shards < 1 || c.cache_fraction <= 0 ||
-      c.cache_fraction > 1) {
+      c.cache_fraction > 1 || !(c.zipf >= 0)) {
     std::fprintf(stderr,
-                 "cache_sim: --keys, --requests, --window, --shards must be > 0 and "
-                 "--cache-fraction in (0, 1]\n");
+                 "cache_sim: --keys, --requests, --window, --shards must be > 0, "
+                 "--cache-fraction in (0, 1] and --zipf >= 0\n");
     return 2;
   }
 

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "bench/cache_sim/lru_sim.h"
-#include "bench/cache_sim/zipf.h"
+#include "bench/common/zipf.h"
 
 namespace kv::bench {
 namespace {
@@ -79,7 +79,6 @@ SimResult Simulation::Run(bool shift) const {
   for (PolicyResult* p : {&r.tinylfu, &r.lru, &r.ideal}) p->window_hits.assign(windows, 0);
 
   std::mt19937_64 rng(config_.seed + (shift ? 1 : 0));
-  auto uniform = [&rng] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
   // Rank r (1-based) is key perm[r - 1]: hot keys are scattered over the key space.
   const std::vector<uint32_t> before = Permutation(config_.keys, rng);
   const std::vector<uint32_t> after = shift ? Permutation(config_.keys, rng) : before;
@@ -99,7 +98,7 @@ SimResult Simulation::Run(bool shift) const {
     ++p->window_hits[i / config_.window];
   };
   for (uint64_t i = 0; i < config_.requests; ++i) {
-    const uint64_t rank = zipf.Sample(uniform);
+    const uint64_t rank = zipf.Sample(rng);
     const uint32_t id = (i < r.half ? before : after)[rank - 1];
     count(&r.ideal, rank <= cache_entries_, i);
     count(&r.lru, lru.Access(id), i);

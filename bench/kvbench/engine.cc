@@ -3,6 +3,7 @@
 #include <optional>
 #include <random>
 
+#include "bench/common/zipf.h"
 #include "kvstore/v1/kv.grpc.pb.h"
 
 namespace kv::kvbench {
@@ -72,7 +73,7 @@ class Slot {
         kind_ = OpKind::kPut;
         break;
       case Workload::kMixed:
-        kind_ = Uniform01(rng_) < o.read_ratio ? OpKind::kGet : OpKind::kPut;
+        kind_ = bench::Uniform01(rng_) < o.read_ratio ? OpKind::kGet : OpKind::kPut;
         break;
       case Workload::kBatch:
         kind_ = OpKind::kBatchGet;

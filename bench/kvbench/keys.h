@@ -8,7 +8,7 @@
 #include <random>
 #include <string>
 
-#include "bench/kvbench/zipf.h"
+#include "bench/common/zipf.h"
 
 namespace kv::kvbench {
 
@@ -46,7 +46,7 @@ class KeySpace {
   const std::string prefix_;
   const int width_;        // digits of the largest index
   const uint64_t stride_;  // coprime with keys_: rank r -> (r - 1) * stride_ mod keys_
-  std::optional<ZipfSampler> zipf_;
+  std::optional<bench::ZipfSampler> zipf_;
 };
 
 }  // namespace kv::kvbench

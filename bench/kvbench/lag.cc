@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/common/zipf.h"
 #include "bench/kvbench/connections.h"
 #include "bench/kvbench/recorder.h"
 #include "bench/kvbench/runner.h"
@@ -217,7 +218,7 @@ absl::StatusOr<LagReport> RunLag(const LagOptions& options) {
       PrintProgress(report, n, options.samples, writer, start);
       next_progress = absl::Now() + options.progress_interval;
     }
-    absl::SleepFor(options.interval * (0.5 + Uniform01(rng)));
+    absl::SleepFor(options.interval * (0.5 + bench::Uniform01(rng)));
   }
   writer.Stop();
   report.background = writer.stats();
