@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "client/convert.h"
-#include "common/grpc_status.h"
+#include "client/write_outcome.h"
 
 namespace kv::client {
 
@@ -50,7 +50,7 @@ void BulkWriterImpl::Finish(Call* raw, const grpc::Status& status) {
     if (client_->options().session) client_->ObserveVersion(call->response.version());
     call->done(PutResult{call->response.version(), call->response.expiration()});
   } else {
-    call->done(FromGrpcStatus(status));
+    call->done(WriteFailure(status));
   }
   std::string key = std::move(*call->request.mutable_key());
   // The context holds a reference to the channel. Drop it before releasing the slot: once
@@ -73,7 +73,7 @@ int BulkWriterImpl::InFlight() {
   return in_flight_;
 }
 
-std::unique_ptr<BulkWriter> ClientImpl::NewBulkWriter(const BulkOptions& options) {
+std::unique_ptr<BulkWriter> ClientImpl::DoNewBulkWriter(const BulkOptions& options) {
   return std::make_unique<BulkWriterImpl>(this, options);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // BulkWriter over the gRPC callback API: a window of Puts in flight, one outcome per Put.
+// Thread-safe (state under mu_); each in-flight Put owns its Call until Finish() deletes it.
 
 #include <string>
 

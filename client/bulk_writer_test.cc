@@ -130,6 +130,33 @@ TEST(BulkWriterTest, UnreachableWriteEndpointFailsEveryPut) {
   for (int i = 0; i < kPuts; ++i) {
     EXPECT_EQ(out.reports[i], 1);
     EXPECT_EQ(out.results[i].status().code(), absl::StatusCode::kUnavailable);
+    // Never connected, so never sent: known not applied.
+    EXPECT_FALSE(IsOutcomeUnknown(out.results[i].status())) << out.results[i].status();
+  }
+}
+
+TEST(BulkWriterTest, PutsWhoseAnswerIsLostAreOutcomeUnknown) {
+  FakeKvServer server;
+  ASSERT_TRUE(server.Start().ok());
+  auto client = MakeClient(server.address());
+  server.FailAfterApplyNext(Method::kPut, 3, grpc::StatusCode::UNAVAILABLE, "Socket closed");
+  constexpr int kPuts = 6;
+  Outcomes out(kPuts);
+  {
+    // One at a time, so the first three Puts are the ones that lose their answers.
+    std::unique_ptr<BulkWriter> writer = client->NewBulkWriter({/*window=*/1});
+    for (int i = 0; i < kPuts; ++i) writer->Add("k" + std::to_string(i), "v", {}, out.For(i));
+  }
+  absl::MutexLock l(&out.mu);
+  for (int i = 0; i < kPuts; ++i) {
+    kvstore::v1::Entry e;
+    EXPECT_TRUE(server.Lookup("k" + std::to_string(i), &e)) << i;  // all applied
+    if (i < 3) {
+      EXPECT_TRUE(IsOutcomeUnknown(out.results[i].status())) << i << out.results[i].status();
+      EXPECT_EQ(out.results[i].status().message(), "Socket closed");
+    } else {
+      EXPECT_TRUE(out.results[i].ok()) << i << out.results[i].status();
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include "client/client_impl.h"
 #include "client/convert.h"
 #include "client/retry.h"
+#include "client/write_outcome.h"
 #include "common/grpc_status.h"
 
 namespace kv::client {
@@ -102,7 +103,7 @@ absl::Status ClientImpl::CallWithRetries(EndpointSet* set, Endpoint* single, abs
   return FromGrpcStatus(last);
 }
 
-absl::StatusOr<GetResult> ClientImpl::Get(absl::string_view key, const ReadOptions& options) {
+absl::StatusOr<GetResult> ClientImpl::DoGet(absl::string_view key, const ReadOptions& options) {
   kvstore::v1::GetRequest request;
   request.set_key(key.data(), key.size());
   ToProto(options, MinVersionFor(options), request.mutable_options());
@@ -126,8 +127,8 @@ absl::StatusOr<GetResult> ClientImpl::Get(absl::string_view key, const ReadOptio
   return result;
 }
 
-absl::StatusOr<BatchGetResult> ClientImpl::BatchGet(const std::vector<std::string>& keys,
-                                                    const ReadOptions& options) {
+absl::StatusOr<BatchGetResult> ClientImpl::DoBatchGet(const std::vector<std::string>& keys,
+                                                      const ReadOptions& options) {
   if (keys.empty() || keys.size() > kMaxBatchKeys) {
     return absl::InvalidArgumentError(
         absl::StrCat("keys: BatchGet takes 1..", kMaxBatchKeys, " keys, got ", keys.size()));
@@ -160,7 +161,7 @@ absl::StatusOr<BatchGetResult> ClientImpl::BatchGet(const std::vector<std::strin
   return result;
 }
 
-absl::StatusOr<ListResult> ClientImpl::List(const ListOptions& list, const ReadOptions& options) {
+absl::StatusOr<ListResult> ClientImpl::DoList(const ListOptions& list, const ReadOptions& options) {
   kvstore::v1::ListRequest request;
   request.set_prefix(list.prefix);
   request.set_cursor(list.cursor);
@@ -191,30 +192,39 @@ absl::StatusOr<ListResult> ClientImpl::List(const ListOptions& list, const ReadO
   return result;
 }
 
-absl::StatusOr<PutResult> ClientImpl::Put(absl::string_view key, absl::string_view value,
-                                          const PutOptions& options) {
+absl::StatusOr<PutResult> ClientImpl::DoPut(absl::string_view key, absl::string_view value,
+                                            const PutOptions& options) {
   kvstore::v1::PutRequest request;
   if (absl::Status s = ToProto(key, value, options, &request); !s.ok()) return s;
+  const absl::Time deadline = DeadlineFor(options.timeout);
+  // Connect first, so a deadline that passes before the connection is known to be harmless.
+  if (absl::Status s = AwaitConnection(*write_->channel, write_->address, deadline); !s.ok()) {
+    return s;
+  }
   kvstore::v1::PutResponse response;
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(DeadlineFor(options.timeout)));
+  context.set_deadline(absl::ToChronoTime(deadline));
   // Not retried: a Put whose answer was lost may have been committed.
   grpc::Status s = write_->kv->Put(&context, request, &response);
-  if (!s.ok()) return FromGrpcStatus(s);
+  if (!s.ok()) return WriteFailure(s);
   if (options_.session) ObserveVersion(response.version());
   return PutResult{response.version(), response.expiration()};
 }
 
-absl::StatusOr<DeleteResult> ClientImpl::Delete(absl::string_view key,
-                                                const DeleteOptions& options) {
+absl::StatusOr<DeleteResult> ClientImpl::DoDelete(absl::string_view key,
+                                                  const DeleteOptions& options) {
   kvstore::v1::DeleteRequest request;
   request.set_key(key.data(), key.size());
   if (options.if_version.has_value()) request.set_if_version(*options.if_version);
+  const absl::Time deadline = DeadlineFor(options.timeout);
+  if (absl::Status s = AwaitConnection(*write_->channel, write_->address, deadline); !s.ok()) {
+    return s;
+  }
   kvstore::v1::DeleteResponse response;
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(DeadlineFor(options.timeout)));
+  context.set_deadline(absl::ToChronoTime(deadline));
   grpc::Status s = write_->kv->Delete(&context, request, &response);
-  if (!s.ok()) return FromGrpcStatus(s);
+  if (!s.ok()) return WriteFailure(s);
   if (options_.session) ObserveVersion(response.version());
   return DeleteResult{response.deleted(), response.version()};
 }
@@ -228,8 +238,8 @@ Endpoint* ClientImpl::AdminEndpoint(const std::string& address) {
   return slot.get();
 }
 
-absl::StatusOr<kvstore::v1::StatusResponse> ClientImpl::Status(absl::string_view endpoint,
-                                                               absl::Duration timeout) {
+absl::StatusOr<kvstore::v1::StatusResponse> ClientImpl::StatusProto(absl::string_view endpoint,
+                                                                    absl::Duration timeout) {
   Endpoint* target = AdminEndpoint(std::string(endpoint));
   kvstore::v1::StatusRequest request;
   kvstore::v1::StatusResponse response;
@@ -242,6 +252,13 @@ absl::StatusOr<kvstore::v1::StatusResponse> ClientImpl::Status(absl::string_view
       nullptr);
   if (!s.ok()) return s;
   return response;
+}
+
+absl::StatusOr<NodeStatus> ClientImpl::DoStatus(absl::string_view endpoint,
+                                                absl::Duration timeout) {
+  absl::StatusOr<kvstore::v1::StatusResponse> status = StatusProto(endpoint, timeout);
+  if (!status.ok()) return status.status();
+  return FromProto(*status, endpoint.empty() ? write_->address : std::string(endpoint));
 }
 
 }  // namespace kv::client

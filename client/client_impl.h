@@ -1,5 +1,6 @@
 #pragma once
 // The Client behind kv/client.h: routing, deadlines, retries and the session.
+// Thread-safe: endpoints and the session are shared by every call; it owns its channels.
 
 #include <atomic>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "client/endpoints.h"
 #include "common/clock.h"
 #include "kv/client.h"
+#include "kvstore/v1/admin.pb.h"
 
 namespace kv::client {
 
@@ -20,19 +22,9 @@ class ClientImpl final : public Client {
  public:
   explicit ClientImpl(const ClientOptions& options, Clock* clock = Clock::Real());
 
-  absl::StatusOr<GetResult> Get(absl::string_view key, const ReadOptions& options) override;
-  absl::StatusOr<BatchGetResult> BatchGet(const std::vector<std::string>& keys,
-                                          const ReadOptions& options) override;
-  absl::StatusOr<ListResult> List(const ListOptions& list, const ReadOptions& options) override;
-  absl::StatusOr<PutResult> Put(absl::string_view key, absl::string_view value,
-                                const PutOptions& options) override;
-  absl::StatusOr<DeleteResult> Delete(absl::string_view key, const DeleteOptions& options) override;
-  std::unique_ptr<BulkWriter> NewBulkWriter(const BulkOptions& options) override;
-  absl::StatusOr<kvstore::v1::StatusResponse> Status(absl::string_view endpoint,
-                                                     absl::Duration timeout) override;
-
-  uint64_t session_version() const override { return session_.load(); }
-  void SetSessionVersion(uint64_t v) override { session_.store(v); }
+  // Admin.Status of one node as the full proto (for kvctl, through client/admin_status.h).
+  absl::StatusOr<kvstore::v1::StatusResponse> StatusProto(absl::string_view endpoint,
+                                                          absl::Duration timeout);
 
   // Raises the session to at least v.
   void ObserveVersion(uint64_t v);
@@ -40,6 +32,20 @@ class ClientImpl final : public Client {
   EndpointSet& read_endpoints() { return reads_; }
   Endpoint& write_endpoint() { return *write_; }
   const ClientOptions& options() const { return options_; }
+
+ protected:
+  absl::StatusOr<GetResult> DoGet(absl::string_view key, const ReadOptions& options) override;
+  absl::StatusOr<BatchGetResult> DoBatchGet(const std::vector<std::string>& keys,
+                                            const ReadOptions& options) override;
+  absl::StatusOr<ListResult> DoList(const ListOptions& list, const ReadOptions& options) override;
+  absl::StatusOr<PutResult> DoPut(absl::string_view key, absl::string_view value,
+                                  const PutOptions& options) override;
+  absl::StatusOr<DeleteResult> DoDelete(absl::string_view key,
+                                        const DeleteOptions& options) override;
+  std::unique_ptr<BulkWriter> DoNewBulkWriter(const BulkOptions& options) override;
+  absl::StatusOr<NodeStatus> DoStatus(absl::string_view endpoint, absl::Duration timeout) override;
+  uint64_t DoSessionVersion() const override { return session_.load(); }
+  void DoSetSessionVersion(uint64_t v) override { session_.store(v); }
 
  private:
   // One attempt against one endpoint, with a context whose deadline is already set.

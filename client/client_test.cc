@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "absl/time/clock.h"
+#include "client/admin_status.h"
 #include "client/testing/fake_kv_server.h"
 
 namespace kv::client {
@@ -122,6 +125,8 @@ TEST_F(ClientTest, WritesAreNotRetried) {
   absl::StatusOr<PutResult> w = c->Put("k", "v");
   EXPECT_EQ(w.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(w.status().message(), "try later");
+  // The server answered UNAVAILABLE: it may have been an edge whose forwarded write broke.
+  EXPECT_TRUE(IsOutcomeUnknown(w.status())) << w.status();
   EXPECT_EQ(central_.calls(Method::kPut), 1);
 
   central_.FailNext(Method::kDelete, 1, grpc::StatusCode::UNAVAILABLE, "try later");
@@ -139,8 +144,12 @@ TEST_F(ClientTest, WriteToAnUnreachableEndpointFailsOnce) {
   o.write_endpoint = dead.address();
   auto c = Make(o);
   const absl::Time start = absl::Now();
-  EXPECT_EQ(c->Put("k", "v").status().code(), absl::StatusCode::kUnavailable);
+  absl::Status s = c->Put("k", "v").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // Never connected, so never sent: known not applied.
+  EXPECT_FALSE(IsOutcomeUnknown(s)) << s;
+  EXPECT_FALSE(IsOutcomeUnknown(c->Delete("k").status()));
 }
 
 TEST_F(ClientTest, ReadsAreRetriedWithBackoff) {
@@ -345,13 +354,75 @@ TEST_F(ClientTest, StatusOfAnyEndpoint) {
   s.set_mode("cache");
   edge2_.SetStatus(s);
   auto c = Make(Options({edge1_.address()}));
-  absl::StatusOr<kvstore::v1::StatusResponse> central = c->Status();
+  absl::StatusOr<NodeStatus> central = c->Status();
   ASSERT_TRUE(central.ok()) << central.status();
-  EXPECT_EQ(central->node_id(), "central");
-  absl::StatusOr<kvstore::v1::StatusResponse> edge = c->Status(edge2_.address());
+  EXPECT_EQ(central->node_id, "central");
+  absl::StatusOr<NodeStatus> edge = c->Status(edge2_.address());
   ASSERT_TRUE(edge.ok()) << edge.status();
-  EXPECT_EQ(edge->mode(), "cache");
-  EXPECT_EQ(edge->node_id(), "edge2");
+  EXPECT_EQ(edge->mode, "cache");
+  EXPECT_EQ(edge->node_id, "edge2");
+}
+
+TEST_F(ClientTest, NodeStatusCarriesTheFieldsAProgramNeeds) {
+  kvstore::v1::StatusResponse s;
+  s.set_role("edge");
+  s.set_mode("full");
+  s.set_cluster_id("c-1");
+  s.set_build_version("0.1.0+test");
+  s.set_uptime_seconds(90);
+  s.set_ready(true);
+  s.set_head_version(42);
+  s.set_oldest_log_version(7);
+  s.set_key_count(5);
+  s.mutable_replication()->set_upstream("central:7000");
+  s.mutable_replication()->set_connected(true);
+  s.mutable_replication()->set_staleness_micros(1500);
+  s.mutable_replication()->set_max_staleness_micros(5000000);
+  edge1_.SetStatus(s);
+  s.mutable_replication()->set_staleness_micros(std::numeric_limits<int64_t>::max());
+  edge2_.SetStatus(s);
+  auto c = Make(Options());
+  absl::StatusOr<NodeStatus> n = c->Status(edge1_.address(), absl::Seconds(2));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->endpoint, edge1_.address());
+  EXPECT_EQ(n->role, "edge");
+  EXPECT_EQ(n->mode, "full");
+  EXPECT_EQ(n->node_id, "edge1");
+  EXPECT_EQ(n->cluster_id, "c-1");
+  EXPECT_EQ(n->build_version, "0.1.0+test");
+  EXPECT_EQ(n->uptime, absl::Seconds(90));
+  EXPECT_TRUE(n->ready);
+  EXPECT_EQ(n->head_version, 42u);
+  EXPECT_EQ(n->oldest_log_version, 7u);
+  EXPECT_EQ(n->key_count, 5u);
+  EXPECT_EQ(n->upstream, "central:7000");
+  EXPECT_TRUE(n->upstream_connected);
+  EXPECT_EQ(n->staleness, absl::Microseconds(1500));
+  EXPECT_EQ(n->max_staleness, absl::Seconds(5));
+  // An edge that never synced.
+  n = c->Status(edge2_.address());
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->staleness, absl::InfiniteDuration());
+  // The central node: no replication, zero staleness; the write endpoint when none is named.
+  n = c->Status();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->endpoint, central_.address());
+  EXPECT_EQ(n->role, "central");
+  EXPECT_EQ(n->staleness, absl::ZeroDuration());
+  EXPECT_EQ(n->upstream, "");
+}
+
+TEST_F(ClientTest, FullAdminStatusStaysAvailableInternally) {
+  kvstore::v1::StatusResponse s;
+  s.set_role("edge");
+  s.add_downstreams()->set_node_id("below");
+  edge1_.SetStatus(s);
+  auto c = Make(Options());
+  absl::StatusOr<kvstore::v1::StatusResponse> full = FetchAdminStatus(*c, edge1_.address());
+  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_EQ(full->downstreams_size(), 1);
+  EXPECT_EQ(full->downstreams(0).node_id(), "below");
+  EXPECT_EQ(full->node_id(), "edge1");
 }
 
 TEST_F(ClientTest, BadOptionsAreRejected) {

@@ -1,5 +1,7 @@
 #include "client/convert.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 namespace kv::client {
@@ -54,6 +56,32 @@ ReadInfo FromProto(const kvstore::v1::ReadInfo& info, const std::string& endpoin
   r.stale = info.stale();
   r.endpoint = endpoint;
   return r;
+}
+
+NodeStatus FromProto(const kvstore::v1::StatusResponse& status, const std::string& endpoint) {
+  NodeStatus n;
+  n.endpoint = endpoint;
+  n.role = status.role();
+  n.mode = status.mode();
+  n.node_id = status.node_id();
+  n.cluster_id = status.cluster_id();
+  n.build_version = status.build_version();
+  n.uptime = absl::Seconds(status.uptime_seconds());
+  n.ready = status.ready();
+  n.head_version = status.head_version();
+  n.oldest_log_version = status.oldest_log_version();
+  n.key_count = status.key_count();
+  if (status.has_replication()) {
+    const kvstore::v1::ReplicationStatus& r = status.replication();
+    n.upstream = r.upstream();
+    n.upstream_connected = r.connected();
+    // An edge that never synced reports the largest int64 (FreshnessTracker::kNeverFresh).
+    n.staleness = r.staleness_micros() == std::numeric_limits<int64_t>::max()
+                      ? absl::InfiniteDuration()
+                      : absl::Microseconds(r.staleness_micros());
+    n.max_staleness = absl::Microseconds(r.max_staleness_micros());
+  }
+  return n;
 }
 
 void ToProto(const ReadOptions& options, uint64_t min_version, kvstore::v1::ReadOptions* out) {

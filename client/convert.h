@@ -1,9 +1,11 @@
 #pragma once
 // Translation between the public structs of kv/client.h and the kvstore.v1 messages.
+// Stateless functions.
 
 #include <cstdint>
 
 #include "kv/client.h"
+#include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/kv.pb.h"
 
 namespace kv::client {
@@ -12,6 +14,9 @@ Source FromProto(kvstore::v1::Source source);
 Entry FromProto(const kvstore::v1::Entry& entry);
 // `endpoint` is the address that answered.
 ReadInfo FromProto(const kvstore::v1::ReadInfo& info, const std::string& endpoint);
+
+// The digest of a node's Admin.Status; `endpoint` is the address that answered.
+NodeStatus FromProto(const kvstore::v1::StatusResponse& status, const std::string& endpoint);
 
 // The wire read options; `min_version` already includes the session.
 void ToProto(const ReadOptions& options, uint64_t min_version, kvstore::v1::ReadOptions* out);

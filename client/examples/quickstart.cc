@@ -2,7 +2,7 @@
 //   kv_example_quickstart [WRITE_ENDPOINT [READ_ENDPOINT...]]
 // e.g. kv_example_quickstart 127.0.0.1:7000 127.0.0.1:7101 127.0.0.1:7102
 // Writes a key at the central node, reads it back through the nearest edge (read-your-writes via
-// the session), does a conditional write, and lists a prefix.
+// the session), does a conditional write, lists a prefix, and shows the central node's status.
 
 #include <iostream>
 #include <string>
@@ -12,7 +12,12 @@
 namespace {
 
 int Fail(const char* what, const absl::Status& status) {
-  std::cerr << what << " failed: " << status << "\n";
+  // A write whose answer was lost may still have been applied: say so instead of "failed".
+  std::cerr << what
+            << (kv::client::IsOutcomeUnknown(status)
+                    ? ": outcome unknown (it may have been applied): "
+                    : " failed: ")
+            << status << "\n";
   return 1;
 }
 
@@ -67,6 +72,12 @@ int main(int argc, char** argv) {
     }
     list.cursor = page->next_cursor;
   } while (!list.cursor.empty());
+
+  // 5. The node's own view: role, versions, readiness.
+  absl::StatusOr<kv::client::NodeStatus> status = client.Status();
+  if (!status.ok()) return Fail("Status", status.status());
+  std::cout << status->node_id << " (" << status->role << ") head version " << status->head_version
+            << (status->ready ? ", ready" : ", not ready") << "\n";
 
   std::cout << "session version " << client.session_version() << "\n";
   return 0;

@@ -168,6 +168,7 @@ bool JsonLinesReader::Next(Line* line) {
   line->blank = IsBlankLine(buffer_);
   line->record = line->blank ? absl::StatusOr<BulkRecord>(absl::InvalidArgumentError("blank"))
                              : ParseBulkLine(buffer_);
+  line->text.swap(buffer_);  // no copy; getline refills buffer_ next time
   return true;
 }
 

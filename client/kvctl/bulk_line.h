@@ -45,6 +45,8 @@ class JsonLinesReader {
     // Blank lines are skipped by bulk-put (no record, not an error).
     bool blank = false;
     absl::StatusOr<BulkRecord> record;
+    // The line as read, without its line ending.
+    std::string text;
   };
 
   explicit JsonLinesReader(std::istream& in) : in_(in) {}

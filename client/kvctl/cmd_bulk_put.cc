@@ -1,4 +1,4 @@
-// kvctl bulk-put FILE [--window N]   (FILE "-" = standard input)
+// kvctl bulk-put FILE [--window N] [--unknown-out FILE]   (FILE "-" = standard input)
 
 #include <fstream>
 #include <memory>
@@ -13,6 +13,8 @@ namespace {
 struct BulkPutFlags {
   std::string file;
   int window = 64;
+  // Where the lines whose outcome is unknown go; empty = nowhere.
+  std::string unknown_out;
 };
 
 int RunBulkPutCommand(const BulkPutFlags& f, Context& ctx) {
@@ -23,14 +25,29 @@ int RunBulkPutCommand(const BulkPutFlags& f, Context& ctx) {
     if (!file) return ReportUsage(*ctx.io.err, "bulk-put", "cannot open " + f.file);
     in = &file;
   }
+  // Opened (and truncated) before anything is sent: a bad path is a usage error.
+  std::ofstream unknown_out;
+  if (!f.unknown_out.empty()) {
+    unknown_out.open(f.unknown_out, std::ios::binary | std::ios::trunc);
+    if (!unknown_out) {
+      return ReportUsage(*ctx.io.err, "bulk-put", "--unknown-out: cannot write " + f.unknown_out);
+    }
+  }
   int code = kExitOk;
   std::unique_ptr<client::Client> c = Connect(ctx, "bulk-put", &code);
   if (c == nullptr) return code;
   BulkPutOptions options;
   options.window = f.window;
   options.progress = ctx.io.err_is_tty;
+  options.keep_unknown_lines = unknown_out.is_open();
   BulkPutReport report = RunBulkPut(*c, *in, options, *ctx.io.err);
   PrintBulkReport(report, *ctx.io.out, *ctx.io.err);
+  if (unknown_out.is_open()) {
+    WriteUnknownLines(report, unknown_out);
+    unknown_out.close();
+    if (!unknown_out)
+      *ctx.io.err << "kvctl bulk-put: --unknown-out: error writing " << f.unknown_out << "\n";
+  }
   return BulkExitCode(report);
 }
 
@@ -46,6 +63,10 @@ Command AddBulkPutCommand(CLI::App& root) {
   app->add_option("--window", f->window, "Puts in flight at once")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  app->add_option("--unknown-out", f->unknown_out,
+                  "Write the input lines whose outcome is unknown (they may have been applied) "
+                  "to this file, one per line")
+      ->type_name("FILE");
   return {app, [f](Context& ctx) { return RunBulkPutCommand(*f, ctx); }};
 }
 

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "client/admin_status.h"
 #include "client/kvctl/commands.h"
 #include "client/kvctl/exit_codes.h"
 #include "client/kvctl/output.h"
@@ -17,7 +18,8 @@ int RunStatus(const StatusFlags& f, Context& ctx) {
   int code = kExitOk;
   std::unique_ptr<client::Client> c = Connect(ctx, "status", &code);
   if (c == nullptr) return code;
-  absl::StatusOr<kvstore::v1::StatusResponse> r = c->Status();
+  // The full proto, not the public NodeStatus digest: kvctl prints every field.
+  absl::StatusOr<kvstore::v1::StatusResponse> r = client::FetchAdminStatus(*c);
   if (!r.ok()) return ReportError(*ctx.io.err, "status", r.status());
   *ctx.io.out << (f.output == "json" ? FormatStatusJson(*r) + "\n" : FormatStatusText(*r));
   return kExitOk;

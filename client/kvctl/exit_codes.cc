@@ -1,10 +1,12 @@
 #include "client/kvctl/exit_codes.h"
 
 #include "common/grpc_status.h"
+#include "kv/client.h"
 
 namespace kv::kvctl {
 
 int ExitCodeFor(const absl::Status& status) {
+  if (client::IsOutcomeUnknown(status)) return kExitOutcomeUnknown;
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kExitOk;
@@ -27,7 +29,9 @@ std::string CodeName(const absl::Status& status) {
 }
 
 int ReportError(std::ostream& err, absl::string_view command, const absl::Status& status) {
-  err << "kvctl " << command << ": " << CodeName(status) << ": " << status.message() << "\n";
+  err << "kvctl " << command << ": ";
+  if (client::IsOutcomeUnknown(status)) err << kOutcomeUnknownText << ": ";
+  err << CodeName(status) << ": " << status.message() << "\n";
   return ExitCodeFor(status);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// kvctl's exit statuses, one place, so scripts can rely on them (documented in docs/client.md).
+// kvctl's exit statuses, one place, so scripts can rely on them (documented in docs/client.md),
+// and the one-line error report that goes with them. Stateless functions.
 
 #include <ostream>
 #include <string>
@@ -24,6 +25,10 @@ inline constexpr int kExitUnavailable = 5;
 inline constexpr int kExitRejected = 6;
 // bulk-put: some lines were not written (malformed or failed); the summary says which.
 inline constexpr int kExitPartial = 7;
+// put, delete, bulk-put: the outcome of a write is unknown: it may have been applied (the
+// connection broke after the request was sent, the deadline passed, ...). Checked before every
+// code above, so a put that timed out exits 8, not 5.
+inline constexpr int kExitOutcomeUnknown = 8;
 
 // The exit status for a failed call (never 0 for a non-OK status).
 int ExitCodeFor(const absl::Status& status);
@@ -31,7 +36,13 @@ int ExitCodeFor(const absl::Status& status);
 // "UNAVAILABLE", "FAILED_PRECONDITION", ...
 std::string CodeName(const absl::Status& status);
 
-// Writes "kvctl <command>: CODE_NAME: message" and returns ExitCodeFor(status).
+// "outcome unknown: the write may have been applied"
+inline constexpr const char* kOutcomeUnknownText =
+    "outcome unknown: the write may have been applied";
+
+// Writes "kvctl <command>: CODE_NAME: message" and returns ExitCodeFor(status). A write whose
+// outcome is unknown reads "kvctl <command>: outcome unknown: the write may have been applied:
+// CODE_NAME: message".
 int ReportError(std::ostream& err, absl::string_view command, const absl::Status& status);
 
 // Writes "kvctl <command>: message" plus a pointer to --help, and returns kExitUsage.

@@ -212,10 +212,32 @@ TEST_F(KvctlCliTest, ServerErrorsMapToExitCodes) {
   EXPECT_EQ(r.code, 3);
   EXPECT_EQ(r.err, "kvctl get: INTERNAL: disk on fire\n");
 
+  // A write the server answered with UNAVAILABLE may have been applied (an edge whose forwarded
+  // write broke answers so): its outcome is unknown, exit 8 (it was 5 before outcomes were told
+  // apart; a write that provably was not sent still exits 5, see UnreachableEndpointExitsFive).
   server_.FailNext(Method::kDelete, 1, grpc::StatusCode::UNAVAILABLE, "central unreachable");
   r = Run({"delete", "k"});
-  EXPECT_EQ(r.code, 5);
+  EXPECT_EQ(r.code, 8);
   EXPECT_TRUE(absl::StrContains(r.err, "UNAVAILABLE: central unreachable")) << r.err;
+  EXPECT_EQ(r.err,
+            "kvctl delete: outcome unknown: the write may have been applied: UNAVAILABLE: central "
+            "unreachable\n");
+}
+
+TEST_F(KvctlCliTest, AWriteWhoseAnswerWasLostSaysOutcomeUnknown) {
+  server_.FailAfterApplyNext(Method::kPut, 1, grpc::StatusCode::UNAVAILABLE, "Socket closed");
+  Result r = Run({"put", "k", "v"});
+  EXPECT_EQ(r.code, 8) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "kvctl put: outcome unknown: the write may have been applied: UNAVAILABLE: Socket "
+            "closed\n");
+  EXPECT_FALSE(absl::StrContains(r.err, "failed")) << r.err;
+  kvstore::v1::Entry e;
+  EXPECT_TRUE(server_.Lookup("k", &e));  // it was, in fact
+  // The same key again, answered: exit 0.
+  r = Run({"put", "k", "v"});
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 TEST_F(KvctlCliTest, UnreachableEndpointExitsFive) {
@@ -223,6 +245,10 @@ TEST_F(KvctlCliTest, UnreachableEndpointExitsFive) {
   Result r = Kvctl({"--endpoint", dead.address(), "--timeout", "500ms", "status"});
   EXPECT_EQ(r.code, 5);
   EXPECT_TRUE(absl::StrContains(r.err, "kvctl status: UNAVAILABLE")) << r.err;
+  // A write that could not connect was not sent: a plain failure, exit 5.
+  r = Kvctl({"--endpoint", dead.address(), "--timeout", "500ms", "put", "k", "v"});
+  EXPECT_EQ(r.code, 5) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.err, "kvctl put: UNAVAILABLE: failed to connect")) << r.err;
 }
 
 TEST_F(KvctlCliTest, EndpointComesFromFlagThenEnvironment) {
@@ -287,6 +313,37 @@ TEST_F(KvctlCliTest, BulkPutSaysWhichLinesWereWritten) {
   r = Run({"bulk-put", "-"}, "{\"key\":\"x\",\"value\":\"1\"}\n{\"key\":\"y\",\"value\":\"2\"}\n");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "bulk-put: 2 lines, 2 written, 0 failed")) << r.out;
+}
+
+TEST_F(KvctlCliTest, BulkPutCountsUnknownOutcomesApartAndSavesTheirLines) {
+  const std::string path = TempPath("bulk_unknown");
+  const std::string unknown_path = TempPath("unknown_out");
+  std::ofstream(path) << "{\"key\":\"a\",\"value\":\"1\"}\n"
+                         "{\"key\":\"b\",\"value\":\"2\"}\n"
+                         "{\"key\":\"c\",\"value\":\"3\"}\n";
+  // Window 1: the first Put is applied and loses its answer; the rest are answered.
+  server_.FailAfterApplyNext(Method::kPut, 1, grpc::StatusCode::UNAVAILABLE, "Socket closed");
+  Result r = Run({"bulk-put", path, "--window", "1", "--unknown-out", unknown_path});
+  const std::string saved = Slurp(unknown_path);
+  ::unlink(path.c_str());
+  ::unlink(unknown_path.c_str());
+  EXPECT_EQ(r.code, 8) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out,
+                               "bulk-put: 3 lines, 2 written, 0 failed (0 malformed), "
+                               "1 outcome unknown, 0 blank"))
+      << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "written: 2-3\n")) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out, "failed: ")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "outcome unknown: 1\n  UNAVAILABLE: 1\n")) << r.out;
+  EXPECT_EQ(r.err, "line 1: outcome unknown: UNAVAILABLE: Socket closed; key: a\n");
+  EXPECT_EQ(saved, "{\"key\":\"a\",\"value\":\"1\"}\n");
+
+  // An unwritable --unknown-out is a usage error before anything is sent.
+  const int puts = server_.calls(Method::kPut);
+  r = Run({"bulk-put", "-", "--unknown-out", "/no/such/dir/x"},
+          "{\"key\":\"d\",\"value\":\"4\"}\n");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(server_.calls(Method::kPut), puts);
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 ok, 1 not found, 2 usage, 3 server error, 4 FAILED_PRECONDITION, "
       "5 UNAVAILABLE/DEADLINE_EXCEEDED, 6 INVALID_ARGUMENT/RESOURCE_EXHAUSTED, "
-      "7 bulk-put lines not written.");
+      "7 bulk-put lines not written, 8 a write's outcome unknown (it may have been applied).");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

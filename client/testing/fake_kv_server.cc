@@ -25,6 +25,10 @@ struct FakeKvServer::State {
     std::string message;
     int delay_count = 0;
     absl::Duration delay;
+    int after_apply_count = 0;
+    grpc::StatusCode after_apply_code = grpc::StatusCode::OK;
+    std::string after_apply_message;
+    absl::Duration after_apply_delay;
   };
 
   absl::Mutex mu;
@@ -57,6 +61,22 @@ struct FakeKvServer::State {
         result = grpc::Status(in.code, in.message);
         if (in.fail_count > 0) --in.fail_count;
       }
+    }
+    Sleep(delay, ctx);
+    return result;
+  }
+
+  // After a write was applied: the injected failure (and its delay) if one is due, else OK.
+  grpc::Status AfterApply(Method m, grpc::ServerContext* ctx) {
+    absl::Duration delay;
+    grpc::Status result = grpc::Status::OK;
+    {
+      absl::MutexLock l(&mu);
+      Injection& in = injections[static_cast<int>(m)];
+      if (in.after_apply_count == 0) return result;
+      if (in.after_apply_count > 0) --in.after_apply_count;
+      delay = in.after_apply_delay;
+      result = grpc::Status(in.after_apply_code, in.after_apply_message);
     }
     Sleep(delay, ctx);
     return result;
@@ -134,7 +154,7 @@ class FakeKvServer::KvService final : public v1::KV::Service {
       s_->max_concurrent_puts = std::max(s_->max_concurrent_puts, ++s_->concurrent_puts);
     }
     State::Sleep(delay, ctx);
-    absl::MutexLock l(&s_->mu);
+    absl::ReleasableMutexLock l(&s_->mu);
     --s_->concurrent_puts;
     if (req->key().empty() || req->key().size() > 512) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "key: must be 1..512 bytes");
@@ -158,13 +178,14 @@ class FakeKvServer::KvService final : public v1::KV::Service {
     resp->set_version(e.version());
     resp->set_expiration(e.expiration());
     s_->data[req->key()] = std::move(e);
-    return grpc::Status::OK;
+    l.Release();
+    return s_->AfterApply(Method::kPut, ctx);
   }
 
   grpc::Status Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                       v1::DeleteResponse* resp) override {
     if (auto st = s_->Enter(Method::kDelete, ctx); !st.ok()) return st;
-    absl::MutexLock l(&s_->mu);
+    absl::ReleasableMutexLock l(&s_->mu);
     const uint64_t current = s_->VersionOf(req->key());
     if (req->has_if_version() && req->if_version() != current) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -178,7 +199,8 @@ class FakeKvServer::KvService final : public v1::KV::Service {
     s_->data.erase(req->key());
     resp->set_deleted(true);
     resp->set_version(++s_->version);
-    return grpc::Status::OK;
+    l.Release();
+    return s_->AfterApply(Method::kDelete, ctx);
   }
 
   grpc::Status List(grpc::ServerContext* ctx, const v1::ListRequest* req,
@@ -268,6 +290,16 @@ void FakeKvServer::FailNext(Method m, int count, grpc::StatusCode code, std::str
   in.message = std::move(message);
 }
 
+void FakeKvServer::FailAfterApplyNext(Method m, int count, grpc::StatusCode code,
+                                      std::string message, absl::Duration delay) {
+  absl::MutexLock l(&state_->mu);
+  auto& in = state_->injections[static_cast<int>(m)];
+  in.after_apply_count = count;
+  in.after_apply_code = code;
+  in.after_apply_message = std::move(message);
+  in.after_apply_delay = delay;
+}
+
 void FakeKvServer::DelayNext(Method m, int count, absl::Duration delay) {
   absl::MutexLock l(&state_->mu);
   auto& in = state_->injections[static_cast<int>(m)];
@@ -351,5 +383,23 @@ RefusingPort::~RefusingPort() {
 }
 
 std::string RefusingPort::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+SilentPort::SilentPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::listen(fd_, 16) == 0 && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port_ = ntohs(addr.sin_port);
+  }
+}
+
+SilentPort::~SilentPort() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string SilentPort::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
 }  // namespace kv::client::testing

@@ -2,6 +2,7 @@
 // A real gRPC server on 127.0.0.1:<free port> running a fake KV + Admin service: a std::map, a
 // version counter, and hooks to fail or delay calls and to record what clients sent. For the
 // client library and kvctl tests; not a model of kvd's semantics beyond the basics.
+// Thread-safe: the hooks may be set while calls are served (state under one mutex).
 
 #include <grpcpp/server.h>
 
@@ -36,6 +37,12 @@ class FakeKvServer {
 
   // The next `count` calls of `method` fail with `code` (count < 0: every call from now on).
   void FailNext(Method method, int count, grpc::StatusCode code, std::string message = "injected");
+  // The next `count` Puts or Deletes (`method`) are applied, then sleep `delay` (a cancelled
+  // call stops sleeping) and fail with `code`: a node that committed the write but whose answer
+  // was lost. Other methods ignore it.
+  void FailAfterApplyNext(Method method, int count, grpc::StatusCode code,
+                          std::string message = "injected after apply",
+                          absl::Duration delay = absl::ZeroDuration());
   // The next `count` calls of `method` sleep `delay` before answering (bounded by the caller's
   // deadline: a cancelled call stops sleeping).
   void DelayNext(Method method, int count, absl::Duration delay);
@@ -78,6 +85,20 @@ class RefusingPort {
  public:
   RefusingPort();
   ~RefusingPort();
+  int port() const { return port_; }
+  std::string address() const;
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A 127.0.0.1 port that listens but never accepts: the kernel completes connections, and no
+// HTTP/2 answer ever comes, like a frozen node. gRPC never considers the connection ready.
+class SilentPort {
+ public:
+  SilentPort();
+  ~SilentPort();
   int port() const { return port_; }
   std::string address() const;
 

@@ -248,6 +248,7 @@ TEST_F(ClientTest, ErrorsCarryTheServersCodeAndMessage) {
       EXPECT_EQ(r.status().code(), k.code) << what << ": " << r.status();
       EXPECT_TRUE(absl::StrContains(r.status().message(), k.mentions))
           << what << ": " << r.status();
+      EXPECT_FALSE(client::IsOutcomeUnknown(r.status())) << what << ": rejected, not applied";
 
       grpc::ClientContext ctx;
       kvstore::v1::PutRequest req;
@@ -275,6 +276,52 @@ TEST_F(ClientTest, ErrorsCarryTheServersCodeAndMessage) {
   EXPECT_TRUE(absl::IsUnavailable((*dead)->Get("k").status()));
   EXPECT_TRUE(absl::IsUnavailable((*dead)->Put("k", "v").status()));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  // Never connected, so never sent: a plain failure, not an unknown outcome.
+  EXPECT_FALSE(client::IsOutcomeUnknown((*dead)->Put("k", "v").status()));
+}
+
+// A frozen central node (SIGSTOP): the kernel still takes the bytes, nobody answers. A write
+// sent on an open connection, directly or through an edge, has an unknown outcome (the node may
+// apply it when it thaws). A client that had no connection yet never sends it: a plain failure,
+// and the key is provably absent after the thaw.
+TEST_F(ClientTest, WritesToAFrozenCentralNodeSayWhetherTheyMayHaveBeenApplied) {
+  StartCentral();
+  KvdProcess* edge = StartEdge("edge-a", central_->address());
+  auto direct = NewClient(central_->address(), {});
+  auto via_edge = NewClient(edge->address(), {edge->address()});
+  ASSERT_TRUE(direct->Put("warm", "1").ok());  // both have live connections now
+  ASSERT_TRUE(via_edge->Put("warm", "2").ok());
+  // No connection yet. gRPC shares connections between channels with equal arguments, so this
+  // client differs in one (its message limit) to get a connection of its own.
+  ClientOptions fresh_options;
+  fresh_options.write_endpoint = central_->address();
+  fresh_options.max_message_bytes = (32 << 20) + 1;
+  auto fresh_or = Client::Create(fresh_options);
+  ASSERT_TRUE(fresh_or.ok()) << fresh_or.status();
+  std::unique_ptr<Client> fresh = std::move(*fresh_or);
+
+  central_->Pause();
+  client::PutOptions quick;
+  quick.timeout = absl::Milliseconds(800);
+  absl::Status sent_direct = direct->Put("frozen/direct", "v", quick).status();
+  absl::Status sent_via_edge = via_edge->Put("frozen/edge", "v", quick).status();
+  absl::Status never_sent = fresh->Put("frozen/fresh", "v", quick).status();
+  central_->Resume();
+
+  EXPECT_TRUE(client::IsOutcomeUnknown(sent_direct)) << sent_direct;
+  EXPECT_TRUE(absl::IsDeadlineExceeded(sent_direct)) << sent_direct;
+  EXPECT_TRUE(client::IsOutcomeUnknown(sent_via_edge)) << sent_via_edge;
+  EXPECT_FALSE(never_sent.ok());
+  EXPECT_FALSE(client::IsOutcomeUnknown(never_sent)) << never_sent;
+  EXPECT_TRUE(absl::StrContains(never_sent.message(), "nothing was sent")) << never_sent;
+
+  client::ReadOptions strong;
+  strong.consistency = client::Consistency::kStrong;
+  auto got = direct->Get("frozen/fresh", strong);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(got->found) << "reported not sent, but written";
+  // The thawed node answers again, and the client's next write has a known outcome.
+  EXPECT_TRUE(direct->Put("after", "v").ok());
 }
 
 TEST_F(ClientTest, WritesThroughAnEdgeAreForwardedAndReadBack) {

@@ -13,15 +13,18 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "kv/client.h"
 #include "nlohmann/json.hpp"
@@ -54,20 +57,27 @@ std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-// Runs kvctl with `args` (nothing added), `input` on stdin and KV_ENDPOINT set to `env_endpoint`
+// A kvctl process started by StartKvctl; FinishKvctl waits for it and collects its output.
+struct KvctlChild {
+  pid_t pid = -1;
+  std::string in, out, err;
+};
+
+// Starts kvctl with `args` (nothing added), `input` on stdin and KV_ENDPOINT set to `env_endpoint`
 // (removed when nullopt). Output goes through files in `dir`, so no pipe can fill and block.
-// Killed after 30 s.
-KvctlResult RunKvctlOnce(const std::string& dir, const std::vector<std::string>& args,
-                         const std::string& input, const std::optional<std::string>& env_endpoint) {
-  static int serial = 0;
+KvctlChild StartKvctl(const std::string& dir, const std::vector<std::string>& args,
+                      const std::string& input, const std::optional<std::string>& env_endpoint) {
+  static std::atomic<int> serial{0};
   const std::string base = absl::StrCat(dir, "/kvctl.", ++serial);
-  const std::string in = base + ".in", out = base + ".out", err = base + ".err";
-  std::ofstream(in, std::ios::binary) << input;
+  KvctlChild child{-1, base + ".in", base + ".out", base + ".err"};
+  std::ofstream(child.in, std::ios::binary) << input;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 0, child.in.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, child.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, child.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     if (!absl::StartsWith(*e, "KV_ENDPOINT=")) env.push_back(*e);
@@ -80,30 +90,41 @@ KvctlResult RunKvctlOnce(const std::string& dir, const std::vector<std::string>&
   for (auto& s : env) envp.push_back(s.data());
   argv.push_back(nullptr);
   envp.push_back(nullptr);
-  KvctlResult r;
-  pid_t pid = -1;
-  int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  int spawned = posix_spawn(&child.pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) {
     ADD_FAILURE() << "cannot start " << argv[0] << ": " << strerror(spawned);
-    return r;
+    child.pid = -1;
   }
+  return child;
+}
+
+// Waits for `child` (killed after `timeout`) and returns its exit status and output.
+KvctlResult FinishKvctl(const KvctlChild& child, absl::Duration timeout = absl::Seconds(30)) {
+  KvctlResult r;
+  if (child.pid <= 0) return r;
   int status = 0;
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (waitpid(pid, &status, WNOHANG) == 0) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (waitpid(child.pid, &status, WNOHANG) == 0) {
     if (absl::Now() > give_up) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      ADD_FAILURE() << "kvctl did not finish in 30 s";
+      kill(child.pid, SIGKILL);
+      waitpid(child.pid, &status, 0);
+      ADD_FAILURE() << "kvctl did not finish in " << timeout;
       break;
     }
     absl::SleepFor(absl::Milliseconds(2));
   }
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  for (const std::string& f : {in, out, err}) unlink(f.c_str());
+  r.out = Slurp(child.out);
+  r.err = Slurp(child.err);
+  for (const std::string& f : {child.in, child.out, child.err}) unlink(f.c_str());
   return r;
+}
+
+// Runs kvctl to the end; killed after 30 s.
+KvctlResult RunKvctlOnce(const std::string& dir, const std::vector<std::string>& args,
+                         const std::string& input, const std::optional<std::string>& env_endpoint) {
+  return FinishKvctl(StartKvctl(dir, args, input, env_endpoint));
 }
 
 KvctlResult RunKvctl(const std::string& dir, const std::vector<std::string>& args,
@@ -689,6 +710,118 @@ TEST_F(KvctlTest, StatusShowsReplicationOnBothEnds) {
   EXPECT_EQ(j["downstreams"][0]["acked_version"], head);
   EXPECT_EQ(j["downstreams"][0]["lag_versions"], 0);
   EXPECT_EQ(j["downstreams"][0]["lag_micros"], 0);
+}
+
+// "1-3,5" -> {1, 2, 3, 5}; the inverse of bulk-put's line ranges.
+std::vector<int64_t> ParseRanges(absl::string_view text) {
+  std::vector<int64_t> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> ends = absl::StrSplit(part, '-');
+    int64_t from = 0, to = 0;
+    if (!absl::SimpleAtoi(ends[0], &from) || !absl::SimpleAtoi(ends.back(), &to)) {
+      ADD_FAILURE() << "bad range " << part;
+      return out;
+    }
+    for (int64_t i = from; i <= to; ++i) out.push_back(i);
+  }
+  return out;
+}
+
+// The line numbers bulk-put's summary lists after "<label>: " (none when there is no such line).
+std::vector<int64_t> SummaryLines(const std::string& out, const std::string& label) {
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (absl::ConsumePrefix(&line, label + ": ") && line != "none") return ParseRanges(line);
+  }
+  return {};
+}
+
+// kill -9 of the central node in the middle of a bulk-put. After the node restarts from its
+// data, every line kvctl reported written is there with its value, no line it reported failed
+// is there, and the lines it reported with unknown outcome (the Puts in flight at the kill) may
+// be either; their input lines went to --unknown-out.
+TEST_F(KvctlTest, BulkPutReportsHonestOutcomesWhenTheCentralNodeIsKilled) {
+  constexpr int kLines = 40000;
+  std::vector<std::string> lines;
+  for (int i = 1; i <= kLines; ++i) {
+    lines.push_back(
+        json{{"key", absl::StrCat("crash/", i)}, {"value", absl::StrCat("v", i)}}.dump());
+  }
+  const std::string path = WriteFile("crash.jsonl", Lines(lines));
+  const std::string unknown_path = dir_.Sub("unknown.jsonl");
+  KvctlChild child = StartKvctl(dir_.path(),
+                                {"--endpoint", central_->address(), "--timeout", "5s", "bulk-put",
+                                 path, "--window", "64", "--unknown-out", unknown_path},
+                                "", std::nullopt);
+  // Kill while Puts are streaming: after a tenth of the file is committed.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = central_->Status();
+        return s.ok() && s->head_version() >= kLines / 10;
+      },
+      absl::Seconds(60)));
+  central_->Kill();
+  KvctlResult r = FinishKvctl(child, absl::Seconds(120));
+  ASSERT_TRUE(central_->Start().ok()) << central_->ReadLog();
+
+  const std::vector<int64_t> written = SummaryLines(r.out, "written");
+  const std::vector<int64_t> failed = SummaryLines(r.out, "failed");
+  const std::vector<int64_t> unknown = SummaryLines(r.out, "outcome unknown");
+  ASSERT_EQ(written.size() + failed.size() + unknown.size(), size_t{kLines}) << r.out;
+  EXPECT_FALSE(failed.empty()) << "the kill came after the last line: " << r.out;
+  EXPECT_FALSE(unknown.empty()) << "no Put was in flight at the kill: " << r.out;
+  EXPECT_EQ(r.code, 8) << r.out;
+  EXPECT_TRUE(absl::StartsWith(
+      r.out,
+      absl::StrCat("bulk-put: ", kLines, " lines, ", written.size(), " written, ", failed.size(),
+                   " failed (0 malformed), ", unknown.size(), " outcome unknown, 0 blank")))
+      << r.out;
+  // Every failure is a connection that could not be made (the node was down): nothing sent.
+  for (absl::string_view line : absl::StrSplit(r.err, '\n', absl::SkipEmpty())) {
+    if (!absl::StartsWith(line, "line ") || absl::StrContains(line, ": outcome unknown: "))
+      continue;
+    EXPECT_TRUE(absl::StrContains(line, ": UNAVAILABLE: failed to connect to all addresses"))
+        << line;
+  }
+  std::map<std::string, std::string> content;
+  grpc::Status listed = RawKv(central_->address()).Content(&content);
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  auto value_of = [&](int64_t line) -> std::optional<std::string> {
+    auto it = content.find(absl::StrCat("crash/", line));
+    if (it == content.end()) return std::nullopt;
+    // "version|expiration|value"
+    std::vector<std::string> parts = absl::StrSplit(it->second, absl::MaxSplits('|', 2));
+    return parts.back();
+  };
+  int written_missing = 0, failed_present = 0, unknown_applied = 0;
+  for (int64_t line : written) {
+    std::optional<std::string> v = value_of(line);
+    if (v != absl::StrCat("v", line)) {
+      if (++written_missing <= 5)
+        ADD_FAILURE() << "line " << line << " reported written, not there";
+    }
+  }
+  for (int64_t line : failed) {
+    if (value_of(line).has_value() && ++failed_present <= 5) {
+      ADD_FAILURE() << "line " << line << " reported failed, but it was written";
+    }
+  }
+  for (int64_t line : unknown) {
+    std::optional<std::string> v = value_of(line);
+    if (v.has_value()) {
+      EXPECT_EQ(*v, absl::StrCat("v", line));
+      ++unknown_applied;
+    }
+  }
+  EXPECT_EQ(written_missing, 0);
+  EXPECT_EQ(failed_present, 0);
+  EXPECT_EQ(content.size(), written.size() + unknown_applied);
+  std::cerr << written.size() << " written, " << failed.size() << " failed, " << unknown.size()
+            << " outcome unknown (" << unknown_applied << " of them applied)\n";
+
+  // --unknown-out holds exactly the input lines with unknown outcome, in order.
+  std::vector<std::string> expected_unknown;
+  for (int64_t line : unknown) expected_unknown.push_back(lines[line - 1]);
+  EXPECT_EQ(Slurp(unknown_path), Lines(expected_unknown));
 }
 
 }  // namespace

@@ -12,8 +12,12 @@
 //   auto put = (*client)->Put("flags/checkout", "on");
 //   auto got = (*client)->Get("flags/checkout");  // sees the put, from the nearest edge
 //
-// A Client is thread-safe; share one per process. Keys, values and metadata are bytes.
-// Errors are absl::Status values carrying the gRPC code and the server's message.
+// Threading and ownership: a Client is thread-safe; share one per process. A BulkWriter belongs
+// to the Client that made it and must not outlive it. Keys, values and metadata are bytes.
+// Errors are absl::Status values carrying the gRPC code and the server's message. A failed write
+// whose outcome is unknown (it may have been applied) is marked: see IsOutcomeUnknown().
+//
+// This header depends on abseil only: no gRPC or generated protobuf types.
 
 #include <cstdint>
 #include <memory>
@@ -26,7 +30,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "kvstore/v1/admin.pb.h"
 
 namespace kv::client {
 
@@ -190,10 +193,57 @@ struct DeleteResult {
   uint64_t version = 0;
 };
 
+// True when a write (Put, Delete, or a BulkWriter Put) failed in a way that leaves its outcome
+// unknown: the request may have reached the central node and been committed, but no answer came
+// back (the connection broke after the request was sent, the deadline passed, the server failed
+// mid-call with INTERNAL or UNKNOWN, ...). The status keeps the gRPC code and message; the mark
+// is a payload, so `status.ToString()` reads "... [kv.client.OutcomeUnknown='the write may have
+// been applied']". Find out with a strong read of the key, or retry with `if_version`.
+// False for every other status: a write that failed without this mark was not applied (the
+// server rejected it, or it could not be sent at all). Reads are never marked.
+bool IsOutcomeUnknown(const absl::Status& status);
+
+// Returns `status` (not OK) marked as an unknown outcome; for test doubles of Client.
+absl::Status MarkOutcomeUnknown(absl::Status status);
+
+// What Client::Status() reports about one node: a digest of its Admin.Status for programs.
+// (kvctl status shows every field, including downstreams and cache statistics.)
+struct NodeStatus {
+  // The address that answered, as given to Status() (the write endpoint when empty).
+  std::string endpoint;
+  // "central" or "edge".
+  std::string role;
+  // An edge's mode: "full" or "cache". Empty for the central node.
+  std::string mode;
+  std::string node_id;
+  std::string cluster_id;
+  // The node's build ("0.1.0+gabc123").
+  std::string build_version;
+  absl::Duration uptime = absl::ZeroDuration();
+  // The node's readiness as GET /readyz reports it (an edge: synced, within --max-staleness).
+  bool ready = false;
+  // Central: the last committed version. Edge: the last applied version.
+  uint64_t head_version = 0;
+  // Oldest version still in the node's change log; 0 when the log is empty.
+  uint64_t oldest_log_version = 0;
+  // Keys held (full nodes: RocksDB's estimate; cache edges: cached entries).
+  uint64_t key_count = 0;
+  // Edge only: the node it follows and whether its replication stream is connected.
+  std::string upstream;
+  bool upstream_connected = false;
+  // Every write committed at the central node more than this long ago is reflected. Zero at the
+  // central node; InfiniteDuration() for an edge that has never synced.
+  absl::Duration staleness = absl::ZeroDuration();
+  // Edge only: its default read bound (--max-staleness).
+  absl::Duration max_staleness = absl::ZeroDuration();
+};
+
 // Many Puts in flight at once over the callback API, for bulk loads. Add() blocks while
 // `window` puts are in flight, and while a put of the same key is in flight (so later lines for
 // a key win, as if written one by one). Each put's outcome is reported through its own callback,
-// on a gRPC thread; callbacks must be quick and thread-safe. Not retried, like every write.
+// on a gRPC thread; callbacks must be quick and thread-safe and must not call Add(). A failed
+// put may be marked IsOutcomeUnknown(). Not retried, like every write. Add, Flush and InFlight
+// may be called from any thread. A writer must not outlive the Client that made it.
 class BulkWriter {
  public:
   using Callback = absl::AnyInvocable<void(absl::StatusOr<PutResult>)>;
@@ -211,41 +261,79 @@ struct BulkOptions {
   int window = 64;
 };
 
+// The client. The public calls are non-virtual (their default arguments live here, once); each
+// forwards to a protected virtual Do* method that implementations, including test doubles,
+// override.
 class Client {
  public:
   // Checks the options (max_message_bytes >= 26 MiB, endpoints non-empty) and creates channels.
   // Connections are made lazily by the first call.
   static absl::StatusOr<std::unique_ptr<Client>> Create(const ClientOptions& options);
 
+  Client() = default;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
   virtual ~Client() = default;
 
   // Reads one key. Not found is not an error: GetResult::found is false.
-  virtual absl::StatusOr<GetResult> Get(absl::string_view key, const ReadOptions& options = {}) = 0;
+  absl::StatusOr<GetResult> Get(absl::string_view key, const ReadOptions& options = {}) {
+    return DoGet(key, options);
+  }
   // Reads up to 100 keys with one set of options, from one node.
-  virtual absl::StatusOr<BatchGetResult> BatchGet(const std::vector<std::string>& keys,
-                                                  const ReadOptions& options = {}) = 0;
+  absl::StatusOr<BatchGetResult> BatchGet(const std::vector<std::string>& keys,
+                                          const ReadOptions& options = {}) {
+    return DoBatchGet(keys, options);
+  }
   // One page of keys in key order.
-  virtual absl::StatusOr<ListResult> List(const ListOptions& list,
-                                          const ReadOptions& options = {}) = 0;
+  absl::StatusOr<ListResult> List(const ListOptions& list, const ReadOptions& options = {}) {
+    return DoList(list, options);
+  }
 
-  virtual absl::StatusOr<PutResult> Put(absl::string_view key, absl::string_view value,
-                                        const PutOptions& options = {}) = 0;
-  virtual absl::StatusOr<DeleteResult> Delete(absl::string_view key,
-                                              const DeleteOptions& options = {}) = 0;
+  // Writes at the central node. Never retried. On failure, IsOutcomeUnknown(status) tells
+  // whether the write may still have been applied.
+  absl::StatusOr<PutResult> Put(absl::string_view key, absl::string_view value,
+                                const PutOptions& options = {}) {
+    return DoPut(key, value, options);
+  }
+  // Like Put: never retried, and a failure may be an unknown outcome.
+  absl::StatusOr<DeleteResult> Delete(absl::string_view key, const DeleteOptions& options = {}) {
+    return DoDelete(key, options);
+  }
 
   // Pipelined puts to the write endpoint; see BulkWriter.
-  virtual std::unique_ptr<BulkWriter> NewBulkWriter(const BulkOptions& options = {}) = 0;
+  std::unique_ptr<BulkWriter> NewBulkWriter(const BulkOptions& options = {}) {
+    return DoNewBulkWriter(options);
+  }
 
-  // Admin.Status of one node; empty endpoint = the write endpoint. Retried like a read.
-  virtual absl::StatusOr<kvstore::v1::StatusResponse> Status(absl::string_view endpoint = "",
-                                                             absl::Duration timeout = {}) = 0;
+  // The status of one node; empty endpoint = the write endpoint; ZeroDuration() timeout =
+  // ClientOptions::timeout. Retried like a read.
+  absl::StatusOr<NodeStatus> Status(absl::string_view endpoint = "",
+                                    absl::Duration timeout = absl::ZeroDuration()) {
+    return DoStatus(endpoint, timeout);
+  }
 
   // The session: the highest version this client wrote, or read (the entry's version when
   // found, the answer's as_of_version when not found). Sent as min_version on reads.
-  virtual uint64_t session_version() const = 0;
+  uint64_t session_version() const { return DoSessionVersion(); }
   // Carries a session over from elsewhere (e.g. another process): raises or lowers it to v.
   // SetSessionVersion(0) resets the session.
-  virtual void SetSessionVersion(uint64_t v) = 0;
+  void SetSessionVersion(uint64_t v) { DoSetSessionVersion(v); }
+
+ protected:
+  virtual absl::StatusOr<GetResult> DoGet(absl::string_view key, const ReadOptions& options) = 0;
+  virtual absl::StatusOr<BatchGetResult> DoBatchGet(const std::vector<std::string>& keys,
+                                                    const ReadOptions& options) = 0;
+  virtual absl::StatusOr<ListResult> DoList(const ListOptions& list,
+                                            const ReadOptions& options) = 0;
+  virtual absl::StatusOr<PutResult> DoPut(absl::string_view key, absl::string_view value,
+                                          const PutOptions& options) = 0;
+  virtual absl::StatusOr<DeleteResult> DoDelete(absl::string_view key,
+                                                const DeleteOptions& options) = 0;
+  virtual std::unique_ptr<BulkWriter> DoNewBulkWriter(const BulkOptions& options) = 0;
+  virtual absl::StatusOr<NodeStatus> DoStatus(absl::string_view endpoint,
+                                              absl::Duration timeout) = 0;
+  virtual uint64_t DoSessionVersion() const = 0;
+  virtual void DoSetSessionVersion(uint64_t v) = 0;
 };
 
 }  // namespace kv::client

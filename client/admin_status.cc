@@ -1,0 +1,17 @@
+#include "client/admin_status.h"
+
+#include "client/client_impl.h"
+
+namespace kv::client {
+
+absl::StatusOr<kvstore::v1::StatusResponse> FetchAdminStatus(Client& client,
+                                                             absl::string_view endpoint,
+                                                             absl::Duration timeout) {
+  auto* impl = dynamic_cast<ClientImpl*>(&client);
+  if (impl == nullptr) {
+    return absl::UnimplementedError("FetchAdminStatus: the client was not made by Client::Create");
+  }
+  return impl->StatusProto(endpoint, timeout);
+}
+
+}  // namespace kv::client

@@ -1,0 +1,20 @@
+#pragma once
+// kvctl's way to the full Admin.Status of a node. The public Client::Status() returns the
+// NodeStatus digest; `kvctl status` prints every field of the proto, and generated types stay
+// out of kv/client.h, so this internal header gives it the proto. Not part of the public API.
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kv/client.h"
+#include "kvstore/v1/admin.pb.h"
+
+namespace kv::client {
+
+// Admin.Status of `endpoint` (empty = the write endpoint), retried like Client::Status().
+// `client` must come from Client::Create(); any other implementation gets UNIMPLEMENTED.
+// Thread-safe like the Client.
+absl::StatusOr<kvstore::v1::StatusResponse> FetchAdminStatus(
+    Client& client, absl::string_view endpoint = "", absl::Duration timeout = absl::ZeroDuration());
+
+}  // namespace kv::client
