@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/units.h"
+#include "server/http/shared_body_pool.h"
 #include "server/http/url.h"
 
 namespace kv::server {
@@ -38,7 +39,19 @@ struct KvCall {
   CallContext context;
   Responder responder;
   Metrics* metrics = nullptr;
+  // Large values are shared through it (null: never).
+  std::shared_ptr<SharedBodyPool> bodies;
+  size_t share_from_bytes = 0;
   std::chrono::steady_clock::time_point start;
+};
+
+// What the /v1/kv handler needs, shared by its copies.
+struct KvRoute {
+  Node* node = nullptr;
+  Metrics* metrics = nullptr;
+  GatewayOptions options;
+  // Held by the route (and so by the server's routes) and by every call in flight.
+  std::shared_ptr<SharedBodyPool> bodies;
 };
 
 void Record(Metrics* metrics, absl::StatusCode code, std::chrono::steady_clock::time_point start) {
@@ -89,14 +102,22 @@ void FinishKv(KvCall& call, const absl::Status& status) {
       out.AddHeader("X-KV-Expiration", absl::AlphaNum(entry.expiration()).Piece());
     }
     if (!entry.metadata().empty()) out.AddHeader("X-KV-Metadata", PercentEncode(entry.metadata()));
-    out.body().swap(*entry.mutable_value());  // no copy of the value
+    if (call.bodies != nullptr && entry.version() != 0 &&
+        entry.value().size() >= call.share_from_bytes) {
+      // Readers of the same version in flight share one copy; this one is dropped if so.
+      out.set_shared_body(call.bodies->Intern(call.request.key(), entry.version(),
+                                              std::move(*entry.mutable_value())));
+    } else {
+      out.body().swap(*entry.mutable_value());  // no copy of the value
+    }
   }
   Record(call.metrics, code, call.start);
   call.responder.Send();
 }
 
-void HandleKv(Node* node, Metrics* metrics, absl::Duration read_timeout, const HttpRequest& request,
+void HandleKv(const std::shared_ptr<KvRoute>& route, const HttpRequest& request,
               Responder responder) {
+  Metrics* const metrics = route->metrics;
   const auto start = std::chrono::steady_clock::now();
   if (!IsGetOrHead(request)) {
     responder.response().AddHeader("Allow", kGetOrHead);
@@ -124,14 +145,19 @@ void HandleKv(Node* node, Metrics* metrics, absl::Duration read_timeout, const H
       return;
     }
   }
-  call->context.deadline = absl::Now() + read_timeout;
+  call->context.deadline = absl::Now() + route->options.read_timeout;
   call->context.peer.assign(request.peer.data(), request.peer.size());
   call->responder = std::move(responder);
   call->metrics = metrics;
   call->start = start;
+  if (route->options.share_values_from_bytes > 0) {
+    call->bodies = route->bodies;
+    call->share_from_bytes = route->options.share_values_from_bytes;
+  }
   KvCall* c = call.get();
-  node->Get(c->request, &c->response, c->context,
-            [call = std::move(call)](absl::Status status) mutable { FinishKv(*call, status); });
+  route->node->Get(
+      c->request, &c->response, c->context,
+      [call = std::move(call)](absl::Status status) mutable { FinishKv(*call, status); });
 }
 
 }  // namespace
@@ -267,9 +293,13 @@ void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics,
       responder.Send();
     });
   }
-  const absl::Duration read_timeout = options.read_timeout;
-  auto kv = [node, metrics, read_timeout](const HttpRequest& request, Responder responder) {
-    HandleKv(node, metrics, read_timeout, request, std::move(responder));
+  auto route = std::make_shared<KvRoute>();
+  route->node = node;
+  route->metrics = metrics;
+  route->options = options;
+  route->bodies = std::make_shared<SharedBodyPool>();
+  auto kv = [route](const HttpRequest& request, Responder responder) {
+    HandleKv(route, request, std::move(responder));
   };
   server->Route("/v1/kv", kv);
   server->RoutePrefix(kKvPrefix, kv);

@@ -6,6 +6,7 @@
 //   GET /v1/kv/{key}    Node::Get; the value as the body, freshness in X-KV-* headers
 // HEAD is accepted wherever GET is.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -23,6 +24,9 @@ struct GatewayOptions {
   // Deadline the node gets for one HTTP read (CallContext::deadline = now + this); a read that
   // takes longer answers 504.
   absl::Duration read_timeout = absl::Seconds(10);
+  // Values at least this large are held once while answers send them: concurrent reads of the
+  // same (key, version) share one copy (shared_body_pool.h). 0 = never share.
+  size_t share_values_from_bytes = 64 * 1024;
 };
 
 // Registers the routes above on `server` (before server->Start()). `node` and `metrics` must

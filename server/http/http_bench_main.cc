@@ -117,12 +117,18 @@ int main(int argc, char** argv) {
   size_t value_bytes = 100;
   bool async = false;
   double idle_timeout_seconds = 60;
+  double write_timeout_seconds = 30;
+  int max_connections = 4096;
+  size_t max_pending_mib = 256;
   app.add_option("--listen", listen, "HOST:PORT");
   app.add_option("--threads", threads, "HTTP I/O threads");
   app.add_option("--keys", keys, "keys key-0 .. key-N-1");
   app.add_option("--value-bytes", value_bytes, "bytes per value");
   app.add_flag("--async", async, "complete reads on another thread");
   app.add_option("--idle-timeout", idle_timeout_seconds, "seconds; 0 = none");
+  app.add_option("--write-timeout", write_timeout_seconds, "seconds; 0 = none");
+  app.add_option("--max-connections", max_connections, "open connections at most");
+  app.add_option("--max-pending-mib", max_pending_mib, "MiB of answers held for writing; 0 = none");
   CLI11_PARSE(app, argc, argv);
 
   // Block the stop signals in every thread; main waits for them with sigwait.
@@ -139,6 +145,10 @@ int main(int argc, char** argv) {
   options.threads = threads;
   options.idle_timeout =
       idle_timeout_seconds > 0 ? absl::Seconds(idle_timeout_seconds) : absl::InfiniteDuration();
+  options.write_timeout =
+      write_timeout_seconds > 0 ? absl::Seconds(write_timeout_seconds) : absl::InfiniteDuration();
+  options.max_connections = max_connections;
+  options.max_pending_response_bytes = max_pending_mib > 0 ? max_pending_mib << 20 : SIZE_MAX;
   kv::server::HttpServer server(options);
   kv::server::RegisterGatewayRoutes(&server, &node, &metrics);
   if (absl::Status s = server.Start(); !s.ok()) {

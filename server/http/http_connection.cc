@@ -2,7 +2,6 @@
 
 #include <array>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "server/http/request_framing.h"
 
 namespace kv::server {
 namespace asio = boost::asio;
@@ -21,7 +21,32 @@ namespace http = boost::beast::http;
 
 namespace {
 
+// Largest slice of a body handed to one write: write_timeout counts from the last write that
+// made progress, so a large answer to a slow client is not timed out as a whole.
+constexpr size_t kWritePieceBytes = 256 * 1024;
+// Buffers grown past this by one large request or answer are released once it is done, so an
+// idle keep-alive connection does not keep them.
+constexpr size_t kKeptBufferBytes = 64 * 1024;
+
+// The answer to a connection beyond max_connections.
+constexpr absl::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Retry-After: 1\r\n"
+    "Connection: close\r\n"
+    "Content-Length: 21\r\n"
+    "\r\n"
+    "too many connections\n";
+
 absl::string_view View(beast::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+void ShrinkIfGrown(std::string& s) {
+  if (s.capacity() > kKeptBufferBytes) {
+    std::string().swap(s);
+  } else {
+    s.clear();
+  }
+}
 
 HttpMethod MethodOf(http::verb verb) {
   switch (verb) {
@@ -88,14 +113,21 @@ void HttpResponse::AddHeader(absl::string_view name, absl::string_view value) {
 void HttpResponse::SetText(int status, absl::string_view text) {
   status_ = status;
   set_content_type("text/plain; charset=utf-8");
+  shared_body_.reset();
   body_.assign(text.data(), text.size());
   body_.push_back('\n');
 }
 
+void HttpResponse::set_shared_body(std::shared_ptr<const std::string> body) {
+  shared_body_ = std::move(body);
+  ShrinkIfGrown(body_);
+}
+
 void HttpResponse::Clear() {
   status_ = 200;
-  headers_.clear();
-  body_.clear();
+  ShrinkIfGrown(headers_);
+  ShrinkIfGrown(body_);
+  shared_body_.reset();
 }
 
 Responder& Responder::operator=(Responder&& other) noexcept {
@@ -134,37 +166,58 @@ HttpConnection::HttpConnection(std::shared_ptr<HttpServer::Shared> shared, HttpL
 }
 
 HttpConnection::~HttpConnection() {
+  ReleaseBody();
   if (!registered_) return;
   absl::MutexLock lock(&shared_->mu);
   shared_->connections.erase(this);
   if (counted_open_) --shared_->open_connections;
 }
 
-bool HttpConnection::Register() {
+HttpConnection::Admission HttpConnection::Register() {
   {
     absl::MutexLock lock(&shared_->mu);
     if (!shared_->draining) {
+      if (shared_->open_connections >= shared_->options.max_connections) {
+        return Admission::kFull;
+      }
       shared_->connections.insert(this);
       ++shared_->open_connections;
       registered_ = counted_open_ = true;
-      return true;
+      return Admission::kAdmitted;
     }
   }
   beast::error_code ec;
   socket_->close(ec);
   state_ = State::kClosed;
-  return false;
+  return Admission::kDraining;
+}
+
+void HttpConnection::Refuse() {
+  state_ = State::kClosed;
+  beast::error_code ec;
+  socket_->non_blocking(true, ec);
+  // Closing a socket with unread input sends RST, which may destroy the answer before the
+  // client reads it: take what has arrived (a request usually fits in one read).
+  std::array<char, 4096> sink;
+  for (int i = 0; i < 4 && !ec; ++i) socket_->read_some(asio::buffer(sink), ec);
+  ec = {};
+  socket_->write_some(asio::buffer(kTooManyConnections.data(), kTooManyConnections.size()), ec);
+  socket_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  socket_->close(ec);
 }
 
 void HttpConnection::Start() {
-  if (shared_->max_idle_ticks > 0) loop_->connections.push_back(weak_from_this());
+  if (shared_->sweep_interval.count() > 0) loop_->connections.push_back(weak_from_this());
   Read();
 }
 
 bool HttpConnection::Sweep() {
   if (state_ == State::kClosed) return false;
   if (state_ == State::kHandling) return true;  // the node has the request; not the client's fault
-  if (++idle_ticks_ < shared_->max_idle_ticks) return true;
+  const bool writing = state_ == State::kWriting;
+  const int limit = writing ? shared_->max_write_ticks : shared_->max_idle_ticks;
+  if (limit == 0 || ++idle_ticks_ < limit) return true;
+  if (writing) shared_->write_timeouts.fetch_add(1, std::memory_order_relaxed);
   Close();
   return false;
 }
@@ -178,6 +231,7 @@ void HttpConnection::Abandon() {
   state_ = State::kClosed;
   socket_.reset();
   parser_.reset();
+  ReleaseBody();
   absl::MutexLock lock(&shared_->mu);
   if (counted_open_) --shared_->open_connections;
   counted_open_ = false;
@@ -206,6 +260,32 @@ void HttpConnection::Read() {
       static_cast<uint32_t>(std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
   parser_->body_limit(shared_->options.max_body_bytes);
   idle_ticks_ = 0;
+  if (buffer_.size() == 0 && buffer_.capacity() > kKeptBufferBytes) buffer_.shrink_to_fit();
+  http::async_read_header(
+      *socket_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void HttpConnection::OnHeader(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (ec) {
+    OnRead(ec);
+    return;
+  }
+  const auto& head = parser_->get();
+  if (absl::Status s = CheckRequestFraming(head, head.version()); !s.ok()) {
+    Reject(400, absl::StrCat("bad request: ", s.message()));
+    return;
+  }
+  if (!parser_->chunked() && head.find(http::field::transfer_encoding) != head.end()) {
+    // Valid by the rules, but the parser did not take it as chunked: never guess the framing.
+    Reject(400, "bad request: Transfer-Encoding not understood");
+    return;
+  }
+  if (parser_->is_done()) {
+    Dispatch();
+    return;
+  }
   http::async_read(*socket_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
 }
@@ -256,6 +336,7 @@ void HttpConnection::Dispatch() {
     return;
   }
   (*handler)(view, std::move(responder));
+  if (state_ != State::kClosed) parser_.reset();  // the request (and its body) is not needed now
 }
 
 void HttpConnection::Write(HttpResponse response) {
@@ -264,36 +345,85 @@ void HttpConnection::Write(HttpResponse response) {
   out_ = std::move(response);
   const bool close = !keep_alive_ || closing_;
   keep_alive_ = !close;
+  const size_t content_length = out_.content().size();
+  if (head_only_) out_.set_shared_body(nullptr);  // and empties body(): nothing to send
+  HoldBody();
 
   head_.clear();
   const auto status = static_cast<http::status>(out_.status_);
   absl::string_view reason = View(http::obsolete_reason(status));
   if (reason.empty() || reason == "<unknown-status>") reason = "Unknown";
   absl::StrAppend(&head_, "HTTP/1.1 ", out_.status_, " ", reason, "\r\n", out_.headers_,
-                  "Content-Length: ", out_.body_.size(), "\r\n", DateHeader());
+                  "Content-Length: ", head_only_ ? content_length : out_.content().size(), "\r\n",
+                  DateHeader());
   if (close) {
     head_.append("Connection: close\r\n");
   } else if (version_ == 10) {
     head_.append("Connection: keep-alive\r\n");
   }
   head_.append("\r\n");
+  head_left_ = head_;
+  body_left_ = head_only_ ? absl::string_view() : out_.content();
+  WriteNext();
+}
 
+void HttpConnection::HoldBody() {
+  const void* shared = out_.shared_body_.get();
+  size_t bytes = out_.content().size();
+  if (!shared_->pending.TryHold(shared, bytes)) {
+    shared_->answers_refused.fetch_add(1, std::memory_order_relaxed);
+    out_.Clear();
+    out_.AddHeader("Retry-After", "1");
+    out_.SetText(503, "server busy: too many answers waiting for clients to read them");
+    shared = nullptr;
+    bytes = out_.body_.size();
+    shared_->pending.TryHold(nullptr, bytes);  // small: always admitted
+  }
+  held_ = true;
+  held_shared_ = shared;
+  held_bytes_ = bytes;
+}
+
+void HttpConnection::WriteNext() {
   const std::array<asio::const_buffer, 2> buffers = {
-      asio::buffer(head_), head_only_ ? asio::const_buffer() : asio::buffer(out_.body_)};
+      asio::buffer(head_left_.data(), head_left_.size()),
+      asio::buffer(body_left_.data(), std::min(body_left_.size(), kWritePieceBytes))};
   idle_ticks_ = 0;
-  asio::async_write(*socket_, buffers, [self = shared_from_this()](beast::error_code ec, size_t) {
-    self->OnWrite(ec);
+  socket_->async_write_some(buffers, [self = shared_from_this()](beast::error_code ec, size_t n) {
+    self->OnWrite(ec, n);
   });
 }
 
-void HttpConnection::OnWrite(beast::error_code ec) {
+void HttpConnection::OnWrite(beast::error_code ec, size_t written) {
   if (state_ == State::kClosed) return;
+  if (ec) {
+    Close();
+    return;
+  }
+  const size_t from_head = std::min(written, head_left_.size());
+  head_left_.remove_prefix(from_head);
+  body_left_.remove_prefix(written - from_head);
+  if (!head_left_.empty() || !body_left_.empty()) {
+    WriteNext();  // progress: idle_ticks_ starts over
+    return;
+  }
+  ReleaseBody();
   spare_ = std::move(out_);
-  if (ec || !keep_alive_) {
+  if (!keep_alive_) {
     Close();
     return;
   }
   Read();
+}
+
+void HttpConnection::ReleaseBody() {
+  head_left_ = {};
+  body_left_ = {};
+  if (held_) {
+    shared_->pending.Release(held_shared_, held_bytes_);
+    held_ = false;
+  }
+  out_.Clear();
 }
 
 void HttpConnection::Reject(int status, absl::string_view text) {
@@ -311,8 +441,9 @@ void HttpConnection::Close() {
   state_ = State::kClosed;
   beast::error_code ec;
   socket_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  socket_->close(ec);
+  socket_->close(ec);  // cancels a pending write: it no longer touches the answer's buffers
   parser_.reset();
+  ReleaseBody();
   absl::MutexLock lock(&shared_->mu);
   if (counted_open_) --shared_->open_connections;
   counted_open_ = false;

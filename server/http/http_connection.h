@@ -1,6 +1,13 @@
 #pragma once
-// Internal to http_server.cc: the state a server shares with its connections, and one
-// connection's read -> handle -> write loop. Not for use outside server/http.
+// Internal to server/http: the state a server shares with its connections, and one
+// connection's read -> check framing -> handle -> write (in pieces) loop. Not for use outside
+// server/http.
+//
+// Threading: a connection runs on its loop's thread, except Register/Refuse (the accept loop,
+// before the connection starts), Complete (any thread: posts to the loop unless already on it)
+// and Abandon (after the I/O threads are joined). Ownership: shared_ptr, held by the pending
+// I/O operation's handler and by a Responder while a handler owns the request; the loop and
+// the server keep only weak or raw references.
 
 #include <atomic>
 #include <boost/asio/basic_waitable_timer.hpp>
@@ -22,8 +29,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/http/http_server.h"
+#include "server/http/pending_bodies.h"
+#include "server/http/throttled_log.h"
 
 namespace kv::server {
 
@@ -53,16 +63,21 @@ struct HttpLoop {
 
 // Outlives the HttpServer while connections (held by Responders) remain.
 struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
-  explicit Shared(HttpServerOptions o) : options(std::move(o)) {}
+  explicit Shared(HttpServerOptions o)
+      : options(std::move(o)), pending(options.max_pending_response_bytes) {}
 
   // nullptr when unrouted.
   const HttpHandler* FindHandler(absl::string_view path) const;
 
   const HttpServerOptions options;
-  // Idle detection: every sweep_interval a connection waiting for the client gains a tick; at
-  // max_idle_ticks it is closed. Zero interval = no idle timeout.
+  // Answer bodies held by connections that are writing them.
+  PendingBodies pending;
+  // Timeouts: every sweep_interval a connection waiting for its client gains a tick; at
+  // max_idle_ticks (reading) or max_write_ticks (writing) it is closed; 0 = never. Zero interval
+  // = neither timeout, no sweeping.
   std::chrono::nanoseconds sweep_interval{0};
   int max_idle_ticks = 0;
+  int max_write_ticks = 0;
   // Routes: written before Start, read-only while the I/O threads run, cleared by Stop.
   absl::flat_hash_map<std::string, HttpHandler> exact;
   std::vector<std::pair<std::string, HttpHandler>> prefixes;  // longest first
@@ -70,9 +85,15 @@ struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
   // One per thread; alive from Start until Stop has joined the threads.
   std::vector<std::unique_ptr<HttpLoop>> loops;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;  // on loops[0]
-  std::optional<HttpSocket> accepting;  // the socket being accepted (accept loop only)
-  size_t next_loop = 0;                 // accept loop only
+  std::optional<HttpSocket> accepting;               // the socket being accepted (accept loop only)
+  size_t next_loop = 0;                              // accept loop only
+  ThrottledLog accept_error_log{absl::Seconds(10)};  // accept loop only
+  ThrottledLog refusal_log{absl::Seconds(10)};       // accept loop only
   std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> write_timeouts{0};
+  std::atomic<uint64_t> answers_refused{0};
 
   mutable absl::Mutex mu;
   // True while the io_contexts may be posted to (from Start until Stop stops them).
@@ -95,8 +116,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
                  std::string peer);
   ~HttpConnection();
 
-  // Registers with the server; false (and the socket is closed) when the server is draining.
-  bool Register();
+  enum class Admission { kAdmitted, kFull, kDraining };
+  // Registers with the server as an open connection. kFull when max_connections are open (call
+  // Refuse), kDraining when the server is stopping (the socket is then closed).
+  Admission Register();
+  // After Register answered kFull, on the accept loop: answers 503 without blocking (reading
+  // what the client already sent, so the close sends FIN rather than RST) and closes.
+  void Refuse();
   // On the connection's thread: starts reading requests.
   void Start();
   // On the connection's thread, from the loop's sweeper: counts an idle tick and closes the
@@ -111,15 +137,24 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   static void Complete(std::shared_ptr<HttpConnection> self, HttpResponse response);
 
   boost::asio::io_context::executor_type executor() const { return executor_; }
+  const std::string& peer() const { return peer_; }
 
  private:
   enum class State { kReading, kHandling, kWriting, kClosed };
 
   void Read();
+  // The request head is in: checks its framing, then reads the body if any.
+  void OnHeader(boost::beast::error_code ec);
   void OnRead(boost::beast::error_code ec);
   void Dispatch();
   void Write(HttpResponse response);
-  void OnWrite(boost::beast::error_code ec);
+  // Holds out_'s body in shared_->pending, or replaces out_ by a 503 when over the budget.
+  void HoldBody();
+  // Writes what the socket takes of the rest of the head and the next piece of the body.
+  void WriteNext();
+  void OnWrite(boost::beast::error_code ec, size_t written);
+  // Releases out_'s body and its count in shared_->pending; shrinks grown buffers.
+  void ReleaseBody();
   // Answers a request that could not be parsed, then closes.
   void Reject(int status, absl::string_view text);
   void Close();
@@ -132,9 +167,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   std::optional<HttpSocket> socket_;  // reset by Abandon
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  HttpResponse spare_;  // buffers for the next Responder
-  HttpResponse out_;    // the answer being written
-  std::string head_;    // its status line and headers
+  HttpResponse spare_;           // buffers for the next Responder
+  HttpResponse out_;             // the answer being written
+  std::string head_;             // its status line and headers
+  absl::string_view head_left_;  // of head_, still to write
+  absl::string_view body_left_;  // of out_.content(), still to write (empty for HEAD)
+  // out_'s body as counted in shared_->pending (held_ = counted).
+  bool held_ = false;
+  const void* held_shared_ = nullptr;
+  size_t held_bytes_ = 0;
   State state_ = State::kReading;
   bool keep_alive_ = true;
   bool head_only_ = false;
@@ -142,7 +183,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool closing_ = false;  // set by BeginShutdown
   bool registered_ = false;
   bool counted_open_ = false;  // counted in shared_->open_connections
-  int idle_ticks_ = 0;         // sweeps since the last read or write completed
+  int idle_ticks_ = 0;         // sweeps since the last read or write (piece) completed
 };
 
 }  // namespace kv::server

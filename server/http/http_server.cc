@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "server/http/http_accept.h"
 #include "server/http/http_connection.h"
 
 namespace kv::server {
@@ -19,12 +20,8 @@ using asio::ip::tcp;
 
 namespace {
 
-// "ipv4:127.0.0.1:5555" / "ipv6:[::1]:5555", like gRPC's peer strings.
-std::string PeerString(const tcp::endpoint& endpoint) {
-  const asio::ip::address address = endpoint.address();
-  if (address.is_v4()) return absl::StrCat("ipv4:", address.to_string(), ":", endpoint.port());
-  return absl::StrCat("ipv6:[", address.to_string(), "]:", endpoint.port());
-}
+// Timeouts this long or longer are never checked.
+constexpr absl::Duration kNever = absl::Hours(24 * 365);
 
 std::string HostPort(const tcp::endpoint& endpoint) {
   const asio::ip::address address = endpoint.address();
@@ -61,39 +58,6 @@ absl::StatusOr<tcp::endpoint> ParseListen(absl::string_view listen) {
         absl::StrCat("listen address '", listen, "': cannot resolve host: ", ec.message()));
   }
   return results.begin()->endpoint();
-}
-
-// Accepts connections on loops[0] and hands each to the next loop. Runs on the I/O threads
-// only, which Stop joins before `shared` goes away.
-void Accept(HttpServer::Shared* shared) {
-  HttpLoop* loop = shared->loops[shared->next_loop].get();
-  shared->next_loop = (shared->next_loop + 1) % shared->loops.size();
-  shared->accepting.emplace(loop->context.get_executor());
-  shared->acceptor->async_accept(*shared->accepting, [shared, loop](boost::system::error_code ec) {
-    if (ec == asio::error::operation_aborted || !shared->acceptor->is_open()) return;
-    if (ec) {
-      // Out of descriptors and the like: back off instead of spinning.
-      KV_LOG(WARN) << "http accept: " << ec.message();
-      auto timer = std::make_shared<HttpTimer>(shared->loops[0]->context.get_executor(),
-                                               std::chrono::milliseconds(100));
-      timer->async_wait([shared, timer](boost::system::error_code wait_ec) {
-        if (!wait_ec && shared->acceptor->is_open()) Accept(shared);
-      });
-      return;
-    }
-    shared->accepted.fetch_add(1, std::memory_order_relaxed);
-    HttpSocket socket = std::move(*shared->accepting);
-    boost::system::error_code option_ec;
-    socket.set_option(tcp::no_delay(true), option_ec);
-    const tcp::endpoint remote = socket.remote_endpoint(option_ec);
-    auto connection =
-        std::make_shared<HttpConnection>(shared->shared_from_this(), loop, std::move(socket),
-                                         option_ec ? std::string("unknown") : PeerString(remote));
-    if (connection->Register()) {
-      asio::post(connection->executor(), [connection] { connection->Start(); });
-    }
-    Accept(shared);
-  });
 }
 
 // Every sweep_interval: ticks each connection of `loop`, forgetting closed ones.
@@ -149,6 +113,14 @@ absl::Status HttpServer::Start() {
     return absl::InvalidArgumentError(
         absl::StrCat("http threads must be in 1..256, got ", options.threads));
   }
+  if (options.max_connections < 1 || options.max_connections > 1000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http max_connections must be in 1..1000000, got ", options.max_connections));
+  }
+  if (options.idle_timeout <= absl::ZeroDuration() ||
+      options.write_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("http idle_timeout and write_timeout must be positive");
+  }
   absl::StatusOr<tcp::endpoint> endpoint = ParseListen(options.listen);
   if (!endpoint.ok()) return endpoint.status();
 
@@ -173,14 +145,20 @@ absl::Status HttpServer::Start() {
     absl::MutexLock lock(&shared_->mu);
     shared_->open = true;
   }
-  Accept(shared_.get());
-  if (options.idle_timeout < absl::Hours(24 * 365)) {
-    // Close idle connections between 1x and 1.25x idle_timeout after their last I/O.
+  AcceptConnections(shared_.get());
+  // Close connections waiting for their client between 1x and 1.25x the timeout after their
+  // last progress: idle ones (reading) after idle_timeout, stuck answers after write_timeout.
+  const absl::Duration shortest = std::min(options.idle_timeout, options.write_timeout);
+  if (shortest < kNever) {
     const absl::Duration interval =
-        std::clamp(options.idle_timeout / 4, absl::Milliseconds(5), absl::Seconds(1));
+        std::clamp(shortest / 4, absl::Milliseconds(5), absl::Seconds(1));
+    const auto ticks = [interval](absl::Duration timeout) {
+      if (timeout >= kNever) return 0;
+      return 1 + static_cast<int>(std::ceil(absl::FDivDuration(timeout, interval)));
+    };
     shared_->sweep_interval = absl::ToChronoNanoseconds(interval);
-    shared_->max_idle_ticks =
-        1 + static_cast<int>(std::ceil(absl::FDivDuration(options.idle_timeout, interval)));
+    shared_->max_idle_ticks = ticks(options.idle_timeout);
+    shared_->max_write_ticks = ticks(options.write_timeout);
     for (auto& loop : shared_->loops) Sweep(shared_.get(), loop.get());
   }
   for (int i = 0; i < options.threads; ++i) {
@@ -260,6 +238,18 @@ uint64_t HttpServer::connections_accepted() const {
 int HttpServer::connections_open() const {
   absl::MutexLock lock(&shared_->mu);
   return shared_->open_connections;
+}
+
+HttpServerStats HttpServer::stats() const {
+  HttpServerStats stats;
+  stats.connections_accepted = shared_->accepted.load(std::memory_order_relaxed);
+  stats.connections_refused = shared_->refused.load(std::memory_order_relaxed);
+  stats.connections_open = connections_open();
+  stats.accept_errors = shared_->accept_errors.load(std::memory_order_relaxed);
+  stats.write_timeouts = shared_->write_timeouts.load(std::memory_order_relaxed);
+  stats.answers_refused = shared_->answers_refused.load(std::memory_order_relaxed);
+  stats.pending_response_bytes = shared_->pending.bytes();
+  return stats;
 }
 
 }  // namespace kv::server

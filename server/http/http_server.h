@@ -4,7 +4,15 @@
 // - One io_context per thread; accepted connections are spread round-robin over them, so a
 //   connection's I/O never needs a strand or a lock.
 // - Keep-alive and pipelining (answers in request order: the next request of a connection is
-//   read after the previous answer was written). Per-connection buffers are reused.
+//   read after the previous answer was written). Per-connection buffers are reused; buffers
+//   grown past 64 KiB by a large request or answer are released after it.
+// - Limits (docs/http.md, "Limits"): request heads are checked for ambiguous framing
+//   (request_framing.h: 400 and close); answers are written in slices of at most 256 KiB and a
+//   client that stops reading is closed after write_timeout; answer bodies held for writing are
+//   bounded in all (max_pending_response_bytes) and may be shared between connections
+//   (HttpResponse::set_shared_body); at most max_connections are open (the excess gets 503 and
+//   is closed); a failed accept (EMFILE, ENFILE) is logged at most every 10 s and retried every
+//   100 ms, so the server never stops accepting.
 // - A handler receives the request and a Responder; it may answer at once or later from any
 //   thread (the node's Get may complete on a gRPC thread). The connection waits meanwhile.
 // - Stop() stops accepting, closes idle connections, lets answers in flight finish for up to
@@ -44,12 +52,36 @@ struct HttpServerOptions {
   size_t max_header_bytes = 16 * 1024;
   // Largest request body; larger bodies get 413 and the connection is closed.
   size_t max_body_bytes = 1024 * 1024;
-  // A connection that sends no (complete) request for this long is closed. Also bounds the time
-  // to write an answer to a client that does not read. Checked coarsely: a connection is closed
-  // between 1x and 1.25x this after its last completed read or write.
+  // A keep-alive connection that sends no (complete) request for this long is closed. Checked
+  // coarsely: a connection is closed between 1x and 1.25x this after its last completed read or
+  // write. A request waiting at its handler is never timed out.
   absl::Duration idle_timeout = absl::Seconds(60);
+  // A connection whose answer makes no progress for this long (the client stopped reading and
+  // the socket's send buffer stays full) is closed, and the answer's memory released. Progress
+  // is any write the socket takes (at most 256 KiB each); checked as coarsely as idle_timeout.
+  // The kernel reports room only once about a third of the send buffer (up to 4 MiB) drained,
+  // so a reader slower than roughly (send buffer / 3) per write_timeout is closed too.
+  absl::Duration write_timeout = absl::Seconds(30);
+  // Open connections at most. One beyond is answered "503 Service Unavailable" with
+  // Connection: close (without reading its request) and closed at once. 1..1000000.
+  int max_connections = 4096;
+  // Bytes of answer bodies held, in all, for connections still writing them (a shared body
+  // counts once). An answer that would pass it is replaced by 503 with Retry-After: 1; bodies
+  // of at most 64 KiB are always admitted. SIZE_MAX = no limit.
+  size_t max_pending_response_bytes = size_t{256} << 20;
   // How long Stop() waits for answers in flight before closing their connections.
   absl::Duration drain_timeout = absl::Seconds(2);
+};
+
+// Counters of a running server (HttpServer::stats()).
+struct HttpServerStats {
+  uint64_t connections_accepted = 0;  // admitted since Start
+  uint64_t connections_refused = 0;   // answered 503 and closed: max_connections were open
+  int connections_open = 0;
+  uint64_t accept_errors = 0;         // failed accepts, e.g. out of descriptors (EMFILE)
+  uint64_t write_timeouts = 0;        // connections closed by write_timeout
+  uint64_t answers_refused = 0;       // answers replaced by 503: max_pending_response_bytes
+  size_t pending_response_bytes = 0;  // answer bodies held now (shared bodies once)
 };
 
 enum class HttpMethod { kGet, kHead, kPost, kPut, kDelete, kOptions, kOther };
@@ -81,13 +113,24 @@ class HttpResponse {
   void AddHeader(absl::string_view name, absl::string_view value);
   void set_content_type(absl::string_view type) { AddHeader("Content-Type", type); }
 
+  // The body, unless a shared body is set (set_body and SetText drop one).
   std::string& body() { return body_; }
-  void set_body(std::string body) { body_ = std::move(body); }
+  void set_body(std::string body) {
+    body_ = std::move(body);
+    shared_body_.reset();
+  }
+  // Sends `body` instead of body(), which it empties: a body held once and shared by several
+  // answers (a large value read by many clients at once). Null drops the shared body.
+  void set_shared_body(std::shared_ptr<const std::string> body);
+  // The bytes to send: the shared body when set, else body().
+  absl::string_view content() const {
+    return shared_body_ != nullptr ? absl::string_view(*shared_body_) : absl::string_view(body_);
+  }
 
   // status + "Content-Type: text/plain; charset=utf-8" + text followed by a newline.
   void SetText(int status, absl::string_view text);
 
-  // Forgets status, headers and body, keeping the buffers' memory.
+  // Forgets status, headers and body, keeping the buffers' memory (up to a bound).
   void Clear();
 
  private:
@@ -95,6 +138,7 @@ class HttpResponse {
   int status_ = 200;
   std::string headers_;  // "Name: value\r\n" lines
   std::string body_;
+  std::shared_ptr<const std::string> shared_body_;
 };
 
 class HttpConnection;
@@ -150,9 +194,10 @@ class HttpServer {
   // "127.0.0.1:34567"
   std::string bound_address() const;
 
-  // Connections accepted since Start, and currently open.
+  // Connections admitted since Start, and currently open.
   uint64_t connections_accepted() const;
   int connections_open() const;
+  HttpServerStats stats() const;
 
   struct Shared;  // routes and I/O state shared with connections and responders (internal)
 

@@ -37,6 +37,22 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
       ->capture_default_str();
   command->add_option("--http-threads", flags->http_threads, "Threads serving HTTP")
       ->capture_default_str();
+  command
+      ->add_option("--http-idle-timeout", flags->http_idle_timeout,
+                   "Close a keep-alive HTTP connection with no new request after this")
+      ->capture_default_str();
+  command
+      ->add_option("--http-write-timeout", flags->http_write_timeout,
+                   "Close an HTTP connection whose client stopped reading an answer after this")
+      ->capture_default_str();
+  command
+      ->add_option("--http-max-connections", flags->http_max_connections,
+                   "Open HTTP connections at most; the excess gets 503 and is closed")
+      ->capture_default_str();
+  command
+      ->add_option("--http-max-pending-bytes", flags->http_max_pending_bytes,
+                   "HTTP answer bytes held for slow clients, in all; beyond it answers get 503")
+      ->capture_default_str();
   command->add_option("--ready-file", flags->ready_file,
                       "Write the bound addresses as JSON to this file once serving (for scripts "
                       "and tests)");
@@ -101,6 +117,30 @@ absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
   serve->max_message_bytes = limits.MaxMessageBytes();
   serve->ready_file = flags.ready_file;
   serve->http_threads = std::max(1, flags.http_threads);
+  if (auto s = ParsePositiveDurationFlagInto("--http-idle-timeout", flags.http_idle_timeout,
+                                             &serve->http_idle_timeout);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = ParsePositiveDurationFlagInto("--http-write-timeout", flags.http_write_timeout,
+                                             &serve->http_write_timeout);
+      !s.ok()) {
+    return s;
+  }
+  if (flags.http_max_connections < 1 || flags.http_max_connections > 1000000) {
+    return absl::InvalidArgumentError("--http-max-connections must be 1..1000000");
+  }
+  serve->http_max_connections = flags.http_max_connections;
+  uint64_t pending = 0;
+  if (auto s = ParseBytesFlagInto("--http-max-pending-bytes", flags.http_max_pending_bytes,
+                                  &pending);
+      !s.ok()) {
+    return s;
+  }
+  if (pending < (1u << 20)) {
+    return absl::InvalidArgumentError("--http-max-pending-bytes must be at least 1MiB");
+  }
+  serve->http_max_pending_bytes = pending;
   return absl::OkStatus();
 }
 

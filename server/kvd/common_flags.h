@@ -23,6 +23,10 @@ struct CommonFlags {
   std::string block_cache = "256MiB";
   std::string ready_file;
   int http_threads = 1;
+  std::string http_idle_timeout = "60s";
+  std::string http_write_timeout = "30s";
+  int http_max_connections = 4096;
+  std::string http_max_pending_bytes = "256MiB";
   bool verbose = false;
 };
 

@@ -11,6 +11,7 @@
 #include "nlohmann/json.hpp"
 #include "server/rpc/admin_service.h"
 #include "server/http/gateway.h"
+#include "server/http/http_metrics.h"
 #include "server/http/http_server.h"
 #include "server/rpc/kv_service.h"
 #include "server/metrics/status_metrics.h"
@@ -84,10 +85,15 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
 
   std::unique_ptr<HttpServer> http;
   std::string http_address;
+  int http_collector = 0;  // kv_http_* series; removed before `http` goes away
   if (!options.http_listen.empty()) {
     HttpServerOptions http_options;
     http_options.listen = options.http_listen;
     http_options.threads = options.http_threads;
+    http_options.idle_timeout = options.http_idle_timeout;
+    http_options.write_timeout = options.http_write_timeout;
+    http_options.max_connections = options.http_max_connections;
+    http_options.max_pending_response_bytes = options.http_max_pending_bytes;
     http = std::make_unique<HttpServer>(http_options);
     GatewayOptions gateway;
     gateway.read_timeout = options.http_read_timeout;
@@ -97,6 +103,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
       return s;
     }
     http_address = http->bound_address();
+    http_collector = AddHttpServerCollector(*hooks.metrics, http.get());
   }
   admin_service.SetListenAddresses(grpc_address, http_address);
 
@@ -120,6 +127,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
   if (http) http->Stop();  // answers reads in flight, then closes
+  if (http_collector != 0) hooks.metrics->RemoveCollector(http_collector);
   int left = hooks.tracker->Drain(options.shutdown_grace);
   if (left > 0) KV_LOG(WARN) << left << " calls still running after the grace period; cancelling";
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));

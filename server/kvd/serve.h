@@ -31,6 +31,11 @@ struct ServeOptions {
   int http_threads = 1;
   // Deadline the node gets for one HTTP read.
   absl::Duration http_read_timeout = absl::Seconds(10);
+  // HTTP limits (docs/http.md, "Limits"); defaults as in HttpServerOptions.
+  absl::Duration http_idle_timeout = absl::Seconds(60);
+  absl::Duration http_write_timeout = absl::Seconds(30);
+  int http_max_connections = 4096;
+  size_t http_max_pending_bytes = size_t{256} << 20;
 };
 
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later, so Serve()
