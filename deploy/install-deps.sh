@@ -9,6 +9,7 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libjwt-dev libssl-dev
   procps psmisc python3 curl ccache
 )
 # Only for bench/compare.sh and the fuzz targets; install with --bench / --fuzz.
