@@ -1,5 +1,5 @@
 #pragma once
-// Staleness from ping round trips (DESIGN.md, "Freshness and consistency").
+// Staleness from ping round trips (docs/design.md, "Freshness and consistency").
 //
 // The edge sends a ping stamped with its own monotonic time t0. The upstream answers, after
 // every change it had queued when the ping arrived, with its head version H and its own

@@ -7,6 +7,12 @@
 // tail), and answers its pings after every change it had when the ping arrived. A subscriber
 // never holds more than one message in flight, so a slow one costs nothing but its own progress
 // and never blocks the write path or the others.
+//
+// Threading: Append is called by one writer at a time (the central node's commit thread, or a
+// relay's stream applier); stream events arrive on gRPC threads; the publisher's own thread
+// does the sending. Everything shared is guarded by mu_. Ownership: the change log belongs to
+// the node's store and outlives the publisher; each SubscribeStream is owned by gRPC and
+// deletes itself; shutdown is FinishAll (end streams) then Stop (join the thread).
 
 #include <cstdint>
 #include <deque>
@@ -116,11 +122,13 @@ class Publisher {
   void RequestReset(Session* s, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TrimTail() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Constant after construction.
   ChangeLog* const log_;
   Clock* const clock_;
   const PublisherOptions options_;
   const std::function<int64_t()> staleness_micros_;
 
+  // Guards the tail, the sessions and the shutdown flags.
   mutable absl::Mutex mu_;
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
   uint64_t head_ ABSL_GUARDED_BY(mu_);

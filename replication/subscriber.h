@@ -9,6 +9,12 @@
 // pings every --ping-interval and feeds the answers to the FreshnessTracker. A RESET makes a
 // full edge snapshot again and a cache edge restart from the upstream's head. Reconnects use
 // jittered exponential backoff, so an upstream that is down for minutes needs no operator.
+//
+// Threading: Start and Stop are called once each by the owner; state, connected, FillStatus and
+// the counters may be called from any thread. The applier, snapshot target or head follower is
+// called only from the subscriber's thread (and a short-lived pinger thread reads
+// applied_version). Ownership: the stub, applier, freshness tracker and clock belong to the
+// edge node and outlive the subscriber.
 
 #include <grpcpp/grpcpp.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// A discrete-event simulation of the freshness protocol (DESIGN.md, "Freshness and
+// A discrete-event simulation of the freshness protocol (docs/design.md, "Freshness and
 // consistency") over a chain central -> relay... -> edge, driven by one ManualClock. Every node
 // has its own monotonic clock (the shared time plus a large random offset: no clock sync). The
 // central node commits versions at random times; every other node pings its upstream, which

@@ -97,9 +97,8 @@ absl::Status CentralNode::ReadKey(const std::string& key, uint64_t min_version, 
   return absl::OkStatus();
 }
 
-void CentralNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
-                      const CallContext& call, Done done) {
-  if (auto s = ValidateGet(options_.limits, request); !s.ok()) return std::move(done)(s);
+template <typename Request, typename Response>
+void CentralNode::ReadOne(const Request& request, Response* response, Done done) {
   bool found = false;
   absl::Status s = ReadKey(request.key(), request.options().min_version(), &found,
                            response->mutable_entry(), response->mutable_info());
@@ -110,18 +109,17 @@ void CentralNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetRe
   std::move(done)(s);
 }
 
+void CentralNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                      const CallContext& call, Done done) {
+  if (auto s = ValidateGet(options_.limits, request); !s.ok()) return std::move(done)(s);
+  ReadOne(request, response, std::move(done));
+}
+
 void CentralNode::Fetch(const kvstore::v1::FetchRequest& request,
                         kvstore::v1::FetchResponse* response, const CallContext& call, Done done) {
   if (auto s = ValidateFetch(options_.limits, request); !s.ok()) return std::move(done)(s);
   fetches_.fetch_add(1, std::memory_order_relaxed);
-  bool found = false;
-  absl::Status s = ReadKey(request.key(), request.options().min_version(), &found,
-                           response->mutable_entry(), response->mutable_info());
-  if (s.ok()) {
-    response->set_found(found);
-    if (!found) response->clear_entry();
-  }
-  std::move(done)(s);
+  ReadOne(request, response, std::move(done));
 }
 
 void CentralNode::BatchGet(const kvstore::v1::BatchGetRequest& request,

@@ -2,6 +2,13 @@
 // The central node: the single authority. It validates and commits writes through the group
 // commit pipeline, answers reads from its own store (staleness 0), sweeps expired keys, trims
 // its change log, and is the root upstream of the replication tree.
+//
+// Threading: the Node methods are called from gRPC and HTTP threads, any number at once. Reads
+// run on the calling thread against the store; writes are queued to the WritePipeline, whose
+// commit thread answers them (Done runs there). Stop is called once, by kvd's main thread, after
+// the RPC server has shut down.
+// Ownership: the node owns its store, publisher, pipeline, sweeper and retention, all created by
+// Open and constant after it; the Clock outlives it.
 
 #include <atomic>
 #include <cstdint>
@@ -89,7 +96,11 @@ class CentralNode final : public Node, public ReplicationSource {
   absl::Status ReadKey(const std::string& key, uint64_t min_version, bool* found,
                        kvstore::v1::Entry* entry, kvstore::v1::ReadInfo* info);
   void FillInfo(uint64_t as_of, kvstore::v1::ReadInfo* info) const;
+  // Get and Fetch: one key at this node (staleness 0).
+  template <typename Request, typename Response>
+  void ReadOne(const Request& request, Response* response, Done done);
 
+  // Constant after construction (the pointers: after Open).
   const CentralOptions options_;
   Clock* const clock_;
   const int64_t started_micros_;
@@ -99,6 +110,7 @@ class CentralNode final : public Node, public ReplicationSource {
   std::unique_ptr<WritePipeline> pipeline_;
   std::unique_ptr<ExpirySweeper> sweeper_;
   std::unique_ptr<replication::LogRetention> retention_;
+  // Counters and flags.
   std::atomic<uint64_t> fetches_{0};
   std::atomic<bool> stopped_{false};
 };

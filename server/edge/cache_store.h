@@ -2,7 +2,7 @@
 // A cache-mode edge's data: the hot-key cache, kept coherent by the replication stream and
 // persisted (with the applied version) in a small RocksDB so a restart is warm.
 //
-// Coherence rules (DESIGN.md, "Hot keys"):
+// Coherence rules (docs/design.md, "Hot keys (cache edges)"):
 // - Every stream change to a cached key replaces it if newer; changes to other keys only
 //   advance the applied version. "Not found" is cached like a value, as of a version.
 // - A cold miss registers the key as pending before fetching; a change that arrives for a

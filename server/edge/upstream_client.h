@@ -3,11 +3,15 @@
 // the replication stream, snapshots, cold reads and forwarded calls. Forwarded calls are
 // asynchronous (no thread waits on the network) and carry the caller's deadline, capped by
 // --upstream-timeout.
+//
+// Threading: every method may be called from any thread at once (gRPC stubs are thread-safe);
+// `done` runs on a gRPC callback thread. Ownership: the client owns its channel and stubs; the
+// edge node owns the client and destroys it after replication and fetches have stopped.
+
+#include <grpcpp/grpcpp.h>
 
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/time/time.h"
 #include "kvstore/v1/kv.grpc.pb.h"

@@ -2,6 +2,10 @@
 // A full edge receives values larger than the upstream's --push-value-limit as invalidations
 // (key + version). This fetches those values in the background and installs each one only if
 // the key is still at that version; until then reads of the key go to the upstream.
+//
+// Threading: Enqueue, pending and fetched may be called from any thread (the stream applier
+// enqueues); fetches run one at a time on the fetcher's own thread, started by Start and joined
+// by Stop. Ownership: the store and the upstream client belong to the full edge and outlive it.
 
 #include <cstdint>
 #include <deque>
@@ -12,8 +16,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/storage/versioned_store.h"
 #include "server/edge/upstream_client.h"
+#include "server/storage/versioned_store.h"
 
 namespace kv::server {
 

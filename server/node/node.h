@@ -1,7 +1,12 @@
 #pragma once
 // The node role behind the public services. The gRPC services (KV, Replication.Fetch, Admin)
-// and the HTTP gateway are thin adapters over this interface; the central node and the two
-// kinds of edge implement it.
+// and the HTTP gateway are thin adapters over this interface; the central node
+// (server/central/central_node.h) and the two kinds of edge (server/edge/) implement it.
+//
+// Threading: every method may be called from any thread, any number at once. The request and
+// response objects belong to the caller and must stay alive until `done` runs; `done` runs
+// exactly once, on the calling thread or on one of the node's own (a commit, an upstream answer,
+// a stream apply, a timer). GetStatus and Ready answer at once.
 
 #include <string>
 
@@ -43,9 +48,8 @@ class Node {
   virtual void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
                     const CallContext& call, Done done) = 0;
   // A downstream's cold read: the same rules as Get, counted apart.
-  virtual void Fetch(const kvstore::v1::FetchRequest& request,
-                     kvstore::v1::FetchResponse* response, const CallContext& call,
-                     Done done) = 0;
+  virtual void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+                     const CallContext& call, Done done) = 0;
 
   // A snapshot of the node's state for Admin.Status and the metrics gauges.
   virtual void GetStatus(kvstore::v1::StatusResponse* status) = 0;

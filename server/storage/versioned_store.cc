@@ -194,6 +194,7 @@ absl::StatusOr<bool> VersionedStore::Get(absl::string_view key, PinnedRecord* ou
 }
 
 absl::Status VersionedStore::Write(rocksdb::WriteBatch* batch) {
+  write_mu_.AssertHeld();
   rocksdb::WriteOptions w;
   w.sync = options_.sync;
   return FromRocks(db_->Write(w, batch), "writing a batch");

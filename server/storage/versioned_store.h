@@ -6,6 +6,13 @@
 //   expiry   big-endian expiration + key -> version (only where expirations are swept)
 // Every change is applied in one WriteBatch together with its log entry and the new head
 // version, so data, log and head never disagree, also after a crash.
+//
+// Threading: reads (Get, List, NewSnapshotCursor, head_version, the scans) may run on any
+// thread at any time. Writes (Apply, the snapshot install, InstallFetchedValue) serialise on
+// write_mu_: the central node's commit thread, or at an edge the stream applier and the value
+// fetcher. DropExpiryIndex touches only the expiry index, which only the sweeper writes. Ownership:
+// the store owns its RocksDB and change log; callers hold it by unique_ptr and must destroy it
+// after every thread using it has stopped.
 
 #include <atomic>
 #include <cstdint>
@@ -140,9 +147,10 @@ class VersionedStore {
  private:
   VersionedStore() = default;
   absl::Status Load();
-  absl::Status Write(rocksdb::WriteBatch* batch);
+  absl::Status Write(rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   void AddRecordToBatch(const kvstore::v1::Change& change, rocksdb::WriteBatch* batch);
 
+  // Constant after Open.
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -152,6 +160,7 @@ class VersionedStore {
   rocksdb::ColumnFamilyHandle* expiry_cf_ = nullptr;
   std::unique_ptr<replication::ChangeLog> log_;
 
+  // Written under write_mu_, read without it.
   std::atomic<uint64_t> head_{0};
   std::atomic<bool> snapshot_incomplete_{false};
   // Writers are one thread at the central node; at an edge the stream applier and the value

@@ -1,6 +1,6 @@
 // fuzz_validate: arbitrary bytes parsed as one of the six validated requests and run through
 // its Validate* function. Besides "never crashes", every answer is checked against the rules
-// written down in DESIGN.md ("Data model"): an accepted request obeys every limit, a request
+// written down in docs/design.md ("Data model"): an accepted request obeys every limit, a request
 // that obeys every limit is accepted, and a refusal carries a precise, bounded message with the
 // right code.
 //
