@@ -144,7 +144,7 @@ void HotKeyCache::ForEach(
     {
       absl::MutexLock lock(&s->mu);
       copy.reserve(s->policy.entries());
-      s->policy.ForEach([&](const Entry& e) { copy.emplace_back(e.key, e.value); });
+      s->policy.ForEach([&](const CacheNode& e) { copy.emplace_back(e.key, e.value); });
     }
     for (const auto& [key, value] : copy) fn(key, value);
   }

@@ -14,11 +14,11 @@ FrequencySketch::Options SketchOptions(const WTinyLfu::Options& o) {
   return s;
 }
 
-// Every Entry is one allocation of the same size; measure what the allocator makes of it.
+// Every CacheNode is one allocation of the same size; measure what the allocator makes of it.
 size_t EntryAllocationBytes() {
   static const size_t bytes = [] {
-    auto probe = std::make_unique<Entry>();
-    return AllocationBytes(probe.get(), sizeof(Entry));
+    auto probe = std::make_unique<CacheNode>();
+    return AllocationBytes(probe.get(), sizeof(CacheNode));
   }();
   return bytes;
 }
@@ -34,12 +34,12 @@ WTinyLfu::WTinyLfu(const Options& options)
       window_max_(static_cast<size_t>(options.capacity_bytes * options.window_fraction)),
       protected_max_(
           static_cast<size_t>((options.capacity_bytes - window_max_) * options.protected_fraction)),
-      table_(0, EntryHash(), EntryEq(), CountingAllocator<Entry*>(&table_bytes_)),
+      table_(0, CacheNodeHash(), CacheNodeEq(), CountingAllocator<CacheNode*>(&table_bytes_)),
       sketch_(SketchOptions(options)),
       random_state_(Mix64(options.seed) | 1) {}
 
 WTinyLfu::~WTinyLfu() {
-  for (Entry* e : table_) delete e;
+  for (CacheNode* e : table_) delete e;
 }
 
 size_t WTinyLfu::ChargeOf(absl::string_view key, const CachedValue& value) {
@@ -47,12 +47,12 @@ size_t WTinyLfu::ChargeOf(absl::string_view key, const CachedValue& value) {
   return Charge(std::string(key), value);
 }
 
-Entry* WTinyLfu::Find(const HashedKey& key) const {
+CacheNode* WTinyLfu::Find(const HashedKey& key) const {
   auto it = table_.find(key);
   return it == table_.end() ? nullptr : *it;
 }
 
-EntryList& WTinyLfu::ListOf(Segment segment) {
+CacheNodeList& WTinyLfu::ListOf(Segment segment) {
   switch (segment) {
     case Segment::kWindow:
       return window_;
@@ -64,7 +64,7 @@ EntryList& WTinyLfu::ListOf(Segment segment) {
 }
 
 Segment WTinyLfu::SegmentOf(absl::string_view key) const {
-  const Entry* e = Find(HashedKey(key));
+  const CacheNode* e = Find(HashedKey(key));
   return e == nullptr ? Segment::kNone : e->segment;
 }
 
@@ -79,7 +79,7 @@ uint64_t WTinyLfu::NextRandom() {
 
 std::shared_ptr<const CachedValue> WTinyLfu::Lookup(const HashedKey& key) {
   sketch_.Increment(key.hash);
-  Entry* e = Find(key);
+  CacheNode* e = Find(key);
   if (e == nullptr) {
     ++counters_.misses;
     return nullptr;
@@ -107,7 +107,7 @@ std::shared_ptr<const CachedValue> WTinyLfu::Lookup(const HashedKey& key) {
 
 void WTinyLfu::DemoteProtectedOverflow() {
   while (protected_.bytes() > protected_max_ && protected_.size() > 1) {
-    Entry* e = protected_.back();
+    CacheNode* e = protected_.back();
     protected_.Remove(e);
     e->segment = Segment::kProbation;
     probation_.PushFront(e);
@@ -116,7 +116,7 @@ void WTinyLfu::DemoteProtectedOverflow() {
 
 bool WTinyLfu::Admit(const HashedKey& key, std::shared_ptr<const CachedValue> value,
                      Garbage* garbage) {
-  if (Entry* e = Find(key); e != nullptr) {
+  if (CacheNode* e = Find(key); e != nullptr) {
     if (value->version > e->value->version) {
       Replace(e, std::move(value), garbage);
       Maintain(garbage);
@@ -124,8 +124,8 @@ bool WTinyLfu::Admit(const HashedKey& key, std::shared_ptr<const CachedValue> va
     return e->segment != Segment::kNone;
   }
 
-  auto owned = std::make_unique<Entry>();
-  Entry* e = owned.get();
+  auto owned = std::make_unique<CacheNode>();
+  CacheNode* e = owned.get();
   e->key = std::string(key.key);
   e->hash = key.hash;
   e->charge = Charge(e->key, *value);
@@ -151,14 +151,14 @@ bool WTinyLfu::Admit(const HashedKey& key, std::shared_ptr<const CachedValue> va
 
 bool WTinyLfu::UpdateIfPresent(const HashedKey& key, std::shared_ptr<const CachedValue> value,
                                Garbage* garbage) {
-  Entry* e = Find(key);
+  CacheNode* e = Find(key);
   if (e == nullptr || value->version <= e->value->version) return false;
   Replace(e, std::move(value), garbage);
   Maintain(garbage);
   return true;
 }
 
-void WTinyLfu::Replace(Entry* e, std::shared_ptr<const CachedValue> value, Garbage* garbage) {
+void WTinyLfu::Replace(CacheNode* e, std::shared_ptr<const CachedValue> value, Garbage* garbage) {
   const size_t charge = Charge(e->key, *value);
   negative_entries_ += (value->found ? 0 : 1);
   negative_entries_ -= (e->value->found ? 0 : 1);
@@ -168,7 +168,7 @@ void WTinyLfu::Replace(Entry* e, std::shared_ptr<const CachedValue> value, Garba
 }
 
 bool WTinyLfu::Erase(const HashedKey& key, Garbage* garbage) {
-  Entry* e = Find(key);
+  CacheNode* e = Find(key);
   if (e == nullptr) return false;
   Detach(e, &garbage->erased);
   return true;
@@ -176,10 +176,10 @@ bool WTinyLfu::Erase(const HashedKey& key, Garbage* garbage) {
 
 void WTinyLfu::Clear(Garbage* garbage) {
   garbage->erased.reserve(garbage->erased.size() + table_.size());
-  for (Entry* e : table_) garbage->erased.emplace_back(e);
+  for (CacheNode* e : table_) garbage->erased.emplace_back(e);
   table_.clear();
-  for (EntryList* list : {&window_, &probation_, &protected_}) {
-    while (Entry* e = list->back()) {
+  for (CacheNodeList* list : {&window_, &probation_, &protected_}) {
+    while (CacheNode* e = list->back()) {
       list->Remove(e);
       e->segment = Segment::kNone;
     }
@@ -188,7 +188,7 @@ void WTinyLfu::Clear(Garbage* garbage) {
   negative_entries_ = 0;
 }
 
-void WTinyLfu::Detach(Entry* e, std::vector<std::unique_ptr<Entry>>* out) {
+void WTinyLfu::Detach(CacheNode* e, std::vector<std::unique_ptr<CacheNode>>* out) {
   ListOf(e->segment).Remove(e);
   e->segment = Segment::kNone;
   table_.erase(e);
@@ -199,7 +199,7 @@ void WTinyLfu::Detach(Entry* e, std::vector<std::unique_ptr<Entry>>* out) {
 
 void WTinyLfu::Maintain(Garbage* garbage) {
   while (window_.bytes() > window_max_) {
-    Entry* c = window_.back();
+    CacheNode* c = window_.back();
     if (bytes_used() <= options_.capacity_bytes) {
       // Room for everyone: the candidate enters the main space unopposed.
       window_.Remove(c);
@@ -214,7 +214,7 @@ void WTinyLfu::Maintain(Garbage* garbage) {
   // Over budget without a window overflow (a value grew, the table or sketch grew): evict by
   // recency alone, least valuable region first.
   while (bytes_used() > options_.capacity_bytes) {
-    Entry* victim = probation_.back();
+    CacheNode* victim = probation_.back();
     if (victim == nullptr) victim = protected_.back();
     if (victim == nullptr) victim = window_.back();
     if (victim == nullptr) break;
@@ -223,12 +223,12 @@ void WTinyLfu::Maintain(Garbage* garbage) {
   }
 }
 
-bool WTinyLfu::AdmitCandidate(Entry* c, Garbage* garbage) {
+bool WTinyLfu::AdmitCandidate(CacheNode* c, Garbage* garbage) {
   const size_t need = bytes_used() - options_.capacity_bytes;
   // Find the victims that would make room: probation tail first, then protected tail.
   size_t freed = 0;
   int strongest = -1;
-  Entry* v = probation_.back();
+  CacheNode* v = probation_.back();
   bool in_probation = true;
   while (freed < need) {
     if (v == nullptr) {
@@ -250,7 +250,7 @@ bool WTinyLfu::AdmitCandidate(Entry* c, Garbage* garbage) {
   if (!admit) return false;
 
   while (bytes_used() > options_.capacity_bytes) {
-    Entry* victim = probation_.back() != nullptr ? probation_.back() : protected_.back();
+    CacheNode* victim = probation_.back() != nullptr ? probation_.back() : protected_.back();
     ++counters_.evictions;
     Detach(victim, &garbage->evicted);
   }
@@ -261,9 +261,9 @@ bool WTinyLfu::AdmitCandidate(Entry* c, Garbage* garbage) {
   return true;
 }
 
-void WTinyLfu::ForEach(absl::FunctionRef<void(const Entry&)> fn) const {
-  for (const EntryList* list : {&protected_, &probation_, &window_}) {
-    for (const Entry* e = list->front(); e != nullptr; e = e->next) fn(*e);
+void WTinyLfu::ForEach(absl::FunctionRef<void(const CacheNode&)> fn) const {
+  for (const CacheNodeList* list : {&protected_, &probation_, &window_}) {
+    for (const CacheNode* e = list->front(); e != nullptr; e = e->next) fn(*e);
   }
 }
 

@@ -22,8 +22,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
+#include "server/cache/cache_node_list.h"
 #include "server/cache/cached_value.h"
-#include "server/cache/entry_list.h"
 #include "server/cache/frequency_sketch.h"
 #include "server/cache/heap_bytes.h"
 #include "server/cache/key_hash.h"
@@ -64,8 +64,8 @@ class WTinyLfu {
 
   // What an operation removed; destroy it outside the lock.
   struct Garbage {
-    std::vector<std::unique_ptr<Entry>> evicted;  // evictions and rejections: report these
-    std::vector<std::unique_ptr<Entry>> erased;   // Erase/Clear: the caller asked for it
+    std::vector<std::unique_ptr<CacheNode>> evicted;  // evictions and rejections: report these
+    std::vector<std::unique_ptr<CacheNode>> erased;   // Erase/Clear: the caller asked for it
     std::vector<std::shared_ptr<const CachedValue>> replaced;  // older values of updated keys
   };
 
@@ -80,7 +80,7 @@ class WTinyLfu {
   std::shared_ptr<const CachedValue> Lookup(const HashedKey& key);
   // The value if cached, without recording an access or touching recency or the stats.
   std::shared_ptr<const CachedValue> Peek(const HashedKey& key) const {
-    const Entry* e = Find(key);
+    const CacheNode* e = Find(key);
     return e == nullptr ? nullptr : e->value;
   }
   // Records an access without looking up.
@@ -95,9 +95,9 @@ class WTinyLfu {
   // Drops every entry; keeps the sketch, since popularity does not change when data goes stale.
   void Clear(Garbage* garbage);
   // Protected (hottest first), then probation, then window.
-  void ForEach(absl::FunctionRef<void(const Entry&)> fn) const;
+  void ForEach(absl::FunctionRef<void(const CacheNode&)> fn) const;
 
-  // The heap bytes an entry for this key and value holds: the Entry allocation, the key's
+  // The heap bytes an entry for this key and value holds: the CacheNode allocation, the key's
   // buffer, the value's shared block and its strings' buffers. Excludes the table slot, which
   // is counted with the table.
   static size_t ChargeOf(absl::string_view key, const CachedValue& value);
@@ -118,30 +118,31 @@ class WTinyLfu {
   const FrequencySketch& sketch() const { return sketch_; }
 
  private:
-  struct EntryHash {
+  struct CacheNodeHash {
     using is_transparent = void;
-    size_t operator()(const Entry* e) const { return e->hash; }
+    size_t operator()(const CacheNode* e) const { return e->hash; }
     size_t operator()(const HashedKey& k) const { return k.hash; }
   };
-  struct EntryEq {
+  struct CacheNodeEq {
     using is_transparent = void;
-    bool operator()(const Entry* a, const Entry* b) const { return a == b; }
-    bool operator()(const Entry* a, const HashedKey& b) const { return a->key == b.key; }
-    bool operator()(const HashedKey& a, const Entry* b) const { return a.key == b->key; }
+    bool operator()(const CacheNode* a, const CacheNode* b) const { return a == b; }
+    bool operator()(const CacheNode* a, const HashedKey& b) const { return a->key == b.key; }
+    bool operator()(const HashedKey& a, const CacheNode* b) const { return a.key == b->key; }
   };
-  using Table = absl::flat_hash_set<Entry*, EntryHash, EntryEq, CountingAllocator<Entry*>>;
+  using Table =
+      absl::flat_hash_set<CacheNode*, CacheNodeHash, CacheNodeEq, CountingAllocator<CacheNode*>>;
 
-  Entry* Find(const HashedKey& key) const;
-  EntryList& ListOf(Segment segment);
+  CacheNode* Find(const HashedKey& key) const;
+  CacheNodeList& ListOf(Segment segment);
   // Installs a newer value in place; the entry keeps its position.
-  void Replace(Entry* e, std::shared_ptr<const CachedValue> value, Garbage* garbage);
+  void Replace(CacheNode* e, std::shared_ptr<const CachedValue> value, Garbage* garbage);
   // Unlinks and unindexes `e`, handing it to `out`.
-  void Detach(Entry* e, std::vector<std::unique_ptr<Entry>>* out);
+  void Detach(CacheNode* e, std::vector<std::unique_ptr<CacheNode>>* out);
   // Restores the invariants after an insert or a growth: window within its share (overflow
   // competes for the main space) and total bytes within the budget.
   void Maintain(Garbage* garbage);
   // Tries to move window candidate `c` into probation while over budget. False: dropped.
-  bool AdmitCandidate(Entry* c, Garbage* garbage);
+  bool AdmitCandidate(CacheNode* c, Garbage* garbage);
   void DemoteProtectedOverflow();
   uint64_t NextRandom();
 
@@ -152,9 +153,9 @@ class WTinyLfu {
   size_t table_bytes_ = 0;  // real bytes of the table's backing array
   Table table_;
   FrequencySketch sketch_;
-  EntryList window_;
-  EntryList probation_;
-  EntryList protected_;
+  CacheNodeList window_;
+  CacheNodeList probation_;
+  CacheNodeList protected_;
   size_t entry_bytes_ = 0;
   size_t negative_entries_ = 0;
   uint64_t random_state_;

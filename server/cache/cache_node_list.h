@@ -1,6 +1,6 @@
 #pragma once
-// The cache's per-key node and the intrusive LRU lists that hold them. Intrusive links keep an
-// entry to one heap allocation (plus its key's buffer) and make every move O(1).
+// The cache's per-key node (CacheNode) and the intrusive LRU lists that hold them. Intrusive links
+// keep an entry to one heap allocation (plus its key's buffer) and make every move O(1).
 
 #include <cstddef>
 #include <cstdint>
@@ -14,29 +14,29 @@ namespace kv::server::cache {
 // Which W-TinyLFU region an entry is in.
 enum class Segment : uint8_t { kNone, kWindow, kProbation, kProtected };
 
-struct Entry {
+struct CacheNode {
   std::string key;
   std::shared_ptr<const CachedValue> value;
-  Entry* prev = nullptr;  // towards the most recently used end
-  Entry* next = nullptr;  // towards the least recently used end
+  CacheNode* prev = nullptr;  // towards the most recently used end
+  CacheNode* next = nullptr;  // towards the least recently used end
   uint64_t hash = 0;
   size_t charge = 0;  // heap bytes this entry holds (see WTinyLfu::ChargeOf)
   Segment segment = Segment::kNone;
 };
 
 // A doubly-linked LRU list, front = most recently used. Tracks the bytes charged to it.
-class EntryList {
+class CacheNodeList {
  public:
-  EntryList() = default;
-  EntryList(const EntryList&) = delete;
-  EntryList& operator=(const EntryList&) = delete;
+  CacheNodeList() = default;
+  CacheNodeList(const CacheNodeList&) = delete;
+  CacheNodeList& operator=(const CacheNodeList&) = delete;
 
-  Entry* front() const { return head_; }
-  Entry* back() const { return tail_; }
+  CacheNode* front() const { return head_; }
+  CacheNode* back() const { return tail_; }
   size_t size() const { return size_; }
   size_t bytes() const { return bytes_; }
 
-  void PushFront(Entry* e) {
+  void PushFront(CacheNode* e) {
     e->prev = nullptr;
     e->next = head_;
     if (head_ != nullptr) head_->prev = e;
@@ -46,7 +46,7 @@ class EntryList {
     bytes_ += e->charge;
   }
 
-  void Remove(Entry* e) {
+  void Remove(CacheNode* e) {
     (e->prev != nullptr ? e->prev->next : head_) = e->next;
     (e->next != nullptr ? e->next->prev : tail_) = e->prev;
     e->prev = e->next = nullptr;
@@ -54,21 +54,21 @@ class EntryList {
     bytes_ -= e->charge;
   }
 
-  void MoveToFront(Entry* e) {
+  void MoveToFront(CacheNode* e) {
     if (head_ == e) return;
     Remove(e);
     PushFront(e);
   }
 
   // For an entry in this list whose charge changes in place.
-  void Recharge(Entry* e, size_t new_charge) {
+  void Recharge(CacheNode* e, size_t new_charge) {
     bytes_ = bytes_ - e->charge + new_charge;
     e->charge = new_charge;
   }
 
  private:
-  Entry* head_ = nullptr;
-  Entry* tail_ = nullptr;
+  CacheNode* head_ = nullptr;
+  CacheNode* tail_ = nullptr;
   size_t size_ = 0;
   size_t bytes_ = 0;
 };
