@@ -1,0 +1,242 @@
+// Read commands: GET, TTL, PTTL (Node::Get) and MGET, EXISTS (Node::BatchGet in chunks of the
+// node's batch limit, a few chunks at a time). Every read carries the connection's read options
+// (KV.READOPTS, read-your-writes), so the staleness bound, min_version waits, cache read-through
+// and forwarding all apply as for gRPC and HTTP reads.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "server/resp/errors.h"
+#include "server/resp/fanout.h"
+#include "server/resp/handlers.h"
+#include "server/resp/node_call.h"
+#include "server/resp/thread_pool_of.h"
+
+namespace kv::server::resp {
+
+void MergeReadInfo(const kvstore::v1::ReadInfo& next, bool first, kvstore::v1::ReadInfo* merged) {
+  if (first) {
+    *merged = next;
+    return;
+  }
+  if (next.staleness_micros() > merged->staleness_micros()) {
+    merged->set_staleness_micros(next.staleness_micros());
+  }
+  if (next.as_of_version() < merged->as_of_version()) {
+    merged->set_as_of_version(next.as_of_version());
+  }
+  if (next.stale()) merged->set_stale(true);
+}
+
+namespace {
+
+// BatchGet chunks of one MGET or EXISTS in flight at once.
+constexpr size_t kChunkWindow = 4;
+
+enum class GetMode { kValue, kTtlSeconds, kTtlMillis };
+
+// One GET, TTL or PTTL at the node; pooled (thread_pool_of.h).
+struct GetCall {
+  void Reset() {
+    request.Clear();
+    response.Clear();
+    // A fresh context: a reused one must never carry an earlier caller's credentials.
+    context = CallContext();
+    reply.Recycle();  // keeps its buffer's memory for the next GET of this thread
+    mode = GetMode::kValue;
+    has_token = false;
+  }
+
+  kvstore::v1::GetRequest request;
+  kvstore::v1::GetResponse response;
+  CallContext context;
+  Reply reply;
+  GetMode mode = GetMode::kValue;
+  bool has_token = false;
+};
+
+// TTL/PTTL's answer: -2 absent, -1 no expiration, else the time left, rounded down. The store
+// keeps whole seconds rounded up (a key lives at least its TTL), so rounding down makes
+// SET ... EX 100 read back as TTL 100, as in Redis; PTTL shows the extra fraction.
+int64_t TimeLeft(const kvstore::v1::GetResponse& response, GetMode mode) {
+  if (!response.found()) return -2;
+  const int64_t expiration = response.entry().expiration();
+  if (expiration == 0) return -1;
+  const int64_t left_micros = expiration * 1'000'000 - absl::ToUnixMicros(absl::Now());
+  if (left_micros <= 0) return -2;  // expired while the answer travelled
+  if (mode == GetMode::kTtlMillis) return left_micros / 1000;
+  return left_micros / 1'000'000;
+}
+
+void FinishGet(GetCall& call, const absl::Status& status) {
+  ReplyWriter w = call.reply.w();
+  if (!status.ok()) {
+    w.Error(ErrorForStatus(status, CallKind::kRead, call.has_token));
+  } else {
+    call.reply.set_read_info(call.response.info());
+    if (call.mode != GetMode::kValue) {
+      w.Integer(TimeLeft(call.response, call.mode));
+    } else if (!call.response.found()) {
+      w.Null();
+    } else {
+      w.BulkOwned(std::move(*call.response.mutable_entry()->mutable_value()));
+    }
+  }
+  call.reply.Send();
+}
+
+void StartGet(Invocation& call, GetMode mode) {
+  const absl::string_view key = call.args[1];
+  if (auto error = CheckKey(call.server.options.limits, key)) return call.reply.w().Error(*error);
+  PoolPtr<GetCall> get = TakeFromPool<GetCall>();
+  get->request.set_key(key.data(), key.size());
+  FillReadOptions(call.connection, get->request.mutable_options());
+  get->has_token = !call.connection.auth_token.empty();
+  if (absl::Status s = PrepareContext(call, &get->context); !s.ok()) {
+    return call.reply.w().Error(ErrorForStatus(s, CallKind::kRead, get->has_token));
+  }
+  get->reply.Adopt(std::move(call.reply));
+  get->mode = mode;
+  GetCall* g = get.get();
+  call.server.node->Get(g->request, &g->response, g->context,
+                        [get = std::move(get)](absl::Status s) mutable { FinishGet(*get, s); });
+}
+
+// MGET (values) or EXISTS (a count) over BatchGet chunks.
+class BatchRead final : public Fanout {
+ public:
+  BatchRead(Invocation& call, CallContext context, bool exists, std::vector<std::string> keys,
+            size_t chunk_keys)
+      : Fanout((keys.size() + chunk_keys - 1) / chunk_keys, kChunkWindow),
+        node_(call.server.node),
+        max_reply_bytes_(call.server.options.max_output_bytes),
+        exists_(exists),
+        has_token_(!call.connection.auth_token.empty()),
+        chunk_keys_(chunk_keys),
+        keys_(std::move(keys)),
+        context_(std::move(context)),
+        reply_(std::move(call.reply)) {
+    FillReadOptions(call.connection, &options_);
+    if (!exists_) parts_.resize((keys_.size() + chunk_keys - 1) / chunk_keys);
+  }
+
+ private:
+  struct Chunk {
+    kvstore::v1::BatchGetRequest request;
+    kvstore::v1::BatchGetResponse response;
+  };
+
+  void Issue(size_t index, Done done) override {
+    auto chunk = std::make_unique<Chunk>();
+    const size_t begin = index * chunk_keys_;
+    const size_t end = std::min(keys_.size(), begin + chunk_keys_);
+    for (size_t i = begin; i < end; ++i) chunk->request.add_keys(std::move(keys_[i]));
+    *chunk->request.mutable_options() = options_;
+    Chunk* c = chunk.get();
+    node_->BatchGet(
+        c->request, &c->response, context_,
+        [this, index, chunk = std::move(chunk), done = std::move(done)](absl::Status s) mutable {
+          if (s.ok()) Collect(index, chunk->response);
+          chunk.reset();
+          std::move(done)(std::move(s));
+        });
+  }
+
+  // Runs on the thread the chunk completed on; chunks touch only their own part.
+  void Collect(size_t index, kvstore::v1::BatchGetResponse& response) {
+    {
+      absl::MutexLock lock(&info_mu_);
+      MergeReadInfo(response.info(), !has_info_, &info_);
+      has_info_ = true;
+    }
+    if (exists_) {
+      int64_t found = 0;
+      for (const auto& r : response.results()) found += r.found() ? 1 : 0;
+      found_.fetch_add(found, std::memory_order_relaxed);
+      return;
+    }
+    ReplyWriter w(&parts_[index], reply_.protocol());
+    for (auto& r : *response.mutable_results()) {
+      if (r.found()) {
+        w.BulkOwned(std::move(*r.mutable_entry()->mutable_value()));
+      } else {
+        w.Null();
+      }
+    }
+  }
+
+  void Finish(absl::Status status) override {
+    ReplyWriter w = reply_.w();
+    if (!status.ok()) {
+      w.Error(ErrorForStatus(status, CallKind::kRead, has_token_));
+    } else if (exists_) {
+      w.Integer(found_.load(std::memory_order_relaxed));
+    } else {
+      size_t bytes = 0;
+      for (const ReplyBuffer& part : parts_) bytes += part.size();
+      if (bytes > max_reply_bytes_) {
+        w.Error(absl::StrCat("ERR MGET reply of ", bytes,
+                             " bytes is larger than this connection's output limit of ",
+                             max_reply_bytes_, " bytes; ask for fewer keys"));
+      } else {
+        w.ArrayHeader(keys_.size());
+        for (ReplyBuffer& part : parts_) reply_.buffer().Append(std::move(part));
+      }
+    }
+    {
+      absl::MutexLock lock(&info_mu_);
+      if (status.ok() && has_info_) reply_.set_read_info(info_);
+    }
+    reply_.Send();
+  }
+
+  Node* const node_;
+  const size_t max_reply_bytes_;
+  const bool exists_;
+  const bool has_token_;
+  const size_t chunk_keys_;
+  std::vector<std::string> keys_;  // moved into the requests as chunks are issued
+  kvstore::v1::ReadOptions options_;
+  CallContext context_;
+  Reply reply_;
+  std::vector<ReplyBuffer> parts_;  // MGET: the encoded values of each chunk
+  std::atomic<int64_t> found_{0};   // EXISTS
+  absl::Mutex info_mu_;
+  bool has_info_ ABSL_GUARDED_BY(info_mu_) = false;
+  kvstore::v1::ReadInfo info_ ABSL_GUARDED_BY(info_mu_);
+};
+
+void StartBatchRead(Invocation& call, bool exists) {
+  const Limits& limits = call.server.options.limits;
+  std::vector<std::string> keys;
+  keys.reserve(call.args.size() - 1);
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    if (auto error = CheckKey(limits, call.args[i])) return call.reply.w().Error(*error);
+    keys.emplace_back(call.args[i]);
+  }
+  CallContext context;
+  if (absl::Status s = PrepareContext(call, &context); !s.ok()) {
+    return call.reply.w().Error(
+        ErrorForStatus(s, CallKind::kRead, !call.connection.auth_token.empty()));
+  }
+  const size_t chunk = std::max<uint64_t>(1, limits.max_batch_keys);
+  Fanout::Run(
+      std::make_unique<BatchRead>(call, std::move(context), exists, std::move(keys), chunk));
+}
+
+}  // namespace
+
+void CmdGet(Invocation& call) { StartGet(call, GetMode::kValue); }
+void CmdTtl(Invocation& call) { StartGet(call, GetMode::kTtlSeconds); }
+void CmdPttl(Invocation& call) { StartGet(call, GetMode::kTtlMillis); }
+void CmdMget(Invocation& call) { StartBatchRead(call, /*exists=*/false); }
+void CmdExists(Invocation& call) { StartBatchRead(call, /*exists=*/true); }
+
+}  // namespace kv::server::resp
