@@ -38,6 +38,7 @@ void BulkWriterImpl::Add(std::string key, std::string value, PutOptions options,
   }
   // The deadline starts when the Put is sent, not while it waited for a slot.
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  client_->Authorize(&call->context);
   Call* raw = call.release();
   client_->write_endpoint().kv->async()->Put(
       &raw->context, &raw->request, &raw->response,

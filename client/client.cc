@@ -38,14 +38,29 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& opti
   if (options.retry.max_attempts < 1) {
     return absl::InvalidArgumentError("retry.max_attempts: must be >= 1");
   }
-  return std::unique_ptr<Client>(new ClientImpl(options));
+  tls::ClientTlsFiles files;
+  files.enabled = options.tls.enabled;
+  files.ca_file = options.tls.ca_file;
+  files.cert_file = options.tls.cert_file;
+  files.key_file = options.tls.key_file;
+  files.server_name = options.tls.server_name;
+  absl::StatusOr<tls::ClientChannelSecurity> security =
+      tls::ClientChannelSecurity::Make(files, options.bearer_token);
+  if (!security.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("tls: ", security.status().message()));
+  }
+  return std::unique_ptr<Client>(new ClientImpl(options, Clock::Real(), *std::move(security)));
 }
 
-ClientImpl::ClientImpl(const ClientOptions& options, Clock* clock)
+ClientImpl::ClientImpl(const ClientOptions& options, Clock* clock,
+                       tls::ClientChannelSecurity security)
     : options_(options),
       clock_(clock),
-      write_(std::make_unique<Endpoint>(options.write_endpoint, options.max_message_bytes)),
-      reads_(ReadAddresses(options), options.max_message_bytes, options.endpoint_cooldown, clock) {}
+      security_(std::move(security)),
+      write_(
+          std::make_unique<Endpoint>(options.write_endpoint, options.max_message_bytes, security_)),
+      reads_(ReadAddresses(options), options.max_message_bytes, options.endpoint_cooldown, clock,
+             security_) {}
 
 void ClientImpl::ObserveVersion(uint64_t v) {
   uint64_t cur = session_.load();
@@ -89,6 +104,7 @@ absl::Status ClientImpl::CallWithRetries(EndpointSet* set, Endpoint* single, abs
       }
       grpc::ClientContext context;
       context.set_deadline(absl::ToChronoTime(attempt_deadline));
+      Authorize(&context);
       grpc::Status s = attempt(*endpoint, context);
       if (s.ok()) {
         if (set != nullptr) set->MarkHealthy(endpoint);
@@ -204,6 +220,7 @@ absl::StatusOr<PutResult> ClientImpl::DoPut(absl::string_view key, absl::string_
   kvstore::v1::PutResponse response;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
+  Authorize(&context);
   // Not retried: a Put whose answer was lost may have been committed.
   grpc::Status s = write_->kv->Put(&context, request, &response);
   if (!s.ok()) return WriteFailure(s);
@@ -223,6 +240,7 @@ absl::StatusOr<DeleteResult> ClientImpl::DoDelete(absl::string_view key,
   kvstore::v1::DeleteResponse response;
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
+  Authorize(&context);
   grpc::Status s = write_->kv->Delete(&context, request, &response);
   if (!s.ok()) return WriteFailure(s);
   if (options_.session) ObserveVersion(response.version());
@@ -234,7 +252,7 @@ Endpoint* ClientImpl::AdminEndpoint(const std::string& address) {
   if (Endpoint* e = reads_.Find(address)) return e;
   absl::MutexLock l(&admin_mu_);
   auto& slot = admin_endpoints_[address];
-  if (!slot) slot = std::make_unique<Endpoint>(address, options_.max_message_bytes);
+  if (!slot) slot = std::make_unique<Endpoint>(address, options_.max_message_bytes, security_);
   return slot.get();
 }
 

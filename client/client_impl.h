@@ -20,7 +20,9 @@ namespace kv::client {
 
 class ClientImpl final : public Client {
  public:
-  explicit ClientImpl(const ClientOptions& options, Clock* clock = Clock::Real());
+  // `security`: TLS credentials and the bearer token, from ClientOptions (Client::Create).
+  explicit ClientImpl(const ClientOptions& options, Clock* clock = Clock::Real(),
+                      tls::ClientChannelSecurity security = tls::ClientChannelSecurity());
 
   // Admin.Status of one node as the full proto (for kvctl, through client/admin_status.h).
   absl::StatusOr<kvstore::v1::StatusResponse> StatusProto(absl::string_view endpoint,
@@ -32,6 +34,8 @@ class ClientImpl final : public Client {
   EndpointSet& read_endpoints() { return reads_; }
   Endpoint& write_endpoint() { return *write_; }
   const ClientOptions& options() const { return options_; }
+  // Adds the caller's credentials (the bearer token) to a call.
+  void Authorize(grpc::ClientContext* context) const { security_.Authorize(context); }
 
  protected:
   absl::StatusOr<GetResult> DoGet(absl::string_view key, const ReadOptions& options) override;
@@ -66,6 +70,7 @@ class ClientImpl final : public Client {
 
   const ClientOptions options_;
   Clock* const clock_;
+  const tls::ClientChannelSecurity security_;
   std::unique_ptr<Endpoint> write_;
   // Used by reads; when ClientOptions::read_endpoints is empty it holds the write endpoint.
   EndpointSet reads_;

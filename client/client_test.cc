@@ -425,6 +425,42 @@ TEST_F(ClientTest, FullAdminStatusStaysAvailableInternally) {
   EXPECT_EQ(full->node_id(), "edge1");
 }
 
+TEST_F(ClientTest, TheBearerTokenGoesWithEveryCallOverPlainText) {
+  ClientOptions o = Options({edge1_.address()});
+  o.bearer_token = "t0k.en";
+  auto c = Make(o);
+  ASSERT_TRUE(c->Put("k", "v").ok());
+  ASSERT_TRUE(c->Get("k").ok());
+  ASSERT_TRUE(c->Delete("k").ok());
+  ASSERT_TRUE(c->Status("").ok());
+  ASSERT_TRUE(c->Status(edge1_.address()).ok());
+  auto bulk = c->NewBulkWriter({});
+  bulk->Add("b", "v", {}, [](absl::StatusOr<PutResult>) {});
+  bulk->Flush();
+  for (FakeKvServer* server : {&central_, &edge1_}) {
+    const std::vector<std::string> seen = server->authorizations();
+    ASSERT_FALSE(seen.empty());
+    for (const std::string& a : seen) EXPECT_EQ(a, "Bearer t0k.en");
+  }
+  EXPECT_EQ(central_.authorizations().size(), 4u);  // Put, Delete, Status, bulk Put
+
+  auto anonymous = Make(Options());
+  ASSERT_TRUE(anonymous->Get("k").ok());
+  EXPECT_EQ(central_.authorizations().back(), "");
+}
+
+TEST_F(ClientTest, TlsFilesAreCheckedByCreate) {
+  ClientOptions o = Options();
+  o.tls.ca_file = "/nonexistent/ca.pem";
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Create(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("/nonexistent/ca.pem"), absl::string_view::npos);
+  o = Options();
+  o.tls.server_name = "central";  // without TLS
+  EXPECT_FALSE(Client::Create(o).ok());
+}
+
 TEST_F(ClientTest, BadOptionsAreRejected) {
   ClientOptions o = Options();
   o.max_message_bytes = 25 << 20;

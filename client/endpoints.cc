@@ -8,7 +8,9 @@
 
 namespace kv::client {
 
-Endpoint::Endpoint(std::string addr, int max_message_bytes) : address(std::move(addr)) {
+Endpoint::Endpoint(std::string addr, int max_message_bytes,
+                   const tls::ClientChannelSecurity& security)
+    : address(std::move(addr)) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(max_message_bytes);
   args.SetMaxSendMessageSize(max_message_bytes);
@@ -21,16 +23,17 @@ Endpoint::Endpoint(std::string addr, int max_message_bytes) : address(std::move(
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   // Retries are the client's own (idempotent calls only); gRPC's built-in retry stays off.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  channel = security.CreateChannel(address, args);
   kv = kvstore::v1::KV::NewStub(channel);
   admin = kvstore::v1::Admin::NewStub(channel);
 }
 
 EndpointSet::EndpointSet(const std::vector<std::string>& addresses, int max_message_bytes,
-                         absl::Duration cooldown, Clock* clock)
+                         absl::Duration cooldown, Clock* clock,
+                         const tls::ClientChannelSecurity& security)
     : cooldown_micros_(absl::ToInt64Microseconds(cooldown)), clock_(clock) {
   for (const std::string& a : addresses) {
-    endpoints_.push_back(std::make_unique<Endpoint>(a, max_message_bytes));
+    endpoints_.push_back(std::make_unique<Endpoint>(a, max_message_bytes, security));
   }
   down_until_.assign(endpoints_.size(), 0);
 }

@@ -10,14 +10,16 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/tls/client_channel.h"
 #include "kvstore/v1/admin.grpc.pb.h"
 #include "kvstore/v1/kv.grpc.pb.h"
 
 namespace kv::client {
 
-// One host:port with its channel and stubs. Stubs are thread-safe.
+// One host:port with its channel (secured by `security`) and stubs. Stubs are thread-safe.
 struct Endpoint {
-  Endpoint(std::string address, int max_message_bytes);
+  Endpoint(std::string address, int max_message_bytes,
+           const tls::ClientChannelSecurity& security = tls::ClientChannelSecurity());
 
   const std::string address;
   std::shared_ptr<grpc::Channel> channel;
@@ -29,7 +31,8 @@ struct Endpoint {
 class EndpointSet {
  public:
   EndpointSet(const std::vector<std::string>& addresses, int max_message_bytes,
-              absl::Duration cooldown, Clock* clock);
+              absl::Duration cooldown, Clock* clock,
+              const tls::ClientChannelSecurity& security = tls::ClientChannelSecurity());
 
   // The order to try for one call: healthy endpoints in their configured order, then the ones
   // cooling down, soonest-to-recover first (a last resort rather than a refusal).

@@ -1,5 +1,7 @@
 #include "bench/kvbench/cli.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "common/units.h"
 
@@ -123,6 +125,17 @@ Cli::Cli() : app_("kvbench: load generator and replication-lag meter for kvstore
       ->capture_default_str();
   run_->add_flag("--allow-stale", r.allow_stale,
                  "Reads: accept stale local data when no node within the bound can answer");
+  run_->add_option("--tls-ca", r.tls_ca, "PEM CA of the nodes' certificates: connect over TLS")
+      ->type_name("FILE");
+  run_->add_option("--tls-cert", r.tls_cert, "PEM client certificate, for nodes that require one")
+      ->type_name("FILE");
+  run_->add_option("--tls-key", r.tls_key, "PEM key of --tls-cert")->type_name("FILE");
+  run_->add_option("--tls-server-name", r.tls_server_name,
+                   "Name the nodes' certificates must carry, for targets given as IP addresses "
+                   "they do not list")
+      ->type_name("NAME");
+  run_->add_option("--token", r.token, "Bearer token sent with every request (default: $KV_TOKEN)")
+      ->type_name("TOKEN");
   AddShared(run_, &run_shared_);
 
   lag_ = app_.add_subcommand(
@@ -206,6 +219,16 @@ absl::Status Cli::ResolveRun(Command* command) const {
   o.connection.concurrency = r.concurrency;
   o.connection.engine = r.engine == "cq" ? EngineKind::kCompletionQueue : EngineKind::kCallback;
   o.connection.threads = r.threads;
+  tls::ClientTlsFiles tls_files;
+  tls_files.ca_file = r.tls_ca;
+  tls_files.cert_file = r.tls_cert;
+  tls_files.key_file = r.tls_key;
+  tls_files.server_name = r.tls_server_name;
+  const char* env_token = std::getenv("KV_TOKEN");
+  auto security = tls::ClientChannelSecurity::Make(
+      tls_files, !r.token.empty() ? r.token : (env_token != nullptr ? env_token : ""));
+  if (!security.ok()) return security.status();
+  o.connection.security = *std::move(security);
   KV_RETURN_IF_ERROR(Duration("--timeout", r.timeout, &o.connection.timeout, false));
   o.workload = r.workload == "read"    ? Workload::kRead
                : r.workload == "write" ? Workload::kWrite

@@ -56,6 +56,11 @@ class Cli {
     std::string max_staleness = "0";
     uint64_t min_version = 0;
     bool allow_stale = false;
+    std::string tls_ca;
+    std::string tls_cert;
+    std::string tls_key;
+    std::string tls_server_name;
+    std::string token;
   };
   struct LagFlags {
     std::string central;

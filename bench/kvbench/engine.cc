@@ -37,6 +37,7 @@ class Slot {
     ctx_.emplace();
     ctx_->set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMicroseconds(engine_->options_.connection.timeout));
+    engine_->options_.connection.security.Authorize(&*ctx_);
     start_ns_ = NowNanos();
     if (cq_ != nullptr) {
       StartAsync();

@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "bench/kvbench/keys.h"
+#include "common/tls/client_channel.h"
 #include "kvstore/v1/kv.pb.h"
 
 namespace kv::kvbench {
@@ -42,6 +43,8 @@ struct ConnectionOptions {
   absl::Duration timeout = absl::Seconds(5);
   // How long to wait for every connection to be established before starting.
   absl::Duration connect_timeout = absl::Seconds(10);
+  // TLS of the channels and the bearer token of every request (plain, none by default).
+  tls::ClientChannelSecurity security;
 };
 
 struct LoadOptions {

@@ -95,7 +95,7 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options, bool measure) {
   LoadReport report;
   report.load_average_before = LoadAverage();
   const ConnectionOptions& c = options.connection;
-  auto connections = Connections::Open(c.targets, c.connections, c.connect_timeout);
+  auto connections = Connections::Open(c.targets, c.connections, c.connect_timeout, c.security);
   if (!connections.ok()) return connections.status();
   KeySpace keys(options.keys);
   if (options.preload) {

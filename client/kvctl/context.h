@@ -20,7 +20,20 @@ struct GlobalFlags {
   std::string endpoint;
   // --timeout: deadline of each call.
   std::string timeout = "10s";
+  // --tls: speak TLS, verifying nodes with the system's roots unless --tls-ca is given.
+  bool tls = false;
+  // --tls-ca, --tls-cert, --tls-key, --tls-server-name; empty = $KV_TLS_CA, $KV_TLS_CERT,
+  // $KV_TLS_KEY, $KV_TLS_SERVER_NAME.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  // --token; empty = $KV_TOKEN. Sent as `authorization: Bearer <token>` on every call.
+  std::string token;
 };
+
+// Reads an environment variable (std::getenv in kvctl; a map in tests). Null = unset.
+using GetEnv = std::function<const char*(const char* name)>;
 
 struct Io {
   std::istream* in;
@@ -46,10 +59,12 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags* flags);
 // --endpoint, else `env_endpoint` (KV_ENDPOINT) when non-empty, else 127.0.0.1:7000.
 std::string ResolveEndpoint(const std::string& flag, const char* env_endpoint);
 
-// Client options for kvctl: one endpoint for reads and writes, --timeout as the deadline.
-// Errors are usage errors (a bad --timeout).
+// Client options for kvctl: one endpoint for reads and writes, --timeout as the deadline, TLS
+// and the token from the flags, else from the environment (KV_ENDPOINT, KV_TLS_CA,
+// KV_TLS_CERT, KV_TLS_KEY, KV_TLS_SERVER_NAME, KV_TOKEN). Errors are usage errors (a bad
+// --timeout).
 absl::StatusOr<client::ClientOptions> ClientOptionsFor(const GlobalFlags& flags,
-                                                       const char* env_endpoint);
+                                                       const GetEnv& getenv);
 
 // Creates the client for a command; on failure reports and sets *exit_code.
 std::unique_ptr<client::Client> Connect(Context& ctx, const std::string& command, int* exit_code);

@@ -2,6 +2,7 @@
 // output: the contract scripts rely on.
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -143,6 +144,31 @@ TEST_F(KvctlCliTest, UsageErrorsExitTwo) {
     EXPECT_TRUE(absl::StrContains(r.err, "--help")) << r.err;
   }
   EXPECT_EQ(server_.calls(Method::kPut) + server_.calls(Method::kGet), 0);
+}
+
+TEST_F(KvctlCliTest, TheTokenComesFromTheFlagElseKvToken) {
+  Result r = Run({"--token", "from-flag", "put", "k", "v"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_FALSE(server_.authorizations().empty());
+  EXPECT_EQ(server_.authorizations().back(), "Bearer from-flag");
+  ::setenv("KV_TOKEN", "from-env", 1);
+  r = Run({"get", "k"});
+  ::unsetenv("KV_TOKEN");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(server_.authorizations().back(), "Bearer from-env");
+  r = Run({"get", "k"});
+  EXPECT_EQ(server_.authorizations().back(), "");
+}
+
+TEST_F(KvctlCliTest, UnreadableTlsFilesAreUsageErrors) {
+  Result r = Run({"--tls-ca", "/nonexistent/ca.pem", "get", "k"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("/nonexistent/ca.pem"));
+  ::setenv("KV_TLS_CERT", "/nonexistent/client.pem", 1);
+  r = Run({"get", "k"});
+  ::unsetenv("KV_TLS_CERT");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("--tls-cert"));  // the key is missing
 }
 
 TEST_F(KvctlCliTest, PutGetDelete) {

@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   for (Command& c : commands) {
     c.app->footer(
         "Global options, before or after the command: --endpoint HOST:PORT (else $KV_ENDPOINT, "
-        "else 127.0.0.1:7000), --timeout DURATION (default 10s). Exit statuses: kvctl --help.");
+        "else 127.0.0.1:7000), --timeout DURATION (default 10s), --tls-ca/--tls-cert/--tls-key "
+        "FILE (else $KV_TLS_CA, $KV_TLS_CERT, $KV_TLS_KEY), --tls-server-name NAME, --token "
+        "TOKEN (else $KV_TOKEN). Exit statuses: kvctl --help.");
   }
   app.footer(
       "Exit status: 0 ok, 1 not found, 2 usage, 3 server error, 4 FAILED_PRECONDITION, "

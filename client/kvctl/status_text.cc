@@ -148,6 +148,31 @@ void AppendCache(const kvstore::v1::CacheStatus& c, std::string* out) {
                   c.coalesced_waits(), ", upstream fetches ", c.upstream_fetches(), "\n");
 }
 
+void AppendTls(const kvstore::v1::TlsStatus& t, std::string* out) {
+  const auto time = [](int64_t unix_seconds) {
+    return unix_seconds == 0
+               ? std::string("never")
+               : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
+                                  absl::UTCTimeZone());
+  };
+  absl::StrAppend(out, "\ntls:              ",
+                  t.serving() ? "serving" : "upstream only (no certificate)", "\n");
+  if (t.serving()) {
+    absl::StrAppend(out, "  certificate:    ", t.cert_subject(), ", serial ", t.cert_serial(),
+                    "\n");
+    absl::StrAppend(out, "  valid:          ", time(t.cert_not_before()), " to ",
+                    time(t.cert_not_after()), "\n");
+    absl::StrAppend(out, "  client certs:   grpc ", t.grpc_client_certs(), ", http ",
+                    t.http_client_certs(), "\n");
+  }
+  absl::StrAppend(out, "  loaded:         ", time(t.last_reload()), " (", t.reloads(), " reloads, ",
+                  t.reload_failures(), " refused)\n");
+  if (!t.last_reload_error().empty()) {
+    absl::StrAppend(out, "  last refusal:   ", time(t.last_reload_error_time()),
+                    t.reload_failing() ? " (current) " : " ", t.last_reload_error(), "\n");
+  }
+}
+
 }  // namespace
 
 std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
@@ -181,6 +206,7 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
   }
   if (s.role() != "edge" || s.downstreams_size() > 0) AppendDownstreams(s, &out);
   if (s.has_cache() || s.mode() == "cache") AppendCache(s.cache(), &out);
+  if (s.has_tls()) AppendTls(s.tls(), &out);
   return out;
 }
 

@@ -39,6 +39,7 @@ struct FakeKvServer::State {
   int calls[static_cast<int>(Method::kCount)] ABSL_GUARDED_BY(mu) = {};
   std::vector<uint64_t> min_versions ABSL_GUARDED_BY(mu);
   v1::ReadOptions last_read_options ABSL_GUARDED_BY(mu);
+  std::vector<std::string> authorizations ABSL_GUARDED_BY(mu);
   absl::Duration put_delay ABSL_GUARDED_BY(mu);
   int concurrent_puts ABSL_GUARDED_BY(mu) = 0;
   int max_concurrent_puts ABSL_GUARDED_BY(mu) = 0;
@@ -53,6 +54,10 @@ struct FakeKvServer::State {
       absl::MutexLock l(&mu);
       Injection& in = injections[static_cast<int>(m)];
       ++calls[static_cast<int>(m)];
+      const auto& metadata = ctx->client_metadata();
+      auto auth = metadata.find("authorization");
+      authorizations.emplace_back(
+          auth == metadata.end() ? "" : std::string(auth->second.data(), auth->second.size()));
       if (in.delay_count != 0) {
         delay = in.delay;
         if (in.delay_count > 0) --in.delay_count;
@@ -330,6 +335,11 @@ int FakeKvServer::calls(Method m) {
 std::vector<uint64_t> FakeKvServer::min_versions() {
   absl::MutexLock l(&state_->mu);
   return state_->min_versions;
+}
+
+std::vector<std::string> FakeKvServer::authorizations() {
+  absl::MutexLock l(&state_->mu);
+  return state_->authorizations;
 }
 
 kvstore::v1::ReadOptions FakeKvServer::last_read_options() {

@@ -58,6 +58,9 @@ class FakeKvServer {
   std::vector<uint64_t> min_versions();
   // Last read options received.
   kvstore::v1::ReadOptions last_read_options();
+  // The `authorization` metadata of every call that reached the service ("" when absent), in
+  // arrival order.
+  std::vector<std::string> authorizations();
   // The most Puts that were being served at the same time.
   int max_concurrent_puts();
   uint64_t head_version();

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts a local cluster in the foreground: installs what is missing, builds kvd and kvctl,
-# starts the central node and its edges, prints the endpoints and example commands, and stops
-# everything cleanly on Ctrl-C.
+# makes a throw-away CA and a TLS certificate per node, starts the central node and its edges
+# over TLS, prints the endpoints and example commands, and stops everything cleanly on Ctrl-C.
 #
-#   deploy/local/up.sh [--data-dir DIR] [--base-port N] [--no-build]
+#   deploy/local/up.sh [--data-dir DIR] [--base-port N] [--no-build] [--no-tls]
 #
 # Topology (ports from --base-port, default 7000):
 #   central     N       writes and the authoritative copy
@@ -11,6 +11,10 @@
 #   edge-b      N+102   full edge behind the relay edge-a
 #   edge-c      N+103   cache edge (hot keys only), follows central
 # HTTP (/v1/kv, /metrics, /healthz, /readyz) on N+1000 + the same offsets.
+# TLS: certificates in DIR/tls (CA valid 1 year, node and client certificates 30 days, renewed
+# by the next start when they expire within a day). gRPC requires client certificates (every
+# node presents its own to its upstream; kvctl uses DIR/tls/operator.pem); HTTPS does not.
+# The client settings are written to DIR/env.sh and build/kvcluster.env: `. build/kvcluster.env`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -18,12 +22,14 @@ ROOT=$(pwd)
 DATA_DIR=""
 BASE_PORT=7000
 BUILD=1
+TLS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) DATA_DIR=$2; shift 2 ;;
     --base-port) BASE_PORT=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --no-tls) TLS=0; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,6 +49,99 @@ if [ -z "$DATA_DIR" ]; then
   echo "up.sh: data in $DATA_DIR (temporary; pass --data-dir to keep it)"
 fi
 mkdir -p "$DATA_DIR"
+DATA_DIR=$(cd "$DATA_DIR" && pwd)
+TLS_DIR="$DATA_DIR/tls"
+ENV_FILE="$DATA_DIR/env.sh"
+NODES=(central edge-a edge-b edge-c)
+
+# ---- certificates -------------------------------------------------------------------------
+
+# needs_cert FILE: true when FILE is missing or expires within a day.
+needs_cert() {
+  [ ! -s "$1" ] || ! openssl x509 -checkend 86400 -noout -in "$1" >/dev/null 2>&1
+}
+
+# make_ca: a self-signed CA (EC P-256) in $TLS_DIR/ca.pem, its key in ca.key.
+make_ca() {
+  needs_cert "$TLS_DIR/ca.pem" || return 0
+  cat >"$TLS_DIR/ca.cnf" <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+O = kvstore local
+CN = kvstore local CA
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+EOF
+  openssl req -x509 -config "$TLS_DIR/ca.cnf" -extensions v3_ca -newkey ec \
+    -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.pem" \
+    -days 365 2>/dev/null
+  rm -f "$TLS_DIR/ca.cnf"
+}
+
+# issue NAME: $TLS_DIR/NAME.pem and NAME.key, signed by the CA, for serverAuth and clientAuth,
+# naming 127.0.0.1, ::1, localhost and NAME. Kept while valid for a day and signed by this CA.
+issue() {
+  local name=$1
+  if ! needs_cert "$TLS_DIR/$name.pem" &&
+    openssl verify -CAfile "$TLS_DIR/ca.pem" "$TLS_DIR/$name.pem" >/dev/null 2>&1; then
+    return 0
+  fi
+  cat >"$TLS_DIR/$name.ext" <<EOF
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = IP:127.0.0.1,IP:::1,DNS:localhost,DNS:$name
+EOF
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$TLS_DIR/$name.key" -out "$TLS_DIR/$name.csr" \
+    -subj "/O=kvstore local/CN=$name" 2>/dev/null
+  openssl x509 -req -in "$TLS_DIR/$name.csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" \
+    -set_serial "0x$(openssl rand -hex 8)" -days 30 -sha256 -extfile "$TLS_DIR/$name.ext" \
+    -out "$TLS_DIR/$name.pem" 2>/dev/null
+  rm -f "$TLS_DIR/$name.csr" "$TLS_DIR/$name.ext"
+}
+
+# make_certs: the CA, one certificate per node, and the operator's client certificate.
+make_certs() {
+  mkdir -p "$TLS_DIR"
+  chmod 700 "$TLS_DIR"
+  (
+    umask 077
+    make_ca
+    for name in "${NODES[@]}" operator; do issue "$name"; done
+  )
+}
+
+# node_tls_flags NAME: the TLS flags of node NAME (none with --no-tls).
+node_tls_flags() {
+  [ "$TLS" = 1 ] || return 0
+  printf '%s\n' --tls-cert "$TLS_DIR/$1.pem" --tls-key "$TLS_DIR/$1.key" \
+    --tls-ca "$TLS_DIR/ca.pem" --tls-client-certs require --tls-http-client-certs none
+}
+
+# write_client_env: what a client needs to reach the cluster, as shell exports, in $ENV_FILE and
+# build/kvcluster.env.
+write_client_env() {
+  {
+    echo "# kvstore local cluster ($DATA_DIR): source this file, then run kvctl."
+    echo "export KV_ENDPOINT=127.0.0.1:$BASE_PORT"
+    if [ "$TLS" = 1 ]; then
+      echo "export KV_TLS_CA=$TLS_DIR/ca.pem"
+      echo "export KV_TLS_CERT=$TLS_DIR/operator.pem"
+      echo "export KV_TLS_KEY=$TLS_DIR/operator.key"
+    else
+      echo "unset KV_TLS_CA KV_TLS_CERT KV_TLS_KEY"
+    fi
+  } >"$ENV_FILE"
+  mkdir -p "$ROOT/$BUILD_DIR"
+  cp "$ENV_FILE" "$ROOT/$BUILD_DIR/kvcluster.env"
+}
+
+# ---- nodes --------------------------------------------------------------------------------
 
 PIDS=()
 NAMES=()
@@ -61,15 +160,17 @@ stop_all() {
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
-# start NAME PORT_OFFSET ARGS...: starts a node and waits until it serves.
+# start NAME PORT_OFFSET ARGS...: starts a node (with its TLS flags) and waits until it serves.
 start() {
   local name=$1 offset=$2
   shift 2
   local ready="$DATA_DIR/$name.ready"
+  local tls_flags=()
+  mapfile -t tls_flags < <(node_tls_flags "$name")
   rm -f "$ready"
   "$KVD" "$@" --data-dir "$DATA_DIR/$name" --node-id "$name" \
     --listen "127.0.0.1:$((BASE_PORT + offset))" --http "127.0.0.1:$((BASE_PORT + 1000 + offset))" \
-    --ready-file "$ready" >>"$DATA_DIR/$name.log" 2>&1 &
+    "${tls_flags[@]}" --ready-file "$ready" >>"$DATA_DIR/$name.log" 2>&1 &
   PIDS+=($!)
   NAMES+=("$name")
   for _ in $(seq 1 300); do
@@ -85,41 +186,74 @@ start() {
   exit 1
 }
 
-CENTRAL=127.0.0.1:$BASE_PORT
-start central 0 central
-start edge-a 101 edge --mode full --upstream "$CENTRAL"
-start edge-b 102 edge --mode full --upstream "127.0.0.1:$((BASE_PORT + 101))"
-if "$KVD" edge --help 2>/dev/null | grep -q -- "--cache-bytes" && [ "${KV_NO_CACHE_EDGE:-0}" != 1 ]; then
-  start edge-c 103 edge --mode cache --cache-bytes 64MiB --upstream "$CENTRAL"
-fi
+start_cluster() {
+  CENTRAL=127.0.0.1:$BASE_PORT
+  start central 0 central
+  start edge-a 101 edge --mode full --upstream "$CENTRAL"
+  start edge-b 102 edge --mode full --upstream "127.0.0.1:$((BASE_PORT + 101))"
+  if "$KVD" edge --help 2>/dev/null | grep -q -- "--cache-bytes" &&
+    [ "${KV_NO_CACHE_EDGE:-0}" != 1 ]; then
+    start edge-c 103 edge --mode cache --cache-bytes 64MiB --upstream "$CENTRAL"
+  fi
+}
 
-cat <<EOF2
+print_summary() {
+  local curl="curl -i 'http://127.0.0.1:$((BASE_PORT + 1102))/v1/kv/greeting'"
+  if [ "$TLS" = 1 ]; then
+    curl="curl --cacert \"\$KV_TLS_CA\" -i 'https://127.0.0.1:$((BASE_PORT + 1102))/v1/kv/greeting'"
+  fi
+  cat <<EOF2
 
 Cluster is up (logs in $DATA_DIR/*.log):
   central   gRPC $CENTRAL            HTTP 127.0.0.1:$((BASE_PORT + 1000))   writes go here
   edge-a    gRPC 127.0.0.1:$((BASE_PORT + 101))   HTTP 127.0.0.1:$((BASE_PORT + 1101))   full edge, follows central, relays to edge-b
   edge-b    gRPC 127.0.0.1:$((BASE_PORT + 102))   HTTP 127.0.0.1:$((BASE_PORT + 1102))   full edge behind the relay edge-a
 EOF2
-if [ "${#NAMES[@]}" -gt 3 ]; then
-  echo "  edge-c    gRPC 127.0.0.1:$((BASE_PORT + 103))   HTTP 127.0.0.1:$((BASE_PORT + 1103))   cache edge (hot keys), follows central"
-fi
-cat <<EOF2
+  if [ "${#NAMES[@]}" -gt 3 ]; then
+    echo "  edge-c    gRPC 127.0.0.1:$((BASE_PORT + 103))   HTTP 127.0.0.1:$((BASE_PORT + 1103))   cache edge (hot keys), follows central"
+  fi
+  if [ "$TLS" = 1 ]; then
+    cat <<EOF2
 
-Try:
-  $KVCTL --endpoint $CENTRAL put greeting "hello, world"
+TLS: every node serves gRPC and HTTPS with a certificate from the throw-away CA in
+$TLS_DIR; gRPC requires client certificates (nodes present theirs to their
+upstream, kvctl uses operator.pem). Reload certificates by replacing the files (checked every 10 s)
+or with kill -HUP. Client settings, for this shell:
+  . $ROOT/$BUILD_DIR/kvcluster.env
+which sets:
+  export KV_ENDPOINT=$CENTRAL
+  export KV_TLS_CA=$TLS_DIR/ca.pem
+  export KV_TLS_CERT=$TLS_DIR/operator.pem
+  export KV_TLS_KEY=$TLS_DIR/operator.key
+EOF2
+  fi
+  cat <<EOF2
+
+Try (after sourcing $BUILD_DIR/kvcluster.env):
+  $KVCTL put greeting "hello, world"
   $KVCTL --endpoint 127.0.0.1:$((BASE_PORT + 102)) get greeting -o json
   $KVCTL --endpoint 127.0.0.1:$((BASE_PORT + 101)) status
+  $curl
 
 Press Ctrl-C to stop.
 EOF2
+}
 
-# Stay in the foreground until Ctrl-C or a node exits on its own.
-while true; do
-  for i in "${!PIDS[@]}"; do
-    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
-      echo "up.sh: ${NAMES[$i]} exited; see $DATA_DIR/${NAMES[$i]}.log" >&2
-      exit 1
-    fi
+# Stays in the foreground until Ctrl-C or a node exits on its own.
+watch_nodes() {
+  while true; do
+    for i in "${!PIDS[@]}"; do
+      if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+        echo "up.sh: ${NAMES[$i]} exited; see $DATA_DIR/${NAMES[$i]}.log" >&2
+        exit 1
+      fi
+    done
+    sleep 1
   done
-  sleep 1
-done
+}
+
+[ "$TLS" = 1 ] && make_certs
+write_client_env
+start_cluster
+print_summary
+watch_nodes

@@ -48,6 +48,24 @@ struct RetryPolicy {
   absl::Duration per_attempt_timeout = absl::ZeroDuration();
 };
 
+// TLS towards the nodes (docs/security.md, "TLS"). Files are read and checked by
+// Client::Create, which fails with INVALID_ARGUMENT naming a file that is unreadable, or a client
+// key that does not belong to its certificate.
+struct ClientTlsOptions {
+  // Speak TLS. Implied by ca_file or cert_file; alone, servers are verified against the
+  // system's root certificates.
+  bool enabled = false;
+  // PEM file of the CA that signed the nodes' certificates.
+  std::string ca_file;
+  // This client's certificate chain and key (PEM), for nodes that require client
+  // certificates (--tls-client-certs require).
+  std::string cert_file;
+  std::string key_file;
+  // The name the nodes' certificates must carry instead of the endpoint's host; for endpoints
+  // given as IP addresses that the certificates do not list.
+  std::string server_name;
+};
+
 struct ClientOptions {
   // Where Put and Delete go: the central node, or an edge that forwards writes.
   std::string write_endpoint = "127.0.0.1:7000";
@@ -63,6 +81,11 @@ struct ClientOptions {
   bool session = true;
   // gRPC send/receive message limit. Must be >= 26 MiB: values can be 25 MiB plus framing.
   int max_message_bytes = 32 << 20;
+  // TLS for every endpoint; plain text by default.
+  ClientTlsOptions tls;
+  // A bearer token sent as `authorization: Bearer <token>` metadata on every call (over TLS or
+  // plain text); empty = none.
+  std::string bearer_token;
 };
 
 enum class Consistency {

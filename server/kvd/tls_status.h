@@ -1,0 +1,70 @@
+#pragma once
+// A node's TLS state (tls::NodeTls) as operators see it: Admin.Status's `tls` field and the
+// kv_tls_* series on /metrics:
+//   kv_tls_cert_expiry_seconds            seconds until the certificate in use expires
+//                                         (negative once expired)
+//   kv_tls_cert_not_after_timestamp_seconds
+//   kv_tls_last_reload_timestamp_seconds  when the material in use was loaded
+//   kv_tls_reload_failing                 1 while the latest reload attempt was refused
+//   kv_tls_reloads_total, kv_tls_reload_failures_total
+// Series about the certificate appear only on a node that serves TLS.
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/tls/node_tls.h"
+#include "kvstore/v1/admin.pb.h"
+#include "server/metrics/metrics.h"
+#include "server/node/node.h"
+
+namespace kv::server {
+
+void FillTlsStatus(const tls::TlsState& state, kvstore::v1::TlsStatus* out);
+void ExportTlsStatus(const kvstore::v1::TlsStatus& status, absl::Time now, MetricSink& sink);
+// Exports `tls`'s state on every scrape; returns the collector id. `tls` must outlive it.
+int AddTlsCollector(Metrics& metrics, const tls::NodeTls* tls);
+
+// The node as the Admin service sees it: GetStatus also reports `tls`. Everything else goes
+// straight to `node`. Threading and ownership: as `node`; both must outlive this.
+class TlsStatusNode final : public Node {
+ public:
+  TlsStatusNode(Node* node, const tls::NodeTls* tls) : node_(node), tls_(tls) {}
+
+  void Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+           const CallContext& call, Done done) override {
+    node_->Get(request, response, call, std::move(done));
+  }
+  void BatchGet(const kvstore::v1::BatchGetRequest& request,
+                kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                Done done) override {
+    node_->BatchGet(request, response, call, std::move(done));
+  }
+  void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
+           const CallContext& call, Done done) override {
+    node_->Put(request, response, call, std::move(done));
+  }
+  void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,
+              const CallContext& call, Done done) override {
+    node_->Delete(request, response, call, std::move(done));
+  }
+  void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
+            const CallContext& call, Done done) override {
+    node_->List(request, response, call, std::move(done));
+  }
+  void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+             const CallContext& call, Done done) override {
+    node_->Fetch(request, response, call, std::move(done));
+  }
+  void GetStatus(kvstore::v1::StatusResponse* status) override {
+    node_->GetStatus(status);
+    FillTlsStatus(tls_->State(), status->mutable_tls());
+  }
+  bool Ready(std::string* why_not) override { return node_->Ready(why_not); }
+
+ private:
+  Node* const node_;
+  const tls::NodeTls* const tls_;
+};
+
+}  // namespace kv::server
