@@ -33,7 +33,7 @@ std::string Shown(absl::string_view subject) {
 
 }  // namespace
 
-bool IsReservedKey(absl::string_view key) { return absl::StartsWith(key, kReservedPrefix); }
+bool IsReservedKey(absl::string_view key) { return kv::IsReservedKey(key); }
 
 bool PrefixOverlapsReserved(absl::string_view prefix) {
   return absl::StartsWith(prefix, kReservedPrefix) || absl::StartsWith(kReservedPrefix, prefix);

@@ -16,11 +16,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/reserved_keys.h"
 
 namespace kv::auth {
 
-// Keys starting with this are cluster data (configuration, key sets, markers).
-inline constexpr absl::string_view kReservedPrefix = "__kv/";
+// Keys starting with this are cluster data (configuration, key sets, markers); defined with the
+// other reserved keys in common/reserved_keys.h.
+inline constexpr absl::string_view kReservedPrefix = kv::kReservedKeyPrefix;
 
 // True when `key` is in the reserved namespace.
 bool IsReservedKey(absl::string_view key);

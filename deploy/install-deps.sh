@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libjwt-dev libssl-dev
   procps psmisc python3 curl ccache
+  redis-tools python3-redis
 )
 # Only for bench/compare.sh and the fuzz targets; install with --bench / --fuzz.
 BENCH_PACKAGES=(redis-server redis-tools wrk linux-perf valgrind)

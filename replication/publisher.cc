@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/reserved_keys.h"
+#include "replication/chain.h"
 #include "replication/subscribe_stream.h"
 
 namespace kv::replication {
@@ -84,13 +86,14 @@ void Publisher::Rebase(std::string cluster_id, uint64_t head_version) {
   kick_ = true;
 }
 
-SubscribeStream* Publisher::NewStream(const std::string& peer) {
+SubscribeStream* Publisher::NewStream(const std::string& peer, const std::string& identity) {
   auto* stream = new SubscribeStream(this);
   {
     absl::MutexLock l(&mu_);
     auto session = std::make_unique<Session>();
     session->stream = stream;
     session->peer = peer;
+    session->identity = identity;
     session->connected_micros = clock_->MonotonicMicros();
     if (closing_) {
       session->finish_requested = true;
@@ -108,11 +111,60 @@ SubscribeStream* Publisher::NewStream(const std::string& peer) {
   return stream;
 }
 
+void Publisher::SetUpstreamChain(std::vector<std::string> upstream_chain) {
+  absl::MutexLock l(&mu_);
+  if (upstream_chain.size() >= kMaxChainLength) upstream_chain.resize(kMaxChainLength - 1);
+  upstream_chain_ = std::move(upstream_chain);
+}
+
+std::vector<std::string> Publisher::chain() const {
+  absl::MutexLock l(&mu_);
+  std::vector<std::string> out = {options_.node_id};
+  out.insert(out.end(), upstream_chain_.begin(), upstream_chain_.end());
+  return out;
+}
+
+void Publisher::EndSession(Session* s, grpc::Status status) {
+  if (s->finish_requested) return;
+  s->finish_requested = true;
+  s->finish_status = std::move(status);
+  kick_ = true;
+}
+
 void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHello& hello) {
   absl::MutexLock l(&mu_);
   auto it = sessions_.find(stream);
   if (it == sessions_.end()) return;
   Session* s = it->second.get();
+  // What a downstream says about itself ends up in logs, Status and metric labels: bounded.
+  absl::Status valid = ValidNodeId(hello.node_id());
+  if (valid.ok() && hello.mode() != "full" && hello.mode() != "cache") {
+    valid = absl::InvalidArgumentError("mode must be full or cache");
+  }
+  if (valid.ok() && hello.address().size() > 256) {
+    valid = absl::InvalidArgumentError("the advertised address is longer than 256 bytes");
+  }
+  if (valid.ok() && hello.node_id() == options_.node_id) {
+    valid = absl::FailedPreconditionError(absl::StrCat(
+        "node ", options_.node_id, " cannot be its own downstream (is its --upstream itself?)"));
+  }
+  if (!valid.ok()) {
+    KV_LOG(WARN) << "refusing a downstream from " << s->peer << ": " << valid.message();
+    EndSession(s, grpc::Status(static_cast<grpc::StatusCode>(valid.code()),
+                               absl::StrCat("bad hello: ", valid.message())));
+    return;
+  }
+  // One session per node id: a reconnecting edge replaces its old stream (which may linger
+  // until keepalive notices it); two live nodes with one id would make Status lie.
+  for (auto& [other_stream, other] : sessions_) {
+    if (other.get() != s && other->hello_done && other->node_id == hello.node_id()) {
+      KV_LOG(WARN) << "downstream " << hello.node_id() << " from " << s->peer
+                   << " replaces its stream from " << other->peer;
+      EndSession(other.get(),
+                 grpc::Status(grpc::StatusCode::ABORTED,
+                              "replaced by a newer stream from the same node id"));
+    }
+  }
   s->node_id = hello.node_id();
   s->address = hello.address();
   s->mode = hello.mode();
@@ -146,6 +198,18 @@ void Publisher::OnPing(SubscribeStream* stream, const kvstore::v1::Ping& ping) {
   auto it = sessions_.find(stream);
   if (it == sessions_.end()) return;
   Session* s = it->second.get();
+  // 0: the downstream has not started this stream yet. Anything above what was sent is a lie
+  // (it would show as false lag); the stream ends.
+  if (ping.applied_version() > s->cursor - 1 && !s->reset_pending && s->hello_done &&
+      !s->start_pending) {
+    KV_LOG(WARN) << "downstream " << s->node_id << " (" << s->peer << ") acknowledged version "
+                 << ping.applied_version() << ", but only up to " << s->cursor - 1
+                 << " was sent; ending its stream";
+    EndSession(s, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                               absl::StrCat("acknowledged version ", ping.applied_version(),
+                                            " was never sent (sent up to ", s->cursor - 1, ")")));
+    return;
+  }
   s->acked = std::max(s->acked, ping.applied_version());
   kvstore::v1::Pong pong;
   pong.set_t0_micros(ping.t0_micros());
@@ -239,7 +303,10 @@ bool Publisher::HasWork() const {
 
 void Publisher::AddChange(const Change& change, UpstreamMessage* out) const {
   Change* c = out->add_changes();
-  if (change.kind() == Change::KIND_PUT && change.value().size() > options_.push_value_limit) {
+  // Cluster data (the key set) always travels whole: a node needs it to check tokens even while
+  // its upstream is unreachable.
+  if (change.kind() == Change::KIND_PUT && change.value().size() > options_.push_value_limit &&
+      !IsReservedKey(change.key())) {
     c->set_version(change.version());
     c->set_kind(Change::KIND_INVALIDATE);
     c->set_key(change.key());
@@ -321,6 +388,8 @@ void Publisher::Run() {
           start->set_head_version(s->from_head ? s->cursor - 1 : head_);
           start->set_oldest_version(log_->oldest());
           start->set_node_id(options_.node_id);
+          start->add_chain(options_.node_id);
+          for (const std::string& id : upstream_chain_) start->add_chain(id);
           s->start_pending = false;
         }
         if (s->reset_pending) {
@@ -400,6 +469,7 @@ void Publisher::GetDownstreams(std::vector<kvstore::v1::DownstreamStatus>* out) 
     d.set_node_id(s->node_id);
     d.set_address(s->address);
     d.set_peer(s->peer);
+    d.set_identity(s->identity);
     d.set_mode(s->mode);
     d.set_acked_version(s->acked);
     d.set_sent_version(s->cursor > 0 ? s->cursor - 1 : 0);

@@ -63,8 +63,14 @@ class Publisher {
   void Rebase(std::string cluster_id, uint64_t head_version);
   uint64_t head() const;
 
+  // This node's chain (replication/chain.h): its own id, then its upstream's chain (set by a
+  // relay as it learns it; the central node's is its id alone). Sent in every stream start.
+  void SetUpstreamChain(std::vector<std::string> upstream_chain);
+  std::vector<std::string> chain() const;
+
   // A new Subscribe stream (called by the gRPC handler). Owned by gRPC; deletes itself.
-  SubscribeStream* NewStream(const std::string& peer);
+  // `identity` is who the peer proved to be (certificate subject or token subject), for Status.
+  SubscribeStream* NewStream(const std::string& peer, const std::string& identity = "");
 
   // Ends every stream with UNAVAILABLE and refuses new ones (shutdown, step 1).
   void FinishAll();
@@ -85,6 +91,7 @@ class Publisher {
   struct Session {
     SubscribeStream* stream = nullptr;
     std::string peer;
+    std::string identity;
     std::string node_id, address, mode;
     int64_t connected_micros = 0;
     bool began = false;  // reads started; only then may Finish be issued
@@ -120,6 +127,8 @@ class Publisher {
   bool FillFromTail(Session* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddChange(const kvstore::v1::Change& change, kvstore::v1::UpstreamMessage* out) const;
   void RequestReset(Session* s, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends `s` with `status` (a downstream that broke the protocol, or was replaced).
+  void EndSession(Session* s, grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TrimTail() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
@@ -131,6 +140,7 @@ class Publisher {
   // Guards the tail, the sessions and the shutdown flags.
   mutable absl::Mutex mu_;
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> upstream_chain_ ABSL_GUARDED_BY(mu_);
   uint64_t head_ ABSL_GUARDED_BY(mu_);
   std::deque<TailEntry> tail_ ABSL_GUARDED_BY(mu_);
   uint64_t tail_start_ ABSL_GUARDED_BY(mu_);  // version of tail_.front()

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "replication/chain.h"
 
 namespace kv::replication {
 
@@ -11,12 +12,14 @@ using kvstore::v1::Change;
 
 StreamReceiver::StreamReceiver(ChangeApplier* applier, HeadFollower* head,
                                FreshnessTracker* freshness, uint64_t from_version,
-                               std::function<void(uint64_t)> on_applied)
+                               std::function<void(uint64_t)> on_applied,
+                               std::string self_node_id)
     : applier_(applier),
       head_(head),
       freshness_(freshness),
       from_version_(from_version),
-      on_applied_(std::move(on_applied)) {}
+      on_applied_(std::move(on_applied)),
+      self_node_id_(std::move(self_node_id)) {}
 
 absl::Status StreamReceiver::Handle(kvstore::v1::UpstreamMessage* message) {
   if (message->has_reset()) {
@@ -40,6 +43,10 @@ absl::Status StreamReceiver::Handle(kvstore::v1::UpstreamMessage* message) {
 }
 
 absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) {
+  if (!self_node_id_.empty()) {
+    std::vector<std::string> chain(start.chain().begin(), start.chain().end());
+    if (absl::Status s = CheckNoCycle(self_node_id_, chain); !s.ok()) return s;
+  }
   started_ = true;
   start_ = start;
   if (from_version_ == 0) {

@@ -19,14 +19,17 @@ class StreamReceiver {
  public:
   // `from_version` is what the hello asked for; 0 = "from the upstream's head" (a cache edge
   // starting over through `head`, which is null for a downstream that holds every key).
-  // `on_applied` runs after every applied batch.
+  // `on_applied` runs after every applied batch. `self_node_id` (empty: not checked) is this
+  // node's id: a stream start whose chain names it is a replication cycle and is refused.
   StreamReceiver(ChangeApplier* applier, HeadFollower* head, FreshnessTracker* freshness,
-                 uint64_t from_version, std::function<void(uint64_t)> on_applied = nullptr);
+                 uint64_t from_version, std::function<void(uint64_t)> on_applied = nullptr,
+                 std::string self_node_id = "");
 
   // Handles one message (its changes may be moved out). Returns:
   //   OK           keep reading
   //   ABORTED      the upstream answered RESET (see reset())
   //   DATA_LOSS    a gap, a reordering or a malformed message: nothing of it was applied
+  //   FAILED_PRECONDITION  this node is its own upstream's ancestor (a replication cycle)
   //   other        the applier failed
   absl::Status Handle(kvstore::v1::UpstreamMessage* message);
 
@@ -47,6 +50,7 @@ class StreamReceiver {
   FreshnessTracker* const freshness_;
   const uint64_t from_version_;
   const std::function<void(uint64_t)> on_applied_;
+  const std::string self_node_id_;
   bool started_ = false;
   kvstore::v1::StreamStart start_;
   kvstore::v1::Reset reset_;

@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "replication/chain.h"
 #include "replication/stream_receiver.h"
 
 namespace kv::replication {
@@ -84,6 +85,11 @@ void Subscriber::SetState(State state) {
 void Subscriber::SetError(const absl::Status& status) {
   absl::MutexLock l(&mu_);
   last_error_ = status.ToString();
+}
+
+std::string Subscriber::last_error() const {
+  absl::MutexLock l(&mu_);
+  return last_error_;
 }
 
 bool Subscriber::SleepUnlessStopped(absl::Duration d) {
@@ -166,6 +172,7 @@ absl::Status Subscriber::RunOnce(bool* progressed) {
 absl::Status Subscriber::TakeSnapshot() {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.snapshot_timeout));
+  AddAuthorization(&ctx);
   {
     absl::MutexLock l(&mu_);
     if (stop_) return absl::CancelledError("stopping");
@@ -222,9 +229,10 @@ absl::Status Subscriber::TakeSnapshot() {
   grpc::Status status = reader->Finish();
   clear_active();
   if (!status.ok()) {
-    return absl::Status(
-        FromGrpcStatus(status).code(),
-        absl::StrCat("snapshot from ", upstream_address_, " failed: ", status.error_message()));
+    return LearnChainFromRefusal(
+        ctx, absl::Status(FromGrpcStatus(status).code(),
+                          absl::StrCat("snapshot from ", upstream_address_,
+                                       " failed: ", status.error_message())));
   }
   if (!begun || !saw_last) return absl::DataLossError("snapshot ended without its last chunk");
   if (auto s = snapshot_target_->FinishSnapshot(version, cluster_id); !s.ok()) return s;
@@ -235,8 +243,15 @@ absl::Status Subscriber::TakeSnapshot() {
   return absl::OkStatus();
 }
 
+void Subscriber::AddAuthorization(grpc::ClientContext* ctx) const {
+  if (!options_.authorization) return;
+  std::string value = options_.authorization();
+  if (!value.empty()) ctx->AddMetadata("authorization", value);
+}
+
 absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
   grpc::ClientContext ctx;
+  AddAuthorization(&ctx);
   bool from_head = false;
   {
     absl::MutexLock l(&mu_);
@@ -257,6 +272,9 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
 
   absl::Mutex ping_mu;
   bool ping_stop = false;
+  // Until the stream has started, this node's applied version may be another history's: pings
+  // acknowledge nothing (0).
+  std::atomic<bool> started{false};
   std::thread pinger;
   absl::Status result = absl::OkStatus();
   if (stream->Write(hello)) {
@@ -270,18 +288,22 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
         }
         kvstore::v1::DownstreamMessage ping;
         ping.mutable_ping()->set_t0_micros(freshness_->PingTime());
-        ping.mutable_ping()->set_applied_version(applier_->applied_version());
+        ping.mutable_ping()->set_applied_version(started.load() ? applier_->applied_version() : 0);
         if (!stream->Write(ping)) return;
       }
     });
 
-    StreamReceiver receiver(applier_, head_, freshness_, from, options_.on_applied);
+    StreamReceiver receiver(applier_, head_, freshness_, from, options_.on_applied,
+                            options_.node_id);
     kvstore::v1::UpstreamMessage msg;
     uint64_t changes_before = 0;
     while (stream->Read(&msg)) {
       bool was_started = receiver.started();
       absl::Status handled = receiver.Handle(&msg);
       if (!was_started && receiver.started()) {
+        started.store(true);
+        LearnChain(std::vector<std::string>(receiver.start().chain().begin(),
+                                            receiver.start().chain().end()));
         connected_.store(true);
         SetState(State::kStreaming);
         if (receiver.resumed() && !after_snapshot) resumes_.fetch_add(1);
@@ -334,11 +356,28 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
   }
   if (result.ok()) {
     result = finished.ok() ? absl::UnavailableError("the upstream ended the stream")
-                           : absl::Status(FromGrpcStatus(finished).code(),
-                                          absl::StrCat("stream from ", upstream_address_, ": ",
-                                                       finished.error_message()));
+                           : LearnChainFromRefusal(
+                                 ctx, absl::Status(FromGrpcStatus(finished).code(),
+                                                   absl::StrCat("stream from ", upstream_address_,
+                                                                ": ", finished.error_message())));
   }
   return result;
+}
+
+void Subscriber::LearnChain(const std::vector<std::string>& upstream_chain) {
+  if (options_.on_chain) options_.on_chain(upstream_chain);
+}
+
+absl::Status Subscriber::LearnChainFromRefusal(const grpc::ClientContext& ctx,
+                                               absl::Status status) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto it = trailers.find(kChainMetadataKey);
+  if (it == trailers.end()) return status;
+  std::vector<std::string> chain =
+      ParseChain(absl::string_view(it->second.data(), it->second.size()));
+  LearnChain(chain);
+  if (absl::Status cycle = CheckNoCycle(options_.node_id, chain); !cycle.ok()) return cycle;
+  return status;
 }
 
 }  // namespace kv::replication

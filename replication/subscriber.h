@@ -24,6 +24,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -49,6 +50,12 @@ struct SubscriberOptions {
   absl::Duration snapshot_timeout = absl::Minutes(30);
   // Called after every applied batch (outside any subscriber lock), e.g. to wake waiters.
   std::function<void(uint64_t applied)> on_applied;
+  // Called with the upstream's chain (its node id first, the central node's last) whenever the
+  // subscriber learns it: from a stream start or a refusal. May be empty.
+  std::function<void(const std::vector<std::string>& upstream_chain)> on_chain;
+  // This node's own `authorization` value for Subscribe and Snapshot ("Bearer ..."), asked for
+  // at every connection; empty or returning "" = none.
+  std::function<std::string()> authorization;
 };
 
 class Subscriber {
@@ -71,6 +78,8 @@ class Subscriber {
   State state() const;
   bool connected() const;
   void FillStatus(kvstore::v1::ReplicationStatus* status) const;
+  // Why the last connection ended ("" while streaming or before the first attempt ended).
+  std::string last_error() const;
   uint64_t snapshots() const { return snapshots_.load(); }
   uint64_t resumes() const { return resumes_.load(); }
   uint64_t resets() const { return resets_.load(); }
@@ -87,6 +96,11 @@ class Subscriber {
   // `after_snapshot`: the data was just bootstrapped, so this stream does not count as a resume.
   absl::Status Stream(bool* progressed, bool after_snapshot);
   void SetState(State state);
+  void AddAuthorization(grpc::ClientContext* ctx) const;
+  // A refused call's trailing "kv-chain": reports it, and turns `status` into the cycle error
+  // when this node is in it.
+  absl::Status LearnChainFromRefusal(const grpc::ClientContext& ctx, absl::Status status);
+  void LearnChain(const std::vector<std::string>& upstream_chain);
   void SetError(const absl::Status& status);
   // Sleeps up to `d` unless stopped first; returns false when stopped.
   bool SleepUnlessStopped(absl::Duration d);

@@ -1,11 +1,20 @@
 #include "replication/testing/raw_subscriber.h"
 
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+
 #include "absl/time/clock.h"
 
 namespace kv::testing {
 
 using kvstore::v1::DownstreamMessage;
 using kvstore::v1::UpstreamMessage;
+
+std::string RawSubscriber::NextNodeId() {
+  static std::atomic<int> next{0};
+  return absl::StrCat("raw-", next.fetch_add(1) + 1);
+}
 
 RawSubscriber::RawSubscriber(kvstore::v1::Replication::Stub* stub, Hello hello, bool read) {
   stream_ = stub->Subscribe(&context_);

@@ -27,7 +27,8 @@ class RawSubscriber {
   struct Hello {
     uint64_t from_version = 1;
     std::string cluster_id;
-    std::string node_id = "raw";
+    // Unique per subscriber unless set: an upstream keeps one stream per node id.
+    std::string node_id = NextNodeId();
     std::string address = "127.0.0.1:9";
     std::string mode = "full";
 
@@ -37,6 +38,9 @@ class RawSubscriber {
     Hello& set_address(std::string v) { return address = std::move(v), *this; }
     Hello& set_mode(std::string v) { return mode = std::move(v), *this; }
   };
+
+  // "raw-1", "raw-2", ...
+  static std::string NextNodeId();
 
   // Opens the stream and sends the hello; reads at once unless `read` is false.
   RawSubscriber(kvstore::v1::Replication::Stub* stub, Hello hello, bool read = true);

@@ -29,7 +29,8 @@ std::unique_ptr<UpstreamNode> UpstreamNode::Start(const std::string& dir,
       &node->store_->log(), options.clock, options.publisher, node->cluster_id_,
       node->store_->head_version(), staleness);
   node->service_ = std::make_unique<server::ReplicationService>(
-      node.get(), /*node=*/nullptr, options.clock, /*tracker=*/nullptr, options.service);
+      node.get(), /*node=*/nullptr, /*gate=*/nullptr, options.clock, /*tracker=*/nullptr,
+      options.service);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -40,7 +40,28 @@ void FrequencySketch::Allocate(size_t expected_entries) {
 }
 
 void FrequencySketch::EnsureCapacity(size_t expected_entries) {
-  if (expected_entries > expected_entries_) Allocate(expected_entries);
+  if (expected_entries <= expected_entries_) return;
+  expected_entries_ = expected_entries;
+  sample_size_ = options_.sample_factor * expected_entries_;
+  const size_t words = CeilPow2(expected_entries_);
+  if (words > table_.size()) {
+    std::vector<uint64_t> grown(words);
+    const size_t old_mask = table_.size() - 1;
+    for (size_t i = 0; i < words; ++i) grown[i] = table_[i & old_mask];
+    table_.swap(grown);
+    table_mask_ = words - 1;
+  }
+  if (options_.doorkeeper) {
+    // The same for the Bloom bits (b1 and b2 are masked the same way).
+    const size_t bits = CeilPow2(sample_size_ * 4);
+    if (bits > doorkeeper_mask_ + 1) {
+      std::vector<uint64_t> grown(bits / 64);
+      const size_t old_mask = doorkeeper_.size() - 1;
+      for (size_t i = 0; i < grown.size(); ++i) grown[i] = doorkeeper_[i & old_mask];
+      doorkeeper_.swap(grown);
+      doorkeeper_mask_ = bits - 1;
+    }
+  }
 }
 
 void FrequencySketch::Locate(uint64_t hash, int row, size_t* word, int* shift) const {

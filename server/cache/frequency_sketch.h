@@ -19,8 +19,9 @@ namespace kv::server::cache {
 class FrequencySketch {
  public:
   struct Options {
-    // Number of distinct keys the cache is expected to hold; sizes the table (one uint64 = 16
-    // counters per expected key, rounded up to a power of two).
+    // Number of distinct keys the cache is expected to hold at first; sizes the table (one
+    // uint64 = 16 counters per expected key, rounded up to a power of two). The table grows
+    // with EnsureCapacity as more keys are held, so start small rather than from a byte budget.
     size_t expected_entries = 1024;
     // Counters are halved after sample_factor * expected_entries recorded accesses.
     size_t sample_factor = 10;
@@ -45,7 +46,11 @@ class FrequencySketch {
   void Reset();
   // Forgets everything.
   void Clear();
-  // Re-sizes the table for `expected_entries` if that is larger than now. Counts are lost.
+  // Raises the expected entries (and with them the reset period) to `expected_entries` if that
+  // is larger than now, growing the table when it needs more words. Every count is kept: a
+  // key's word in a table 2^k times larger is its old word plus a multiple of the old size (more
+  // bits of the same mixed hash) and its nibble is unchanged, so the old table is copied into
+  // each part of the new one. Collisions of the old table stay until the counts age out.
   void EnsureCapacity(size_t expected_entries);
 
   size_t expected_entries() const { return expected_entries_; }

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "server/cache/key_hash.h"
 
@@ -99,6 +101,28 @@ TEST(FrequencySketch, GrowsOnDemandAndReportsHeap) {
   EXPECT_EQ(s.expected_entries(), 10000u);
   EXPECT_GT(s.HeapBytes(), 16 * small);
   EXPECT_EQ(s.sample_size(), 100000u);
+}
+
+TEST(FrequencySketch, GrowingKeepsEveryCount) {
+  for (bool doorkeeper : {false, true}) {
+    FrequencySketch s(Opts(64, doorkeeper));
+    std::vector<int> before;
+    for (uint64_t k = 0; k < 200; ++k) {
+      for (uint64_t n = 0; n < k % 7; ++n) s.Increment(H(k));
+    }
+    for (uint64_t k = 0; k < 1000; ++k) before.push_back(s.Estimate(H(k)));
+    const size_t additions = s.additions();
+    s.EnsureCapacity(65);    // one more word than 64: the table doubles
+    s.EnsureCapacity(5000);  // and then grows 64x at once
+    EXPECT_EQ(s.additions(), additions);
+    EXPECT_EQ(s.sample_size(), 50000u);
+    for (uint64_t k = 0; k < 1000; ++k) {
+      ASSERT_EQ(s.Estimate(H(k)), before[k]) << "key " << k << " doorkeeper " << doorkeeper;
+    }
+    // New increments land in the grown table: one key's count rises by one.
+    s.Increment(H(3));
+    EXPECT_EQ(s.Estimate(H(3)), std::min(before[3] + 1, doorkeeper ? 16 : 15));
+  }
 }
 
 }  // namespace

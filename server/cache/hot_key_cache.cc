@@ -15,7 +15,8 @@ HotKeyCache::HotKeyCache(Options options) : options_(std::move(options)) {
   const size_t expected =
       options_.expected_entries != 0
           ? options_.expected_entries
-          : options_.capacity_bytes / std::max<size_t>(options_.expected_entry_bytes, 1);
+          : std::min(options_.capacity_bytes / std::max<size_t>(options_.expected_entry_bytes, 1),
+                     options_.max_initial_entries);
   o.expected_entries = std::max<size_t>(expected / n, 1);
   o.sample_factor = options_.sample_factor;
   o.doorkeeper = options_.doorkeeper;

@@ -40,10 +40,13 @@ class HotKeyCache {
     double window_fraction = 0.01;
     // Protected share of each shard's main space.
     double protected_fraction = 0.8;
-    // Sizes the frequency sketches. 0 = capacity_bytes / expected_entry_bytes. The sketch grows
-    // (forgetting its counts) when a shard holds more entries than it was sized for.
+    // Sizes the frequency sketches at first. 0 = capacity_bytes / expected_entry_bytes, at most
+    // max_initial_entries: memory is taken as entries arrive, not reserved for a budget that
+    // may never fill (a 2 TiB budget used to allocate 4 GiB of sketch at start). Each shard's
+    // sketch grows, keeping its counts, to the most entries the shard has held.
     size_t expected_entries = 0;
     size_t expected_entry_bytes = 512;
+    size_t max_initial_entries = 65536;
     // Sketch counters are halved every sample_factor * expected entries accesses of a shard.
     size_t sample_factor = 10;
     // Bloom-filter doorkeeper in front of the sketch (off: it did not help, see docs/cache.md).

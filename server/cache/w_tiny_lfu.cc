@@ -140,11 +140,9 @@ bool WTinyLfu::Admit(const HashedKey& key, std::shared_ptr<const CachedValue> va
   table_.insert(owned.release());
   window_.PushFront(e);
   entry_bytes_ += e->charge;
-  // A sketch sized for far fewer keys than are held loses its accuracy; regrow it (this
-  // forgets the counts, so only when the estimate was off by 2x, not for a transient +1).
-  if (table_.size() > 2 * sketch_.expected_entries()) {
-    sketch_.EnsureCapacity(2 * table_.size());
-  }
+  // The sketch follows the most entries held (as Caffeine sizes it to the maximum size): its
+  // table grows with use, keeping its counts, instead of being sized up front from the budget.
+  if (table_.size() > sketch_.expected_entries()) sketch_.EnsureCapacity(table_.size());
   Maintain(garbage);
   return e->segment != Segment::kNone;
 }

@@ -39,7 +39,7 @@ class WTinyLfu {
     double window_fraction = 0.01;
     // Share of the main space (budget minus window) for the protected segment.
     double protected_fraction = 0.8;
-    // Sizes the frequency sketch; it grows (losing its counts) if more entries are held.
+    // Sizes the frequency sketch at first; it grows (keeping its counts) with the entries held.
     size_t expected_entries = 1024;
     // See FrequencySketch::Options.
     size_t sample_factor = 10;

@@ -4,7 +4,12 @@
 #include "common/build_info.h"
 #include "common/log.h"
 #include "replication/publisher.h"
+#include "absl/synchronization/notification.h"
+#include "auth/key_set.h"
+#include "common/reserved_keys.h"
+#include "server/storage/cluster_data.h"
 #include "server/storage/store_reads.h"
+#include "server/storage/store_status.h"
 
 namespace kv::server {
 
@@ -19,6 +24,7 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   store_options.sync = options.sync_writes;
   store_options.index_expirations = true;
   store_options.block_cache_bytes = options.block_cache_bytes;
+  store_options.disk.min_free_bytes = options.min_free_disk_bytes;
   auto store = VersionedStore::Open(store_options);
   if (!store.ok()) return store.status();
   node->store_ = std::move(*store);
@@ -44,12 +50,25 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   wp.max_batch_bytes = options.max_batch_bytes;
   replication::Publisher* publisher = node->publisher_.get();
   wp.on_batch = options.on_group_commit;
-  wp.on_commit = [publisher](const CommittedChanges& changes) { publisher->Append(changes); };
+  auto on_cluster_data = options.on_cluster_data;
+  wp.on_commit = [publisher, on_cluster_data](const CommittedChanges& changes) {
+    publisher->Append(changes);
+    if (!on_cluster_data) return;
+    for (const auto& c : changes) {
+      if (IsReservedKey(c->key())) on_cluster_data(*c, /*restart=*/false);
+    }
+  };
   node->pipeline_ = std::make_unique<WritePipeline>(node->store_.get(), clock, std::move(wp));
   node->sweeper_ = std::make_unique<ExpirySweeper>(node->store_.get(), node->pipeline_.get(), clock,
                                                    options.expiry);
   node->retention_ =
       std::make_unique<replication::LogRetention>(&node->store_->log(), options.retention);
+  if (auto s = ReportClusterData(*node->store_, options.on_cluster_data,
+                                /*restart=*/true);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = node->SeedKeySet(); !s.ok()) return s;
   KV_LOG(INFO) << "central node " << options.node_id << " opened " << options.data_dir
                << ": cluster " << node->cluster_id_ << ", head version "
                << node->store_->head_version() << ", change log " << node->store_->log().oldest()
@@ -71,6 +90,67 @@ void CentralNode::Stop() {
     publisher_->FinishAll();
     publisher_->Stop();
   }
+}
+
+absl::Status CentralNode::SeedKeySet() {
+  if (options_.seed_key_set.empty()) return absl::OkStatus();
+  PinnedRecord record;
+  auto found = store_->Get(kKeySetKey, &record);
+  if (!found.ok()) return found.status();
+  if (*found) {
+    if (record.view.value != options_.seed_key_set) {
+      KV_LOG(WARN) << "the store holds a key set committed at version " << record.view.version
+                   << " (by kvctl auth set-keys); it is used, and --auth-jwks is not";
+    }
+    return absl::OkStatus();
+  }
+  if (auto keys = auth::KeySet::Parse(options_.seed_key_set); !keys.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--auth-jwks: not a usable key set: ", keys.status().message()));
+  }
+  absl::Notification committed;
+  WriteResult result;
+  WriteOp op;
+  op.kind = WriteOp::Kind::kPut;
+  op.key = std::string(kKeySetKey);
+  op.value = options_.seed_key_set;
+  op.done = [&](const WriteResult& r) {
+    result = r;
+    committed.Notify();
+  };
+  pipeline_->Submit(std::move(op));
+  committed.WaitForNotification();
+  if (!result.status.ok()) return result.status;
+  KV_LOG(INFO) << "key set from --auth-jwks committed at version " << result.version;
+  return absl::OkStatus();
+}
+
+void CentralNode::SetKeySet(const kvstore::v1::SetKeySetRequest& request,
+                            kvstore::v1::SetKeySetResponse* response, const CallContext& call,
+                            Done done) {
+  auto keys = auth::KeySet::Parse(request.jwks());
+  if (!keys.ok()) {
+    return std::move(done)(
+        absl::InvalidArgumentError(absl::StrCat("not a usable key set: ", keys.status().message())));
+  }
+  if (request.jwks().size() > options_.limits.max_value_bytes) {
+    return std::move(done)(absl::InvalidArgumentError("the key set is larger than a value may be"));
+  }
+  std::vector<std::string> kids;
+  for (const auto& k : (*keys)->keys()) kids.push_back(k->key.kid);
+  WriteOp op;
+  op.kind = WriteOp::Kind::kPut;
+  op.key = std::string(kKeySetKey);
+  op.value = request.jwks();
+  op.done = [response, kids = std::move(kids), done = std::move(done)](const WriteResult& r) mutable {
+    if (r.status.ok()) {
+      response->set_version(r.version);
+      for (auto& kid : kids) response->add_kids(std::move(kid));
+      KV_LOG(INFO) << "key set replaced at version " << r.version;
+    }
+    std::move(done)(r.status);
+  };
+  pipeline_->Submit(std::move(op));
 }
 
 void CentralNode::FillInfo(uint64_t as_of, ReadInfo* info) const {
@@ -210,7 +290,9 @@ void CentralNode::GetStatus(kvstore::v1::StatusResponse* status) {
   status->set_log_entries(store_->log().entries());
   status->set_key_count(store_->ApproximateKeyCount());
   status->set_approximate_data_bytes(store_->ApproximateDataBytes());
-  status->set_ready(true);
+  std::string why_not;
+  status->set_ready(Ready(&why_not));
+  FillStoreStatus(*store_, status);
   status->set_log_retention_entries(options_.retention.max_entries);
   status->set_log_retention_seconds(absl::ToInt64Seconds(options_.retention.max_age));
   status->set_fetches_served(fetches_.load());
@@ -219,6 +301,17 @@ void CentralNode::GetStatus(kvstore::v1::StatusResponse* status) {
   for (auto& d : downstreams) *status->add_downstreams() = std::move(d);
 }
 
-bool CentralNode::Ready(std::string* why_not) { return !stopped_.load(); }
+bool CentralNode::Ready(std::string* why_not) {
+  if (stopped_.load()) {
+    *why_not = "the central node is shutting down";
+    return false;
+  }
+  // Reads are still served, but a load balancer should send writers elsewhere (or nowhere).
+  if (absl::Status writes = store_->WritesAccepted(); !writes.ok()) {
+    *why_not = absl::StrCat("not ready for writes: ", writes.message());
+    return false;
+  }
+  return true;
+}
 
 }  // namespace kv::server

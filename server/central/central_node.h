@@ -23,6 +23,8 @@
 #include "server/central/write_pipeline.h"
 #include "server/node/limits.h"
 #include "server/node/node.h"
+#include "server/node/cluster_data.h"
+#include "server/node/key_set_admin.h"
 #include "server/node/replication_source.h"
 #include "server/storage/versioned_store.h"
 
@@ -47,16 +49,27 @@ struct CentralOptions {
   uint64_t block_cache_bytes = 256ull << 20;
   // fsync every group commit (turn off only for benchmarks that say so).
   bool sync_writes = true;
+  // Free disk space to keep under data_dir (--min-free-disk): writes that would eat into it are
+  // refused with RESOURCE_EXHAUSTED, and the node reports itself not ready for writes, until
+  // space returns. 0 = no check.
+  uint64_t min_free_disk_bytes = 1ull << 30;
   // Values larger than this travel down the stream as invalidations.
   uint64_t push_value_limit = 64 << 10;
   // Observes each group commit (writes, seconds), for metrics. May be empty.
   std::function<void(size_t, double)> on_group_commit;
+  // Called for every change of a reserved key (cluster data, common/reserved_keys.h): at Open
+  // for what the store holds, then on the commit thread for each committed change. Must not
+  // block. May be empty.
+  ClusterDataObserver on_cluster_data;
+  // A JWKS document to commit as the cluster's key set at Open, when the store holds none yet
+  // (--auth-jwks). A stored key set wins: it was set later, by kvctl auth set-keys.
+  std::string seed_key_set;
   // In-memory tail of recent changes kept for live subscribers.
   size_t publisher_tail_changes = 100000;
   uint64_t publisher_tail_bytes = 64ull << 20;
 };
 
-class CentralNode final : public Node, public ReplicationSource {
+class CentralNode final : public Node, public ReplicationSource, public KeySetAdmin {
  public:
   static absl::StatusOr<std::unique_ptr<CentralNode>> Open(const CentralOptions& options,
                                                            Clock* clock);
@@ -76,6 +89,11 @@ class CentralNode final : public Node, public ReplicationSource {
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
              const CallContext& call, Done done) override;
   void GetStatus(kvstore::v1::StatusResponse* status) override;
+  // KeySetAdmin.
+  void SetKeySet(const kvstore::v1::SetKeySetRequest& request,
+                 kvstore::v1::SetKeySetResponse* response, const CallContext& call,
+                 Done done) override;
+  // Not ready while stopped, or while writes are refused (no disk space, storage stopped).
   bool Ready(std::string* why_not) override;
 
   // Finishes queued writes and stops background work. Call after the RPC server has shut down.
@@ -96,6 +114,8 @@ class CentralNode final : public Node, public ReplicationSource {
   absl::Status ReadKey(const std::string& key, uint64_t min_version, bool* found,
                        kvstore::v1::Entry* entry, kvstore::v1::ReadInfo* info);
   void FillInfo(uint64_t as_of, kvstore::v1::ReadInfo* info) const;
+  // Commits options_.seed_key_set when the store has no key set; waits for the commit.
+  absl::Status SeedKeySet();
   // Get and Fetch: one key at this node (staleness 0).
   template <typename Request, typename Response>
   void ReadOne(const Request& request, Response* response, Done done);

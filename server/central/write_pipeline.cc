@@ -172,13 +172,18 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   }
 
   absl::Status committed = absl::OkStatus();
+  bool refused = false;
   if (!changes.empty()) {
     std::vector<const Change*> pointers;
     pointers.reserve(changes.size());
     for (const auto& c : changes) pointers.push_back(c.get());
     committed = store_->Apply(pointers);
+    // VersionedStore::Apply refuses with these codes only before writing anything.
+    refused = absl::IsResourceExhausted(committed) || absl::IsUnavailable(committed);
     if (committed.ok()) {
       if (options_.on_commit) options_.on_commit(changes);
+    } else if (refused) {
+      KV_LOG(DEBUG) << "group commit of " << changes.size() << " writes refused: " << committed;
     } else {
       KV_LOG(ERROR) << "group commit of " << changes.size() << " writes failed: " << committed;
     }
@@ -193,10 +198,16 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   for (size_t i = 0; i < ops->size(); ++i) {
     WriteResult& result = results[i];
     if (!committed.ok() && result.status.ok() && result.applied) {
-      // A failed synced write may still be in the WAL and reappear after a restart: the
-      // caller must treat the outcome as unknown.
-      result.status = absl::InternalError(
-          absl::StrCat("storage failure, the write's outcome is unknown: ", committed.message()));
+      if (refused) {
+        // Refused before anything was written (no disk space, storage stopped): a definite
+        // failure the caller may retry later.
+        result.status = committed;
+      } else {
+        // A failed synced write may still be in the WAL and reappear after a restart: the
+        // caller must treat the outcome as unknown.
+        result.status = absl::InternalError(
+            absl::StrCat("storage failure, the write's outcome is unknown: ", committed.message()));
+      }
       result.applied = false;
       result.version = 0;
     }

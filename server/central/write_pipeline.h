@@ -4,6 +4,11 @@
 // sync, assigns consecutive versions, hands the committed changes to the publisher, and only
 // then answers each caller. Because one thread decides every write in order, conditional
 // writes (if_version) are linearizable.
+//
+// A batch the store refuses before writing (RESOURCE_EXHAUSTED: the disk reserve is reached;
+// UNAVAILABLE: RocksDB has stopped writes) answers its writes with that status: nothing was
+// written, and the caller may retry once space returns. Any other storage error makes their
+// outcome unknown (INTERNAL "...outcome is unknown"): the batch may be in the WAL.
 
 #include <cstdint>
 #include <deque>

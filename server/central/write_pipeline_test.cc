@@ -18,6 +18,11 @@ class WritePipelineTest : public ::testing::Test {
     StoreOptions options;
     options.path = dir_.path();
     options.sync = true;
+    options.disk.min_free_bytes = 64 << 20;
+    options.disk.refresh_interval = absl::ZeroDuration();
+    options.disk.free_space = [free = free_](const std::string&) -> absl::StatusOr<uint64_t> {
+      return free->load();
+    };
     auto store = VersionedStore::Open(options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -57,6 +62,9 @@ class WritePipelineTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  // What the store's filesystem has free (the test may lower it).
+  std::shared_ptr<std::atomic<uint64_t>> free_ =
+      std::make_shared<std::atomic<uint64_t>>(1ull << 40);
   ManualClock clock_{1'000'000, 1'700'000'000};
   std::unique_ptr<VersionedStore> store_;
   std::unique_ptr<WritePipeline> pipeline_;
@@ -107,8 +115,7 @@ TEST_F(WritePipelineTest, ConditionalPutAndDelete) {
   ASSERT_TRUE(created.status.ok());
   auto again = Put("k", "v2", /*if_version=*/0);
   EXPECT_EQ(again.status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(again.status.message().find("current version: 1"), std::string::npos)
-      << again.status;
+  EXPECT_NE(again.status.message().find("current version: 1"), std::string::npos) << again.status;
   auto wrong = Put("k", "v2", /*if_version=*/7);
   EXPECT_EQ(wrong.status.code(), absl::StatusCode::kFailedPrecondition);
   auto right = Put("k", "v2", /*if_version=*/1);
@@ -146,7 +153,7 @@ TEST_F(WritePipelineTest, AnExpiredKeyIsAbsentToConditions) {
 TEST_F(WritePipelineTest, ExpireDeletesOnlyTheWriteThatExpired) {
   Open();
   ASSERT_TRUE(Put("k", "old", std::nullopt, clock_.UnixSeconds() + 5).status.ok());  // v1
-  ASSERT_TRUE(Put("k", "new").status.ok());                                           // v2
+  ASSERT_TRUE(Put("k", "new").status.ok());                                          // v2
   WriteOp stale;
   stale.kind = WriteOp::Kind::kExpire;
   stale.key = "k";
@@ -196,6 +203,23 @@ TEST_F(WritePipelineTest, StopAnswersQueuedWritesThenRefusesNewOnes) {
   EXPECT_EQ(answered.load(), 100);
   auto late = Put("late", "x");
   EXPECT_EQ(late.status.code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(WritePipelineTest, WritesBelowTheDiskReserveAreRefusedNotUnknown) {
+  Open();
+  ASSERT_TRUE(Put("a", "1").status.ok());
+  free_->store(10 << 20);
+  WriteResult refused = Put("a", "2");
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status)) << refused.status;
+  EXPECT_NE(refused.status.message().find("below --min-free-disk 64 MiB"), std::string::npos)
+      << refused.status;
+  EXPECT_EQ(refused.version, 0u);
+  EXPECT_EQ(store_->head_version(), 1u);
+  EXPECT_EQ(published_.size(), 1u);
+  free_->store(1ull << 40);
+  WriteResult resumed = Put("a", "3");
+  ASSERT_TRUE(resumed.status.ok()) << resumed.status;
+  EXPECT_EQ(resumed.version, 2u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/reserved_keys.h"
 #include "common/units.h"
 #include "server/edge/relabel.h"
 
@@ -46,9 +47,15 @@ absl::StatusOr<std::unique_ptr<CacheEdge>> CacheEdge::Open(const EdgeOptions& op
   CacheStoreOptions cache_options;
   cache_options.data_dir = options.data_dir;
   cache_options.cache_bytes = options.cache.cache_bytes;
+  cache_options.on_cluster_data = options.on_cluster_data;
   auto cache = CacheStore::Open(cache_options);
   if (!cache.ok()) return cache.status();
   node->cache_ = std::move(*cache);
+  if (options.on_cluster_data) {
+    for (const auto& change : node->cache_->ClusterData()) {
+      options.on_cluster_data(change, /*restart=*/true);
+    }
+  }
   KV_LOG(INFO) << "edge " << options.node_id << " (cache, "
                << FormatByteSize(options.cache.cache_bytes) << ") opened " << options.data_dir
                << " at version " << node->applied_version() << "; upstream "
@@ -61,8 +68,73 @@ CacheEdge::~CacheEdge() { Stop(); }
 std::unique_ptr<replication::Subscriber> CacheEdge::NewSubscriber(
     replication::SubscriberOptions options) {
   return std::make_unique<replication::Subscriber>(
-      upstream()->replication(), options_.upstream.address, cache_.get(), cache_.get(), freshness(),
-      clock_, std::move(options));
+      upstream()->replication(), options_.upstream.address, cache_.get(),
+      static_cast<replication::HeadFollower*>(this), freshness(), clock_, std::move(options));
+}
+
+absl::Status CacheEdge::StartFrom(uint64_t version, const std::string& cluster_id) {
+  if (auto s = cache_->StartFrom(version, cluster_id); !s.ok()) return s;
+  if (cluster_fetch_) cluster_fetch_->Poke();
+  return absl::OkStatus();
+}
+
+void CacheEdge::StartMode() {
+  // Only a node that checks tokens needs the key set. The first start at the head pokes it; a
+  // restart that resumes its stream without one fetches it on the next tick.
+  if (!options_.fetch_cluster_data) return;
+  cluster_fetch_ = std::make_unique<PeriodicTask>("cluster-data", absl::Seconds(1),
+                                                  [this] { FetchClusterDataIfNeeded(); });
+}
+
+void CacheEdge::StopMode() {
+  if (cluster_fetch_) cluster_fetch_->Stop();
+  // The fetch in flight calls back into this node: wait for it (bounded by its deadline).
+  absl::MutexLock l(&fetch_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(fetch_mu_) {
+    return !cluster_fetch_in_flight_;
+  };
+  fetch_mu_.Await(absl::Condition(&idle));
+}
+
+void CacheEdge::FetchClusterDataIfNeeded() {
+  if (!cache_->NeedsClusterData()) return;
+  {
+    absl::MutexLock l(&fetch_mu_);
+    if (cluster_fetch_in_flight_) return;
+    cluster_fetch_in_flight_ = true;
+  }
+  const uint64_t epoch = cache_->epoch();
+  auto request = std::make_shared<kvstore::v1::FetchRequest>();
+  auto response = std::make_shared<kvstore::v1::FetchResponse>();
+  request->set_key(std::string(kKeySetKey));
+  request->set_node_id(options_.node_id);
+  request->mutable_options()->set_min_version(applied_version());
+  const absl::Time deadline =
+      absl::FromUnixMicros(clock_->UnixMicros()) + options_.upstream.timeout;
+  upstream()->Fetch(
+      request.get(), response.get(), deadline, /*hops=*/0,
+      [this, request, response, epoch](absl::Status s) {
+        if (!s.ok()) {
+          KV_LOG(DEBUG) << "fetching the key set from " << options_.upstream.address << ": " << s;
+        } else {
+          kvstore::v1::Change change;
+          change.set_key(request->key());
+          if (response->found()) {
+            change.set_kind(kvstore::v1::Change::KIND_PUT);
+            change.set_value(response->entry().value());
+            change.set_version(response->entry().version());
+          } else {
+            change.set_kind(kvstore::v1::Change::KIND_DELETE);
+            change.set_version(response->info().as_of_version());
+          }
+          bool restart = false;
+          if (cache_->PinClusterData(change, epoch, &restart) && options_.on_cluster_data) {
+            options_.on_cluster_data(change, restart);
+          }
+        }
+        absl::MutexLock l(&fetch_mu_);
+        cluster_fetch_in_flight_ = false;
+      });
 }
 
 template <typename Request, typename Response>
@@ -126,7 +198,7 @@ void CacheEdge::StartFetch(const std::string& key) {
   request->set_node_id(options_.node_id);
   // At least as fresh as this node's own state, so a fetched value never takes a reader back.
   request->mutable_options()->set_min_version(applied_version());
-  upstream()->Fetch(request.get(), response.get(), absl::InfiniteFuture(),
+  upstream()->Fetch(request.get(), response.get(), absl::InfiniteFuture(), /*hops=*/0,
                     [this, request, response](absl::Status s) {
                       cache_->FinishFetch(request->key(), s, *response);
                     });

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/reserved_keys.h"
 #include "common/slice.h"
 #include "replication/change_log.h"
 #include "server/storage/record_codec.h"
@@ -121,6 +122,7 @@ absl::Status CacheStore::Load() {
   }
   s = db_->Get(rocksdb::ReadOptions(), handles_[0], kMetaCluster, &cluster_id_);
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the cache store");
+  if (auto st = LoadClusterData(); !st.ok()) return st;
 
   // Warm start: everything that was cached, coherent up to the applied version.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), entries_cf_));
@@ -169,30 +171,42 @@ absl::Status CacheStore::Persist(
 
 absl::Status CacheStore::Apply(const std::vector<std::shared_ptr<const Change>>& changes) {
   if (changes.empty()) return absl::OkStatus();
-  absl::MutexLock l(&mu_);
-  std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>> puts;
-  std::vector<std::string> deletes;
-  for (const auto& c : changes) {
-    std::shared_ptr<const CachedValue> value;
-    if (c->kind() != Change::KIND_INVALIDATE) value = FromChange(*c);
-    if (auto it = pending_.find(c->key()); it != pending_.end()) {
-      Pending& p = it->second;
-      if (c->version() > p.newest_version) {
-        p.newest_version = c->version();
-        p.newest = value;
-        p.newest_is_invalidation = value == nullptr;
+  std::vector<const Change*> cluster_data;
+  {
+    absl::MutexLock l(&mu_);
+    std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>> puts;
+    std::vector<std::string> deletes;
+    for (const auto& c : changes) {
+      if (IsReservedKey(c->key())) {
+        // Kept apart as well (see ClusterData); it may also be cached, like any key.
+        if (auto s = PinLocked(*c); !s.ok()) return s;
+        cluster_data.push_back(c.get());
+      }
+      std::shared_ptr<const CachedValue> value;
+      if (c->kind() != Change::KIND_INVALIDATE) value = FromChange(*c);
+      if (auto it = pending_.find(c->key()); it != pending_.end()) {
+        Pending& p = it->second;
+        if (c->version() > p.newest_version) {
+          p.newest_version = c->version();
+          p.newest = value;
+          p.newest_is_invalidation = value == nullptr;
+        }
+      }
+      if (value != nullptr) {
+        if (cache_.UpdateIfPresent(c->key(), value)) puts.emplace_back(c->key(), value);
+      } else if (cache_.Erase(c->key())) {
+        deletes.push_back(c->key());  // a large value: refetched on the next read
       }
     }
-    if (value != nullptr) {
-      if (cache_.UpdateIfPresent(c->key(), value)) puts.emplace_back(c->key(), value);
-    } else if (cache_.Erase(c->key())) {
-      deletes.push_back(c->key());  // a large value: refetched on the next read
-    }
+    deletes.insert(deletes.end(), evicted_.begin(), evicted_.end());
+    evicted_.clear();
+    applied_.store(changes.back()->version(), std::memory_order_release);
+    if (auto s = Persist(puts, deletes, true); !s.ok()) return s;
   }
-  deletes.insert(deletes.end(), evicted_.begin(), evicted_.end());
-  evicted_.clear();
-  applied_.store(changes.back()->version(), std::memory_order_release);
-  return Persist(puts, deletes, true);
+  if (options_.on_cluster_data) {
+    for (const Change* c : cluster_data) options_.on_cluster_data(*c, /*restart=*/false);
+  }
+  return absl::OkStatus();
 }
 
 void CacheStore::AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value) {
@@ -277,6 +291,7 @@ absl::Status CacheStore::StartFrom(uint64_t version, const std::string& cluster_
   }
   applied_.store(version, std::memory_order_release);
   cluster_id_ = cluster_id;
+  ++epoch_;  // the cluster data held is from before: it must be fetched again
   KV_LOG(INFO) << "cache dropped; following the upstream from version " << version;
   return Persist({}, {}, true);
 }

@@ -32,6 +32,7 @@
 #include "replication/change_applier.h"
 #include "rocksdb/db.h"
 #include "server/cache/hot_key_cache.h"
+#include "server/node/cluster_data.h"
 
 namespace kv::server {
 
@@ -41,6 +42,8 @@ struct CacheStoreOptions {
   // Memory for cached keys, values and their overhead.
   uint64_t cache_bytes = 256ull << 20;
   int shards = 16;
+  // Sees every stream change of a reserved key, after it is applied; may be empty.
+  ClusterDataObserver on_cluster_data;
 };
 
 // What a cold read gets when the coalesced fetch for its key ends.
@@ -87,6 +90,22 @@ class CacheStore final : public replication::ChangeApplier, public replication::
                    const kvstore::v1::FetchResponse& response);
 
   void FillStatus(kvstore::v1::CacheStatus* status) const;
+
+  // --- Cluster data (reserved keys: the token key set) -------------------------------------
+  // Kept apart from the cache (never evicted) and persisted, because this edge needs it to
+  // check tokens even while its upstream is down. Every stream change of a reserved key
+  // updates it; after a start at the head (a history this edge did not follow) it must be
+  // fetched again. Each start at the head begins a new epoch.
+  //
+  // What is held now, for reporting at open.
+  std::vector<kvstore::v1::Change> ClusterData() const;
+  uint64_t epoch() const;
+  // True when the key set is missing or from an earlier epoch: it must be fetched.
+  bool NeedsClusterData() const;
+  // Offers a fetched change of a reserved key, fetched in `epoch`. Kept when it is from this
+  // epoch and replaces an entry of an earlier epoch (*restart = true) or an older version of
+  // this one; returns whether it was kept.
+  bool PinClusterData(const kvstore::v1::Change& change, uint64_t epoch, bool* restart);
   uint64_t upstream_fetches() const { return fetches_.load(); }
 
  private:
@@ -101,6 +120,9 @@ class CacheStore final : public replication::ChangeApplier, public replication::
 
   explicit CacheStore(const CacheStoreOptions& options);
   absl::Status Load();
+  absl::Status LoadClusterData() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps `change` of a reserved key and persists it.
+  absl::Status PinLocked(const kvstore::v1::Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Persists `puts` and `deletes` (and the applied version/cluster when given) in one write.
   absl::Status Persist(
       const std::vector<std::pair<std::string, std::shared_ptr<const cache::CachedValue>>>& puts,
@@ -122,6 +144,12 @@ class CacheStore final : public replication::ChangeApplier, public replication::
   std::vector<std::string> evicted_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  struct PinnedChange {
+    kvstore::v1::Change change;
+    uint64_t epoch = 0;
+  };
+  absl::flat_hash_map<std::string, PinnedChange> pinned_ ABSL_GUARDED_BY(mu_);
+  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
   // Thread-safe by itself; its content changes only under mu_ (reads take no lock of ours).
   cache::HotKeyCache cache_;
 

@@ -55,6 +55,15 @@ void EdgeNode::Start(const std::string& advertised_address) {
   sub.initial_backoff = options_.initial_backoff;
   sub.max_backoff = options_.max_backoff;
   sub.on_applied = [this](uint64_t applied) { waiters_.Advance(applied); };
+  sub.authorization = [this] { return upstream_.OwnAuthorization(); };
+  sub.on_chain = [this](const std::vector<std::string>& chain) {
+    {
+      absl::MutexLock l(&chain_mu_);
+      if (upstream_chain_ == chain) return;
+      upstream_chain_ = chain;
+    }
+    OnUpstreamChain(chain);
+  };
   replication::Subscriber* subscriber = nullptr;
   {
     absl::MutexLock l(&subscriber_mu_);
@@ -64,6 +73,13 @@ void EdgeNode::Start(const std::string& advertised_address) {
   KV_LOG(INFO) << "waiting for upstream " << options_.upstream.address;
   StartMode();
   subscriber->Start();
+}
+
+std::vector<std::string> EdgeNode::Chain() const {
+  absl::MutexLock l(&chain_mu_);
+  std::vector<std::string> chain = {options_.node_id};
+  chain.insert(chain.end(), upstream_chain_.begin(), upstream_chain_.end());
+  return chain;
 }
 
 void EdgeNode::Stop() {
@@ -161,13 +177,13 @@ void EdgeNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutRespo
                    const CallContext& call, Done done) {
   // Validated here so bad requests never leave the edge; the central node judges expiration.
   if (auto s = ValidatePut(options_.limits, request, 0); !s.ok()) return std::move(done)(s);
-  upstream_.Put(&request, response, call.deadline, ForwardedWriteDone(std::move(done)));
+  upstream_.Put(&request, response, call, ForwardedWriteDone(std::move(done)));
 }
 
 void EdgeNode::Delete(const kvstore::v1::DeleteRequest& request,
                       kvstore::v1::DeleteResponse* response, const CallContext& call, Done done) {
   if (auto s = ValidateDelete(options_.limits, request); !s.ok()) return std::move(done)(s);
-  upstream_.Delete(&request, response, call.deadline, ForwardedWriteDone(std::move(done)));
+  upstream_.Delete(&request, response, call, ForwardedWriteDone(std::move(done)));
 }
 
 void EdgeNode::GetStatus(kvstore::v1::StatusResponse* status) {
@@ -204,6 +220,13 @@ bool EdgeNode::Ready(std::string* why_not) {
             ? absl::StrCat("not yet in sync with upstream ", options_.upstream.address)
             : absl::StrCat("staleness ", FormatMicros(staleness), " exceeds the bound ",
                            FormatMicros(bound), " (upstream ", options_.upstream.address, ")");
+    // Say why the stream is not flowing (a refusal, a replication cycle, no credentials).
+    absl::MutexLock l(&subscriber_mu_);
+    if (subscriber_ != nullptr) {
+      if (std::string error = subscriber_->last_error(); !error.empty()) {
+        absl::StrAppend(why_not, ": ", error);
+      }
+    }
     return false;
   }
   return true;

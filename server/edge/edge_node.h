@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -66,6 +67,8 @@ class EdgeNode : public Node {
   bool Ready(std::string* why_not) final;
 
   const EdgeOptions& options() const { return options_; }
+  // This node's chain (replication/chain.h): its id, then its upstream's chain as last learned.
+  std::vector<std::string> Chain() const;
   int64_t StalenessMicros() const { return freshness_.StalenessMicros(); }
   uint64_t fetches_served() const { return fetches_.load(); }
   // The version the local data holds (full) or follows (cache).
@@ -104,6 +107,8 @@ class EdgeNode : public Node {
   virtual std::optional<absl::Status> ListLocal(const kvstore::v1::ListRequest& request,
                                                 kvstore::v1::ListResponse* response,
                                                 bool stale_fallback) = 0;
+  // The upstream's chain changed (a full edge passes it on to its own downstreams).
+  virtual void OnUpstreamChain(const std::vector<std::string>& upstream_chain) {}
   // The mode's part of Admin.Status (key counts, cache or log figures, downstreams).
   virtual void FillModeStatus(kvstore::v1::StatusResponse* status) = 0;
 
@@ -158,6 +163,8 @@ class EdgeNode : public Node {
   // Set once by Start, while Status may already be asked for.
   mutable absl::Mutex subscriber_mu_;
   std::unique_ptr<replication::Subscriber> subscriber_ ABSL_GUARDED_BY(subscriber_mu_);
+  mutable absl::Mutex chain_mu_;
+  std::vector<std::string> upstream_chain_ ABSL_GUARDED_BY(chain_mu_);
   // Counters and flags.
   std::atomic<uint64_t> fetches_{0};
   std::atomic<bool> stopped_{false};

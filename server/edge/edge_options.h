@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "replication/log_retention.h"
 #include "server/edge/upstream_client.h"
+#include "server/node/cluster_data.h"
 #include "server/node/limits.h"
 
 namespace kv::server {
@@ -59,6 +60,12 @@ struct EdgeOptions {
   // Reconnect backoff bounds.
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
+  // Every change of a reserved key (cluster data: the token key set) this edge holds, applies
+  // or fetches. May be empty.
+  ClusterDataObserver on_cluster_data;
+  // The cluster data is needed (tokens are checked here): a cache edge, which holds only some
+  // keys, fetches it from its upstream when it has none from the history it follows.
+  bool fetch_cluster_data = false;
   // Only the options of `mode` are used.
   FullModeOptions full;
   CacheModeOptions cache;

@@ -38,9 +38,9 @@ void EdgeNode::ReadUpstreamAs(const Request& request, Response* response, const 
     std::move(done)(UpstreamFailed(route, request.options(), s));
   };
   if constexpr (std::is_same_v<Request, kvstore::v1::FetchRequest>) {
-    upstream_.Fetch(&request, response, call.deadline, std::move(answered));
+    upstream_.Fetch(&request, response, call.deadline, call.hops, std::move(answered));
   } else {
-    upstream_.Get(&request, response, call.deadline, std::move(answered));
+    upstream_.Get(&request, response, call, std::move(answered));
   }
 }
 
@@ -87,7 +87,7 @@ void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
                                 kvstore::v1::BatchGetResponse* response, const CallContext& call,
                                 Done done, Route route) {
   upstream_.BatchGet(
-      &request, response, call.deadline,
+      &request, response, call,
       [this, &request, response, call, done = std::move(done), route](absl::Status s) mutable {
         if (s.ok()) {
           for (auto& r : *response->mutable_results()) r.set_source(Relabel(r.source()));
@@ -121,7 +121,7 @@ void EdgeNode::ListRouted(const kvstore::v1::ListRequest& request,
     response->Clear();  // this page must be listed upstream
   }
   upstream_.List(
-      &request, response, call.deadline,
+      &request, response, call,
       [this, &request, response, call, done = std::move(done), route](absl::Status s) mutable {
         if (s.ok()) {
           response->mutable_info()->set_source(Relabel(response->info().source()));

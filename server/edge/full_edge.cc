@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "server/storage/cluster_data.h"
 #include "server/storage/store_reads.h"
 
 namespace kv::server {
@@ -30,7 +31,11 @@ absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& opti
   node->fetcher_ =
       std::make_unique<ValueFetcher>(node->store_.get(), node->upstream(), options.node_id);
   node->applier_ = std::make_unique<FullEdgeApplier>(node->store_.get(), node->publisher_.get(),
-                                                     node->fetcher_.get());
+                                                     node->fetcher_.get(), options.on_cluster_data);
+  if (auto s = ReportClusterData(*node->store_, options.on_cluster_data, /*restart=*/true);
+      !s.ok()) {
+    return s;
+  }
   node->retention_ =
       std::make_unique<replication::LogRetention>(&node->store_->log(), options.full.retention);
   KV_LOG(INFO) << "edge " << options.node_id << " (full) opened " << options.data_dir

@@ -57,6 +57,9 @@ class FullEdge final : public EdgeNode, public ReplicationSource {
                                         kvstore::v1::ListResponse* response,
                                         bool stale_fallback) override;
   void FillModeStatus(kvstore::v1::StatusResponse* status) override;
+  void OnUpstreamChain(const std::vector<std::string>& upstream_chain) override {
+    publisher_->SetUpstreamChain(upstream_chain);
+  }
 
   // Get and Fetch: one key from the store, read through while its value is not fetched yet.
   template <typename Request, typename Response>

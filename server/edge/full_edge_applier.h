@@ -15,6 +15,7 @@
 #include "replication/change_applier.h"
 #include "replication/publisher.h"
 #include "server/edge/value_fetcher.h"
+#include "server/node/cluster_data.h"
 #include "server/storage/versioned_store.h"
 
 namespace kv::server {
@@ -23,8 +24,14 @@ class FullEdgeApplier final : public replication::ChangeApplier,
                               public replication::SnapshotTarget {
  public:
   // All pointers must outlive this; `fetcher` may be null (no large values expected).
-  FullEdgeApplier(VersionedStore* store, replication::Publisher* publisher, ValueFetcher* fetcher)
-      : store_(store), publisher_(publisher), fetcher_(fetcher) {}
+  // `on_cluster_data` sees every applied change of a reserved key, and the store's cluster data
+  // after each snapshot; may be empty.
+  FullEdgeApplier(VersionedStore* store, replication::Publisher* publisher, ValueFetcher* fetcher,
+                  ClusterDataObserver on_cluster_data = {})
+      : store_(store),
+        publisher_(publisher),
+        fetcher_(fetcher),
+        on_cluster_data_(std::move(on_cluster_data)) {}
 
   uint64_t applied_version() const override { return store_->head_version(); }
   std::string cluster_id() const override { return store_->cluster_id(); }
@@ -41,6 +48,7 @@ class FullEdgeApplier final : public replication::ChangeApplier,
   VersionedStore* const store_;
   replication::Publisher* const publisher_;
   ValueFetcher* const fetcher_;
+  const ClusterDataObserver on_cluster_data_;
 };
 
 }  // namespace kv::server

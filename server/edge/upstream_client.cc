@@ -1,7 +1,15 @@
 #include "server/edge/upstream_client.h"
 
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
+#include "common/log.h"
 
 namespace kv::server {
 
@@ -19,7 +27,13 @@ UpstreamClient::UpstreamClient(UpstreamOptions options) : options_(std::move(opt
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  channel_ = grpc::CreateCustomChannel(options_.address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = options_.security.credentials;
+  if (credentials == nullptr) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else if (!options_.security.server_name.empty()) {
+    args.SetSslTargetNameOverride(options_.security.server_name);
+  }
+  channel_ = grpc::CreateCustomChannel(options_.address, credentials, args);
   kv_ = kvstore::v1::KV::NewStub(channel_);
   replication_ = kvstore::v1::Replication::NewStub(channel_);
 }
@@ -36,9 +50,37 @@ std::unique_ptr<grpc::ClientContext> UpstreamClient::NewContext(absl::Time deadl
   return ctx;
 }
 
+std::string UpstreamClient::OwnAuthorization() const {
+  if (options_.token_file.empty()) return "";
+  struct stat st;
+  if (stat(options_.token_file.c_str(), &st) != 0) {
+    KV_LOG(WARN) << "cannot read the upstream token file " << options_.token_file;
+    return "";
+  }
+  const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  absl::MutexLock l(&token_mu_);
+  if (mtime_ns != token_mtime_ns_) {
+    std::ifstream in(options_.token_file, std::ios::binary);
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    token_ = std::string(absl::StripAsciiWhitespace(token));
+    token_mtime_ns_ = mtime_ns;
+    KV_LOG(INFO) << "read the upstream token from " << options_.token_file;
+  }
+  return token_.empty() ? "" : absl::StrCat("Bearer ", token_);
+}
+
 template <typename Start>
-void UpstreamClient::Call(Start start, absl::Time deadline, absl::Duration cap, Done done) {
+void UpstreamClient::Call(Start start, absl::Time deadline, absl::Duration cap,
+                          const std::string& authorization, int hops, Done done) {
+  if (hops >= kMaxForwardingHops) {
+    return std::move(done)(absl::FailedPreconditionError(absl::StrCat(
+        "forwarding loop: this call was already forwarded by ", hops,
+        " nodes; the edges' --upstream flags probably form a ring (this node forwards to ",
+        options_.address, ")")));
+  }
   grpc::ClientContext* ctx = NewContext(deadline, cap).release();
+  if (!authorization.empty()) ctx->AddMetadata("authorization", authorization);
+  ctx->AddMetadata(kHopsMetadataKey, absl::StrCat(hops + 1));
   // gRPC takes a copyable std::function; the one-shot Done lives behind a shared pointer.
   auto shared = std::make_shared<Done>(std::move(done));
   start(ctx, [ctx, shared](grpc::Status status) {
@@ -48,42 +90,44 @@ void UpstreamClient::Call(Start start, absl::Time deadline, absl::Duration cap, 
 }
 
 void UpstreamClient::Get(const kvstore::v1::GetRequest* request, kvstore::v1::GetResponse* response,
-                         absl::Time deadline, Done done) {
+                         const CallContext& call, Done done) {
   Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->Get(ctx, request, response, cb); },
-       deadline, options_.timeout, std::move(done));
+       call.deadline, options_.timeout, call.authorization, call.hops, std::move(done));
 }
 
 void UpstreamClient::BatchGet(const kvstore::v1::BatchGetRequest* request,
-                              kvstore::v1::BatchGetResponse* response, absl::Time deadline,
+                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
                               Done done) {
   Call([&](grpc::ClientContext* ctx,
            auto cb) { kv_->async()->BatchGet(ctx, request, response, cb); },
-       deadline, options_.timeout, std::move(done));
+       call.deadline, options_.timeout, call.authorization, call.hops, std::move(done));
 }
 
 void UpstreamClient::Put(const kvstore::v1::PutRequest* request, kvstore::v1::PutResponse* response,
-                         absl::Time deadline, Done done) {
+                         const CallContext& call, Done done) {
   Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->Put(ctx, request, response, cb); },
-       deadline, options_.write_timeout, std::move(done));
+       call.deadline, options_.write_timeout, call.authorization, call.hops, std::move(done));
 }
 
 void UpstreamClient::Delete(const kvstore::v1::DeleteRequest* request,
-                            kvstore::v1::DeleteResponse* response, absl::Time deadline, Done done) {
+                            kvstore::v1::DeleteResponse* response, const CallContext& call,
+                            Done done) {
   Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->Delete(ctx, request, response, cb); },
-       deadline, options_.write_timeout, std::move(done));
+       call.deadline, options_.write_timeout, call.authorization, call.hops, std::move(done));
 }
 
 void UpstreamClient::List(const kvstore::v1::ListRequest* request,
-                          kvstore::v1::ListResponse* response, absl::Time deadline, Done done) {
+                          kvstore::v1::ListResponse* response, const CallContext& call, Done done) {
   Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->List(ctx, request, response, cb); },
-       deadline, options_.timeout, std::move(done));
+       call.deadline, options_.timeout, call.authorization, call.hops, std::move(done));
 }
 
 void UpstreamClient::Fetch(const kvstore::v1::FetchRequest* request,
-                           kvstore::v1::FetchResponse* response, absl::Time deadline, Done done) {
+                           kvstore::v1::FetchResponse* response, absl::Time deadline, int hops,
+                           Done done) {
   Call([&](grpc::ClientContext* ctx,
            auto cb) { replication_->async()->Fetch(ctx, request, response, cb); },
-       deadline, options_.timeout, std::move(done));
+       deadline, options_.timeout, OwnAuthorization(), hops, std::move(done));
 }
 
 }  // namespace kv::server

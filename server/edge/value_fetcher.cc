@@ -83,6 +83,9 @@ bool ValueFetcher::FetchOne(const std::string& key, uint64_t version) {
   request.mutable_options()->set_min_version(version);
   kvstore::v1::FetchResponse response;
   auto ctx = upstream_->NewContext(absl::InfiniteFuture());
+  if (std::string authorization = upstream_->OwnAuthorization(); !authorization.empty()) {
+    ctx->AddMetadata("authorization", authorization);
+  }
   grpc::Status status = upstream_->replication()->Fetch(ctx.get(), request, &response);
   if (!status.ok()) {
     KV_LOG(DEBUG) << "fetching a large value failed: " << status.error_message();

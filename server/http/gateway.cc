@@ -48,6 +48,7 @@ struct KvCall {
 // What the /v1/kv handler needs, shared by its copies.
 struct KvRoute {
   Node* node = nullptr;
+  Gatekeeper* gate = nullptr;
   Metrics* metrics = nullptr;
   GatewayOptions options;
   // Held by the route (and so by the server's routes) and by every call in flight.
@@ -147,6 +148,22 @@ void HandleKv(const std::shared_ptr<KvRoute>& route, const HttpRequest& request,
   }
   call->context.deadline = absl::Now() + route->options.read_timeout;
   call->context.peer.assign(request.peer.data(), request.peer.size());
+  if (route->gate != nullptr) {
+    std::optional<absl::string_view> authorization;
+    if (request.HeaderCount("Authorization") > 0) authorization = request.Header("Authorization");
+    s = request.HeaderCount("Authorization") > 1 ? route->gate->MalformedAuthorization()
+                                                : route->gate->Admit(authorization, &call->context);
+    if (!s.ok()) {
+      if (absl::IsUnauthenticated(s)) {
+        responder.response().AddHeader("WWW-Authenticate",
+                                       request.HeaderCount("Authorization") == 0
+                                           ? "Bearer"
+                                           : "Bearer error=\"invalid_token\"");
+      }
+      Reject(responder, metrics, start, HttpStatusFromCode(s.code()), s.code(), s.message());
+      return;
+    }
+  }
   call->responder = std::move(responder);
   call->metrics = metrics;
   call->start = start;
@@ -268,7 +285,7 @@ absl::string_view SourceName(kvstore::v1::Source source) {
 }
 
 void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics,
-                           GatewayOptions options) {
+                           GatewayOptions options, Gatekeeper* gate) {
   server->Route("/healthz", [](const HttpRequest& request, Responder responder) {
     if (!IsGetOrHead(request)) return MethodNotAllowed(responder);
     responder.response().SetText(200, "ok");
@@ -295,6 +312,7 @@ void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics,
   }
   auto route = std::make_shared<KvRoute>();
   route->node = node;
+  route->gate = gate;
   route->metrics = metrics;
   route->options = options;
   route->bodies = std::make_shared<SharedBodyPool>();

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "kvstore/v1/kv.pb.h"
+#include "server/access/gatekeeper.h"
 #include "server/http/http_server.h"
 #include "server/metrics/metrics.h"
 #include "server/node/node.h"
@@ -31,9 +32,11 @@ struct GatewayOptions {
 
 // Registers the routes above on `server` (before server->Start()). `node` and `metrics` must
 // outlive the server and every read still in flight at the node; `metrics` may be null (then
-// /metrics is not routed and nothing is recorded).
+// /metrics is not routed and nothing is recorded). `gate` (may be null: no checks) admits the
+// caller of /v1/kv by its `Authorization: Bearer` header: 401 with `WWW-Authenticate: Bearer`
+// when refused. /healthz, /readyz and /metrics need no token (probes and scrapers).
 void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics,
-                           GatewayOptions options = {});
+                           GatewayOptions options = {}, Gatekeeper* gate = nullptr);
 
 // The pieces of the /v1/kv handler, exposed for tests and for other HTTP front ends.
 

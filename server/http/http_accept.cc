@@ -65,9 +65,11 @@ void AcceptConnections(HttpServer::Shared* shared) {
     boost::system::error_code option_ec;
     socket.set_option(tcp::no_delay(true), option_ec);
     const tcp::endpoint remote = socket.remote_endpoint(option_ec);
-    auto connection =
-        std::make_shared<HttpConnection>(shared->shared_from_this(), loop, std::move(socket),
-                                         option_ec ? std::string("unknown") : PeerString(remote));
+    std::shared_ptr<asio::ssl::context> tls_context;
+    if (shared->options.tls_context) tls_context = shared->options.tls_context();
+    auto connection = std::make_shared<HttpConnection>(
+        shared->shared_from_this(), loop, std::move(socket),
+        option_ec ? std::string("unknown") : PeerString(remote), std::move(tls_context));
     switch (connection->Register()) {
       case HttpConnection::Admission::kAdmitted:
         shared->accepted.fetch_add(1, std::memory_order_relaxed);

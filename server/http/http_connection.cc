@@ -105,6 +105,12 @@ absl::string_view HttpRequest::Header(absl::string_view name) const {
   return it == f.end() ? absl::string_view() : View(it->value());
 }
 
+size_t HttpRequest::HeaderCount(absl::string_view name) const {
+  if (fields == nullptr) return 0;
+  const auto& f = *static_cast<const http::fields*>(fields);
+  return f.count(beast::string_view(name.data(), name.size()));
+}
+
 void HttpResponse::AddHeader(absl::string_view name, absl::string_view value) {
   if (name.empty() || HasCrLf(name) || HasCrLf(value)) return;
   absl::StrAppend(&headers_, name, ": ", value, "\r\n");
@@ -156,13 +162,19 @@ void Responder::Send() {
 }
 
 HttpConnection::HttpConnection(std::shared_ptr<HttpServer::Shared> shared, HttpLoop* loop,
-                               HttpSocket socket, std::string peer)
+                               HttpSocket socket, std::string peer,
+                               std::shared_ptr<asio::ssl::context> tls_context)
     : shared_(std::move(shared)),
       loop_(loop),
       executor_(loop->context.get_executor()),
       context_id_(&loop->context),
-      peer_(std::move(peer)) {
-  socket_.emplace(std::move(socket));
+      peer_(std::move(peer)),
+      tls_context_(std::move(tls_context)) {
+  if (tls_context_ != nullptr) {
+    tls_ = std::make_unique<HttpTlsStream>(std::move(socket), *tls_context_);
+  } else {
+    socket_.emplace(std::move(socket));
+  }
 }
 
 HttpConnection::~HttpConnection() {
@@ -187,7 +199,7 @@ HttpConnection::Admission HttpConnection::Register() {
     }
   }
   beast::error_code ec;
-  socket_->close(ec);
+  Socket().close(ec);
   state_ = State::kClosed;
   return Admission::kDraining;
 }
@@ -195,6 +207,10 @@ HttpConnection::Admission HttpConnection::Register() {
 void HttpConnection::Refuse() {
   state_ = State::kClosed;
   beast::error_code ec;
+  if (tls_ != nullptr) {
+    Socket().close(ec);
+    return;
+  }
   socket_->non_blocking(true, ec);
   // Closing a socket with unread input sends RST, which may destroy the answer before the
   // client reads it: take what has arrived (a request usually fits in one read).
@@ -208,6 +224,35 @@ void HttpConnection::Refuse() {
 
 void HttpConnection::Start() {
   if (shared_->sweep_interval.count() > 0) loop_->connections.push_back(weak_from_this());
+  if (tls_ == nullptr) {
+    Read();
+    return;
+  }
+  // The handshake is the start of reading: the sweeper closes a client that stalls in it after
+  // idle_timeout.
+  state_ = State::kReading;
+  idle_ticks_ = 0;
+  tls_->async_handshake(
+      asio::ssl::stream_base::server,
+      [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+}
+
+void HttpConnection::OnHandshake(beast::error_code ec) {
+  if (ec && !closing_) {  // failed, or stalled until the sweeper closed it; not shut down
+    shared_->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    uint64_t n = 0;
+    {
+      absl::MutexLock lock(&shared_->handshake_log_mu);
+      n = shared_->handshake_failure_log.Occurred(absl::Now());
+    }
+    if (n > 0) {
+      KV_LOG(WARN) << "http: TLS handshake with " << peer_ << " failed: " << ec.message() << " ("
+                   << n << " failure(s) since the last report)";
+    }
+    Close();
+    return;
+  }
+  if (state_ == State::kClosed) return;  // closed by BeginShutdown
   Read();
 }
 
@@ -230,6 +275,7 @@ void HttpConnection::BeginShutdown() {
 void HttpConnection::Abandon() {
   state_ = State::kClosed;
   socket_.reset();
+  tls_.reset();
   parser_.reset();
   ReleaseBody();
   absl::MutexLock lock(&shared_->mu);
@@ -261,9 +307,11 @@ void HttpConnection::Read() {
   parser_->body_limit(shared_->options.max_body_bytes);
   idle_ticks_ = 0;
   if (buffer_.size() == 0 && buffer_.capacity() > kKeptBufferBytes) buffer_.shrink_to_fit();
-  http::async_read_header(
-      *socket_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  WithStream([this](auto& stream) {
+    http::async_read_header(
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  });
 }
 
 void HttpConnection::OnHeader(beast::error_code ec) {
@@ -286,8 +334,11 @@ void HttpConnection::OnHeader(beast::error_code ec) {
     Dispatch();
     return;
   }
-  http::async_read(*socket_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  WithStream([this](auto& stream) {
+    http::async_read(
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  });
 }
 
 void HttpConnection::OnRead(beast::error_code ec) {
@@ -340,7 +391,7 @@ void HttpConnection::Dispatch() {
 }
 
 void HttpConnection::Write(HttpResponse response) {
-  if (state_ != State::kHandling || !socket_) return;  // closed meanwhile
+  if (state_ != State::kHandling || (!socket_ && !tls_)) return;  // closed meanwhile
   state_ = State::kWriting;
   out_ = std::move(response);
   const bool close = !keep_alive_ || closing_;
@@ -385,12 +436,18 @@ void HttpConnection::HoldBody() {
 }
 
 void HttpConnection::WriteNext() {
-  const std::array<asio::const_buffer, 2> buffers = {
-      asio::buffer(head_left_.data(), head_left_.size()),
-      asio::buffer(body_left_.data(), std::min(body_left_.size(), kWritePieceBytes))};
+  const asio::const_buffer body_piece =
+      asio::buffer(body_left_.data(), std::min(body_left_.size(), kWritePieceBytes));
+  // The head first, once written only the body: an SSL stream writes from the first buffer of a
+  // sequence only, and an empty first buffer would "complete" a write of nothing, forever.
+  std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_left_.data(), head_left_.size()),
+                                               body_piece};
+  if (head_left_.empty()) buffers = {body_piece, asio::const_buffer()};
   idle_ticks_ = 0;
-  socket_->async_write_some(buffers, [self = shared_from_this()](beast::error_code ec, size_t n) {
-    self->OnWrite(ec, n);
+  WithStream([this, &buffers](auto& stream) {
+    stream.async_write_some(buffers, [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->OnWrite(ec, n);
+    });
   });
 }
 
@@ -413,6 +470,7 @@ void HttpConnection::OnWrite(beast::error_code ec, size_t written) {
     Close();
     return;
   }
+  if (state_ == State::kClosed) return;  // closed by BeginShutdown
   Read();
 }
 
@@ -440,8 +498,10 @@ void HttpConnection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   beast::error_code ec;
-  socket_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  socket_->close(ec);  // cancels a pending write: it no longer touches the answer's buffers
+  // Over TLS without close_notify: the answers carry Content-Length, so a client cannot mistake
+  // the end of the connection for the end of an answer, and a blocking SSL_shutdown would wait.
+  Socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  Socket().close(ec);  // cancels a pending operation: it no longer touches the answer's buffers
   parser_.reset();
   ReleaseBody();
   absl::MutexLock lock(&shared_->mu);

@@ -3,6 +3,9 @@
 // connection's read -> check framing -> handle -> write (in pieces) loop. Not for use outside
 // server/http.
 //
+// Over TLS the connection owns a Beast SSL stream over its socket and starts with the server
+// handshake; reads and writes go through WithStream, which picks the stream once per operation.
+//
 // Threading: a connection runs on its loop's thread, except Register/Refuse (the accept loop,
 // before the connection starts), Complete (any thread: posts to the loop unless already on it)
 // and Abandon (after the I/O threads are joined). Ownership: shared_ptr, held by the pending
@@ -18,6 +21,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -42,6 +46,7 @@ class HttpConnection;
 // Concrete executor types: no type-erased executor on the per-request path.
 using HttpSocket =
     boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+using HttpTlsStream = boost::beast::ssl_stream<HttpSocket>;
 using HttpTimer =
     boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                       boost::asio::wait_traits<std::chrono::steady_clock>,
@@ -94,6 +99,9 @@ struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
   std::atomic<uint64_t> accept_errors{0};
   std::atomic<uint64_t> write_timeouts{0};
   std::atomic<uint64_t> answers_refused{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
+  absl::Mutex handshake_log_mu;  // the loops share the handshake-failure log
+  ThrottledLog handshake_failure_log ABSL_GUARDED_BY(handshake_log_mu){absl::Seconds(10)};
 
   mutable absl::Mutex mu;
   // True while the io_contexts may be posted to (from Start until Stop stops them).
@@ -112,8 +120,9 @@ const void* CurrentHttpContext();
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
+  // `tls_context` null: plain HTTP; else the connection speaks TLS with that context.
   HttpConnection(std::shared_ptr<HttpServer::Shared> shared, HttpLoop* loop, HttpSocket socket,
-                 std::string peer);
+                 std::string peer, std::shared_ptr<boost::asio::ssl::context> tls_context);
   ~HttpConnection();
 
   enum class Admission { kAdmitted, kFull, kDraining };
@@ -121,9 +130,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   // Refuse), kDraining when the server is stopping (the socket is then closed).
   Admission Register();
   // After Register answered kFull, on the accept loop: answers 503 without blocking (reading
-  // what the client already sent, so the close sends FIN rather than RST) and closes.
+  // what the client already sent, so the close sends FIN rather than RST) and closes. Over TLS
+  // it only closes: an answer would need a handshake.
   void Refuse();
-  // On the connection's thread: starts reading requests.
+  // On the connection's thread: starts reading requests (after the TLS handshake, over TLS).
   void Start();
   // On the connection's thread, from the loop's sweeper: counts an idle tick and closes the
   // connection when it has waited for its client too long. False once closed.
@@ -142,6 +152,18 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  private:
   enum class State { kReading, kHandling, kWriting, kClosed };
 
+  // Calls f(stream) with the TLS stream, or the socket for plain HTTP.
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls_ != nullptr) {
+      f(*tls_);
+    } else {
+      f(*socket_);
+    }
+  }
+  // The TCP socket under the stream.
+  HttpSocket& Socket() { return tls_ != nullptr ? tls_->next_layer() : *socket_; }
+  void OnHandshake(boost::beast::error_code ec);
   void Read();
   // The request head is in: checks its framing, then reads the body if any.
   void OnHeader(boost::beast::error_code ec);
@@ -164,7 +186,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   const boost::asio::io_context::executor_type executor_;
   const void* const context_id_;  // the io_context, compared with CurrentHttpContext() only
   const std::string peer_;
-  std::optional<HttpSocket> socket_;  // reset by Abandon
+  std::optional<HttpSocket> socket_;  // plain HTTP; reset by Abandon
+  // TLS: the context (kept alive for the stream) and the stream that owns the socket.
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<HttpTlsStream> tls_;  // reset by Abandon
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   HttpResponse spare_;           // buffers for the next Responder

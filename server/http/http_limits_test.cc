@@ -1,6 +1,7 @@
 // The server's resource limits over real sockets: max_connections, running out of descriptors
 // (EMFILE), write_timeout for clients that stop reading, and the budget of answer bodies held
-// for writing (max_pending_response_bytes), with shared bodies counted once.
+// for writing (max_pending_response_bytes), with shared bodies counted once. The write and
+// budget limits are tested over plain HTTP and TLS.
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -20,15 +21,19 @@
 #include "gtest/gtest.h"
 #include "server/http/http_server.h"
 #include "server/http/http_test_client.h"
+#include "server/http/http_test_transport.h"
 #include "server/http/raw_test_socket.h"
 #include "tests/support/wait_for.h"
 
 namespace kv::server {
 namespace {
 
+using ::kv::server::testing::AllTransports;
 using ::kv::server::testing::Header;
 using ::kv::server::testing::RawSocket;
 using ::kv::server::testing::TestHttpClient;
+using ::kv::server::testing::TransportName;
+using ::kv::server::testing::TransportTest;
 using ::kv::testing::WaitFor;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -49,14 +54,19 @@ void Text(Responder& r, int status, absl::string_view text) {
   r.Send();
 }
 
-// A client that sends `request` and never reads.
-RawSocket StalledClient(int port, absl::string_view request) {
-  absl::StatusOr<RawSocket> socket = RawSocket::Connect(port, kTinyReceiveBuffer);
-  EXPECT_TRUE(socket.ok()) << socket.status();
-  if (!socket.ok()) return RawSocket();
-  EXPECT_TRUE(socket->SendAll(request).ok());
-  return *std::move(socket);
-}
+// The limits on answers being written, over plain HTTP and TLS.
+class HttpWriteLimitsTest : public TransportTest {
+ protected:
+  // A client that sends `request` and never reads.
+  std::unique_ptr<TestHttpClient> StalledClient(int port, absl::string_view request) {
+    auto client =
+        std::make_unique<TestHttpClient>(port, absl::Seconds(10), ClientTls(), kTinyReceiveBuffer);
+    EXPECT_TRUE(client->Connect().ok());
+    EXPECT_TRUE(client->SendRaw(request).ok());
+    return client;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Transports, HttpWriteLimitsTest, AllTransports(), TransportName);
 
 TEST(HttpLimitsTest, ConnectionsBeyondMaxAreAnswered503AndClosed) {
   HttpServerOptions options = LocalOptions();
@@ -178,7 +188,7 @@ TEST(HttpLimitsTest, AcceptSurvivesRunningOutOfDescriptors) {
   EXPECT_EQ(server.stats().connections_accepted, 2u);
 }
 
-TEST(HttpLimitsTest, AClientThatStopsReadingIsClosedByTheWriteTimeout) {
+TEST_P(HttpWriteLimitsTest, AClientThatStopsReadingIsClosedByTheWriteTimeout) {
   HttpServerOptions options = LocalOptions();
   options.write_timeout = absl::Milliseconds(300);
   HttpServer server(options);
@@ -188,7 +198,7 @@ TEST(HttpLimitsTest, AClientThatStopsReadingIsClosedByTheWriteTimeout) {
     r.Send();
   });
   ASSERT_TRUE(server.Start().ok());
-  RawSocket stalled = StalledClient(server.port(), kGetBig);
+  std::unique_ptr<TestHttpClient> stalled = StalledClient(server.port(), kGetBig);
   ASSERT_TRUE(WaitFor([&] { return server.stats().pending_response_bytes == 8 * kMiB; }));
   const absl::Time held = absl::Now();
   ASSERT_TRUE(WaitFor([&] { return server.connections_open() == 0; }));
@@ -198,12 +208,12 @@ TEST(HttpLimitsTest, AClientThatStopsReadingIsClosedByTheWriteTimeout) {
   EXPECT_EQ(stats.pending_response_bytes, 0u);  // the answer's memory is released
   // The client sees the connection end before the whole answer.
   bool closed = false;
-  const std::string got = stalled.ReadUntilClosed(absl::Seconds(10), &closed);
+  const std::string got = stalled->ReadUntilClosed(&closed);
   EXPECT_TRUE(closed);
   EXPECT_LT(got.size(), 8 * kMiB);
 }
 
-TEST(HttpLimitsTest, ASlowButSteadyReaderIsNotTimedOut) {
+TEST_P(HttpWriteLimitsTest, ASlowButSteadyReaderIsNotTimedOut) {
   HttpServerOptions options = LocalOptions();
   options.write_timeout = absl::Seconds(1);
   HttpServer server(options);
@@ -212,16 +222,17 @@ TEST(HttpLimitsTest, ASlowButSteadyReaderIsNotTimedOut) {
     r.Send();
   });
   ASSERT_TRUE(server.Start().ok());
-  absl::StatusOr<RawSocket> client = RawSocket::Connect(server.port(), 64 * 1024);
-  ASSERT_TRUE(client.ok());
-  ASSERT_TRUE(client->SendAll("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok());
+  auto client =
+      std::make_unique<TestHttpClient>(server.port(), absl::Seconds(5), ClientTls(), 64 * 1024);
+  ASSERT_TRUE(client->Connect().ok());
+  ASSERT_TRUE(client->SendRaw("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok());
   // At most 32 KiB per 10 ms (~3 MiB/s): the answer takes twice the write timeout or more, and
   // the server's send buffer (<= 4 MiB) frees a third of itself well within it.
   const absl::Time start = absl::Now();
   size_t received = 0;
   bool closed = false;
   for (int i = 0; i < 100000 && !closed; ++i) {
-    absl::StatusOr<std::string> piece = client->ReadSome(32 * 1024, absl::Seconds(5), &closed);
+    absl::StatusOr<std::string> piece = client->ReadSome(32 * 1024, &closed);
     ASSERT_TRUE(piece.ok()) << piece.status();
     received += piece->size();
     absl::SleepFor(absl::Milliseconds(10));  // pacing the reader, not synchronisation
@@ -232,7 +243,7 @@ TEST(HttpLimitsTest, ASlowButSteadyReaderIsNotTimedOut) {
   EXPECT_EQ(server.stats().write_timeouts, 0u);
 }
 
-TEST(HttpLimitsTest, AnswersBeyondThePendingBudgetGet503) {
+TEST_P(HttpWriteLimitsTest, AnswersBeyondThePendingBudgetGet503) {
   HttpServerOptions options = LocalOptions();
   options.max_pending_response_bytes = 20 * kMiB;
   HttpServer server(options);
@@ -243,11 +254,11 @@ TEST(HttpLimitsTest, AnswersBeyondThePendingBudgetGet503) {
   server.Route("/x", [](const HttpRequest&, Responder r) { Text(r, 200, "x"); });
   ASSERT_TRUE(server.Start().ok());
 
-  RawSocket first = StalledClient(server.port(), "GET /big/1 HTTP/1.1\r\nHost: x\r\n\r\n");
-  RawSocket second = StalledClient(server.port(), "GET /big/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto first = StalledClient(server.port(), "GET /big/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto second = StalledClient(server.port(), "GET /big/2 HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(WaitFor([&] { return server.stats().pending_response_bytes == 16 * kMiB; }));
 
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   auto r = client.Get("/big/3");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -261,8 +272,8 @@ TEST(HttpLimitsTest, AnswersBeyondThePendingBudgetGet503) {
   EXPECT_EQ(r->result_int(), 200);
 
   // Stalled clients that go away give their share back.
-  first.Close();
-  second.Close();
+  first->Close();
+  second->Close();
   ASSERT_TRUE(WaitFor([&] { return server.stats().pending_response_bytes == 0; }));
   r = client.Get("/big/3");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -270,7 +281,7 @@ TEST(HttpLimitsTest, AnswersBeyondThePendingBudgetGet503) {
   EXPECT_EQ(r->body().size(), 8 * kMiB);
 }
 
-TEST(HttpLimitsTest, ASharedBodyIsHeldOnceForManyStalledClients) {
+TEST_P(HttpWriteLimitsTest, ASharedBodyIsHeldOnceForManyStalledClients) {
   HttpServerOptions options = LocalOptions();
   options.max_pending_response_bytes = 20 * kMiB;
   HttpServer server(options);
@@ -282,14 +293,14 @@ TEST(HttpLimitsTest, ASharedBodyIsHeldOnceForManyStalledClients) {
     r.Send();
   });
   ASSERT_TRUE(server.Start().ok());
-  std::vector<RawSocket> stalled;
+  std::vector<std::unique_ptr<TestHttpClient>> stalled;
   for (int i = 0; i < 5; ++i) stalled.push_back(StalledClient(server.port(), kGetBig));
   ASSERT_TRUE(WaitFor([&] { return served.load() == 5; }));
   ASSERT_TRUE(WaitFor([&] { return body.use_count() == 6; }));  // 5 answers + this test
   EXPECT_EQ(server.stats().pending_response_bytes, 8 * kMiB);   // once, not 5 times
   EXPECT_EQ(server.stats().answers_refused, 0u);
 
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   auto r = client.Get("/big");
   ASSERT_TRUE(r.ok()) << r.status();

@@ -169,8 +169,8 @@ absl::Status HttpServer::Start() {
       SetCurrentHttpContext(nullptr);
     });
   }
-  KV_LOG(INFO) << "http listening on " << bound_address() << " with " << options.threads
-               << " thread(s)";
+  KV_LOG(INFO) << (options.tls_context ? "https" : "http") << " listening on " << bound_address()
+               << " with " << options.threads << " thread(s)";
   return absl::OkStatus();
 }
 
@@ -249,6 +249,7 @@ HttpServerStats HttpServer::stats() const {
   stats.write_timeouts = shared_->write_timeouts.load(std::memory_order_relaxed);
   stats.answers_refused = shared_->answers_refused.load(std::memory_order_relaxed);
   stats.pending_response_bytes = shared_->pending.bytes();
+  stats.tls_handshake_failures = shared_->tls_handshake_failures.load(std::memory_order_relaxed);
   return stats;
 }
 

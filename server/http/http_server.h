@@ -20,6 +20,13 @@
 //   server stays safe to use: its answer is dropped.
 //
 //   HttpServer server(options);
+// - TLS (tls_context set): every connection first completes a TLS handshake (Boost.Asio's SSL
+//   stream under Beast; the handshake counts as reading for idle_timeout), then is served like a
+//   plain one: the same limits apply. A connection takes the context tls_context returns when it
+//   is accepted, so a reloaded certificate applies to new connections while open ones keep
+//   theirs. Over TLS a connection beyond max_connections is closed without an answer (a 503
+//   would need a handshake first). Failed handshakes are counted (tls_handshake_failures).
+//
 //   server.Route("/healthz", [](const HttpRequest&, Responder r) {
 //     r.response().SetText(200, "ok");
 //     r.Send();
@@ -39,6 +46,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 namespace kv::server {
 
@@ -71,6 +82,9 @@ struct HttpServerOptions {
   size_t max_pending_response_bytes = size_t{256} << 20;
   // How long Stop() waits for answers in flight before closing their connections.
   absl::Duration drain_timeout = absl::Seconds(2);
+  // When set, connections speak TLS with the context it returns at each accept (called on the
+  // accept loop; must be quick and thread-safe, and never return null). Unset = plain HTTP.
+  std::function<std::shared_ptr<boost::asio::ssl::context>()> tls_context;
 };
 
 // Counters of a running server (HttpServer::stats()).
@@ -78,10 +92,11 @@ struct HttpServerStats {
   uint64_t connections_accepted = 0;  // admitted since Start
   uint64_t connections_refused = 0;   // answered 503 and closed: max_connections were open
   int connections_open = 0;
-  uint64_t accept_errors = 0;         // failed accepts, e.g. out of descriptors (EMFILE)
-  uint64_t write_timeouts = 0;        // connections closed by write_timeout
-  uint64_t answers_refused = 0;       // answers replaced by 503: max_pending_response_bytes
-  size_t pending_response_bytes = 0;  // answer bodies held now (shared bodies once)
+  uint64_t accept_errors = 0;           // failed accepts, e.g. out of descriptors (EMFILE)
+  uint64_t write_timeouts = 0;          // connections closed by write_timeout
+  uint64_t answers_refused = 0;         // answers replaced by 503: max_pending_response_bytes
+  size_t pending_response_bytes = 0;    // answer bodies held now (shared bodies once)
+  uint64_t tls_handshake_failures = 0;  // TLS: handshakes that failed or timed out
 };
 
 enum class HttpMethod { kGet, kHead, kPost, kPut, kDelete, kOptions, kOther };
@@ -99,6 +114,8 @@ struct HttpRequest {
 
   // The value of header `name` (case-insensitive), or "" when absent.
   absl::string_view Header(absl::string_view name) const;
+  // How many times header `name` appears.
+  size_t HeaderCount(absl::string_view name) const;
 
   const void* fields = nullptr;  // the parser's header fields (internal)
 };

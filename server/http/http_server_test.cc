@@ -11,23 +11,20 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/http/http_test_client.h"
+#include "server/http/http_test_transport.h"
 #include "server/http/test_worker.h"
 
 namespace kv::server {
 namespace {
 
+using ::kv::server::testing::AllTransports;
 using ::kv::server::testing::Header;
 using ::kv::server::testing::TestHttpClient;
 using ::kv::server::testing::TestWorker;
+using ::kv::server::testing::TransportName;
+using ::kv::server::testing::TransportTest;
 using ::testing::HasSubstr;
 namespace http = boost::beast::http;
-
-HttpServerOptions LocalOptions(int threads = 1) {
-  HttpServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.threads = threads;
-  return options;
-}
 
 void Text(Responder& r, int status, absl::string_view text) {
   r.response().SetText(status, text);
@@ -58,7 +55,11 @@ class Parked {
   std::vector<Responder> responders_ ABSL_GUARDED_BY(mu_);
 };
 
-TEST(HttpServerTest, RoutesExactAndLongestPrefix) {
+// Every test runs over plain HTTP and over TLS.
+class HttpServerTest : public TransportTest {};
+INSTANTIATE_TEST_SUITE_P(Transports, HttpServerTest, AllTransports(), TransportName);
+
+TEST_P(HttpServerTest, RoutesExactAndLongestPrefix) {
   HttpServer server(LocalOptions());
   server.Route("/a", [](const HttpRequest&, Responder r) { Text(r, 200, "exact a"); });
   server.RoutePrefix("/a/", [](const HttpRequest& req, Responder r) {
@@ -69,7 +70,7 @@ TEST(HttpServerTest, RoutesExactAndLongestPrefix) {
   ASSERT_GT(server.port(), 0);
   EXPECT_EQ(server.bound_address(), absl::StrCat("127.0.0.1:", server.port()));
 
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   auto r = client.Get("/a");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -90,14 +91,14 @@ TEST(HttpServerTest, RoutesExactAndLongestPrefix) {
   EXPECT_THAT(r->body(), HasSubstr("no route for /nothing"));
 }
 
-TEST(HttpServerTest, KeepAliveReusesOneConnection) {
+TEST_P(HttpServerTest, KeepAliveReusesOneConnection) {
   HttpServer server(LocalOptions());
   std::atomic<int> calls{0};
   server.Route("/n", [&calls](const HttpRequest&, Responder r) {
     Text(r, 200, absl::StrCat(calls.fetch_add(1)));
   });
   ASSERT_TRUE(server.Start().ok());
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   for (int i = 0; i < 200; ++i) {
     auto r = client.Get("/n");
@@ -109,7 +110,7 @@ TEST(HttpServerTest, KeepAliveReusesOneConnection) {
   EXPECT_EQ(server.connections_open(), 1);
 }
 
-TEST(HttpServerTest, AsynchronousCompletionFromAnotherThread) {
+TEST_P(HttpServerTest, AsynchronousCompletionFromAnotherThread) {
   TestWorker worker;
   HttpServer server(LocalOptions());
   server.Route("/later", [&worker](const HttpRequest& req, Responder r) {
@@ -117,7 +118,7 @@ TEST(HttpServerTest, AsynchronousCompletionFromAnotherThread) {
     worker.Post([r = std::move(r), peer]() mutable { Text(r, 202, peer); }, absl::Milliseconds(20));
   });
   ASSERT_TRUE(server.Start().ok());
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   for (int i = 0; i < 3; ++i) {
     auto r = client.Get("/later");
@@ -127,7 +128,7 @@ TEST(HttpServerTest, AsynchronousCompletionFromAnotherThread) {
   }
 }
 
-TEST(HttpServerTest, ManyConnectionsOnSeveralThreads) {
+TEST_P(HttpServerTest, ManyConnectionsOnSeveralThreads) {
   TestWorker worker;
   HttpServer server(LocalOptions(/*threads=*/3));
   server.RoutePrefix("/echo/", [&worker](const HttpRequest& req, Responder r) {
@@ -145,7 +146,7 @@ TEST(HttpServerTest, ManyConnectionsOnSeveralThreads) {
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
-      TestHttpClient client(server.port());
+      TestHttpClient client(server.port(), ClientTls());
       if (!client.Connect().ok()) return;
       for (int i = 0; i < kRequests; ++i) {
         const std::string id = absl::StrCat(c, "-", i % 2);
@@ -159,11 +160,11 @@ TEST(HttpServerTest, ManyConnectionsOnSeveralThreads) {
   EXPECT_EQ(server.connections_accepted(), static_cast<uint64_t>(kClients));
 }
 
-TEST(HttpServerTest, HeadSendsLengthButNoBody) {
+TEST_P(HttpServerTest, HeadSendsLengthButNoBody) {
   HttpServer server(LocalOptions());
   server.Route("/x", [](const HttpRequest&, Responder r) { Text(r, 200, "twelve bytes"); });
   ASSERT_TRUE(server.Start().ok());
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   auto r = client.Request(http::verb::head, "/x");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -175,14 +176,14 @@ TEST(HttpServerTest, HeadSendsLengthButNoBody) {
   EXPECT_EQ(r->body(), "twelve bytes\n");
 }
 
-TEST(HttpServerTest, ConnectionCloseAndHttp10) {
+TEST_P(HttpServerTest, ConnectionCloseAndHttp10) {
   HttpServer server(LocalOptions());
   server.Route("/x", [](const HttpRequest& req, Responder r) {
     Text(r, 200, absl::StrCat("v", req.version));
   });
   ASSERT_TRUE(server.Start().ok());
   {
-    TestHttpClient client(server.port());
+    TestHttpClient client(server.port(), ClientTls());
     ASSERT_TRUE(client.Connect().ok());
     auto r = client.Request(http::verb::get, "/x", /*keep_alive=*/false);
     ASSERT_TRUE(r.ok());
@@ -190,7 +191,7 @@ TEST(HttpServerTest, ConnectionCloseAndHttp10) {
     EXPECT_TRUE(client.ClosedByServer());
   }
   {
-    TestHttpClient client(server.port());
+    TestHttpClient client(server.port(), ClientTls());
     ASSERT_TRUE(client.Connect().ok());
     ASSERT_TRUE(client.SendRaw("GET /x HTTP/1.0\r\n\r\n").ok());
     auto r = client.Read();
@@ -199,7 +200,7 @@ TEST(HttpServerTest, ConnectionCloseAndHttp10) {
     EXPECT_TRUE(client.ClosedByServer());
   }
   {
-    TestHttpClient client(server.port());
+    TestHttpClient client(server.port(), ClientTls());
     ASSERT_TRUE(client.Connect().ok());
     ASSERT_TRUE(client.SendRaw("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").ok());
     auto r = client.Read();
@@ -211,7 +212,7 @@ TEST(HttpServerTest, ConnectionCloseAndHttp10) {
   }
 }
 
-TEST(HttpServerTest, PipelinedRequestsAnswerInOrder) {
+TEST_P(HttpServerTest, PipelinedRequestsAnswerInOrder) {
   TestWorker worker;
   HttpServer server(LocalOptions());
   server.RoutePrefix("/p/", [&worker](const HttpRequest& req, Responder r) {
@@ -224,7 +225,7 @@ TEST(HttpServerTest, PipelinedRequestsAnswerInOrder) {
     }
   });
   ASSERT_TRUE(server.Start().ok());
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   ASSERT_TRUE(client
                   .SendRaw("GET /p/slow HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -238,7 +239,7 @@ TEST(HttpServerTest, PipelinedRequestsAnswerInOrder) {
   }
 }
 
-TEST(HttpServerTest, BadRequestsAreRejectedAndClosed) {
+TEST_P(HttpServerTest, BadRequestsAreRejectedAndClosed) {
   HttpServerOptions options = LocalOptions();
   options.max_header_bytes = 1024;
   options.max_body_bytes = 100;
@@ -260,7 +261,7 @@ TEST(HttpServerTest, BadRequestsAreRejectedAndClosed) {
        413},
   };
   for (const Case& c : cases) {
-    TestHttpClient client(server.port());
+    TestHttpClient client(server.port(), ClientTls());
     ASSERT_TRUE(client.Connect().ok());
     ASSERT_TRUE(client.SendRaw(c.raw).ok());
     auto r = client.Read();
@@ -270,7 +271,7 @@ TEST(HttpServerTest, BadRequestsAreRejectedAndClosed) {
     EXPECT_TRUE(client.ClosedByServer());
   }
   // A body within the limit is delivered.
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   ASSERT_TRUE(client.SendRaw("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").ok());
   auto r = client.Read();
@@ -278,13 +279,13 @@ TEST(HttpServerTest, BadRequestsAreRejectedAndClosed) {
   EXPECT_EQ(r->body(), "body 5\n");
 }
 
-TEST(HttpServerTest, IdleConnectionsAreClosed) {
+TEST_P(HttpServerTest, IdleConnectionsAreClosed) {
   HttpServerOptions options = LocalOptions();
   options.idle_timeout = absl::Milliseconds(150);
   HttpServer server(options);
   server.Route("/x", [](const HttpRequest&, Responder r) { Text(r, 200, "x"); });
   ASSERT_TRUE(server.Start().ok());
-  TestHttpClient client(server.port(), absl::Seconds(5));
+  TestHttpClient client(server.port(), ClientTls(), absl::Seconds(5));
   ASSERT_TRUE(client.Connect().ok());
   ASSERT_TRUE(client.Get("/x").ok());
   const absl::Time start = absl::Now();
@@ -296,7 +297,7 @@ TEST(HttpServerTest, IdleConnectionsAreClosed) {
   EXPECT_EQ(server.connections_open(), 0);
 }
 
-TEST(HttpServerTest, IdleTimeoutSparesSlowHandlersAndActiveClients) {
+TEST_P(HttpServerTest, IdleTimeoutSparesSlowHandlersAndActiveClients) {
   TestWorker worker;
   HttpServerOptions options = LocalOptions();
   options.idle_timeout = absl::Milliseconds(100);
@@ -306,7 +307,7 @@ TEST(HttpServerTest, IdleTimeoutSparesSlowHandlersAndActiveClients) {
   });
   server.Route("/x", [](const HttpRequest&, Responder r) { Text(r, 200, "x"); });
   ASSERT_TRUE(server.Start().ok());
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   auto r = client.Get("/slow");  // waits 4x the idle timeout for the handler
   ASSERT_TRUE(r.ok()) << r.status();
@@ -318,7 +319,7 @@ TEST(HttpServerTest, IdleTimeoutSparesSlowHandlersAndActiveClients) {
   EXPECT_EQ(server.connections_accepted(), 1u);
 }
 
-TEST(HttpServerTest, DroppedResponderAnswers500AndHeaderInjectionIsDropped) {
+TEST_P(HttpServerTest, DroppedResponderAnswers500AndHeaderInjectionIsDropped) {
   HttpServer server(LocalOptions());
   server.Route("/drop", [](const HttpRequest&, Responder) {});
   server.Route("/inject", [](const HttpRequest&, Responder r) {
@@ -328,7 +329,7 @@ TEST(HttpServerTest, DroppedResponderAnswers500AndHeaderInjectionIsDropped) {
     Text(r, 200, "done");
   });
   ASSERT_TRUE(server.Start().ok());
-  TestHttpClient client(server.port());
+  TestHttpClient client(server.port(), ClientTls());
   ASSERT_TRUE(client.Connect().ok());
   auto r = client.Get("/drop");
   ASSERT_TRUE(r.ok());
@@ -342,7 +343,7 @@ TEST(HttpServerTest, DroppedResponderAnswers500AndHeaderInjectionIsDropped) {
   EXPECT_EQ(Header(*r, "Injected"), "");
 }
 
-TEST(HttpServerTest, StartErrors) {
+TEST_P(HttpServerTest, StartErrors) {
   HttpServer first(LocalOptions());
   ASSERT_TRUE(first.Start().ok());
   HttpServerOptions options = LocalOptions();
@@ -380,7 +381,7 @@ TEST(HttpServerTest, StartErrors) {
   first.Stop();
 }
 
-TEST(HttpServerTest, StopWaitsForAnswerInFlightThenCloses) {
+TEST_P(HttpServerTest, StopWaitsForAnswerInFlightThenCloses) {
   HttpServerOptions options = LocalOptions();
   options.drain_timeout = absl::Seconds(5);
   HttpServer server(options);
@@ -389,11 +390,11 @@ TEST(HttpServerTest, StopWaitsForAnswerInFlightThenCloses) {
   server.Route("/x", [](const HttpRequest&, Responder r) { Text(r, 200, "x"); });
   ASSERT_TRUE(server.Start().ok());
 
-  TestHttpClient busy(server.port());
+  TestHttpClient busy(server.port(), ClientTls());
   ASSERT_TRUE(busy.Connect().ok());
   ASSERT_TRUE(busy.Send(http::verb::get, "/park").ok());
   ASSERT_TRUE(parked.WaitFor(1));
-  TestHttpClient idle(server.port());
+  TestHttpClient idle(server.port(), ClientTls());
   ASSERT_TRUE(idle.Connect().ok());
   ASSERT_TRUE(idle.Get("/x").ok());
 
@@ -416,9 +417,9 @@ TEST(HttpServerTest, StopWaitsForAnswerInFlightThenCloses) {
   stopper.join();
 }
 
-TEST(HttpServerTest, StopGivesUpOnStuckAnswersAndLateSendsAreSafe) {
+TEST_P(HttpServerTest, StopGivesUpOnStuckAnswersAndLateSendsAreSafe) {
   Parked parked;
-  auto server = std::make_unique<HttpServer>([] {
+  auto server = std::make_unique<HttpServer>([this] {
     HttpServerOptions options = LocalOptions(2);
     options.drain_timeout = absl::Milliseconds(200);
     return options;
@@ -427,7 +428,7 @@ TEST(HttpServerTest, StopGivesUpOnStuckAnswersAndLateSendsAreSafe) {
   ASSERT_TRUE(server->Start().ok());
   std::vector<std::unique_ptr<TestHttpClient>> clients;
   for (int i = 0; i < 3; ++i) {
-    clients.push_back(std::make_unique<TestHttpClient>(server->port()));
+    clients.push_back(std::make_unique<TestHttpClient>(server->port(), ClientTls()));
     ASSERT_TRUE(clients.back()->Connect().ok());
     ASSERT_TRUE(clients.back()->Send(http::verb::get, "/park").ok());
   }

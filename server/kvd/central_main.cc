@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "replication/chain.h"
 #include "server/central/central_node.h"
 #include "server/kvd/serve_role.h"
 #include "server/metrics/metrics.h"
@@ -14,6 +15,7 @@ CLI::App* AddCentralCommand(CLI::App* app, CentralFlags* flags) {
       "Run the central node: the single authority that accepts writes, stores them "
       "in RocksDB and streams them to edges");
   AddCommonFlags(cmd, &flags->common, "127.0.0.1:7000");
+  AddAuthFlags(cmd, &flags->auth, AuthRole::kCentral);
   cmd->add_option("--log-retention-entries", flags->log_retention_entries,
                   "Keep at most this many changes in the change log (0 = no count limit); an "
                   "edge further behind takes a new snapshot")
@@ -39,6 +41,9 @@ int RunCentral(const CentralFlags& flags) {
   options.data_dir = flags.common.data_dir;
   options.node_id = flags.common.node_id.empty() ? "central" : flags.common.node_id;
   SetUpLogging(flags.common, options.node_id);
+  if (auto s = replication::ValidNodeId(options.node_id); !s.ok()) {
+    return StartupFailure(absl::InvalidArgumentError(absl::StrCat("--node-id: ", s.message())));
+  }
   options.retention.max_entries = flags.log_retention_entries;
   for (absl::Status s : {
            ParseLimits(flags.common, &options.limits),
@@ -60,14 +65,32 @@ int RunCentral(const CentralFlags& flags) {
     return StartupFailure(s);
   }
 
+  GatekeeperOptions gate_options;
+  if (auto s = ParseAuthFlags(flags.auth, &gate_options); !s.ok()) return StartupFailure(s);
+  if (!flags.auth.jwks_file.empty()) {
+    auto jwks = ReadFlagFile("--auth-jwks", flags.auth.jwks_file);
+    if (!jwks.ok()) return StartupFailure(jwks.status());
+    options.seed_key_set = *std::move(jwks);
+  }
+
   Metrics metrics;
+  Gatekeeper gate(gate_options, &metrics);
+  options.on_cluster_data = gate.Observer();
   options.on_group_commit = [&metrics](size_t writes, double seconds) {
     metrics.RecordGroupCommit(writes, absl::Seconds(seconds));
   };
   auto node = CentralNode::Open(options, Clock::Real());
   if (!node.ok()) return StartupFailure(node.status());
   CentralNode* central = node->get();
+  if (gate.required() && !gate.has_key_set()) {
+    // Nobody could prove to be an admin to set one later.
+    return StartupFailure(absl::FailedPreconditionError(
+        "--auth required needs the cluster's key set: give --auth-jwks FILE (a JWKS document) "
+        "on this first start"));
+  }
   RoleHooks hooks;
+  hooks.gate = &gate;
+  hooks.key_sets = central;
   hooks.stop = [central] { central->Stop(); };
   absl::Status served = ServeRole(central, central, "", serve, &metrics, std::move(hooks));
   node->reset();  // closes RocksDB

@@ -16,6 +16,24 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
       ->capture_default_str();
   command->add_option("--http", flags->http,
                       "HTTP address for /v1/kv, /metrics, /healthz, /readyz (empty = no HTTP)");
+  command->add_option("--resp", flags->resp,
+                      "Redis protocol (RESP2/RESP3) address, HOST:PORT (empty = none; "
+                      "docs/resp.md)");
+  command->add_option("--resp-threads", flags->resp_threads, "Threads serving RESP")
+      ->capture_default_str();
+  command
+      ->add_option("--resp-max-connections", flags->resp_max_connections,
+                   "Open RESP connections at most; the excess is refused")
+      ->capture_default_str();
+  command
+      ->add_option("--resp-idle-timeout", flags->resp_idle_timeout,
+                   "Close a RESP connection that makes no progress for this long")
+      ->capture_default_str();
+  command
+      ->add_option("--resp-max-output-bytes", flags->resp_max_output_bytes,
+                   "Reply bytes a RESP connection may hold for a client that does not read them; "
+                   "beyond it the connection is closed")
+      ->capture_default_str();
   command->add_option("--data-dir", flags->data_dir, "Directory of this node's RocksDB data")
       ->required();
   command->add_option("--node-id", flags->node_id,
@@ -57,6 +75,7 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
                       "Write the bound addresses as JSON to this file once serving (for scripts "
                       "and tests)");
   command->add_flag("--verbose,-v", flags->verbose, "Log debug messages");
+  AddTlsFlags(command, &flags->tls);
 }
 
 absl::Status ParseDurationFlagInto(const std::string& flag, const std::string& text,
@@ -117,6 +136,32 @@ absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
   serve->max_message_bytes = limits.MaxMessageBytes();
   serve->ready_file = flags.ready_file;
   serve->http_threads = std::max(1, flags.http_threads);
+  serve->limits = limits;
+  serve->resp_listen = flags.resp;
+  if (flags.resp_threads < 1 || flags.resp_threads > 256) {
+    return absl::InvalidArgumentError("--resp-threads must be 1..256");
+  }
+  serve->resp_threads = flags.resp_threads;
+  if (flags.resp_max_connections < 1 || flags.resp_max_connections > 1000000) {
+    return absl::InvalidArgumentError("--resp-max-connections must be 1..1000000");
+  }
+  serve->resp_max_connections = flags.resp_max_connections;
+  if (auto s = ParsePositiveDurationFlagInto("--resp-idle-timeout", flags.resp_idle_timeout,
+                                             &serve->resp_idle_timeout);
+      !s.ok()) {
+    return s;
+  }
+  uint64_t resp_output = 0;
+  if (auto s =
+          ParseBytesFlagInto("--resp-max-output-bytes", flags.resp_max_output_bytes, &resp_output);
+      !s.ok()) {
+    return s;
+  }
+  if (resp_output < limits.max_value_bytes + (1u << 20)) {
+    return absl::InvalidArgumentError(
+        "--resp-max-output-bytes must be at least --max-value-bytes plus 1MiB");
+  }
+  serve->resp_max_output_bytes = resp_output;
   if (auto s = ParsePositiveDurationFlagInto("--http-idle-timeout", flags.http_idle_timeout,
                                              &serve->http_idle_timeout);
       !s.ok()) {
@@ -141,7 +186,7 @@ absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
     return absl::InvalidArgumentError("--http-max-pending-bytes must be at least 1MiB");
   }
   serve->http_max_pending_bytes = pending;
-  return absl::OkStatus();
+  return ParseTlsFlags(flags.tls, flags.listen, flags.http, serve);
 }
 
 void SetUpLogging(const CommonFlags& flags, const std::string& role) {

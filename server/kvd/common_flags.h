@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/kvd/serve.h"
+#include "server/kvd/tls_flags.h"
 #include "server/node/limits.h"
 
 namespace kv::server {
@@ -14,6 +15,11 @@ namespace kv::server {
 struct CommonFlags {
   std::string listen = "127.0.0.1:7000";
   std::string http;
+  std::string resp;
+  int resp_threads = 1;
+  int resp_max_connections = 10000;
+  std::string resp_idle_timeout = "300s";
+  std::string resp_max_output_bytes = "64MiB";
   std::string data_dir;
   std::string node_id;
   std::string max_key_bytes = "512";
@@ -28,6 +34,7 @@ struct CommonFlags {
   int http_max_connections = 4096;
   std::string http_max_pending_bytes = "256MiB";
   bool verbose = false;
+  TlsFlags tls;
 };
 
 void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& default_listen);

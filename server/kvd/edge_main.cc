@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/units.h"
+#include "replication/chain.h"
 #include "server/edge/cache_edge.h"
 #include "server/edge/full_edge.h"
 #include "server/kvd/serve_role.h"
@@ -18,6 +19,7 @@ CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags) {
       "Run an edge node: serves reads near users within a staleness bound, follows its "
       "upstream's change stream, forwards writes to the central node");
   AddCommonFlags(cmd, &flags->common, "127.0.0.1:7100");
+  AddAuthFlags(cmd, &flags->auth, AuthRole::kEdge);
   cmd->add_option("--mode", flags->mode,
                   "full: hold every key (RocksDB), can relay to other edges; cache: hold only "
                   "hot keys in memory, read cold keys through")
@@ -68,6 +70,9 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
   options->data_dir = flags.common.data_dir;
   options->node_id = flags.common.node_id.empty() ? absl::StrCat("edge-", flags.common.listen)
                                                   : flags.common.node_id;
+  if (auto s = replication::ValidNodeId(options->node_id); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--node-id: ", s.message()));
+  }
   options->upstream.address = flags.upstream;
   options->full.retention.max_entries = flags.log_retention_entries;
   for (absl::Status s : {
@@ -98,13 +103,18 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
 
 // Opens the edge of type `Edge` and serves it; `source` is its upstream side, if it has one.
 template <typename Edge>
-int OpenAndServe(const EdgeOptions& options, const ServeOptions& serve, Metrics* metrics) {
+int OpenAndServe(EdgeOptions options, const ServeOptions& serve, Metrics* metrics,
+                 Gatekeeper* gate) {
+  options.on_cluster_data = gate->Observer();
+  options.fetch_cluster_data = gate->required();
   auto node = Edge::Open(options, Clock::Real());
   if (!node.ok()) return StartupFailure(node.status());
   Edge* edge = node->get();
   ReplicationSource* source = nullptr;
   if constexpr (std::is_base_of_v<ReplicationSource, Edge>) source = edge;
   RoleHooks hooks;
+  hooks.gate = gate;
+  hooks.chain = [edge] { return edge->Chain(); };
   hooks.on_serving = [edge](const std::string& address) { edge->Start(address); };
   hooks.stop = [edge] { edge->Stop(); };
   absl::Status served = ServeRole(
@@ -130,12 +140,23 @@ int RunEdge(const EdgeFlags& flags) {
   if (auto s = ParseServeOptions(flags.common, options.limits, &serve); !s.ok()) {
     return StartupFailure(s);
   }
+  options.upstream.security = serve.upstream_security;  // TLS towards the upstream
+  GatekeeperOptions gate_options;
+  if (auto s = ParseAuthFlags(flags.auth, &gate_options); !s.ok()) return StartupFailure(s);
+  options.upstream.token_file = flags.auth.upstream_token_file;
+  if (!options.upstream.token_file.empty()) {
+    if (auto token = ReadFlagFile("--upstream-token-file", options.upstream.token_file);
+        !token.ok()) {
+      return StartupFailure(token.status());
+    }
+  }
   Metrics metrics;
+  Gatekeeper gate(gate_options, &metrics);
   switch (options.mode) {
     case EdgeMode::kFull:
-      return OpenAndServe<FullEdge>(options, serve, &metrics);
+      return OpenAndServe<FullEdge>(options, serve, &metrics, &gate);
     case EdgeMode::kCache:
-      return OpenAndServe<CacheEdge>(options, serve, &metrics);
+      return OpenAndServe<CacheEdge>(options, serve, &metrics, &gate);
   }
   return StartupFailure(absl::InternalError("unknown edge mode"));
 }

@@ -4,12 +4,14 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "server/kvd/auth_flags.h"
 #include "server/kvd/common_flags.h"
 
 namespace kv::server {
 
 struct EdgeFlags {
   CommonFlags common;
+  AuthFlags auth;
   std::string mode = "full";
   std::string upstream;
   std::string max_staleness = "5s";

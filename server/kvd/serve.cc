@@ -9,22 +9,44 @@
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "nlohmann/json.hpp"
-#include "server/rpc/admin_service.h"
+#include "server/access/authorized_node.h"
 #include "server/http/gateway.h"
 #include "server/http/http_metrics.h"
 #include "server/http/http_server.h"
-#include "server/rpc/kv_service.h"
+#include "server/kvd/tls_status.h"
 #include "server/metrics/status_metrics.h"
+#include "server/resp/resp_metrics.h"
+#include "server/resp/resp_server.h"
+#include "server/rpc/admin_service.h"
+#include "server/rpc/kv_service.h"
 
 namespace kv::server {
 namespace {
 
-sigset_t ShutdownSignals() {
+// SIGINT and SIGTERM stop the node; SIGHUP reloads its TLS files.
+sigset_t ServeSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
+}
+
+// Waits for SIGINT or SIGTERM; reloads `node_tls` on every SIGHUP meanwhile.
+int WaitForShutdownSignal(tls::NodeTls* node_tls) {
+  sigset_t set = ServeSignals();
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&set, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) return signal_number;
+    if (node_tls == nullptr) {
+      KV_LOG(INFO) << "received SIGHUP: no TLS files to reload";
+      continue;
+    }
+    KV_LOG(INFO) << "received SIGHUP: reloading the TLS files";
+    node_tls->Reload(/*forced=*/true);
+  }
 }
 
 std::string HostOf(const std::string& address) {
@@ -33,8 +55,9 @@ std::string HostOf(const std::string& address) {
 }
 
 absl::Status WriteReadyFile(const std::string& path, const std::string& grpc_address,
-                            const std::string& http_address) {
-  nlohmann::json j = {{"grpc", grpc_address}, {"http", http_address}, {"pid", getpid()}};
+                            const std::string& http_address, const std::string& resp_address) {
+  nlohmann::json j = {
+      {"grpc", grpc_address}, {"http", http_address}, {"resp", resp_address}, {"pid", getpid()}};
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
@@ -50,17 +73,27 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& grpc_add
 }  // namespace
 
 void BlockShutdownSignals() {
-  sigset_t set = ShutdownSignals();
+  sigset_t set = ServeSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
-  KvService kv_service(node, hooks.tracker);
-  AdminService admin_service(node, hooks.tracker);
+  tls::NodeTls* const node_tls = options.tls.get();
+  const bool serve_tls = node_tls != nullptr && node_tls->has_identity();
+  // Every KV call passes the caller's scope checks; Status and readiness include the key set.
+  AuthorizedNode authorized(node, hooks.gate);
+  // Admin.Status also reports the TLS state; the hot paths do not go through it.
+  std::unique_ptr<Node> status_node;
+  if (node_tls != nullptr) status_node = std::make_unique<TlsStatusNode>(&authorized, node_tls);
+  KvService kv_service(&authorized, hooks.gate, hooks.tracker);
+  AdminService admin_service(status_node != nullptr ? status_node.get() : &authorized,
+                             hooks.key_sets, hooks.gate, hooks.tracker);
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(
+      options.listen,
+      serve_tls ? node_tls->GrpcServerCredentials() : grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   // Detect dead downstreams on idle streams, and let clients keep connections alive.
@@ -81,7 +114,8 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   }
   std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
   AddStatusCollector(*hooks.metrics,
-                     [node](kvstore::v1::StatusResponse* s) { node->GetStatus(s); });
+                     [&authorized](kvstore::v1::StatusResponse* s) { authorized.GetStatus(s); });
+  if (node_tls != nullptr) AddTlsCollector(*hooks.metrics, node_tls);
 
   std::unique_ptr<HttpServer> http;
   std::string http_address;
@@ -94,10 +128,11 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
     http_options.write_timeout = options.http_write_timeout;
     http_options.max_connections = options.http_max_connections;
     http_options.max_pending_response_bytes = options.http_max_pending_bytes;
+    if (serve_tls) http_options.tls_context = [node_tls] { return node_tls->HttpContext(); };
     http = std::make_unique<HttpServer>(http_options);
     GatewayOptions gateway;
     gateway.read_timeout = options.http_read_timeout;
-    RegisterGatewayRoutes(http.get(), node, hooks.metrics, gateway);
+    RegisterGatewayRoutes(http.get(), &authorized, hooks.metrics, gateway, hooks.gate);
     if (absl::Status s = http->Start(); !s.ok()) {
       server->Shutdown(std::chrono::system_clock::now());
       return s;
@@ -105,28 +140,66 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
     http_address = http->bound_address();
     http_collector = AddHttpServerCollector(*hooks.metrics, http.get());
   }
+  // The Redis protocol: one more adapter over the same node (docs/resp.md).
+  std::unique_ptr<resp::RespServer> resp_server;
+  std::string resp_address;
+  int resp_collector = 0;  // kv_resp_* series; removed before `resp_server` goes away
+  if (!options.resp_listen.empty()) {
+    resp::RespServerOptions resp_options;
+    resp_options.listen = options.resp_listen;
+    resp_options.threads = options.resp_threads;
+    resp_options.max_connections = options.resp_max_connections;
+    resp_options.idle_timeout = options.resp_idle_timeout;
+    resp_options.max_output_bytes = options.resp_max_output_bytes;
+    resp_options.command_timeout = options.http_read_timeout;
+    resp_options.limits = options.limits;
+    resp_options.parser = resp::ParserLimitsFor(options.limits);
+    if (hooks.gate != nullptr) {
+      // Tokens from AUTH are checked where the command arrives, as for gRPC and HTTP.
+      resp_options.admit = [gate = hooks.gate](std::optional<absl::string_view> authorization,
+                                               CallContext* call) {
+        return gate->Admit(authorization, call);
+      };
+    }
+    resp_server = std::make_unique<resp::RespServer>(&authorized, resp_options);
+    if (absl::Status s = resp_server->Start(); !s.ok()) {
+      if (http) http->Stop();
+      if (http_collector != 0) hooks.metrics->RemoveCollector(http_collector);
+      server->Shutdown(std::chrono::system_clock::now());
+      return s;
+    }
+    resp_address = resp_server->bound_address();
+    resp_collector = resp::AddRespServerCollector(*hooks.metrics, resp_server.get());
+    KV_LOG(INFO) << "serving RESP (Redis protocol) on " << resp_address;
+  }
   admin_service.SetListenAddresses(grpc_address, http_address);
 
-  KV_LOG(INFO) << "serving gRPC on " << grpc_address
-               << (http_address.empty() ? "" : ", HTTP on " + http_address);
+  KV_LOG(INFO) << "serving gRPC" << (serve_tls ? " over TLS" : "") << " on " << grpc_address
+               << (http_address.empty()
+                       ? ""
+                       : (serve_tls ? ", HTTPS on " : ", HTTP on ") + http_address);
   if (!options.ready_file.empty()) {
-    if (auto s = WriteReadyFile(options.ready_file, grpc_address, http_address); !s.ok()) {
+    if (auto s =
+            WriteReadyFile(options.ready_file, grpc_address, http_address, resp_address);
+        !s.ok()) {
       server->Shutdown();
       return s;
     }
   }
   if (hooks.on_serving) hooks.on_serving(grpc_address);
 
-  sigset_t set = ShutdownSignals();
-  int signal_number = 0;
-  sigwait(&set, &signal_number);
+  if (node_tls != nullptr) node_tls->StartWatching();
+  const int signal_number = WaitForShutdownSignal(node_tls);
   KV_LOG(INFO) << "received " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
                << ", shutting down";
+  if (node_tls != nullptr) node_tls->StopWatching();
 
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
   // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
   if (http) http->Stop();  // answers reads in flight, then closes
+  if (resp_server) resp_server->Stop();  // answers commands in flight, then closes
+  if (resp_collector != 0) hooks.metrics->RemoveCollector(resp_collector);
   if (http_collector != 0) hooks.metrics->RemoveCollector(http_collector);
   int left = hooks.tracker->Drain(options.shutdown_grace);
   if (left > 0) KV_LOG(WARN) << left << " calls still running after the grace period; cancelling";

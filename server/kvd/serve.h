@@ -1,6 +1,8 @@
 #pragma once
 // Runs a node's RPC server (and, when asked, its HTTP gateway) until SIGINT/SIGTERM, then shuts
 // down in order: stop accepting, end replication streams, finish in-flight calls, stop the node.
+// With TLS both listeners speak TLS; the certificate files are watched and SIGHUP reloads them
+// at once (common/tls/node_tls.h).
 
 #include <grpcpp/grpcpp.h>
 
@@ -10,9 +12,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "server/rpc/call_tracker.h"
+#include "common/tls/node_tls.h"
+#include "server/access/gatekeeper.h"
+#include "server/edge/upstream_client.h"
 #include "server/metrics/metrics.h"
+#include "server/node/key_set_admin.h"
+#include "server/node/limits.h"
 #include "server/node/node.h"
+#include "server/rpc/call_tracker.h"
 
 namespace kv::server {
 
@@ -21,9 +28,19 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:7000";
   // HTTP gateway address; empty = no HTTP.
   std::string http_listen;
+  // Redis protocol (RESP2/RESP3) address; empty = no RESP (docs/resp.md).
+  std::string resp_listen;
+  // RESP server settings (server/resp/resp_options.h has their meaning).
+  int resp_threads = 1;
+  int resp_max_connections = 10'000;
+  absl::Duration resp_idle_timeout = absl::Seconds(300);
+  size_t resp_max_output_bytes = size_t{64} << 20;
+  // The node's request limits: RESP answers keys and values over them with clear errors, and
+  // its parser's limits follow them.
+  Limits limits;
   // Largest gRPC message accepted or sent.
   int max_message_bytes = 26 << 20;
-  // When set, written once serving: {"grpc": "...", "http": "...", "pid": N}.
+  // When set, written once serving: {"grpc": "...", "http": "...", "resp": "...", "pid": N}.
   std::string ready_file;
   // How long shutdown waits for in-flight calls before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(5);
@@ -36,10 +53,15 @@ struct ServeOptions {
   absl::Duration http_write_timeout = absl::Seconds(30);
   int http_max_connections = 4096;
   size_t http_max_pending_bytes = size_t{256} << 20;
+  // TLS of both listeners (when it has a certificate); null = plain text. Serve watches its
+  // files, reloads them on SIGHUP and reports them in Status and /metrics.
+  std::shared_ptr<tls::NodeTls> tls;
+  // How an edge secures its upstream channel (RunEdge copies it into its UpstreamOptions).
+  UpstreamSecurity upstream_security;
 };
 
-// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later, so Serve()
-// can wait for them. Call first thing in main().
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it starts later, so
+// Serve() can wait for them. Call first thing in main().
 void BlockShutdownSignals();
 
 // What a role adds to the common server.
@@ -48,6 +70,11 @@ struct ServeHooks {
   CallTracker* tracker = nullptr;
   // The node's metrics, served on /metrics with the node's Status as gauges (required).
   Metrics* metrics = nullptr;
+  // Checks callers' tokens (required). Every KV call, by gRPC or HTTP, then passes the scope
+  // checks of an AuthorizedNode over `node`.
+  Gatekeeper* gate = nullptr;
+  // The central node's key set administration; null elsewhere.
+  KeySetAdmin* key_sets = nullptr;
   // Registered on the builder before start (the KV and Admin services are added by Serve).
   std::vector<grpc::Service*> extra_services;
   // Called after the server stopped accepting and before it waits for in-flight calls (ends
@@ -59,7 +86,8 @@ struct ServeHooks {
   std::function<void(const std::string& grpc_address)> on_serving;
 };
 
-// Serves `node` until a shutdown signal. Returns an error if it cannot start.
+// Serves `node` until a shutdown signal; SIGHUP reloads the TLS files without stopping. Returns
+// an error if it cannot start.
 absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks);
 
 }  // namespace kv::server

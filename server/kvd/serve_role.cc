@@ -12,13 +12,18 @@ namespace kv::server {
 absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string& not_an_upstream,
                        const ServeOptions& options, Metrics* metrics, RoleHooks hooks) {
   CallTracker tracker(metrics);
+  ReplicationServiceOptions replication_options;
+  replication_options.chain = hooks.chain;
   std::unique_ptr<ReplicationService> replication =
       source != nullptr
-          ? std::make_unique<ReplicationService>(source, node, Clock::Real(), &tracker)
-          : std::make_unique<ReplicationService>(not_an_upstream);
+          ? std::make_unique<ReplicationService>(source, node, hooks.gate, Clock::Real(),
+                                                 &tracker, replication_options)
+          : std::make_unique<ReplicationService>(not_an_upstream, replication_options);
   ServeHooks serve;
   serve.tracker = &tracker;
   serve.metrics = metrics;
+  serve.gate = hooks.gate;
+  serve.key_sets = hooks.key_sets;
   serve.extra_services.push_back(replication.get());
   serve.on_serving = std::move(hooks.on_serving);
   // Downstream streams never end by themselves: end them before waiting for calls in flight.

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "server/kvd/serve.h"
@@ -14,6 +15,12 @@
 namespace kv::server {
 
 struct RoleHooks {
+  // Checks callers' tokens (required).
+  Gatekeeper* gate = nullptr;
+  // The central node's key set administration; null elsewhere.
+  KeySetAdmin* key_sets = nullptr;
+  // This node's chain for replication refusals (replication/chain.h); null = the publisher's.
+  std::function<std::vector<std::string>()> chain;
   // Once serving, with the bound gRPC address (an edge starts replicating).
   std::function<void(const std::string& grpc_address)> on_serving;
   // After the RPC server is down: stop the node's background work.

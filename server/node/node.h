@@ -8,6 +8,7 @@
 // exactly once, on the calling thread or on one of the node's own (a commit, an upstream answer,
 // a stream apply, a timer). GetStatus and Ready answer at once.
 
+#include <memory>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -17,6 +18,10 @@
 #include "kvstore/v1/kv.pb.h"
 #include "kvstore/v1/replication.pb.h"
 
+namespace kv::auth {
+struct Principal;
+}
+
 namespace kv::server {
 
 // Per-call facts the node needs from the transport.
@@ -25,7 +30,20 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   // "ipv4:127.0.0.1:5555", for logs.
   std::string peer;
+  // The caller's credentials as received (the `authorization` value, "Bearer ..."): an edge
+  // forwards them with the calls it passes upstream, and the central node checks them again.
+  // Empty when the caller sent none.
+  std::string authorization;
+  // The verified caller, set by the Gatekeeper when the node requires tokens; null otherwise.
+  std::shared_ptr<const auth::Principal> principal;
+  // How many nodes have forwarded this call already (metadata "kv-hops"): an edge forwards it
+  // with one more, and refuses past kMaxForwardingHops, so a ring of edges cannot bounce a call
+  // around forever.
+  int hops = 0;
 };
+
+inline constexpr int kMaxForwardingHops = 16;
+inline constexpr char kHopsMetadataKey[] = "kv-hops";
 
 // Called exactly once when a call completes, possibly on another thread and possibly before the
 // call that took it returns. The response object must stay alive until then.

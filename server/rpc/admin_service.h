@@ -6,6 +6,8 @@
 #include <string>
 
 #include "kvstore/v1/admin.grpc.pb.h"
+#include "server/access/gatekeeper.h"
+#include "server/node/key_set_admin.h"
 #include "server/rpc/call_tracker.h"
 #include "server/node/node.h"
 
@@ -13,7 +15,10 @@ namespace kv::server {
 
 class AdminService final : public kvstore::v1::Admin::CallbackService {
  public:
-  AdminService(Node* node, CallTracker* tracker) : node_(node), tracker_(tracker) {}
+  // `key_sets` is the central node's (null elsewhere: SetKeySet is refused there). `gate` and
+  // `tracker` may be null. All must outlive the service.
+  AdminService(Node* node, KeySetAdmin* key_sets, Gatekeeper* gate, CallTracker* tracker)
+      : node_(node), key_sets_(key_sets), gate_(gate), tracker_(tracker) {}
   // Addresses the server actually listens on, reported by Status.
   void SetListenAddresses(std::string grpc_address, std::string http_address) {
     listen_ = std::move(grpc_address);
@@ -23,9 +28,14 @@ class AdminService final : public kvstore::v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const kvstore::v1::StatusRequest* request,
                                    kvstore::v1::StatusResponse* response) override;
+  grpc::ServerUnaryReactor* SetKeySet(grpc::CallbackServerContext* context,
+                                      const kvstore::v1::SetKeySetRequest* request,
+                                      kvstore::v1::SetKeySetResponse* response) override;
 
  private:
   Node* const node_;
+  KeySetAdmin* const key_sets_;
+  Gatekeeper* const gate_;
   CallTracker* const tracker_;
   std::string listen_;
   std::string http_listen_;

@@ -1,5 +1,7 @@
 #include "server/rpc/kv_service.h"
 
+#include "server/rpc/admission.h"
+
 namespace kv::server {
 
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
@@ -7,7 +9,13 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
                                          kvstore::v1::GetResponse* response) {
   auto* reactor = context->DefaultReactor();
   Done done = FinishReactor(reactor, tracker_, Method::kGet);
-  if (done) node_->Get(*request, response, MakeCallContext(context), std::move(done));
+  if (!done) return reactor;
+  CallContext call;
+  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
+    std::move(done)(s);
+    return reactor;
+  }
+  node_->Get(*request, response, call, std::move(done));
   return reactor;
 }
 
@@ -16,7 +24,13 @@ grpc::ServerUnaryReactor* KvService::BatchGet(grpc::CallbackServerContext* conte
                                               kvstore::v1::BatchGetResponse* response) {
   auto* reactor = context->DefaultReactor();
   Done done = FinishReactor(reactor, tracker_, Method::kBatchGet);
-  if (done) node_->BatchGet(*request, response, MakeCallContext(context), std::move(done));
+  if (!done) return reactor;
+  CallContext call;
+  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
+    std::move(done)(s);
+    return reactor;
+  }
+  node_->BatchGet(*request, response, call, std::move(done));
   return reactor;
 }
 
@@ -25,7 +39,13 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
                                          kvstore::v1::PutResponse* response) {
   auto* reactor = context->DefaultReactor();
   Done done = FinishReactor(reactor, tracker_, Method::kPut);
-  if (done) node_->Put(*request, response, MakeCallContext(context), std::move(done));
+  if (!done) return reactor;
+  CallContext call;
+  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
+    std::move(done)(s);
+    return reactor;
+  }
+  node_->Put(*request, response, call, std::move(done));
   return reactor;
 }
 
@@ -34,7 +54,13 @@ grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context
                                             kvstore::v1::DeleteResponse* response) {
   auto* reactor = context->DefaultReactor();
   Done done = FinishReactor(reactor, tracker_, Method::kDelete);
-  if (done) node_->Delete(*request, response, MakeCallContext(context), std::move(done));
+  if (!done) return reactor;
+  CallContext call;
+  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
+    std::move(done)(s);
+    return reactor;
+  }
+  node_->Delete(*request, response, call, std::move(done));
   return reactor;
 }
 
@@ -43,7 +69,13 @@ grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* context,
                                           kvstore::v1::ListResponse* response) {
   auto* reactor = context->DefaultReactor();
   Done done = FinishReactor(reactor, tracker_, Method::kList);
-  if (done) node_->List(*request, response, MakeCallContext(context), std::move(done));
+  if (!done) return reactor;
+  CallContext call;
+  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
+    std::move(done)(s);
+    return reactor;
+  }
+  node_->List(*request, response, call, std::move(done));
   return reactor;
 }
 

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "kvstore/v1/kv.grpc.pb.h"
+#include "server/access/gatekeeper.h"
 #include "server/rpc/call_tracker.h"
 #include "server/node/node.h"
 
@@ -11,8 +12,10 @@ namespace kv::server {
 
 class KvService final : public kvstore::v1::KV::CallbackService {
  public:
-  // `node` and `tracker` (may be null) must outlive the service.
-  KvService(Node* node, CallTracker* tracker) : node_(node), tracker_(tracker) {}
+  // `node` (normally an AuthorizedNode), `gate` and `tracker` must outlive the service; `gate`
+  // and `tracker` may be null.
+  KvService(Node* node, Gatekeeper* gate, CallTracker* tracker)
+      : node_(node), gate_(gate), tracker_(tracker) {}
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const kvstore::v1::GetRequest* request,
@@ -32,6 +35,7 @@ class KvService final : public kvstore::v1::KV::CallbackService {
 
  private:
   Node* const node_;
+  Gatekeeper* const gate_;
   CallTracker* const tracker_;
 };
 

@@ -1,10 +1,18 @@
 #include "server/rpc/replication_service.h"
 
+#include <malloc.h>
+
+#include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "common/log.h"
 #include "replication/publisher.h"
+#include "replication/chain.h"
 #include "replication/subscribe_stream.h"
+#include "auth/principal.h"
+#include "absl/strings/str_cat.h"
+#include "server/rpc/admission.h"
 #include "server/storage/versioned_store.h"
 
 namespace kv::server {
@@ -21,13 +29,15 @@ class Refused final : public Base {
 // Streams one snapshot, one chunk in flight, reading the next chunk when the previous is sent.
 class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk> {
  public:
+  // `on_end` runs once the stream is over and its memory is freed.
   SnapshotStream(std::unique_ptr<SnapshotCursor> cursor, Clock* clock, size_t chunk_bytes,
-                 uint64_t total_keys, std::string peer)
+                 uint64_t total_keys, std::string peer, std::function<void()> on_end)
       : cursor_(std::move(cursor)),
         clock_(clock),
         chunk_bytes_(chunk_bytes),
         total_keys_(total_keys),
-        peer_(std::move(peer)) {
+        peer_(std::move(peer)),
+        on_end_(std::move(on_end)) {
     KV_LOG(INFO) << "snapshot at version " << cursor_->version() << " for " << peer_;
     Next();
   }
@@ -41,7 +51,11 @@ class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::Snapsh
     }
     Next();
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    std::function<void()> on_end = std::move(on_end_);
+    delete this;
+    if (on_end) on_end();
+  }
 
  private:
   void Next() {
@@ -68,6 +82,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::Snapsh
   const size_t chunk_bytes_;
   const uint64_t total_keys_;
   const std::string peer_;
+  std::function<void()> on_end_;
   kvstore::v1::SnapshotChunk chunk_;
   bool sent_last_ = false;
   uint64_t entries_sent_ = 0;
@@ -75,42 +90,106 @@ class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::Snapsh
 
 }  // namespace
 
-ReplicationService::ReplicationService(ReplicationSource* source, Node* node, Clock* clock,
-                                       CallTracker* tracker, ReplicationServiceOptions options)
-    : source_(source), node_(node), clock_(clock), tracker_(tracker), options_(options) {}
+ReplicationService::ReplicationService(ReplicationSource* source, Node* node, Gatekeeper* gate,
+                                       Clock* clock, CallTracker* tracker,
+                                       ReplicationServiceOptions options)
+    : source_(source),
+      node_(node),
+      gate_(gate),
+      clock_(clock),
+      tracker_(tracker),
+      options_(options) {}
 
-ReplicationService::ReplicationService(std::string why)
+ReplicationService::ReplicationService(std::string why, ReplicationServiceOptions options)
     : source_(nullptr),
       node_(nullptr),
+      gate_(nullptr),
       clock_(nullptr),
       tracker_(nullptr),
+      options_(std::move(options)),
       not_an_upstream_(std::move(why)) {}
+
+void ReplicationService::AddChain(grpc::CallbackServerContext* context) const {
+  std::vector<std::string> chain;
+  if (options_.chain) {
+    chain = options_.chain();
+  } else if (source_ != nullptr) {
+    chain = source_->publisher()->chain();
+  }
+  if (!chain.empty()) {
+    context->AddTrailingMetadata(replication::kChainMetadataKey, replication::FormatChain(chain));
+  }
+}
 
 absl::Status ReplicationService::CanServe() const {
   if (source_ == nullptr) return absl::FailedPreconditionError(not_an_upstream_);
   return source_->CanServeDownstreams();
 }
 
+absl::Status ReplicationService::AdmitPeer(grpc::ServerContextBase* context, CallContext* call,
+                                           std::string* identity) {
+  *identity = CertificateIdentity(*context);
+  absl::Status admitted = AdmitCall(context, gate_, call);
+  if (gate_ == nullptr || !gate_->required()) return admitted;
+  // A node of the cluster proves itself with a client certificate of the cluster CA (TLS has
+  // verified it) or a token with the replicate scope.
+  if (!identity->empty()) return absl::OkStatus();
+  if (!admitted.ok()) return admitted;
+  absl::Status s = call->principal->permissions.Check(auth::Action::kReplicate);
+  if (!s.ok()) return gate_->Denied(std::move(s));
+  *identity = absl::StrCat("token:", call->principal->subject);
+  return absl::OkStatus();
+}
+
 grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>*
 ReplicationService::Subscribe(grpc::CallbackServerContext* context) {
-  if (absl::Status s = CanServe(); !s.ok()) {
+  CallContext call;
+  std::string identity;
+  absl::Status s = CanServe();
+  if (s.ok()) s = AdmitPeer(context, &call, &identity);
+  if (!s.ok()) {
+    AddChain(context);
     return new Refused<
         grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>>(
         ToGrpcStatus(s));
   }
-  return source_->publisher()->NewStream(context->peer());
+  return source_->publisher()->NewStream(context->peer(), identity);
 }
 
 grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>* ReplicationService::Snapshot(
     grpc::CallbackServerContext* context, const kvstore::v1::SnapshotRequest* request) {
-  if (absl::Status s = CanServe(); !s.ok()) {
+  CallContext call;
+  std::string identity;
+  absl::Status s = CanServe();
+  if (s.ok()) s = AdmitPeer(context, &call, &identity);
+  if (!s.ok()) {
+    AddChain(context);
     return new Refused<grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>>(ToGrpcStatus(s));
+  }
+  // Take a slot, or refuse: each snapshot holds memory until it ends.
+  const int max = std::max(1, options_.max_concurrent_snapshots);
+  if (snapshots_active_.fetch_add(1) >= max) {
+    snapshots_active_.fetch_sub(1);
+    snapshots_refused_.fetch_add(1);
+    KV_LOG(INFO) << "snapshot for " << request->node_id() << " (" << context->peer()
+                 << ") refused: " << max << " already in progress";
+    return new Refused<grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>>(
+        ToGrpcStatus(absl::ResourceExhaustedError(
+            absl::StrCat("this node is already serving ", max,
+                         " snapshots (--max-concurrent-snapshots); retry after a backoff"))));
   }
   snapshots_served_.fetch_add(1);
   VersionedStore* store = source_->store();
   return new SnapshotStream(store->NewSnapshotCursor(), clock_, options_.snapshot_chunk_bytes,
                             store->ApproximateKeyCount(),
-                            request->node_id() + " (" + context->peer() + ")");
+                            request->node_id() + " (" + context->peer() + ")",
+                            [this] { EndSnapshot(); });
+}
+
+void ReplicationService::EndSnapshot() {
+  // The last one out gives the freed chunks back: without it glibc keeps most of what the
+  // snapshots held (measured: docs/faults.md, "Snapshot memory").
+  if (snapshots_active_.fetch_sub(1) == 1) malloc_trim(0);
 }
 
 grpc::ServerUnaryReactor* ReplicationService::Fetch(grpc::CallbackServerContext* context,
@@ -124,7 +203,16 @@ grpc::ServerUnaryReactor* ReplicationService::Fetch(grpc::CallbackServerContext*
     return reactor;
   }
   Done done = FinishReactor(reactor, tracker_, Method::kFetch);
-  if (done) node_->Fetch(*request, response, MakeCallContext(context), std::move(done));
+  if (!done) return reactor;
+  CallContext call;
+  std::string identity;
+  if (absl::Status s = AdmitPeer(context, &call, &identity); !s.ok()) {
+    std::move(done)(s);
+    return reactor;
+  }
+  // A replication peer may fetch any key, the reserved ones included (the node role answers
+  // without the KV API's scope checks).
+  node_->Fetch(*request, response, call, std::move(done));
   return reactor;
 }
 

@@ -5,11 +5,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/log.h"
 #include "common/slice.h"
-#include "rocksdb/filter_policy.h"
-#include "rocksdb/slice_transform.h"
-#include "rocksdb/table.h"
-#include "rocksdb/utilities/options_util.h"
+#include "rocksdb/convenience.h"
+#include "server/storage/rocks_options.h"
 
 namespace kv::server {
 
@@ -38,77 +38,72 @@ std::string ExpiryKey(int64_t expiration, absl::string_view key) {
 }  // namespace
 
 SnapshotCursor::~SnapshotCursor() {
-  it_.reset();
   if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
 }
 
 absl::StatusOr<bool> SnapshotCursor::Next(size_t max_bytes, int64_t now_unix,
                                           std::vector<Entry>* entries,
                                           std::vector<Entry>* missing) {
+  if (done_) return false;
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  options.fill_cache = false;  // a snapshot reads everything once: keep the cache for reads
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, cf_));
+  if (!started_) {
+    it->SeekToFirst();
+    started_ = true;
+  } else {
+    it->Seek(last_key_);
+    if (it->Valid() && it->key() == rocksdb::Slice(last_key_)) it->Next();
+  }
   // A chunk closes before an entry that would take it past max_bytes (an entry alone may fill
   // one): closing after it would let one maximal value push a chunk over the gRPC limit.
   size_t bytes = 0;
-  while (it_->Valid()) {
-    const size_t entry_bytes = it_->key().size() + it_->value().size();
+  while (it->Valid()) {
+    const size_t entry_bytes = it->key().size() + it->value().size();
     if (bytes + entry_bytes > max_bytes && !(entries->empty() && missing->empty())) break;
     RecordView view;
-    if (!DecodeRecord(ToView(it_->value()), &view)) {
+    if (!DecodeRecord(ToView(it->value()), &view)) {
       return absl::DataLossError(
-          absl::StrCat("corrupt record for key '", absl::CHexEscape(ToView(it_->key())), "'"));
+          absl::StrCat("corrupt record for key '", absl::CHexEscape(ToView(it->key())), "'"));
     }
     if (!view.ExpiredAt(now_unix)) {
       Entry* e = view.value_missing ? &missing->emplace_back() : &entries->emplace_back();
-      e->set_key(it_->key().data(), it_->key().size());
+      e->set_key(it->key().data(), it->key().size());
       if (!view.value_missing) e->set_value(view.value.data(), view.value.size());
       e->set_metadata(view.metadata.data(), view.metadata.size());
       e->set_version(view.version);
       e->set_expiration(view.expiration);
       bytes += entry_bytes;
     }
-    it_->Next();
+    last_key_.assign(it->key().data(), it->key().size());
+    it->Next();
   }
-  if (!it_->status().ok()) return FromRocks(it_->status(), "reading the snapshot");
-  return it_->Valid();
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the snapshot");
+  done_ = !it->Valid();
+  return !done_;
 }
 
 absl::StatusOr<std::unique_ptr<VersionedStore>> VersionedStore::Open(const StoreOptions& options) {
   std::unique_ptr<VersionedStore> store(new VersionedStore());
   store->options_ = options;
 
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.IncreaseParallelism(2);
-  db_options.max_total_wal_size = 256ull << 20;
-  db_options.keep_log_file_num = 5;
-
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto table_options = [&](bool bloom) {
-    rocksdb::BlockBasedTableOptions t;
-    t.block_cache = cache;
-    if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    t.cache_index_and_filter_blocks = true;
-    t.pin_l0_filter_and_index_blocks_in_cache = true;
-    return t;
+  RocksOptions rocks = MakeRocksOptions(options, nullptr);
+  store->health_ = std::make_shared<StorageHealth>(rocks.max_write_buffer_bytes);
+  rocks.db.listeners.push_back(store->health_);
+  DiskReserveOptions disk = options.disk;
+  VersionedStore* self = store.get();
+  disk.unflushed_bytes = [self] {
+    uint64_t bytes = 0;
+    if (self->db_ != nullptr) {
+      self->db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &bytes);
+    }
+    return bytes;
   };
-  rocksdb::ColumnFamilyOptions data_options;
-  data_options.OptimizeLevelStyleCompaction(64ull << 20);
-  data_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options(true)));
-  // A whole-key bloom filter on the memtable lets a Get of a key not written recently skip the
-  // skiplist search, which was ~20% of a read-serving node's CPU with a full memtable.
-  data_options.memtable_prefix_bloom_size_ratio = 0.05;
-  data_options.memtable_whole_key_filtering = true;
-  rocksdb::ColumnFamilyOptions plain_options;
-  plain_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options(false)));
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, plain_options},
-      {"data", data_options},
-      {"log", plain_options},
-      {"expiry", plain_options},
-  };
+  store->disk_ = std::make_unique<DiskReserve>(options.path, disk, Clock::Real());
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, families, &store->handles_, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(rocks.db, options.path, rocks.families, &store->handles_, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
       return absl::FailedPreconditionError(
@@ -119,10 +114,10 @@ absl::StatusOr<std::unique_ptr<VersionedStore>> VersionedStore::Open(const Store
         absl::StrCat("cannot open the store in ", options.path, ": ", s.ToString()));
   }
   store->db_.reset(raw);
-  store->meta_cf_ = store->handles_[0];
-  store->data_cf_ = store->handles_[1];
-  store->log_cf_ = store->handles_[2];
-  store->expiry_cf_ = store->handles_[3];
+  store->meta_cf_ = store->handles_[kMetaFamily];
+  store->data_cf_ = store->handles_[kDataFamily];
+  store->log_cf_ = store->handles_[kLogFamily];
+  store->expiry_cf_ = store->handles_[kExpiryFamily];
   store->log_ = std::make_unique<replication::ChangeLog>(raw, store->log_cf_);
   if (absl::Status st = store->Load(); !st.ok()) return st;
   return store;
@@ -193,11 +188,23 @@ absl::StatusOr<bool> VersionedStore::Get(absl::string_view key, PinnedRecord* ou
   return true;
 }
 
-absl::Status VersionedStore::Write(rocksdb::WriteBatch* batch) {
+absl::Status VersionedStore::Write(rocksdb::WriteBatch* batch, DiskReserve::Kind kind, Sync sync) {
   write_mu_.AssertHeld();
+  if (auto s = health_->WritesStopped(); !s.ok()) return s;
+  if (auto s = disk_->Admit(batch->GetDataSize(), kind); !s.ok()) {
+    FlushToFreeWal();
+    return s;
+  }
   rocksdb::WriteOptions w;
-  w.sync = options_.sync;
+  w.sync = sync == Sync::kAlways || (sync == Sync::kAsStore && options_.sync);
   return FromRocks(db_->Write(w, batch), "writing a batch");
+}
+
+absl::Status VersionedStore::WritesAccepted() const {
+  if (auto s = health_->WritesStopped(); !s.ok()) return s;
+  DiskState disk = disk_->State();
+  if (disk.exceeded) return absl::ResourceExhaustedError(disk_->Explain(disk));
+  return absl::OkStatus();
 }
 
 void VersionedStore::AddRecordToBatch(const Change& change, rocksdb::WriteBatch* batch) {
@@ -308,10 +315,49 @@ absl::Status VersionedStore::BeginSnapshotInstall() {
   batch.DeleteRange(expiry_cf_, lo, hi);
   if (auto st = log_->Reset(1, &batch); !st.ok()) return st;
   batch.Put(meta_cf_, kMetaHead, EncodeVersionKey(0));
-  if (auto st = Write(&batch); !st.ok()) return st;
+  if (auto st = Write(&batch, DiskReserve::Kind::kReclaim); !st.ok()) return st;
   head_.store(0);
   snapshot_incomplete_.store(true);
+  ReclaimWipedSpace();
   return absl::OkStatus();
+}
+
+void VersionedStore::FlushToFreeWal() {
+  // Every batch also writes the head version into the meta family, whose memtable hardly ever
+  // fills, so WAL files stay until max_total_wal_size (256 MiB) forces a flush: on a disk near
+  // its reserve they can hold most of the space. Flushing every family lets RocksDB delete them.
+  // At most once a second; RocksDB runs it in the background.
+  const int64_t now = Clock::Real()->MonotonicMicros();
+  int64_t last = last_wal_flush_micros_.load();
+  if (now - last < 1'000'000 || !last_wal_flush_micros_.compare_exchange_strong(last, now)) return;
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  rocksdb::Status s = db_->Flush(flush, handles_);
+  if (!s.ok()) KV_LOG(WARN) << "flushing to free WAL space failed: " << s.ToString();
+}
+
+void VersionedStore::ReclaimWipedSpace() {
+  // The memtables go first (with them the WAL files the wiped data was in); then tables wholly
+  // inside the wiped range go at once (below L0), and a compaction drops what the range
+  // deletions cover in L0. None of it needs much free space.
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  if (rocksdb::Status s = db_->Flush(flush, handles_); !s.ok()) {
+    KV_LOG(WARN) << "flushing the wiped data failed: " << s.ToString();
+  }
+  for (rocksdb::ColumnFamilyHandle* cf : {data_cf_, log_cf_, expiry_cf_}) {
+    rocksdb::Status s = rocksdb::DeleteFilesInRange(db_.get(), cf, nullptr, nullptr);
+    if (s.ok()) {
+      rocksdb::CompactRangeOptions compact;
+      compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+      s = db_->CompactRange(compact, cf, nullptr, nullptr);
+    }
+    if (!s.ok()) {
+      KV_LOG(WARN) << "could not reclaim the space of the wiped data in " << cf->GetName()
+                   << " yet (compaction will): " << s.ToString();
+    }
+  }
 }
 
 absl::Status VersionedStore::InstallSnapshotEntries(const std::vector<const Entry*>& entries,
@@ -341,9 +387,11 @@ absl::Status VersionedStore::FinishSnapshotInstall(uint64_t version,
   batch.Put(meta_cf_, kMetaClusterId, cluster_id);
   batch.Delete(meta_cf_, kMetaSnapshotIncomplete);
   if (auto st = log_->Reset(version + 1, &batch); !st.ok()) return st;
-  rocksdb::WriteOptions w;
-  w.sync = true;  // a finished snapshot is expensive to redo
-  if (auto st = FromRocks(db_->Write(w, &batch), "finishing the snapshot"); !st.ok()) return st;
+  // Synced: a finished snapshot is expensive to redo. Its entries are in; the end marker may use
+  // the reserve.
+  if (auto st = Write(&batch, DiskReserve::Kind::kReclaim, Sync::kAlways); !st.ok()) {
+    return st;
+  }
   {
     absl::MutexLock c(&cluster_mu_);
     cluster_id_ = cluster_id;
@@ -363,11 +411,7 @@ std::unique_ptr<SnapshotCursor> VersionedStore::NewSnapshotCursor() const {
     cursor->version_ = head_.load();
   }
   cursor->cluster_id_ = cluster_id();
-  rocksdb::ReadOptions options;
-  options.snapshot = cursor->snapshot_;
-  options.fill_cache = false;
-  cursor->it_.reset(db_->NewIterator(options, data_cf_));
-  cursor->it_->SeekToFirst();
+  cursor->cf_ = data_cf_;
   return cursor;
 }
 
@@ -422,8 +466,9 @@ absl::Status VersionedStore::ScanExpired(int64_t now_unix, size_t max,
 absl::Status VersionedStore::DropExpiryIndex(const std::vector<ExpiredKey>& keys) {
   rocksdb::WriteBatch batch;
   for (const auto& k : keys) batch.Delete(expiry_cf_, ExpiryKey(k.expiration, k.key));
-  rocksdb::WriteOptions w;
-  return FromRocks(db_->Write(w, &batch), "updating the expiry index");
+  // Only the sweeper writes the index; the lock keeps Write's checks in one place.
+  absl::MutexLock l(&write_mu_);
+  return Write(&batch, DiskReserve::Kind::kReclaim, Sync::kNever);
 }
 
 uint64_t VersionedStore::ApproximateKeyCount() const {

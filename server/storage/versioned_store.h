@@ -7,12 +7,18 @@
 // Every change is applied in one WriteBatch together with its log entry and the new head
 // version, so data, log and head never disagree, also after a crash.
 //
+// Disk space: every write passes a DiskReserve first (docs/faults.md, "Disk full"), and none is
+// handed to RocksDB while RocksDB itself has stopped writes after a background error
+// (StorageHealth). A write refused that way fails with RESOURCE_EXHAUSTED (no space) or
+// UNAVAILABLE (stopped) and has written nothing; any other error of a write may have left it in
+// the WAL (its outcome is unknown).
+//
 // Threading: reads (Get, List, NewSnapshotCursor, head_version, the scans) may run on any
 // thread at any time. Writes (Apply, the snapshot install, InstallFetchedValue) serialise on
 // write_mu_: the central node's commit thread, or at an edge the stream applier and the value
-// fetcher. DropExpiryIndex touches only the expiry index, which only the sweeper writes. Ownership:
-// the store owns its RocksDB and change log; callers hold it by unique_ptr and must destroy it
-// after every thread using it has stopped.
+// fetcher. DropExpiryIndex (the sweeper) takes write_mu_ too, for the checks every write passes.
+// Ownership: the store owns its RocksDB, change log, disk reserve and health listener; callers
+// hold it by unique_ptr and must destroy it after every thread using it has stopped.
 
 #include <atomic>
 #include <cstdint>
@@ -29,21 +35,12 @@
 #include "kvstore/v1/replication.pb.h"
 #include "replication/change_log.h"
 #include "rocksdb/db.h"
+#include "server/storage/disk_reserve.h"
 #include "server/storage/record_codec.h"
+#include "server/storage/storage_health.h"
+#include "server/storage/store_options.h"
 
 namespace kv::server {
-
-struct StoreOptions {
-  // Data directory; created when missing.
-  std::string path;
-  // fsync the WAL with every batch. The central node acknowledges a write only after its batch is
-  // synced; an edge can re-fetch what a power loss takes, so it skips the fsync.
-  bool sync = true;
-  // Maintain the expiry index (the central node sweeps expired keys into deletions).
-  bool index_expirations = true;
-  // Shared block cache for all column families.
-  uint64_t block_cache_bytes = 256ull << 20;
-};
 
 // A record read from the store, pinned in RocksDB's cache (no copy of the value).
 struct PinnedRecord {
@@ -60,7 +57,11 @@ struct ExpiredKey {
 
 class VersionedStore;
 
-// Iterates every live key at one RocksDB snapshot (Replication.Snapshot).
+// Iterates every live key at one RocksDB snapshot (Replication.Snapshot). Memory stays bounded
+// however long the snapshot takes: each Next() opens a fresh iterator on the snapshot (an
+// iterator pins the memtables it started with, which writes meanwhile would otherwise keep in
+// memory after their flush), blocks are read around the block cache (fill_cache = false), and
+// readahead is RocksDB's automatic one (at most 256 KiB per open table file). Not thread-safe.
 class SnapshotCursor {
  public:
   ~SnapshotCursor();
@@ -77,8 +78,12 @@ class SnapshotCursor {
   friend class VersionedStore;
   SnapshotCursor() = default;
   rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_ = nullptr;
   const rocksdb::Snapshot* snapshot_ = nullptr;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  // The last key returned by Next (the next iterator starts after it); empty before the first.
+  std::string last_key_;
+  bool started_ = false;
+  bool done_ = false;
   uint64_t version_ = 0;
   std::string cluster_id_;
 };
@@ -106,6 +111,7 @@ class VersionedStore {
   absl::StatusOr<bool> Get(absl::string_view key, PinnedRecord* out) const;
 
   // Applies consecutive changes (head+1, head+2, ...) atomically with their log entries.
+  // RESOURCE_EXHAUSTED / UNAVAILABLE: refused before writing (see above).
   absl::Status Apply(const std::vector<const kvstore::v1::Change*>& changes);
 
   // Keys with `prefix` strictly after `start_after` (empty = from the start of the prefix), in
@@ -116,7 +122,9 @@ class VersionedStore {
                     bool* more, size_t* missing_values = nullptr) const;
 
   // --- Snapshot bootstrap of a full edge -------------------------------------------------------
-  // Wipes data, log and index and marks the store incomplete until FinishSnapshotInstall.
+  // Wipes data, log and index and marks the store incomplete until FinishSnapshotInstall. The
+  // wipe may use the disk reserve (it frees space): the old tables are dropped or compacted
+  // away at once, so a snapshot retried after running out of space starts from a clean disk.
   absl::Status BeginSnapshotInstall();
   absl::Status InstallSnapshotEntries(const std::vector<const kvstore::v1::Entry*>& entries,
                                       const std::vector<const kvstore::v1::Entry*>& missing);
@@ -144,14 +152,35 @@ class VersionedStore {
   uint64_t ApproximateKeyCount() const;
   uint64_t ApproximateDataBytes() const;
 
+  // --- Disk and storage health -----------------------------------------------------------------
+  // Free space and the reserve, as last read (reads again when stale).
+  DiskState disk_state() const { return disk_->State(); }
+  // OK while writes are accepted; otherwise why not (the reserve is exceeded, or RocksDB has
+  // stopped writes), in the words a refused write gets.
+  absl::Status WritesAccepted() const;
+  // OK unless RocksDB has stopped writes after a background error (then the status a write gets).
+  absl::Status StorageStopped() const { return health_->WritesStopped(); }
+  // RocksDB's last background error, empty if none (kept after it recovered).
+  std::string storage_error() const { return health_->last_error(); }
+
  private:
   VersionedStore() = default;
   absl::Status Load();
-  absl::Status Write(rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Every write goes through here: the health and space checks, then RocksDB.
+  enum class Sync { kAsStore, kAlways, kNever };
+  absl::Status Write(rocksdb::WriteBatch* batch, DiskReserve::Kind kind = DiskReserve::Kind::kWrite,
+                     Sync sync = Sync::kAsStore) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Drops the tables a snapshot wipe left behind (best effort; logs failures).
+  void ReclaimWipedSpace();
+  // A write was refused for space: flush the memtables (at most once a second) so RocksDB can
+  // delete the WAL files they pin.
+  void FlushToFreeWal();
   void AddRecordToBatch(const kvstore::v1::Change& change, rocksdb::WriteBatch* batch);
 
-  // Constant after Open.
+  // Constant after Open. The listener and reserve are declared before the DB, so they outlive it.
   StoreOptions options_;
+  std::shared_ptr<StorageHealth> health_;
+  std::unique_ptr<DiskReserve> disk_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
@@ -163,6 +192,7 @@ class VersionedStore {
   // Written under write_mu_, read without it.
   std::atomic<uint64_t> head_{0};
   std::atomic<bool> snapshot_incomplete_{false};
+  std::atomic<int64_t> last_wal_flush_micros_{0};
   // Writers are one thread at the central node; at an edge the stream applier and the value
   // fetcher both write, and the fetcher's check-then-write must not interleave with an apply.
   mutable absl::Mutex write_mu_;

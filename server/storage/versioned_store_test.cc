@@ -1,7 +1,11 @@
 #include "server/storage/versioned_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
 #include "tests/support/temp_dir.h"
 
 namespace kv::server {
@@ -33,6 +37,7 @@ std::unique_ptr<VersionedStore> OpenStore(const std::string& path) {
   StoreOptions options;
   options.path = path;
   options.sync = false;
+  options.disk.min_free_bytes = 0;  // whatever the test machine's disk holds
   auto store = VersionedStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(*store) : nullptr;
@@ -235,6 +240,86 @@ TEST(VersionedStore, ExpiryIndexFindsDueKeysInOrder) {
   ASSERT_TRUE(store->ScanExpired(1000, 10, &due).ok());
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].key, "late");
+}
+
+TEST(VersionedStore, SnapshotCursorContinuesAcrossChunksWhileWritesGoOn) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::vector<Change> changes;
+  for (int i = 0; i < 100; ++i) {
+    changes.push_back(Put(i + 1, absl::StrCat("k", 1000 + i), std::string(100, 'v')));
+  }
+  ASSERT_TRUE(ApplyAll(store.get(), changes).ok());
+  auto cursor = store->NewSnapshotCursor();
+  std::vector<std::string> keys;
+  uint64_t next = 101;
+  for (int round = 0; round < 1000; ++round) {
+    std::vector<Entry> entries, missing;
+    auto more = cursor->Next(1000, 0, &entries, &missing);
+    ASSERT_TRUE(more.ok()) << more.status();
+    for (const auto& e : entries) keys.push_back(e.key());
+    // Writes between chunks (new keys, deletions) are not seen: the cursor reads its snapshot.
+    ASSERT_TRUE(ApplyAll(store.get(), {Put(next, absl::StrCat("k", 1000 + round, "x"), "new"),
+                                       Del(next + 1, absl::StrCat("k", 1099 - round))})
+                    .ok());
+    next += 2;
+    if (!*more) break;
+  }
+  ASSERT_EQ(keys.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(keys[i], absl::StrCat("k", 1000 + i));
+}
+
+// A store whose filesystem has `free` bytes (the test sets it) and a 64 MiB reserve.
+std::unique_ptr<VersionedStore> OpenStoreWithDisk(const std::string& path,
+                                                  std::shared_ptr<std::atomic<uint64_t>> free) {
+  StoreOptions options;
+  options.path = path;
+  options.sync = false;
+  options.disk.min_free_bytes = 64 << 20;
+  options.disk.refresh_interval = absl::ZeroDuration();
+  options.disk.free_space = [free](const std::string&) -> absl::StatusOr<uint64_t> {
+    return free->load();
+  };
+  auto store = VersionedStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+TEST(VersionedStore, WritesBelowTheDiskReserveAreRefusedAndWriteNothing) {
+  testing::TempDir dir;
+  auto free = std::make_shared<std::atomic<uint64_t>>(1ull << 30);
+  auto store = OpenStoreWithDisk(dir.path(), free);
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "a", "1")}).ok());
+  EXPECT_TRUE(store->WritesAccepted().ok());
+
+  free->store(10 << 20);
+  absl::Status s = ApplyAll(store.get(), {Put(2, "a", "2")});
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("below --min-free-disk 64 MiB; writes resume when space "
+                                   "returns"));
+  EXPECT_TRUE(absl::IsResourceExhausted(store->WritesAccepted()));
+  EXPECT_TRUE(store->disk_state().exceeded);
+  EXPECT_EQ(store->head_version(), 1u);
+  EXPECT_EQ(store->log().newest(), 1u);
+  PinnedRecord r;
+  ASSERT_TRUE(*store->Get("a", &r));
+  EXPECT_EQ(r.view.value, "1");
+  // A snapshot's wipe may still run (it frees space); its entries may not.
+  EXPECT_TRUE(store->BeginSnapshotInstall().ok());
+  Entry e;
+  e.set_key("b");
+  e.set_value("v");
+  e.set_version(7);
+  EXPECT_TRUE(absl::IsResourceExhausted(store->InstallSnapshotEntries({&e}, {})));
+
+  // Space returns: writes go on, nothing to reset.
+  free->store(1ull << 30);
+  EXPECT_TRUE(store->WritesAccepted().ok());
+  EXPECT_TRUE(store->InstallSnapshotEntries({&e}, {}).ok());
+  EXPECT_TRUE(store->FinishSnapshotInstall(7, "c").ok());
+  EXPECT_TRUE(ApplyAll(store.get(), {Put(8, "a", "8")}).ok());
+  EXPECT_EQ(store->head_version(), 8u);
 }
 
 }  // namespace

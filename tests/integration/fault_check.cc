@@ -130,7 +130,7 @@ void LogTap::Run() {
     kvstore::v1::DownstreamMessage hello;
     hello.mutable_hello()->set_from_version(next);
     hello.mutable_hello()->set_node_id("fault-log-tap");
-    hello.mutable_hello()->set_mode("test");
+    hello.mutable_hello()->set_mode("full");  // a reader of the log, as a full edge reads it
     kvstore::v1::UpstreamMessage msg;
     if (stream->Write(hello)) {
       while (stream->Read(&msg)) {

@@ -24,7 +24,7 @@ absl::StatusOr<std::vector<kvstore::v1::Change>> ReadChangeLog(const std::string
   kvstore::v1::DownstreamMessage hello;
   hello.mutable_hello()->set_from_version(from_version);
   hello.mutable_hello()->set_node_id("test-log-reader");
-  hello.mutable_hello()->set_mode("test");
+  hello.mutable_hello()->set_mode("full");  // a reader of the log, as a full edge reads it
   if (!stream->Write(hello)) return absl::UnavailableError("cannot subscribe");
   std::vector<kvstore::v1::Change> changes;
   kvstore::v1::UpstreamMessage msg;

@@ -1,19 +1,21 @@
 #include "tests/support/kvd_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+
+extern char** environ;
 
 namespace kv::testing {
 
@@ -72,6 +74,17 @@ absl::Status KvdProcess::Start(absl::Duration timeout) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // TMPDIR = the work directory: what a node puts there (its TLS credential directory) goes
+  // away with the test's directory, also when the node is killed.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TMPDIR=", 7) != 0) env_strings.push_back(*e);
+  }
+  env_strings.push_back("TMPDIR=" + work_dir_);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
   std::string log = log_path();
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
@@ -86,7 +99,7 @@ absl::Status KvdProcess::Start(absl::Duration timeout) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv(binary.c_str(), argv.data());
+    execve(binary.c_str(), argv.data(), envp.data());
     _exit(127);
   }
   pid_ = pid;
@@ -150,34 +163,37 @@ void KvdProcess::Resume() {
   if (pid_ > 0) kill(pid_, SIGCONT);
 }
 
-namespace {
-std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
+void KvdProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+std::shared_ptr<grpc::Channel> KvdProcess::Channel() const {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   // Fresh connections per channel: a node restarted on the same port must not be reached
   // through a connection of its previous life.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxSendMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return security_.CreateChannel(address_, args);
 }
-}  // namespace
 
 std::unique_ptr<kvstore::v1::KV::Stub> KvdProcess::KvStub() const {
-  return kvstore::v1::KV::NewStub(ChannelTo(address_));
+  return kvstore::v1::KV::NewStub(Channel());
 }
 
 std::unique_ptr<kvstore::v1::Admin::Stub> KvdProcess::AdminStub() const {
-  return kvstore::v1::Admin::NewStub(ChannelTo(address_));
+  return kvstore::v1::Admin::NewStub(Channel());
 }
 
 std::unique_ptr<kvstore::v1::Replication::Stub> KvdProcess::ReplicationStub() const {
-  return kvstore::v1::Replication::NewStub(ChannelTo(address_));
+  return kvstore::v1::Replication::NewStub(Channel());
 }
 
 absl::StatusOr<kvstore::v1::StatusResponse> KvdProcess::Status() const {
   auto stub = AdminStub();
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  security_.Authorize(&ctx);
   kvstore::v1::StatusRequest req;
   kvstore::v1::StatusResponse resp;
   grpc::Status s = stub->Status(&ctx, req, &resp);

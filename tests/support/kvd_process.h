@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls/client_channel.h"
 #include "kvstore/v1/admin.grpc.pb.h"
 #include "kvstore/v1/kv.grpc.pb.h"
 #include "kvstore/v1/replication.grpc.pb.h"
@@ -43,6 +44,8 @@ class KvdProcess {
   // SIGSTOP / SIGCONT: freeze and thaw the process (a hung node).
   void Pause();
   void Resume();
+  // Sends `signal` (e.g. SIGHUP: reload the TLS files).
+  void Signal(int signal);
   bool running() const { return pid_ > 0; }
 
   // "127.0.0.1:PORT" the node serves gRPC on (stable across restarts: the first start picks a
@@ -53,6 +56,11 @@ class KvdProcess {
   std::string log_path() const;
   std::string ReadLog() const;
 
+  // How the stubs and Status() reach the node (TLS, token); plain text by default. Set it
+  // before Start() for a node that serves TLS.
+  void set_client_security(tls::ClientChannelSecurity security) { security_ = std::move(security); }
+  const tls::ClientChannelSecurity& client_security() const { return security_; }
+
   std::unique_ptr<kvstore::v1::KV::Stub> KvStub() const;
   std::unique_ptr<kvstore::v1::Admin::Stub> AdminStub() const;
   std::unique_ptr<kvstore::v1::Replication::Stub> ReplicationStub() const;
@@ -60,6 +68,7 @@ class KvdProcess {
 
  private:
   std::vector<std::string> ArgsForStart() const;
+  std::shared_ptr<grpc::Channel> Channel() const;
 
   const std::string name_;
   const std::vector<std::string> args_;
@@ -68,6 +77,7 @@ class KvdProcess {
   std::string address_;
   std::string http_address_;
   bool wants_http_ = false;
+  tls::ClientChannelSecurity security_;
 };
 
 }  // namespace kv::testing
