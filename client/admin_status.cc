@@ -14,4 +14,14 @@ absl::StatusOr<kvstore::v1::StatusResponse> FetchAdminStatus(Client& client,
   return impl->StatusProto(endpoint, timeout);
 }
 
+absl::StatusOr<kvstore::v1::SetKeySetResponse> SetClusterKeySet(Client& client,
+                                                                const std::string& jwks,
+                                                                absl::Duration timeout) {
+  auto* impl = dynamic_cast<ClientImpl*>(&client);
+  if (impl == nullptr) {
+    return absl::UnimplementedError("SetClusterKeySet: the client was not made by Client::Create");
+  }
+  return impl->SetKeySet(jwks, timeout);
+}
+
 }  // namespace kv::client

@@ -1,5 +1,5 @@
 #pragma once
-// kvctl's way to the full Admin.Status of a node. The public Client::Status() returns the
+// kvctl's way to the Admin service: the full Admin.Status of a node, and SetKeySet. The public Client::Status() returns the
 // NodeStatus digest; `kvctl status` prints every field of the proto, and generated types stay
 // out of kv/client.h, so this internal header gives it the proto. Not part of the public API.
 
@@ -16,5 +16,10 @@ namespace kv::client {
 // Thread-safe like the Client.
 absl::StatusOr<kvstore::v1::StatusResponse> FetchAdminStatus(
     Client& client, absl::string_view endpoint = "", absl::Duration timeout = absl::ZeroDuration());
+
+// Admin.SetKeySet at the client's write endpoint (the central node): replaces the cluster's key
+// set with `jwks`; needs a token with the admin scope. Same conditions as FetchAdminStatus.
+absl::StatusOr<kvstore::v1::SetKeySetResponse> SetClusterKeySet(
+    Client& client, const std::string& jwks, absl::Duration timeout = absl::ZeroDuration());
 
 }  // namespace kv::client

@@ -272,6 +272,22 @@ absl::StatusOr<kvstore::v1::StatusResponse> ClientImpl::StatusProto(absl::string
   return response;
 }
 
+absl::StatusOr<kvstore::v1::SetKeySetResponse> ClientImpl::SetKeySet(const std::string& jwks,
+                                                                     absl::Duration timeout) {
+  kvstore::v1::SetKeySetRequest request;
+  request.set_jwks(jwks);
+  kvstore::v1::SetKeySetResponse response;
+  absl::Status s = CallWithRetries(
+      nullptr, write_.get(), timeout,
+      [&](Endpoint& e, grpc::ClientContext& ctx) {
+        response.Clear();
+        return e.admin->SetKeySet(&ctx, request, &response);
+      },
+      nullptr);
+  if (!s.ok()) return s;
+  return response;
+}
+
 absl::StatusOr<NodeStatus> ClientImpl::DoStatus(absl::string_view endpoint,
                                                 absl::Duration timeout) {
   absl::StatusOr<kvstore::v1::StatusResponse> status = StatusProto(endpoint, timeout);

@@ -28,6 +28,11 @@ class ClientImpl final : public Client {
   absl::StatusOr<kvstore::v1::StatusResponse> StatusProto(absl::string_view endpoint,
                                                           absl::Duration timeout);
 
+  // Admin.SetKeySet at the write endpoint (for `kvctl auth set-keys`). Retried: replacing the key
+  // set with the same document twice leaves the same set.
+  absl::StatusOr<kvstore::v1::SetKeySetResponse> SetKeySet(const std::string& jwks,
+                                                           absl::Duration timeout);
+
   // Raises the session to at least v.
   void ObserveVersion(uint64_t v);
   // The read endpoints in use (for tests).

@@ -13,6 +13,7 @@ Command AddDeleteCommand(CLI::App& root);
 Command AddListCommand(CLI::App& root);
 Command AddStatusCommand(CLI::App& root);
 Command AddBulkPutCommand(CLI::App& root);
+Command AddAuthCommand(CLI::App& root);
 
 // Adds "-o, --output text|json" to a subcommand.
 void AddOutputFlag(CLI::App* app, std::string* output);

@@ -15,7 +15,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitNotFound = 1;
 // Bad flags or arguments, unreadable input file; nothing was sent.
 inline constexpr int kExitUsage = 2;
-// Any other server or client error (INTERNAL, UNKNOWN, UNIMPLEMENTED, PERMISSION_DENIED, ...).
+// Any other server or client error (INTERNAL, UNKNOWN, UNIMPLEMENTED, ...).
 inline constexpr int kExitServerError = 3;
 // FAILED_PRECONDITION: a conditional write (--if-version) lost.
 inline constexpr int kExitPrecondition = 4;
@@ -29,6 +29,9 @@ inline constexpr int kExitPartial = 7;
 // connection broke after the request was sent, the deadline passed, ...). Checked before every
 // code above, so a put that timed out exits 8, not 5.
 inline constexpr int kExitOutcomeUnknown = 8;
+// UNAUTHENTICATED (no token, or a token the node refused) or PERMISSION_DENIED (a scope is
+// missing): nothing was done; the message says what was missing.
+inline constexpr int kExitDenied = 9;
 
 // The exit status for a failed call (never 0 for a non-OK status).
 int ExitCodeFor(const absl::Status& status);

@@ -178,7 +178,8 @@ TEST(OutputTest, ExitCodes) {
   EXPECT_EQ(ExitCodeFor(absl::InvalidArgumentError("x")), kExitRejected);
   EXPECT_EQ(ExitCodeFor(absl::ResourceExhaustedError("x")), kExitRejected);
   EXPECT_EQ(ExitCodeFor(absl::InternalError("x")), kExitServerError);
-  EXPECT_EQ(ExitCodeFor(absl::UnauthenticatedError("x")), kExitServerError);
+  EXPECT_EQ(ExitCodeFor(absl::UnauthenticatedError("x")), kExitDenied);
+  EXPECT_EQ(ExitCodeFor(absl::PermissionDeniedError("x")), kExitDenied);
   EXPECT_EQ(CodeName(absl::FailedPreconditionError("x")), "FAILED_PRECONDITION");
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "client/kvctl/output.h"
@@ -124,11 +125,13 @@ void AppendDownstreams(const kvstore::v1::StatusResponse& s, std::string* out) {
   absl::StrAppend(out, "\ndownstreams:      ", s.downstreams_size(), "\n");
   if (s.downstreams_size() == 0) return;
   std::vector<std::vector<std::string>> rows = {
-      {"NODE", "ADDRESS", "MODE", "ACKED", "LAG(VERSIONS)", "LAG(TIME)", "CONNECTED"}};
+      {"NODE", "ADDRESS", "MODE", "ACKED", "LAG(VERSIONS)", "LAG(TIME)", "CONNECTED",
+       "IDENTITY"}};
   for (const auto& d : s.downstreams()) {
     rows.push_back({d.node_id(), d.address().empty() ? d.peer() : d.address(), d.mode(),
                     absl::StrCat(d.acked_version()), absl::StrCat(d.lag_versions()),
-                    FormatMicros(d.lag_micros()), Seconds(d.connected_seconds())});
+                    FormatMicros(d.lag_micros()), Seconds(d.connected_seconds()),
+                    d.identity().empty() ? "-" : d.identity()});
   }
   absl::StrAppend(out, Table(rows, "  "));
 }
@@ -173,6 +176,19 @@ void AppendTls(const kvstore::v1::TlsStatus& t, std::string* out) {
   }
 }
 
+void AppendAuth(const kvstore::v1::AuthStatus& a, std::string* out) {
+  absl::StrAppend(out, "\nauth:             ", a.mode().empty() ? "off" : a.mode(), "\n");
+  if (a.mode() != "required") return;
+  if (!a.key_set_loaded()) {
+    absl::StrAppend(out, "  key set:        none yet (every call is refused UNAVAILABLE)\n");
+  } else {
+    absl::StrAppend(out, "  key set:        version ", a.key_set_version(), ", kids ",
+                    a.kids().empty() ? "-" : absl::StrJoin(a.kids(), " "), "\n");
+  }
+  absl::StrAppend(out, "  token cache:    ", a.cache_entries(), " entries, ", a.cache_hits(),
+                  " hits, ", a.cache_misses(), " misses\n");
+}
+
 }  // namespace
 
 std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
@@ -206,6 +222,7 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
   }
   if (s.role() != "edge" || s.downstreams_size() > 0) AppendDownstreams(s, &out);
   if (s.has_cache() || s.mode() == "cache") AppendCache(s.cache(), &out);
+  if (s.has_auth()) AppendAuth(s.auth(), &out);
   if (s.has_tls()) AppendTls(s.tls(), &out);
   return out;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Starts a local cluster in the foreground: installs what is missing, builds kvd and kvctl,
 # makes a throw-away CA and a TLS certificate per node, starts the central node and its edges
-# over TLS, prints the endpoints and example commands, and stops everything cleanly on Ctrl-C.
+# over TLS with --auth required, prints the endpoints, an admin token, a read-only token and
+# example commands, and stops everything cleanly on Ctrl-C.
 #
-#   deploy/local/up.sh [--data-dir DIR] [--base-port N] [--no-build] [--no-tls]
+#   deploy/local/up.sh [--data-dir DIR] [--base-port N] [--no-build] [--no-tls] [--no-auth]
 #
 # Topology (ports from --base-port, default 7000):
 #   central     N       writes and the authoritative copy
@@ -14,6 +15,10 @@
 # TLS: certificates in DIR/tls (CA valid 1 year, node and client certificates 30 days, renewed
 # by the next start when they expire within a day). gRPC requires client certificates (every
 # node presents its own to its upstream; kvctl uses DIR/tls/operator.pem); HTTPS does not.
+# Tokens: an EC P-256 signing key in DIR/auth/signing.key; its public JWKS seeds the central
+# node (--auth-jwks) and reaches the edges on the stream; every node runs --auth required. Edges
+# get a `replicate` token (DIR/auth/NAME.token, 30 days); the operator an `admin` token and a
+# read-only token (12 hours), minted again at every start.
 # The client settings are written to DIR/env.sh and build/kvcluster.env: `. build/kvcluster.env`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,13 +28,15 @@ DATA_DIR=""
 BASE_PORT=7000
 BUILD=1
 TLS=1
+AUTH=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) DATA_DIR=$2; shift 2 ;;
     --base-port) BASE_PORT=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-tls) TLS=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --no-auth) AUTH=0; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,6 +58,8 @@ fi
 mkdir -p "$DATA_DIR"
 DATA_DIR=$(cd "$DATA_DIR" && pwd)
 TLS_DIR="$DATA_DIR/tls"
+AUTH_DIR="$DATA_DIR/auth"
+ISSUER=kvstore-local
 ENV_FILE="$DATA_DIR/env.sh"
 NODES=(central edge-a edge-b edge-c)
 
@@ -123,6 +132,47 @@ node_tls_flags() {
     --tls-ca "$TLS_DIR/ca.pem" --tls-client-certs require --tls-http-client-certs none
 }
 
+# ---- tokens -------------------------------------------------------------------------------
+
+# mint SCOPE SUB TTL: a token signed with the cluster's key.
+mint() {
+  "$KVCTL" auth mint --key "$AUTH_DIR/signing.key" --kid local-1 --iss "$ISSUER" \
+    --scope "$1" --sub "$2" --ttl "$3"
+}
+
+# make_tokens: the signing key (kept across starts), its JWKS, the edges' replicate tokens and
+# the operator's admin and read-only tokens.
+make_tokens() {
+  mkdir -p "$AUTH_DIR"
+  chmod 700 "$AUTH_DIR"
+  (
+    umask 077
+    if [ ! -s "$AUTH_DIR/signing.key" ]; then
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$AUTH_DIR/signing.key" 2>/dev/null
+    fi
+    "$KVCTL" auth jwks --key "$AUTH_DIR/signing.key" --kid local-1 >"$AUTH_DIR/jwks.json"
+    for name in "${NODES[@]}"; do
+      [ "$name" = central ] || mint replicate "$name" 720h >"$AUTH_DIR/$name.token"
+    done
+    mint "admin read: write:" operator 12h >"$AUTH_DIR/admin.token"
+    mint "read:" reader 12h >"$AUTH_DIR/read.token"
+  )
+  ADMIN_TOKEN=$(cat "$AUTH_DIR/admin.token")
+  READ_TOKEN=$(cat "$AUTH_DIR/read.token")
+}
+
+# node_auth_flags NAME: the auth flags of node NAME (none with --no-auth).
+node_auth_flags() {
+  [ "$AUTH" = 1 ] || return 0
+  printf '%s\n' --auth required --auth-issuer "$ISSUER"
+  if [ "$1" = central ]; then
+    printf '%s\n' --auth-jwks "$AUTH_DIR/jwks.json"
+  else
+    printf '%s\n' --upstream-token-file "$AUTH_DIR/$1.token"
+  fi
+}
+
 # write_client_env: what a client needs to reach the cluster, as shell exports, in $ENV_FILE and
 # build/kvcluster.env.
 write_client_env() {
@@ -135,6 +185,12 @@ write_client_env() {
       echo "export KV_TLS_KEY=$TLS_DIR/operator.key"
     else
       echo "unset KV_TLS_CA KV_TLS_CERT KV_TLS_KEY"
+    fi
+    if [ "$AUTH" = 1 ]; then
+      echo "# The admin token (12 h); read-only: export KV_TOKEN=\$(cat $AUTH_DIR/read.token)"
+      echo "export KV_TOKEN=$ADMIN_TOKEN"
+    else
+      echo "unset KV_TOKEN"
     fi
   } >"$ENV_FILE"
   mkdir -p "$ROOT/$BUILD_DIR"
@@ -165,12 +221,13 @@ start() {
   local name=$1 offset=$2
   shift 2
   local ready="$DATA_DIR/$name.ready"
-  local tls_flags=()
+  local tls_flags=() auth_flags=()
   mapfile -t tls_flags < <(node_tls_flags "$name")
+  mapfile -t auth_flags < <(node_auth_flags "$name")
   rm -f "$ready"
   "$KVD" "$@" --data-dir "$DATA_DIR/$name" --node-id "$name" \
     --listen "127.0.0.1:$((BASE_PORT + offset))" --http "127.0.0.1:$((BASE_PORT + 1000 + offset))" \
-    "${tls_flags[@]}" --ready-file "$ready" >>"$DATA_DIR/$name.log" 2>&1 &
+    "${tls_flags[@]}" "${auth_flags[@]}" --ready-file "$ready" >>"$DATA_DIR/$name.log" 2>&1 &
   PIDS+=($!)
   NAMES+=("$name")
   for _ in $(seq 1 300); do
@@ -198,10 +255,9 @@ start_cluster() {
 }
 
 print_summary() {
-  local curl="curl -i 'http://127.0.0.1:$((BASE_PORT + 1102))/v1/kv/greeting'"
-  if [ "$TLS" = 1 ]; then
-    curl="curl --cacert \"\$KV_TLS_CA\" -i 'https://127.0.0.1:$((BASE_PORT + 1102))/v1/kv/greeting'"
-  fi
+  local scheme=http curl_opts=""
+  [ "$TLS" = 1 ] && scheme=https curl_opts=' --cacert "$KV_TLS_CA"'
+  [ "$AUTH" = 1 ] && curl_opts+=' -H "Authorization: Bearer $KV_TOKEN"'
   cat <<EOF2
 
 Cluster is up (logs in $DATA_DIR/*.log):
@@ -218,22 +274,30 @@ EOF2
 TLS: every node serves gRPC and HTTPS with a certificate from the throw-away CA in
 $TLS_DIR; gRPC requires client certificates (nodes present theirs to their
 upstream, kvctl uses operator.pem). Reload certificates by replacing the files (checked every 10 s)
-or with kill -HUP. Client settings, for this shell:
-  . $ROOT/$BUILD_DIR/kvcluster.env
-which sets:
-  export KV_ENDPOINT=$CENTRAL
-  export KV_TLS_CA=$TLS_DIR/ca.pem
-  export KV_TLS_CERT=$TLS_DIR/operator.pem
-  export KV_TLS_KEY=$TLS_DIR/operator.key
+or with kill -HUP.
+EOF2
+  fi
+  if [ "$AUTH" = 1 ]; then
+    cat <<EOF2
+
+Tokens: every node runs --auth required with the key set $AUTH_DIR/jwks.json.
+  admin token (admin read: write:, 12 h):
+    export KV_TOKEN=$ADMIN_TOKEN
+  read-only token (read:, 12 h):
+    export KV_TOKEN=$READ_TOKEN
+  more: $KVCTL auth mint --key $AUTH_DIR/signing.key --kid local-1 --iss $ISSUER --scope 'read:users/' --ttl 1h
 EOF2
   fi
   cat <<EOF2
 
-Try (after sourcing $BUILD_DIR/kvcluster.env):
+Client settings (endpoint$([ "$TLS" = 1 ] && echo ", TLS files")$([ "$AUTH" = 1 ] && echo ", the admin token")), for this shell:
+  . $ROOT/$BUILD_DIR/kvcluster.env
+
+Try:
   $KVCTL put greeting "hello, world"
   $KVCTL --endpoint 127.0.0.1:$((BASE_PORT + 102)) get greeting -o json
   $KVCTL --endpoint 127.0.0.1:$((BASE_PORT + 101)) status
-  $curl
+  curl$curl_opts -i '$scheme://127.0.0.1:$((BASE_PORT + 1102))/v1/kv/greeting'
 
 Press Ctrl-C to stop.
 EOF2
@@ -253,6 +317,7 @@ watch_nodes() {
 }
 
 [ "$TLS" = 1 ] && make_certs
+[ "$AUTH" = 1 ] && make_tokens
 write_client_env
 start_cluster
 print_summary

@@ -26,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/tls/client_channel.h"
 #include "kv/client.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/cluster_fixture.h"
@@ -696,8 +697,9 @@ TEST_F(KvctlTest, StatusShowsReplicationOnBothEnds) {
     std::vector<std::string> cells = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (!cells.empty() && cells[0] == "edge-a") row = cells;
   }
-  // NODE ADDRESS MODE ACKED LAG(VERSIONS) LAG(TIME) CONNECTED
-  ASSERT_EQ(row.size(), 7u) << r;
+  // NODE ADDRESS MODE ACKED LAG(VERSIONS) LAG(TIME) CONNECTED IDENTITY ("-": no credentials)
+  ASSERT_EQ(row.size(), 8u) << r;
+  EXPECT_EQ(row[7], "-");
   EXPECT_EQ(row[2], "full");
   EXPECT_EQ(row[3], absl::StrCat(head));
   EXPECT_EQ(row[4], "0");
@@ -822,6 +824,76 @@ TEST_F(KvctlTest, BulkPutReportsHonestOutcomesWhenTheCentralNodeIsKilled) {
   std::vector<std::string> expected_unknown;
   for (int64_t line : unknown) expected_unknown.push_back(lines[line - 1]);
   EXPECT_EQ(Slurp(unknown_path), Lines(expected_unknown));
+}
+
+// The token workflow of docs/security.md with kvctl alone: a key file, its JWKS seeding a
+// central node with --auth required, minted tokens with scopes, then the key set rotated with
+// auth set-keys and the old token refused.
+TEST_F(KvctlTest, AuthMintJwksAndSetKeysRunTheTokenWorkflow) {
+  const std::string old_key = WriteFile("old.secret", "an-hs256-secret-of-at-least-32-bytes-old\n");
+  const std::string new_key = WriteFile("new.secret", "an-hs256-secret-of-at-least-32-bytes-new\n");
+  KvctlResult jwks = Kvctl({"auth", "jwks", "--key", old_key, "--kid", "old"});
+  ASSERT_EQ(jwks.code, 0) << jwks;
+  const std::string jwks_path = WriteFile("old.jwks", jwks.out);
+  KvdProcess secured("secured",
+                     {"central", "--data-dir", dir_.Sub("secured"), "--auth", "required",
+                      "--auth-jwks", jwks_path, "--auth-issuer", "https://kv.test"},
+                     dir_.path());
+  auto mint = [&](const std::string& key, const std::string& kid, const std::string& scope) {
+    KvctlResult r = Kvctl({"auth", "mint", "--key", key, "--kid", kid, "--scope", scope, "--ttl",
+                           "10m", "--sub", "ops", "--iss", "https://kv.test"});
+    EXPECT_EQ(r.code, 0) << r;
+    return std::string(absl::StripAsciiWhitespace(r.out));
+  };
+  const std::string admin = mint(old_key, "old", "admin read: write:");
+  secured.set_client_security(*tls::ClientChannelSecurity::Make({}, admin));
+  ASSERT_TRUE(secured.Start().ok()) << secured.ReadLog();
+  const std::string reader = mint(old_key, "old", "read:");
+  auto at = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--endpoint", secured.address()});
+    return RunKvctl(dir_.path(), args, "", std::nullopt);
+  };
+
+  KvctlResult r = at({"put", "k", "v"});
+  EXPECT_EQ(r.code, 9) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "UNAUTHENTICATED")) << r;
+  EXPECT_EQ(at({"--token", admin, "put", "k", "v"}).code, 0);
+  r = at({"--token", reader, "put", "k", "w"});
+  EXPECT_EQ(r.code, 9) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "PERMISSION_DENIED")) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "write:")) << r;  // names the missing scope
+  r = at({"--token", reader, "get", "k"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, "v");
+
+  // A reader cannot replace the key set; a malformed document never leaves kvctl.
+  KvctlResult new_jwks = Kvctl({"auth", "jwks", "--key", new_key, "--kid", "new"});
+  ASSERT_EQ(new_jwks.code, 0) << new_jwks;
+  const std::string new_jwks_path = WriteFile("new.jwks", new_jwks.out);
+  r = at({"--token", reader, "auth", "set-keys", new_jwks_path});
+  EXPECT_EQ(r.code, 9) << r;
+  r = at({"--token", admin, "auth", "set-keys", WriteFile("bad.jwks", "{\"keys\": 3}")});
+  EXPECT_EQ(r.code, 2) << r;
+  r = at({"--token", admin, "auth", "set-keys", new_jwks_path});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(absl::StrContains(r.out, "kids new")) << r;
+
+  // The old key is gone: its tokens are refused, the new key's work.
+  r = at({"--token", admin, "get", "k"});
+  EXPECT_EQ(r.code, 9) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "UNAUTHENTICATED")) << r;
+  r = at({"--token", mint(new_key, "new", "read:"), "get", "k"});
+  EXPECT_EQ(r.code, 0) << r;
+  r = at({"--token", mint(new_key, "new", "admin"), "status"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(absl::StrContains(r.out, "auth:             required\n")) << r;
+  EXPECT_TRUE(absl::StrContains(r.out, "kids new\n")) << r;
+
+  r = Kvctl({"auth", "mint", "--key", dir_.Sub("missing"), "--scope", "read:"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "cannot read")) << r;
+  r = Kvctl({"auth", "mint", "--key", old_key, "--scope", "read:", "--ttl", "-5m"});
+  EXPECT_EQ(r.code, 2) << r;
 }
 
 }  // namespace
