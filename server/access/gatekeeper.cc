@@ -27,8 +27,21 @@ Gatekeeper::Gatekeeper(GatekeeperOptions options, Metrics* metrics)
       &metrics->Counter(kDeniedName, kDeniedHelp, {{"reason", "missing_scope"}});
 }
 
-void Gatekeeper::Count(size_t reason) {
-  if (reason < denied_.size() && denied_[reason] != nullptr) denied_[reason]->Increment();
+void Gatekeeper::Count(size_t reason, const absl::Status& status) {
+  if (reason >= kReasons) return;
+  if (denied_[reason] != nullptr) denied_[reason]->Increment();
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  int64_t last = last_logged_micros_[reason].load(std::memory_order_relaxed);
+  if (now - last < 10'000'000 ||
+      !last_logged_micros_[reason].compare_exchange_strong(last, now)) {
+    unlogged_[reason].fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const uint64_t more = unlogged_[reason].exchange(0);
+  KV_LOG(WARN) << "refused a call (" << status.code() << "): " << status.message()
+               << (more > 0 ? absl::StrCat(" (and ", more, " more of this kind in the last ",
+                                           (now - last) / 1'000'000, " s)")
+                            : std::string());
 }
 
 absl::Status Gatekeeper::Admit(std::optional<absl::string_view> authorization,
@@ -39,12 +52,12 @@ absl::Status Gatekeeper::Admit(std::optional<absl::string_view> authorization,
   if (!principal.ok()) {
     std::optional<auth::Refusal> why = auth::RefusalOf(principal.status());
     if (why == auth::Refusal::kNoKeySet) {
-      Count(static_cast<size_t>(*why));
+      Count(static_cast<size_t>(*why), principal.status());
       // Not the caller's fault: this node cannot check any token yet.
       return absl::UnavailableError(
           "this node has not received the cluster's key set yet and cannot check tokens");
     }
-    if (why.has_value()) Count(static_cast<size_t>(*why));
+    if (why.has_value()) Count(static_cast<size_t>(*why), principal.status());
     return principal.status();
   }
   call->principal = std::move(*principal);
@@ -52,13 +65,14 @@ absl::Status Gatekeeper::Admit(std::optional<absl::string_view> authorization,
 }
 
 absl::Status Gatekeeper::MalformedAuthorization() {
-  Count(static_cast<size_t>(auth::Refusal::kMalformed));
-  return auth::RefusalStatus(auth::Refusal::kMalformed,
-                             "more than one authorization value in one call");
+  absl::Status refused = auth::RefusalStatus(auth::Refusal::kMalformed,
+                                             "more than one authorization value in one call");
+  Count(static_cast<size_t>(auth::Refusal::kMalformed), refused);
+  return refused;
 }
 
 absl::Status Gatekeeper::Denied(absl::Status status) {
-  Count(kMissingScope);
+  Count(kMissingScope, status);
   return status;
 }
 

@@ -79,12 +79,17 @@ class Gatekeeper {
  private:
   // A refusal's reason label (auth/refusal.h) plus our own for a missing scope.
   static constexpr size_t kMissingScope = std::size(auth::kAllRefusals);
-  void Count(size_t reason);
+  static constexpr size_t kReasons = kMissingScope + 1;
+  // Counts a refusal, and logs it at most once per reason every 10 s (with how many were not
+  // logged), so a flood of bad tokens cannot flood the log. Messages never hold a token.
+  void Count(size_t reason, const absl::Status& status);
 
   const GatekeeperOptions options_;
   auth::Verifier verifier_;
   // One counter per reason, created up front so the hot path never looks a label up.
-  std::array<prometheus::Counter*, kMissingScope + 1> denied_{};
+  std::array<prometheus::Counter*, kReasons> denied_{};
+  std::array<std::atomic<int64_t>, kReasons> last_logged_micros_{};
+  std::array<std::atomic<uint64_t>, kReasons> unlogged_{};
 
   mutable absl::Mutex mu_;
   uint64_t key_set_version_ ABSL_GUARDED_BY(mu_) = 0;

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "auth/testing/test_keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -346,6 +347,47 @@ TEST_F(RespTest, StaleEdgeSaysSoUnlessStaleAnswersAreAllowed) {
   EXPECT_THAT(last.ToString(), HasSubstr("\"stale\", (integer) 1"));
   // Writes need the central node: TRYAGAIN.
   EXPECT_THAT(reader.CallText({"SET", "k", "v2"}), StartsWith("(error) TRYAGAIN"));
+}
+
+// Tokens over RESP (docs/resp.md, "Authentication"): with --auth required, redis-cli without AUTH
+// gets -NOAUTH, a forged token -WRONGPASS, a read token reads and its SET is refused at the edge
+// naming the missing scope, an admin token writes through the edge; nothing refused is written.
+TEST_F(RespTest, TokensAreCheckedOnRespAtTheEdge) {
+  if (!HaveRedisCli()) GTEST_SKIP() << "redis-cli not installed (apt-get install redis-tools)";
+  const auth::Key key = auth::testing::NewKey(auth::Alg::kES256, "k1");
+  const auth::Key stranger = auth::testing::NewKey(auth::Alg::kES256, "k1");
+  const std::string jwks = dir_.path() + "/jwks.json";
+  std::ofstream(jwks) << auth::testing::JwksOf({&key});
+  auto token = [&](const auth::Key& k, const std::string& scope) {
+    const int64_t now = absl::ToUnixSeconds(absl::Now());
+    return auth::testing::Forge(k, R"({"alg":"ES256","kid":"k1"})",
+                                absl::StrCat(R"({"sub":"t","scope":")", scope, R"(","exp":)",
+                                             now + 600, "}"));
+  };
+  const std::string admin = token(key, "admin read: write:");
+  const std::string reader = token(key, "read:");
+  const std::string edge_token = dir_.path() + "/edge.token";
+  std::ofstream(edge_token) << token(key, "replicate");
+  UseToken(admin);
+  central_node_ = StartCentral({"--resp", "127.0.0.1:0", "--auth", "required", "--auth-jwks", jwks});
+  full_ = StartEdge("edge-full", central_node_->address(), "full",
+                    {"--resp", "127.0.0.1:0", "--auth", "required", "--upstream-token-file",
+                     edge_token});
+  ASSERT_TRUE(WaitReady(full_));
+  const uint64_t head = central_node_->Status()->head_version();
+
+  EXPECT_THAT(Cli(full_, "GET k"), StartsWith("NOAUTH"));
+  EXPECT_THAT(Cli(full_, "SET k v"), StartsWith("NOAUTH"));
+  EXPECT_THAT(Cli(full_, "--user x --pass " + token(stranger, "read:") + " --no-auth-warning GET k"),
+              StartsWith("WRONGPASS"));
+  const std::string as_reader = "--user x --pass " + reader + " --no-auth-warning ";
+  EXPECT_THAT(Cli(full_, as_reader + "SET k v"), HasSubstr("missing scope write:k"));
+  EXPECT_EQ(central_node_->Status()->head_version(), head);  // nothing was written
+  const std::string as_admin = "--user x --pass " + admin + " --no-auth-warning ";
+  EXPECT_EQ(Cli(full_, as_admin + "SET k v"), "OK\n");
+  ASSERT_TRUE(WaitApplied(full_, head + 1));
+  EXPECT_EQ(Cli(full_, as_reader + "GET k"), "v\n");
+  EXPECT_THAT(Cli(full_, as_reader + "GET __kv/auth/jwks"), HasSubstr("missing scope admin"));
 }
 
 }  // namespace
