@@ -13,11 +13,13 @@
 #include "server/http/gateway.h"
 #include "server/http/http_metrics.h"
 #include "server/http/http_server.h"
+#include "server/kvd/grpc_self_check.h"
 #include "server/kvd/tls_status.h"
 #include "server/metrics/status_metrics.h"
 #include "server/resp/resp_metrics.h"
 #include "server/resp/resp_server.h"
 #include "server/rpc/admin_service.h"
+#include "server/rpc/connection_limiter.h"
 #include "server/rpc/kv_service.h"
 
 namespace kv::server {
@@ -70,6 +72,41 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& grpc_add
   return absl::OkStatus();
 }
 
+// The name the self-check expects on the node's own certificate: the host it connects to when
+// the certificate lists it, else the certificate's first name.
+std::string SelfCheckServerName(const tls::TlsState& state, const std::string& host) {
+  for (const std::string& name : state.cert.names) {
+    if (name == host) return "";
+  }
+  return state.cert.names.empty() ? "" : state.cert.names.front();
+}
+
+// What the self-check adds to a failure while the connection cap refuses new connections.
+std::string CapContext(const ConnectionLimiter* limiter) {
+  if (!limiter->at_cap()) return "";
+  return absl::StrCat(limiter->open(), " gRPC connections are open, --max-connections ",
+                      limiter->max_connections(), ": new ones are refused");
+}
+
+// kv_grpc_* series: the connection cap and the self-check. Returns the collector id.
+int AddGrpcListenerCollector(Metrics& metrics, const ConnectionLimiter* limiter,
+                             const GrpcSelfCheck* check) {
+  return metrics.AddCollector([limiter, check](MetricSink& sink) {
+    if (limiter != nullptr) {
+      sink.Gauge("kv_grpc_connections",
+                 "Open gRPC connections (an upper bound; exact at the cap)", {}, limiter->open());
+      sink.Gauge("kv_grpc_max_connections", "--max-connections", {},
+                 limiter->max_connections());
+      sink.Counter("kv_grpc_connections_refused_total",
+                   "gRPC connections reset at once because --max-connections were open", {},
+                   static_cast<double>(limiter->refused()));
+    }
+    sink.Counter("kv_grpc_self_check_failures_total",
+                 "Readiness self-checks whose new connection to the gRPC port got no answer", {},
+                 static_cast<double>(check->failures()));
+  });
+}
+
 }  // namespace
 
 void BlockShutdownSignals() {
@@ -82,14 +119,31 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   const bool serve_tls = node_tls != nullptr && node_tls->has_identity();
   // Every KV call passes the caller's scope checks; Status and readiness include the key set.
   AuthorizedNode authorized(node, hooks.gate);
+  // The cap on gRPC connections; gRPC calls it on every accept, so it outlives the server.
+  std::unique_ptr<ConnectionLimiter> limiter;
+  if (options.max_connections > 0) {
+    limiter = std::make_unique<ConnectionLimiter>(options.max_connections);
+  }
+  // Readiness also needs the gRPC port to answer a new connection (started once it is bound).
+  SelfCheckOptions check_options;
+  check_options.credentials =
+      serve_tls ? node_tls->GrpcChannelCredentials() : grpc::InsecureChannelCredentials();
+  if (serve_tls) {
+    check_options.server_name = SelfCheckServerName(node_tls->State(), HostOf(options.listen));
+  }
+  if (limiter != nullptr) check_options.context = [l = limiter.get()] { return CapContext(l); };
+  GrpcSelfCheck self_check(std::move(check_options));
+  // Readiness, Status and the HTTP gateway see the self-check; the gRPC KV path does not.
+  SelfCheckedNode checked(&authorized, &self_check);
   // Admin.Status also reports the TLS state; the hot paths do not go through it.
   std::unique_ptr<Node> status_node;
-  if (node_tls != nullptr) status_node = std::make_unique<TlsStatusNode>(&authorized, node_tls);
+  if (node_tls != nullptr) status_node = std::make_unique<TlsStatusNode>(&checked, node_tls);
   KvService kv_service(&authorized, hooks.gate, hooks.tracker);
-  AdminService admin_service(status_node != nullptr ? status_node.get() : &authorized,
+  AdminService admin_service(status_node != nullptr ? status_node.get() : &checked,
                              hooks.key_sets, hooks.gate, hooks.tracker);
 
   grpc::ServerBuilder builder;
+  if (limiter != nullptr) builder.SetOption(limiter->Option());
   int port = 0;
   builder.AddListeningPort(
       options.listen,
@@ -113,8 +167,9 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
                                                " (address in use, or not a valid HOST:PORT)"));
   }
   std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
+  self_check.Start(grpc_address);
   AddStatusCollector(*hooks.metrics,
-                     [&authorized](kvstore::v1::StatusResponse* s) { authorized.GetStatus(s); });
+                     [&checked](kvstore::v1::StatusResponse* s) { checked.GetStatus(s); });
   if (node_tls != nullptr) AddTlsCollector(*hooks.metrics, node_tls);
 
   std::unique_ptr<HttpServer> http;
@@ -132,7 +187,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
     http = std::make_unique<HttpServer>(http_options);
     GatewayOptions gateway;
     gateway.read_timeout = options.http_read_timeout;
-    RegisterGatewayRoutes(http.get(), &authorized, hooks.metrics, gateway, hooks.gate);
+    RegisterGatewayRoutes(http.get(), &checked, hooks.metrics, gateway, hooks.gate);
     if (absl::Status s = http->Start(); !s.ok()) {
       server->Shutdown(std::chrono::system_clock::now());
       return s;
@@ -187,12 +242,19 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
     }
   }
   if (hooks.on_serving) hooks.on_serving(grpc_address);
+  const int grpc_collector = AddGrpcListenerCollector(*hooks.metrics, limiter.get(), &self_check);
+  if (limiter != nullptr) {
+    KV_LOG(INFO) << "gRPC connections capped at " << limiter->max_connections()
+                 << " (--max-connections)";
+  }
 
   if (node_tls != nullptr) node_tls->StartWatching();
   const int signal_number = WaitForShutdownSignal(node_tls);
   KV_LOG(INFO) << "received " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
                << ", shutting down";
   if (node_tls != nullptr) node_tls->StopWatching();
+  self_check.Stop();  // the port is about to close: keep the last result
+  hooks.metrics->RemoveCollector(grpc_collector);
 
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
   // stops the server at once: gRPC's own grace period would also wait out idle connections.

@@ -26,6 +26,9 @@ namespace kv::server {
 struct ServeOptions {
   // gRPC address, HOST:PORT; port 0 picks a free port (see ready_file).
   std::string listen = "127.0.0.1:7000";
+  // Open gRPC connections at most; the excess is reset at once (server/rpc/connection_limiter.h).
+  // 0 = no cap. kvd derives it from the descriptor limit (descriptor_limit.h).
+  int max_connections = 0;
   // HTTP gateway address; empty = no HTTP.
   std::string http_listen;
   // Redis protocol (RESP2/RESP3) address; empty = no RESP (docs/resp.md).
@@ -87,7 +90,8 @@ struct ServeHooks {
 };
 
 // Serves `node` until a shutdown signal; SIGHUP reloads the TLS files without stopping. Returns
-// an error if it cannot start.
+// an error if it cannot start. Readiness includes a self-check of the gRPC port
+// (grpc_self_check.h).
 absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks);
 
 }  // namespace kv::server
