@@ -7,6 +7,7 @@
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "replication/chain.h"
+#include "replication/cluster_change.h"
 #include "replication/stream_receiver.h"
 
 namespace kv::replication {
@@ -192,6 +193,15 @@ absl::Status Subscriber::TakeSnapshot() {
   absl::Time last_progress = absl::Now();
   while (reader->Read(&chunk)) {
     if (!begun) {
+      // Checked before anything is wiped: an interrupted snapshot keeps its cluster id too.
+      if (auto s = CheckClusterChange(applier_->cluster_id(), chunk.cluster_id(),
+                                      upstream_address_, options_.allow_cluster_change);
+          !s.ok()) {
+        ctx.TryCancel();
+        reader->Finish();
+        clear_active();
+        return s;
+      }
       KV_LOG(INFO) << "taking a snapshot from " << upstream_address_ << " at version "
                    << chunk.version() << " (" << chunk.total_keys() << " keys, estimated)";
       // From here the local store holds a mix of two histories: it proves nothing until the
@@ -320,6 +330,14 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
       if (handled.ok()) continue;
       result = handled;
       if (handled.code() == absl::StatusCode::kAborted) {
+        // Beginning again from another cluster would replace this node's data with it.
+        if (auto refused =
+                CheckClusterChange(applier_->cluster_id(), receiver.reset().cluster_id(),
+                                   upstream_address_, options_.allow_cluster_change);
+            !refused.ok()) {
+          result = refused;
+          break;
+        }
         resets_.fetch_add(1);
         KV_LOG(WARN) << "upstream " << upstream_address_
                      << " answered RESET: " << receiver.reset().reason();

@@ -7,7 +7,8 @@
 // applied version + 1, applies each batch only if it continues the applied version exactly (a
 // gap or a reordering ends the stream and resubscribes; nothing out of order is ever applied),
 // pings every --ping-interval and feeds the answers to the FreshnessTracker. A RESET makes a
-// full edge snapshot again and a cache edge restart from the upstream's head. Reconnects use
+// full edge snapshot again and a cache edge restart from the upstream's head, unless the upstream
+// serves another cluster than the local data's (refused, see cluster_change.h). Reconnects use
 // jittered exponential backoff, so an upstream that is down for minutes needs no operator.
 //
 // Threading: Start and Stop are called once each by the owner; state, connected, FillStatus and
@@ -53,6 +54,9 @@ struct SubscriberOptions {
   // Called with the upstream's chain (its node id first, the central node's last) whenever the
   // subscriber learns it: from a stream start or a refusal. May be empty.
   std::function<void(const std::vector<std::string>& upstream_chain)> on_chain;
+  // Whether a RESET or snapshot from another cluster may replace the local data of a cluster
+  // (replication/cluster_change.h); off, such an upstream is refused and the data kept.
+  bool allow_cluster_change = false;
   // This node's own `authorization` value for Subscribe and Snapshot ("Bearer ..."), asked for
   // at every connection; empty or returning "" = none.
   std::function<std::string()> authorization;

@@ -1,10 +1,12 @@
 #include "replication/subscriber.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "replication/testing/fake_applier.h"
@@ -231,7 +233,10 @@ TEST_F(SubscriberTest, AFullEdgeTakesASnapshotAfterReset) {
     w->Write(Chunk(100, {"c"}, true, "cluster-2"));
     return grpc::Status::OK;
   });
-  Start(FakeApplier::Options().set_applied(5).set_cluster_id(kCluster));
+  // The snapshot is another cluster's: allowed here (refused without the flag, see below).
+  SubscriberOptions options = Options();
+  options.allow_cluster_change = true;
+  Start(FakeApplier::Options().set_applied(5).set_cluster_id(kCluster), options);
   ASSERT_TRUE(upstream_.WaitHellos(2, absl::Seconds(10)));
   auto hellos = upstream_.hellos();
   EXPECT_EQ(hellos[0].hello.from_version(), 6u);
@@ -249,6 +254,62 @@ TEST_F(SubscriberTest, AFullEdgeTakesASnapshotAfterReset) {
   EXPECT_EQ(sub_->gaps(), 0u);
   auto applied = on_applied();
   EXPECT_NE(std::find(applied.begin(), applied.end(), 100u), applied.end());
+}
+
+// An upstream of another cluster never replaces the local data on its own: its RESET is refused
+// (no snapshot, no start at the head) and the error names both clusters and the flag.
+class ClusterChangeTest : public SubscriberTest {
+ protected:
+  void ExpectResetRefused(bool full) {
+    upstream_.OnSubscribe([&](FakeSubscribeCall& call) {
+      call.SendReset("the downstream's data is from cluster mine");  // the fake's: "fake"
+      call.WaitGone(absl::Seconds(5));
+      return grpc::Status::OK;
+    });
+    upstream_.OnSnapshot([&](int, grpc::ServerContext*, grpc::ServerWriter<SnapshotChunk>* w) {
+      w->Write(Chunk(100, {"a"}, true, kCluster));
+      return grpc::Status::OK;
+    });
+    Start(FakeApplier::Options().set_holds_everything(full).set_applied(5).set_cluster_id("mine"));
+    ASSERT_TRUE(WaitFor([&] { return absl::StrContains(sub_->last_error(), "cluster mismatch"); },
+                        absl::Seconds(10)))
+        << sub_->last_error();
+    ASSERT_TRUE(upstream_.WaitHellos(3, absl::Seconds(10)));  // it keeps trying, refused each time
+    EXPECT_THAT(sub_->last_error(), ::testing::HasSubstr("holds data of cluster mine"));
+    EXPECT_THAT(sub_->last_error(), ::testing::HasSubstr("serves cluster fake"));
+    EXPECT_THAT(sub_->last_error(), ::testing::HasSubstr("--allow-cluster-change"));
+    for (const auto& h : upstream_.hellos()) {
+      EXPECT_EQ(h.hello.from_version(), 6u);  // never from the head
+    }
+    sub_->Stop();
+    EXPECT_EQ(sub_->resets(), 0u);
+    EXPECT_EQ(upstream_.snapshot_calls(), 0);
+    EXPECT_EQ(applier_->begin_snapshots(), 0);
+    EXPECT_TRUE(applier_->start_froms().empty());
+    EXPECT_EQ(applier_->cluster_id(), "mine");
+    EXPECT_EQ(applier_->applied_version(), 5u);
+  }
+};
+
+TEST_F(ClusterChangeTest, AFullEdgeRefusesAResetIntoAnotherCluster) { ExpectResetRefused(true); }
+TEST_F(ClusterChangeTest, ACacheEdgeRefusesAResetIntoAnotherCluster) { ExpectResetRefused(false); }
+
+// A full edge whose bootstrap was interrupted still names its cluster: a snapshot of another
+// cluster is refused before anything is wiped.
+TEST_F(SubscriberTest, ASnapshotOfAnotherClusterIsRefusedBeforeAnythingIsWiped) {
+  upstream_.OnSnapshot([&](int, grpc::ServerContext*, grpc::ServerWriter<SnapshotChunk>* w) {
+    w->Write(Chunk(100, {"a"}, true, "cluster-2"));
+    return grpc::Status::OK;
+  });
+  Start(FakeApplier::Options().set_applied(5).set_cluster_id(kCluster).set_needs_bootstrap(true));
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(sub_->last_error(), "cluster mismatch"); },
+                      absl::Seconds(10)))
+      << sub_->last_error();
+  sub_->Stop();
+  EXPECT_GE(upstream_.snapshot_calls(), 1);
+  EXPECT_EQ(applier_->begin_snapshots(), 0);
+  EXPECT_EQ(applier_->cluster_id(), kCluster);
+  EXPECT_EQ(sub_->snapshots(), 0u);
 }
 
 // Regression: after a RESET the store is wiped for a new snapshot, and freshness proven for the

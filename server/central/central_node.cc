@@ -8,6 +8,7 @@
 #include "auth/key_set.h"
 #include "common/reserved_keys.h"
 #include "server/storage/cluster_data.h"
+#include "server/storage/data_dir_role.h"
 #include "server/storage/store_reads.h"
 #include "server/storage/store_status.h"
 
@@ -19,6 +20,8 @@ using kvstore::v1::ReadInfo;
 absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOptions& options,
                                                                Clock* clock) {
   std::unique_ptr<CentralNode> node(new CentralNode(options, clock));
+  // Before RocksDB touches it: an edge's directory is refused unchanged.
+  if (auto s = ClaimDataDir(options.data_dir, DataDirRole::kCentral); !s.ok()) return s;
   StoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.sync = options.sync_writes;

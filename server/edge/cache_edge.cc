@@ -6,7 +6,9 @@
 #include "common/log.h"
 #include "common/reserved_keys.h"
 #include "common/units.h"
+#include "replication/cluster_change.h"
 #include "server/edge/relabel.h"
+#include "server/storage/data_dir_role.h"
 
 namespace kv::server {
 namespace {
@@ -44,6 +46,8 @@ absl::StatusOr<std::unique_ptr<CacheEdge>> CacheEdge::Open(const EdgeOptions& op
                                                            Clock* clock) {
   if (auto s = CheckOptions(options, EdgeMode::kCache); !s.ok()) return s;
   std::unique_ptr<CacheEdge> node(new CacheEdge(options, clock));
+  // Before RocksDB touches it: a full node's directory is refused unchanged.
+  if (auto s = ClaimDataDir(options.data_dir, DataDirRole::kEdgeCache); !s.ok()) return s;
   CacheStoreOptions cache_options;
   cache_options.data_dir = options.data_dir;
   cache_options.cache_bytes = options.cache.cache_bytes;
@@ -73,6 +77,14 @@ std::unique_ptr<replication::Subscriber> CacheEdge::NewSubscriber(
 }
 
 absl::Status CacheEdge::StartFrom(uint64_t version, const std::string& cluster_id) {
+  // The Subscriber refuses a RESET into another cluster; this also covers a start at the head
+  // whose upstream changed cluster after such a RESET was accepted.
+  if (auto s = replication::CheckClusterChange(cache_->cluster_id(), cluster_id,
+                                               options_.upstream.address,
+                                               options_.allow_cluster_change);
+      !s.ok()) {
+    return s;
+  }
   if (auto s = cache_->StartFrom(version, cluster_id); !s.ok()) return s;
   if (cluster_fetch_) cluster_fetch_->Poke();
   return absl::OkStatus();

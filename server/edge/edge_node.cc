@@ -54,6 +54,7 @@ void EdgeNode::Start(const std::string& advertised_address) {
   sub.ping_interval = options_.ping_interval;
   sub.initial_backoff = options_.initial_backoff;
   sub.max_backoff = options_.max_backoff;
+  sub.allow_cluster_change = options_.allow_cluster_change;
   sub.on_applied = [this](uint64_t applied) { waiters_.Advance(applied); };
   sub.authorization = [this] { return upstream_.OwnAuthorization(); };
   sub.on_chain = [this](const std::vector<std::string>& chain) {
@@ -208,8 +209,19 @@ void EdgeNode::GetStatus(kvstore::v1::StatusResponse* status) {
 }
 
 bool EdgeNode::Ready(std::string* why_not) {
+  // Says why the stream is not flowing (a refusal, a replication cycle, another cluster, no
+  // credentials), after what is waited for.
+  auto append_stream_error = [this, why_not] {
+    absl::MutexLock l(&subscriber_mu_);
+    if (subscriber_ != nullptr) {
+      if (std::string error = subscriber_->last_error(); !error.empty()) {
+        absl::StrAppend(why_not, ": ", error);
+      }
+    }
+  };
   if (NeedsBootstrap()) {
     *why_not = absl::StrCat("waiting for the first snapshot from ", options_.upstream.address);
+    append_stream_error();
     return false;
   }
   int64_t staleness = freshness_.StalenessMicros();
@@ -220,13 +232,7 @@ bool EdgeNode::Ready(std::string* why_not) {
             ? absl::StrCat("not yet in sync with upstream ", options_.upstream.address)
             : absl::StrCat("staleness ", FormatMicros(staleness), " exceeds the bound ",
                            FormatMicros(bound), " (upstream ", options_.upstream.address, ")");
-    // Say why the stream is not flowing (a refusal, a replication cycle, no credentials).
-    absl::MutexLock l(&subscriber_mu_);
-    if (subscriber_ != nullptr) {
-      if (std::string error = subscriber_->last_error(); !error.empty()) {
-        absl::StrAppend(why_not, ": ", error);
-      }
-    }
+    append_stream_error();
     return false;
   }
   return true;
