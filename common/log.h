@@ -1,7 +1,10 @@
 #pragma once
 // Minimal leveled logging to stderr: one line per event, with time, level and the node's name.
 //   KV_LOG(INFO) << "listening on " << addr;
-// Levels: DEBUG (only with --verbose), INFO, WARN, ERROR, FATAL (aborts).
+// Levels: DEBUG (only with --log-level debug or --verbose), INFO, WARN, ERROR, FATAL (aborts).
+// Formats: text ("2026-12-06T01:02:03.456Z INFO central file.cc:12] message") or JSON, one
+// object per line: {"ts":"...","level":"INFO","node":"central","src":"file.cc:12","msg":"..."}.
+// Thread-safe: lines from several threads never interleave (one write per line).
 
 #include <sstream>
 #include <string>
@@ -11,10 +14,14 @@
 namespace kv {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kFatal = 4 };
+enum class LogFormat { kText, kJson };
 
 // Process-wide settings, set once in main().
 void SetLogName(absl::string_view name);
 void SetLogLevel(LogLevel min_level);
+void SetLogFormat(LogFormat format);
+// "debug", "info", "warn", "error" (as --log-level takes them); false for anything else.
+bool ParseLogLevel(absl::string_view text, LogLevel* out);
 bool LogEnabled(LogLevel level);
 
 class LogLine {
@@ -25,6 +32,8 @@ class LogLine {
 
  private:
   LogLevel level_;
+  const char* file_;
+  int line_;
   std::ostringstream stream_;
 };
 
