@@ -217,6 +217,15 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
   absl::StrAppend(&out, ")\n");
   absl::StrAppend(&out, "keys:             ", s.key_count(), "\n");
   absl::StrAppend(&out, "data size:        ", FormatByteSize(s.approximate_data_bytes()), "\n");
+  if (s.disk_free_bytes() > 0 || s.min_free_disk_bytes() > 0) {
+    absl::StrAppend(&out, "disk free:        ", FormatByteSize(s.disk_free_bytes()), " (keeps ",
+                    FormatByteSize(s.min_free_disk_bytes()), " free",
+                    s.disk_reserve_exceeded() ? "; BELOW THE RESERVE, writes refused" : "",
+                    s.disk_write_refusals() > 0
+                        ? absl::StrCat("; ", s.disk_write_refusals(), " writes refused")
+                        : "",
+                    ")\n");
+  }
   if (s.has_replication() && !s.replication().upstream().empty()) {
     AppendReplication(s.replication(), &out);
   }

@@ -30,6 +30,8 @@ const char* EdgeModeName(EdgeMode mode);
 struct FullModeOptions {
   // RocksDB block cache.
   uint64_t block_cache_bytes = 256ull << 20;
+  // --min-free-disk: free space the store keeps; the stream and snapshots stop before it.
+  uint64_t min_free_disk_bytes = 1ull << 30;
   // As a relay: change-log retention, the values it pushes down (larger ones go as
   // invalidations), and its publisher's in-memory tail.
   replication::LogRetentionOptions retention;
@@ -60,6 +62,9 @@ struct EdgeOptions {
   // Reconnect backoff bounds.
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
+  // --allow-cluster-change: an upstream serving another cluster than the local data's may
+  // replace that data (replication/cluster_change.h). Off, it is refused and the data kept.
+  bool allow_cluster_change = false;
   // Every change of a reserved key (cluster data: the token key set) this edge holds, applies
   // or fetches. May be empty.
   ClusterDataObserver on_cluster_data;

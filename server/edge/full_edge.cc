@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "server/storage/cluster_data.h"
+#include "server/storage/data_dir_role.h"
 #include "server/storage/store_reads.h"
 
 namespace kv::server {
@@ -10,11 +11,14 @@ namespace kv::server {
 absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& options, Clock* clock) {
   if (auto s = CheckOptions(options, EdgeMode::kFull); !s.ok()) return s;
   std::unique_ptr<FullEdge> node(new FullEdge(options, clock));
+  // Before RocksDB touches it: a central node's directory is refused unchanged.
+  if (auto s = ClaimDataDir(options.data_dir, DataDirRole::kEdgeFull); !s.ok()) return s;
   StoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.sync = false;  // what a crash takes is re-streamed from the upstream
   store_options.index_expirations = false;
   store_options.block_cache_bytes = options.full.block_cache_bytes;
+  store_options.disk.min_free_bytes = options.full.min_free_disk_bytes;
   auto store = VersionedStore::Open(store_options);
   if (!store.ok()) return store.status();
   node->store_ = std::move(*store);
@@ -57,10 +61,14 @@ std::unique_ptr<replication::Subscriber> FullEdge::NewSubscriber(
 void FullEdge::StartMode() { fetcher_->Start(); }
 
 void FullEdge::StopMode() {
-  fetcher_->Stop();
-  retention_->Stop();
-  publisher_->FinishAll();
-  publisher_->Stop();
+  // Also runs from the destructor of a node whose Open failed part-way (a refused data
+  // directory, a locked store): only what was built is stopped.
+  if (fetcher_) fetcher_->Stop();
+  if (retention_) retention_->Stop();
+  if (publisher_) {
+    publisher_->FinishAll();
+    publisher_->Stop();
+  }
 }
 
 absl::Status FullEdge::CanServeDownstreams() const {

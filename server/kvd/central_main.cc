@@ -16,6 +16,7 @@ CLI::App* AddCentralCommand(CLI::App* app, CentralFlags* flags) {
       "in RocksDB and streams them to edges");
   AddCommonFlags(cmd, &flags->common, "127.0.0.1:7000");
   AddAuthFlags(cmd, &flags->auth, AuthRole::kCentral);
+  AddHardeningFlags(cmd, &flags->hardening);
   cmd->add_option("--log-retention-entries", flags->log_retention_entries,
                   "Keep at most this many changes in the change log (0 = no count limit); an "
                   "edge further behind takes a new snapshot")
@@ -65,6 +66,10 @@ int RunCentral(const CentralFlags& flags) {
     return StartupFailure(s);
   }
 
+  HardeningOptions hardening;
+  if (auto s = ParseHardeningFlags(flags.hardening, &hardening); !s.ok()) return StartupFailure(s);
+  options.min_free_disk_bytes = hardening.min_free_disk_bytes;
+
   GatekeeperOptions gate_options;
   if (auto s = ParseAuthFlags(flags.auth, &gate_options); !s.ok()) return StartupFailure(s);
   if (!flags.auth.jwks_file.empty()) {
@@ -91,6 +96,7 @@ int RunCentral(const CentralFlags& flags) {
   RoleHooks hooks;
   hooks.gate = &gate;
   hooks.key_sets = central;
+  hooks.max_concurrent_snapshots = hardening.max_concurrent_snapshots;
   hooks.stop = [central] { central->Stop(); };
   absl::Status served = ServeRole(central, central, "", serve, &metrics, std::move(hooks));
   node->reset();  // closes RocksDB

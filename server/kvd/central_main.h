@@ -6,12 +6,14 @@
 #include "CLI/CLI.hpp"
 #include "server/kvd/auth_flags.h"
 #include "server/kvd/common_flags.h"
+#include "server/kvd/hardening_flags.h"
 
 namespace kv::server {
 
 struct CentralFlags {
   CommonFlags common;
   AuthFlags auth;
+  HardeningFlags hardening;
   uint64_t log_retention_entries = 1'000'000;
   std::string log_retention_age = "24h";
   std::string log_retention_interval = "5s";

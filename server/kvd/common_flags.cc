@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "server/kvd/descriptor_limit.h"
 
 namespace kv::server {
 
@@ -13,6 +14,11 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
   command
       ->add_option("--listen", flags->listen,
                    "gRPC address to serve on, HOST:PORT (port 0 = any free port)")
+      ->capture_default_str();
+  command
+      ->add_option("--max-connections", flags->max_connections,
+                   "Open gRPC connections at most; the excess is reset at once (0 = what the "
+                   "descriptor limit leaves after the HTTP and RESP caps and a reserve)")
       ->capture_default_str();
   command->add_option("--http", flags->http,
                       "HTTP address for /v1/kv, /metrics, /healthz, /readyz (empty = no HTTP)");
@@ -74,7 +80,16 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
   command->add_option("--ready-file", flags->ready_file,
                       "Write the bound addresses as JSON to this file once serving (for scripts "
                       "and tests)");
-  command->add_flag("--verbose,-v", flags->verbose, "Log debug messages");
+  command->add_flag("--verbose,-v", flags->verbose, "Log debug messages (as --log-level debug)");
+  command->add_option("--log-format", flags->log_format, "Log lines as text or as JSON objects")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  command
+      ->add_option("--log-level", flags->log_level,
+                   "Least severe messages logged: debug, info, warn or error (no line per "
+                   "request at info)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
   AddTlsFlags(command, &flags->tls);
 }
 
@@ -186,12 +201,24 @@ absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
     return absl::InvalidArgumentError("--http-max-pending-bytes must be at least 1MiB");
   }
   serve->http_max_pending_bytes = pending;
-  return ParseTlsFlags(flags.tls, flags.listen, flags.http, serve);
+  if (auto s = ParseTlsFlags(flags.tls, flags.listen, flags.http, serve); !s.ok()) return s;
+  // gRPC's listener dies on EMFILE: every listener's cap must fit under the descriptor limit.
+  const DescriptorLimit descriptors = RaiseDescriptorLimit();
+  const uint64_t others = (flags.http.empty() ? 0 : serve->http_max_connections) +
+                          (flags.resp.empty() ? 0 : serve->resp_max_connections);
+  auto budget = GrpcConnectionBudget(flags.max_connections, descriptors.limit, others);
+  if (!budget.ok()) return budget.status();
+  if (!budget->warning.empty()) KV_LOG(WARN) << budget->warning;
+  serve->max_connections = budget->max_connections;
+  return absl::OkStatus();
 }
 
 void SetUpLogging(const CommonFlags& flags, const std::string& role) {
   SetLogName(flags.node_id.empty() ? role : flags.node_id);
-  SetLogLevel(flags.verbose ? LogLevel::kDebug : LogLevel::kInfo);
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(flags.log_level, &level);  // the flag's check admits only known levels
+  SetLogLevel(flags.verbose ? LogLevel::kDebug : level);
+  SetLogFormat(flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
 }
 
 int StartupFailure(const absl::Status& status) {

@@ -14,6 +14,7 @@ namespace kv::server {
 
 struct CommonFlags {
   std::string listen = "127.0.0.1:7000";
+  int max_connections = 0;  // 0 = derived from the descriptor limit
   std::string http;
   std::string resp;
   int resp_threads = 1;
@@ -34,6 +35,8 @@ struct CommonFlags {
   int http_max_connections = 4096;
   std::string http_max_pending_bytes = "256MiB";
   bool verbose = false;
+  std::string log_format = "text";
+  std::string log_level = "info";
   TlsFlags tls;
 };
 
@@ -49,6 +52,7 @@ absl::Status ParsePositiveDurationFlagInto(const std::string& flag, const std::s
 
 // Parses the limit flags; errors name the flag.
 absl::Status ParseLimits(const CommonFlags& flags, Limits* limits);
+// Also raises the descriptor limit (descriptor_limit.h) to check --max-connections against it.
 absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits, ServeOptions* serve);
 // Sets the log name and level from the flags.
 void SetUpLogging(const CommonFlags& flags, const std::string& role);

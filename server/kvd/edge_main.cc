@@ -20,6 +20,7 @@ CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags) {
       "upstream's change stream, forwards writes to the central node");
   AddCommonFlags(cmd, &flags->common, "127.0.0.1:7100");
   AddAuthFlags(cmd, &flags->auth, AuthRole::kEdge);
+  AddHardeningFlags(cmd, &flags->hardening);
   cmd->add_option("--mode", flags->mode,
                   "full: hold every key (RocksDB), can relay to other edges; cache: hold only "
                   "hot keys in memory, read cold keys through")
@@ -57,6 +58,10 @@ CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags) {
   cmd->add_option("--push-value-limit", flags->push_value_limit,
                   "full mode: values larger than this go to edges below as invalidations")
       ->capture_default_str();
+  cmd->add_flag("--allow-cluster-change", flags->allow_cluster_change,
+                "Let an upstream that serves another cluster than this edge's data replace that "
+                "data (snapshot or cache drop); without it such an upstream is refused, the data "
+                "kept and the edge reports not ready");
   return cmd;
 }
 
@@ -74,6 +79,7 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
     return absl::InvalidArgumentError(absl::StrCat("--node-id: ", s.message()));
   }
   options->upstream.address = flags.upstream;
+  options->allow_cluster_change = flags.allow_cluster_change;
   options->full.retention.max_entries = flags.log_retention_entries;
   for (absl::Status s : {
            ParseLimits(flags.common, &options->limits),
@@ -97,6 +103,9 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
        }) {
     if (!s.ok()) return s;
   }
+  if (options->mode == EdgeMode::kCache) {
+    if (auto s = CheckCacheBytesFlag(options->cache.cache_bytes); !s.ok()) return s;
+  }
   options->upstream.max_message_bytes = options->limits.MaxMessageBytes();
   return absl::OkStatus();
 }
@@ -104,7 +113,8 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
 // Opens the edge of type `Edge` and serves it; `source` is its upstream side, if it has one.
 template <typename Edge>
 int OpenAndServe(EdgeOptions options, const ServeOptions& serve, Metrics* metrics,
-                 Gatekeeper* gate) {
+                 Gatekeeper* gate, const HardeningOptions& hardening) {
+  options.full.min_free_disk_bytes = hardening.min_free_disk_bytes;
   options.on_cluster_data = gate->Observer();
   options.fetch_cluster_data = gate->required();
   auto node = Edge::Open(options, Clock::Real());
@@ -114,6 +124,7 @@ int OpenAndServe(EdgeOptions options, const ServeOptions& serve, Metrics* metric
   if constexpr (std::is_base_of_v<ReplicationSource, Edge>) source = edge;
   RoleHooks hooks;
   hooks.gate = gate;
+  hooks.max_concurrent_snapshots = hardening.max_concurrent_snapshots;
   hooks.chain = [edge] { return edge->Chain(); };
   hooks.on_serving = [edge](const std::string& address) { edge->Start(address); };
   hooks.stop = [edge] { edge->Stop(); };
@@ -141,6 +152,8 @@ int RunEdge(const EdgeFlags& flags) {
     return StartupFailure(s);
   }
   options.upstream.security = serve.upstream_security;  // TLS towards the upstream
+  HardeningOptions hardening;
+  if (auto s = ParseHardeningFlags(flags.hardening, &hardening); !s.ok()) return StartupFailure(s);
   GatekeeperOptions gate_options;
   if (auto s = ParseAuthFlags(flags.auth, &gate_options); !s.ok()) return StartupFailure(s);
   options.upstream.token_file = flags.auth.upstream_token_file;
@@ -154,9 +167,9 @@ int RunEdge(const EdgeFlags& flags) {
   Gatekeeper gate(gate_options, &metrics);
   switch (options.mode) {
     case EdgeMode::kFull:
-      return OpenAndServe<FullEdge>(options, serve, &metrics, &gate);
+      return OpenAndServe<FullEdge>(options, serve, &metrics, &gate, hardening);
     case EdgeMode::kCache:
-      return OpenAndServe<CacheEdge>(options, serve, &metrics, &gate);
+      return OpenAndServe<CacheEdge>(options, serve, &metrics, &gate, hardening);
   }
   return StartupFailure(absl::InternalError("unknown edge mode"));
 }

@@ -6,12 +6,14 @@
 #include "CLI/CLI.hpp"
 #include "server/kvd/auth_flags.h"
 #include "server/kvd/common_flags.h"
+#include "server/kvd/hardening_flags.h"
 
 namespace kv::server {
 
 struct EdgeFlags {
   CommonFlags common;
   AuthFlags auth;
+  HardeningFlags hardening;
   std::string mode = "full";
   std::string upstream;
   std::string max_staleness = "5s";
@@ -23,6 +25,7 @@ struct EdgeFlags {
   std::string log_retention_age = "24h";
   std::string log_retention_interval = "5s";
   std::string push_value_limit = "64KiB";
+  bool allow_cluster_change = false;
 };
 
 CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags);

@@ -14,6 +14,7 @@ absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string&
   CallTracker tracker(metrics);
   ReplicationServiceOptions replication_options;
   replication_options.chain = hooks.chain;
+  replication_options.max_concurrent_snapshots = hooks.max_concurrent_snapshots;
   std::unique_ptr<ReplicationService> replication =
       source != nullptr
           ? std::make_unique<ReplicationService>(source, node, hooks.gate, Clock::Real(),

@@ -23,6 +23,8 @@ struct RoleHooks {
   std::function<std::vector<std::string>()> chain;
   // Once serving, with the bound gRPC address (an edge starts replicating).
   std::function<void(const std::string& grpc_address)> on_serving;
+  // --max-concurrent-snapshots: snapshots this node serves at once (an upstream's).
+  int max_concurrent_snapshots = 2;
   // After the RPC server is down: stop the node's background work.
   std::function<void()> stop;
 };

@@ -87,6 +87,18 @@ void ExportStatus(const kvstore::v1::StatusResponse& s, MetricSink& sink) {
   sink.Gauge("kv_data_bytes", "Approximate bytes of stored data.", {}, s.approximate_data_bytes());
   if (s.has_replication()) ExportReplication(s.replication(), sink);
   if (s.has_cache()) ExportCache(s.cache(), sink);
+  if (s.disk_free_bytes() > 0 || s.min_free_disk_bytes() > 0) {  // nodes with a store
+    sink.Gauge("kv_disk_free_bytes", "Free space on the file system of --data-dir.", {},
+               s.disk_free_bytes());
+    sink.Gauge("kv_disk_min_free_bytes", "--min-free-disk: the reserve writes may not use.", {},
+               s.min_free_disk_bytes());
+    sink.Gauge("kv_disk_reserve_exceeded",
+               "1 while free space is below --min-free-disk and writes are refused.", {},
+               s.disk_reserve_exceeded() ? 1 : 0);
+    sink.Counter("kv_disk_write_refusals_total",
+                 "Write batches refused for disk space (RESOURCE_EXHAUSTED) since the start.", {},
+                 s.disk_write_refusals());
+  }
 
   sink.Gauge("kv_downstreams", "Downstream edges subscribed to this node.", {},
              s.downstreams_size());

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +100,10 @@ absl::Status KvdProcess::Start(absl::Duration timeout) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (descriptor_limit_ > 0) {
+      struct rlimit limit = {descriptor_limit_, descriptor_limit_};
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
+    }
     execve(binary.c_str(), argv.data(), envp.data());
     _exit(127);
   }

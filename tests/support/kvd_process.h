@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,6 +48,8 @@ class KvdProcess {
   // Sends `signal` (e.g. SIGHUP: reload the TLS files).
   void Signal(int signal);
   bool running() const { return pid_ > 0; }
+  // The process id while running (to read /proc/PID), -1 otherwise.
+  pid_t pid() const { return pid_; }
 
   // "127.0.0.1:PORT" the node serves gRPC on (stable across restarts: the first start picks a
   // free port and later starts reuse it).
@@ -59,6 +62,9 @@ class KvdProcess {
   // How the stubs and Status() reach the node (TLS, token); plain text by default. Set it
   // before Start() for a node that serves TLS.
   void set_client_security(tls::ClientChannelSecurity security) { security_ = std::move(security); }
+  // Starts the process with RLIMIT_NOFILE (soft and hard) set to `limit`, as `ulimit -n` would
+  // (0 = inherit the test's). Set it before Start().
+  void set_descriptor_limit(uint64_t limit) { descriptor_limit_ = limit; }
   const tls::ClientChannelSecurity& client_security() const { return security_; }
 
   std::unique_ptr<kvstore::v1::KV::Stub> KvStub() const;
@@ -78,6 +84,7 @@ class KvdProcess {
   std::string http_address_;
   bool wants_http_ = false;
   tls::ClientChannelSecurity security_;
+  uint64_t descriptor_limit_ = 0;
 };
 
 }  // namespace kv::testing
