@@ -5,15 +5,19 @@
 
 #include <fstream>
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "kvstore/v1/replication.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "server/access/authorized_node.h"
 #include "server/http/gateway.h"
 #include "server/http/http_metrics.h"
 #include "server/http/http_server.h"
 #include "server/kvd/grpc_self_check.h"
+#include "server/kvd/health_reporter.h"
 #include "server/kvd/tls_status.h"
 #include "server/metrics/status_metrics.h"
 #include "server/resp/resp_metrics.h"
@@ -142,6 +146,9 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   AdminService admin_service(status_node != nullptr ? status_node.get() : &checked,
                              hooks.key_sets, hooks.gate, hooks.tracker);
 
+  // grpc.health.v1 (HealthReporter) and server reflection, for grpcurl and load balancers.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   if (limiter != nullptr) builder.SetOption(limiter->Option());
   int port = 0;
@@ -168,6 +175,10 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   }
   std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
   self_check.Start(grpc_address);
+  HealthReporter health(&checked, server.get(),
+                        {kvstore::v1::KV::service_full_name(),
+                         kvstore::v1::Admin::service_full_name(),
+                         kvstore::v1::Replication::service_full_name()});
   AddStatusCollector(*hooks.metrics,
                      [&checked](kvstore::v1::StatusResponse* s) { checked.GetStatus(s); });
   if (node_tls != nullptr) AddTlsCollector(*hooks.metrics, node_tls);
@@ -254,6 +265,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
                << ", shutting down";
   if (node_tls != nullptr) node_tls->StopWatching();
   self_check.Stop();  // the port is about to close: keep the last result
+  health.Stop();      // probes see NOT_SERVING while calls drain
   hooks.metrics->RemoveCollector(grpc_collector);
 
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
