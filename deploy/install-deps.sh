@@ -9,9 +9,11 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libjwt-dev libssl-dev
+  libjwt-dev libssl-dev libxxhash-dev
   procps psmisc python3 curl ccache
   redis-tools python3-redis
+  # tests/deploy: Kubernetes manifests, systemd-analyze verify, the test cluster's certificates
+  python3-yaml systemd openssl
 )
 # Only for bench/compare.sh and the fuzz targets; install with --bench / --fuzz.
 BENCH_PACKAGES=(redis-server redis-tools wrk linux-perf valgrind)
