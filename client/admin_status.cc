@@ -24,4 +24,13 @@ absl::StatusOr<kvstore::v1::SetKeySetResponse> SetClusterKeySet(Client& client,
   return impl->SetKeySet(jwks, timeout);
 }
 
+absl::StatusOr<kvstore::v1::BackupResponse> TakeBackup(Client& client, const std::string& dest,
+                                                       absl::Duration timeout) {
+  auto* impl = dynamic_cast<ClientImpl*>(&client);
+  if (impl == nullptr) {
+    return absl::UnimplementedError("TakeBackup: the client was not made by Client::Create");
+  }
+  return impl->Backup(dest, timeout);
+}
+
 }  // namespace kv::client

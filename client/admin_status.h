@@ -22,4 +22,11 @@ absl::StatusOr<kvstore::v1::StatusResponse> FetchAdminStatus(
 absl::StatusOr<kvstore::v1::SetKeySetResponse> SetClusterKeySet(
     Client& client, const std::string& jwks, absl::Duration timeout = absl::ZeroDuration());
 
+// Admin.Backup at the client's write endpoint (the central node): an online backup into `dest`,
+// a directory on the central node's machine; needs a token with the admin scope. One attempt
+// (a retry would find `dest` taken), waiting up to `timeout` for the copy. Same conditions as
+// FetchAdminStatus.
+absl::StatusOr<kvstore::v1::BackupResponse> TakeBackup(Client& client, const std::string& dest,
+                                                       absl::Duration timeout);
+
 }  // namespace kv::client

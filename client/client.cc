@@ -288,6 +288,19 @@ absl::StatusOr<kvstore::v1::SetKeySetResponse> ClientImpl::SetKeySet(const std::
   return response;
 }
 
+absl::StatusOr<kvstore::v1::BackupResponse> ClientImpl::Backup(const std::string& dest,
+                                                               absl::Duration timeout) {
+  kvstore::v1::BackupRequest request;
+  request.set_dest(dest);
+  kvstore::v1::BackupResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  Authorize(&context);
+  grpc::Status s = write_->admin->Backup(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::StatusOr<NodeStatus> ClientImpl::DoStatus(absl::string_view endpoint,
                                                 absl::Duration timeout) {
   absl::StatusOr<kvstore::v1::StatusResponse> status = StatusProto(endpoint, timeout);

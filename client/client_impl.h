@@ -33,6 +33,10 @@ class ClientImpl final : public Client {
   absl::StatusOr<kvstore::v1::SetKeySetResponse> SetKeySet(const std::string& jwks,
                                                            absl::Duration timeout);
 
+  // Admin.Backup at the write endpoint (for `kvctl admin backup`): one attempt, no retries.
+  absl::StatusOr<kvstore::v1::BackupResponse> Backup(const std::string& dest,
+                                                     absl::Duration timeout);
+
   // Raises the session to at least v.
   void ObserveVersion(uint64_t v);
   // The read endpoints in use (for tests).

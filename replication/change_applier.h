@@ -28,6 +28,16 @@ class ChangeApplier {
   virtual uint64_t applied_version() const = 0;
   // Cluster id of the history the local data belongs to; empty before the first sync.
   virtual std::string cluster_id() const = 0;
+  // History id of the local data (server/storage/history_id.h); empty when unknown (nothing
+  // yet, or data from before history ids), which no upstream checks. The Subscriber records a
+  // new one with SetHistoryId: for a SnapshotTarget before FinishSnapshot (the unfinished
+  // snapshot's marker covers a crash in between), for a HeadFollower after StartFrom (a crash in
+  // between leaves the old id, which only gets another RESET), and when the local data has
+  // none, from the first stream start.
+  virtual std::string history_id() const { return {}; }
+  virtual absl::Status SetHistoryId(const std::string& /*history_id*/) {
+    return absl::OkStatus();
+  }
 
   // Consecutive changes starting at applied_version() + 1, applied atomically.
   virtual absl::Status Apply(

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/reserved_keys.h"
 #include "replication/chain.h"
+#include "replication/checksum.h"
 #include "replication/subscribe_stream.h"
 
 namespace kv::replication {
@@ -40,6 +41,16 @@ Publisher::~Publisher() {
 uint64_t Publisher::head() const {
   absl::MutexLock l(&mu_);
   return head_;
+}
+
+void Publisher::SetHistoryId(std::string history_id) {
+  absl::MutexLock l(&mu_);
+  history_id_ = std::move(history_id);
+}
+
+std::string Publisher::history_id() const {
+  absl::MutexLock l(&mu_);
+  return history_id_;
 }
 
 void Publisher::Append(const std::vector<std::shared_ptr<const Change>>& changes) {
@@ -176,6 +187,13 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
   if (!hello.cluster_id().empty() && hello.cluster_id() != cluster_id_) {
     RequestReset(s, absl::StrCat("the downstream's data is from cluster ", hello.cluster_id(),
                                  ", this upstream serves cluster ", cluster_id_));
+  } else if (!s->from_head && !hello.history_id().empty() && !history_id_.empty() &&
+             hello.history_id() != history_id_) {
+    // Same cluster, another sequence of writes (the central node was restored from a backup,
+    // or this relay re-bootstrapped): the downstream's versions name other writes than ours.
+    RequestReset(s, absl::StrCat("the downstream's data is from history ", hello.history_id(),
+                                 ", this upstream serves history ", history_id_,
+                                 " (the central node was restored from a backup?)"));
   } else if (s->cursor < log_->oldest() && s->cursor <= head_) {
     RequestReset(
         s, absl::StrCat("version ", s->cursor,
@@ -262,6 +280,7 @@ void Publisher::RequestReset(Session* s, const std::string& reason) {
   s->reset.set_head_version(head_);
   s->reset.set_reason(reason);
   s->reset.set_cluster_id(cluster_id_);
+  s->reset.set_history_id(history_id_);
   ++resets_sent_;
 }
 
@@ -314,6 +333,9 @@ void Publisher::AddChange(const Change& change, UpstreamMessage* out) const {
     c->set_expiration(change.expiration());
     c->set_value_size(change.value().size());
     c->set_commit_unix_micros(change.commit_unix_micros());
+    // Without the value, the downstream counts the record in its checksum through its hash.
+    if (change.has_checksum()) c->set_checksum(change.checksum());
+    c->set_value_hash(ValueHash(change.value()));
   } else {
     *c = change;
   }
@@ -385,6 +407,7 @@ void Publisher::Run() {
         if (s->start_pending) {
           auto* start = s->outgoing.mutable_start();
           start->set_cluster_id(cluster_id_);
+          start->set_history_id(history_id_);
           start->set_head_version(s->from_head ? s->cursor - 1 : head_);
           start->set_oldest_version(log_->oldest());
           start->set_node_id(options_.node_id);

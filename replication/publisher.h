@@ -62,6 +62,12 @@ class Publisher {
   // current subscriber is reset.
   void Rebase(std::string cluster_id, uint64_t head_version);
   uint64_t head() const;
+  // The history this node serves (server/storage/history_id.h), sent in every stream start and
+  // RESET; a downstream that says it holds another is RESET. Set after construction by the
+  // node's Open, and by a relay before it Rebases onto a snapshot of a new history. Empty = none
+  // known (data from before history ids): nothing is checked.
+  void SetHistoryId(std::string history_id);
+  std::string history_id() const;
 
   // This node's chain (replication/chain.h): its own id, then its upstream's chain (set by a
   // relay as it learns it; the central node's is its id alone). Sent in every stream start.
@@ -140,6 +146,7 @@ class Publisher {
   // Guards the tail, the sessions and the shutdown flags.
   mutable absl::Mutex mu_;
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  std::string history_id_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> upstream_chain_ ABSL_GUARDED_BY(mu_);
   uint64_t head_ ABSL_GUARDED_BY(mu_);
   std::deque<TailEntry> tail_ ABSL_GUARDED_BY(mu_);

@@ -55,6 +55,7 @@ absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) 
       return absl::InternalError("a downstream that holds every key cannot start at the head");
     }
     if (auto s = head_->StartFrom(start.head_version(), start.cluster_id()); !s.ok()) return s;
+    if (auto s = applier_->SetHistoryId(start.history_id()); !s.ok()) return s;
     freshness_->DropPending();
     if (on_applied_) on_applied_(applier_->applied_version());
     return absl::OkStatus();
@@ -63,6 +64,23 @@ absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) 
       start.cluster_id() != applier_->cluster_id()) {
     return absl::DataLossError(absl::StrCat("the upstream serves cluster ", start.cluster_id(),
                                             ", this node holds cluster ", applier_->cluster_id()));
+  }
+  // The upstream RESETs a downstream of another history; this guards against one that did
+  // not. Versions of two histories name different writes: begin again as after a RESET.
+  const std::string held = applier_->history_id();
+  if (!held.empty() && !start.history_id().empty() && held != start.history_id()) {
+    reset_.Clear();
+    reset_.set_head_version(start.head_version());
+    reset_.set_oldest_version(start.oldest_version());
+    reset_.set_cluster_id(start.cluster_id());
+    reset_.set_history_id(start.history_id());
+    reset_.set_reason(absl::StrCat("the upstream serves history ", start.history_id(),
+                                   ", this node's data is from history ", held));
+    return absl::AbortedError(absl::StrCat("RESET: ", reset_.reason()));
+  }
+  // Data from before history ids: continuing this stream makes it this history's.
+  if (held.empty() && !start.history_id().empty()) {
+    if (auto s = applier_->SetHistoryId(start.history_id()); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

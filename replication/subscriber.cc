@@ -189,7 +189,7 @@ absl::Status Subscriber::TakeSnapshot() {
   kvstore::v1::SnapshotChunk chunk;
   bool begun = false, saw_last = false;
   uint64_t version = 0, keys = 0;
-  std::string cluster_id;
+  std::string cluster_id, history_id;
   absl::Time last_progress = absl::Now();
   while (reader->Read(&chunk)) {
     if (!begun) {
@@ -216,12 +216,13 @@ absl::Status Subscriber::TakeSnapshot() {
       begun = true;
       version = chunk.version();
       cluster_id = chunk.cluster_id();
+      history_id = chunk.history_id();
     }
-    if (chunk.version() != version) {
+    if (chunk.version() != version || chunk.history_id() != history_id) {
       ctx.TryCancel();
       reader->Finish();
       clear_active();
-      return absl::DataLossError("snapshot chunks disagree on their version");
+      return absl::DataLossError("snapshot chunks disagree on their version or history");
     }
     if (auto s = snapshot_target_->ApplySnapshotChunk(chunk); !s.ok()) {
       ctx.TryCancel();
@@ -245,6 +246,8 @@ absl::Status Subscriber::TakeSnapshot() {
                                        " failed: ", status.error_message())));
   }
   if (!begun || !saw_last) return absl::DataLossError("snapshot ended without its last chunk");
+  // Before the finish, while the unfinished snapshot's marker still covers the data.
+  if (auto s = applier_->SetHistoryId(history_id); !s.ok()) return s;
   if (auto s = snapshot_target_->FinishSnapshot(version, cluster_id); !s.ok()) return s;
   snapshots_.fetch_add(1);
   freshness_->DropPending();
@@ -279,6 +282,7 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
   hello.mutable_hello()->set_mode(snapshot_target_ != nullptr ? "full" : "cache");
   // Starting over from the head, the old history does not matter (and must not cause a RESET).
   if (!from_head) hello.mutable_hello()->set_cluster_id(applier_->cluster_id());
+  if (!from_head) hello.mutable_hello()->set_history_id(applier_->history_id());
 
   absl::Mutex ping_mu;
   bool ping_stop = false;

@@ -14,6 +14,8 @@ Command AddListCommand(CLI::App& root);
 Command AddStatusCommand(CLI::App& root);
 Command AddBulkPutCommand(CLI::App& root);
 Command AddAuthCommand(CLI::App& root);
+Command AddAdminCommand(CLI::App& root);
+Command AddVerifyCommand(CLI::App& root);
 
 // Adds "-o, --output text|json" to a subcommand.
 void AddOutputFlag(CLI::App* app, std::string* output);

@@ -32,6 +32,8 @@ inline constexpr int kExitOutcomeUnknown = 8;
 // UNAUTHENTICATED (no token, or a token the node refused) or PERMISSION_DENIED (a scope is
 // missing): nothing was done; the message says what was missing.
 inline constexpr int kExitDenied = 9;
+// verify: the node's dataset checksum differs from the central node's at the same version.
+inline constexpr int kExitChecksumMismatch = 10;
 
 // The exit status for a failed call (never 0 for a non-OK status).
 int ExitCodeFor(const absl::Status& status);

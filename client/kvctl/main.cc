@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {AddPutCommand(app),    AddGetCommand(app),
                                    AddDeleteCommand(app), AddListCommand(app),
                                    AddStatusCommand(app), AddBulkPutCommand(app),
-                                   AddAuthCommand(app)};
+                                   AddAuthCommand(app),   AddAdminCommand(app),
+                                   AddVerifyCommand(app)};
   for (Command& c : commands) {
     c.app->footer(
         "Global options, before or after the command: --endpoint HOST:PORT (else $KV_ENDPOINT, "
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 ok, 1 not found, 2 usage, 3 server error, 4 FAILED_PRECONDITION, "
       "5 UNAVAILABLE/DEADLINE_EXCEEDED, 6 INVALID_ARGUMENT/RESOURCE_EXHAUSTED, "
-      "7 bulk-put lines not written, 8 a write's outcome unknown (it may have been applied), 9 UNAUTHENTICATED/PERMISSION_DENIED.");
+      "7 bulk-put lines not written, 8 a write's outcome unknown (it may have been applied), 9 UNAUTHENTICATED/PERMISSION_DENIED, 10 verify: checksums differ.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -198,6 +198,7 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
   absl::StrAppend(&out, "role:             ", role, "\n");
   absl::StrAppend(&out, "node id:          ", s.node_id(), "\n");
   if (!s.cluster_id().empty()) absl::StrAppend(&out, "cluster id:       ", s.cluster_id(), "\n");
+  if (!s.history_id().empty()) absl::StrAppend(&out, "history id:       ", s.history_id(), "\n");
   absl::StrAppend(&out, "build:            ", s.build_version(), "\n");
   if (!s.listen().empty()) {
     absl::StrAppend(&out, "listen:           ", s.listen());

@@ -38,6 +38,9 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   auto cluster = node->store_->EnsureClusterId();
   if (!cluster.ok()) return cluster.status();
   node->cluster_id_ = *cluster;
+  // A new store begins a history; `kvd restore` gives a restored one a new history.
+  auto history = node->store_->EnsureHistoryId();
+  if (!history.ok()) return history.status();
 
   replication::PublisherOptions pub;
   pub.node_id = options.node_id;
@@ -47,6 +50,7 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   node->publisher_ = std::make_unique<replication::Publisher>(
       &node->store_->log(), clock, pub, node->cluster_id_, node->store_->head_version(),
       [] { return int64_t{0}; });
+  node->publisher_->SetHistoryId(*history);
 
   WritePipelineOptions wp;
   wp.max_batch_ops = options.max_batch_ops;
@@ -66,6 +70,7 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
                                                    options.expiry);
   node->retention_ =
       std::make_unique<replication::LogRetention>(&node->store_->log(), options.retention);
+  node->backups_ = std::make_unique<BackupRunner>(node->store_.get());
   if (auto s = ReportClusterData(*node->store_, options.on_cluster_data,
                                 /*restart=*/true);
       !s.ok()) {
@@ -73,7 +78,8 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   }
   if (auto s = node->SeedKeySet(); !s.ok()) return s;
   KV_LOG(INFO) << "central node " << options.node_id << " opened " << options.data_dir
-               << ": cluster " << node->cluster_id_ << ", head version "
+               << ": cluster " << node->cluster_id_ << ", history " << *history
+               << ", head version "
                << node->store_->head_version() << ", change log " << node->store_->log().oldest()
                << ".." << node->store_->log().newest();
   return node;
@@ -86,6 +92,7 @@ CentralNode::~CentralNode() { Stop(); }
 
 void CentralNode::Stop() {
   if (stopped_.exchange(true)) return;
+  if (backups_) backups_->Stop();  // a backup in progress is cancelled
   if (sweeper_) sweeper_->Stop();
   if (retention_) retention_->Stop();
   if (pipeline_) pipeline_->Stop();  // commits and answers what is queued
@@ -296,6 +303,9 @@ void CentralNode::GetStatus(kvstore::v1::StatusResponse* status) {
   std::string why_not;
   status->set_ready(Ready(&why_not));
   FillStoreStatus(*store_, status);
+  // The central node's checksum is the central one.
+  status->set_central_checksum(status->checksum());
+  status->set_central_checksum_known(true);
   status->set_log_retention_entries(options_.retention.max_entries);
   status->set_log_retention_seconds(absl::ToInt64Seconds(options_.retention.max_age));
   status->set_fetches_served(fetches_.load());

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "replication/log_retention.h"
+#include "server/central/backup_runner.h"
 #include "server/central/expiry_sweeper.h"
 #include "server/central/write_pipeline.h"
 #include "server/node/limits.h"
@@ -104,6 +105,8 @@ class CentralNode final : public Node, public ReplicationSource, public KeySetAd
   replication::Publisher* publisher() override { return publisher_.get(); }
   absl::Status CanServeDownstreams() const override { return absl::OkStatus(); }
   WritePipeline* pipeline() { return pipeline_.get(); }
+  // Admin.Backup: online backups of the store.
+  BackupAdmin* backups() { return backups_.get(); }
   ExpirySweeper* sweeper() { return sweeper_.get(); }
   const CentralOptions& options() const { return options_; }
   uint64_t fetches_served() const { return fetches_.load(); }
@@ -130,6 +133,7 @@ class CentralNode final : public Node, public ReplicationSource, public KeySetAd
   std::unique_ptr<WritePipeline> pipeline_;
   std::unique_ptr<ExpirySweeper> sweeper_;
   std::unique_ptr<replication::LogRetention> retention_;
+  std::unique_ptr<BackupRunner> backups_;  // after store_: stopped and destroyed before it
   // Counters and flags.
   std::atomic<uint64_t> fetches_{0};
   std::atomic<bool> stopped_{false};

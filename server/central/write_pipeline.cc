@@ -120,6 +120,9 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   std::vector<WriteResult> results(ops->size());
   CommittedChanges changes;
   changes.reserve(ops->size());
+  // The same changes, writable until committed: the store stamps each with its checksum.
+  std::vector<Change*> writable;
+  writable.reserve(ops->size());
   absl::flat_hash_map<std::string, KeyState> overlay;
 
   for (size_t i = 0; i < ops->size(); ++i) {
@@ -167,6 +170,7 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
     result.version = next;
     result.applied = true;
     result.expiration = op.expiration;
+    writable.push_back(change.get());
     changes.push_back(std::move(change));
     ++next;
   }
@@ -174,10 +178,7 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   absl::Status committed = absl::OkStatus();
   bool refused = false;
   if (!changes.empty()) {
-    std::vector<const Change*> pointers;
-    pointers.reserve(changes.size());
-    for (const auto& c : changes) pointers.push_back(c.get());
-    committed = store_->Apply(pointers);
+    committed = store_->ApplyStamped(writable);
     // VersionedStore::Apply refuses with these codes only before writing anything.
     refused = absl::IsResourceExhausted(committed) || absl::IsUnavailable(committed);
     if (committed.ok()) {

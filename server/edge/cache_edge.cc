@@ -321,6 +321,8 @@ std::optional<absl::Status> CacheEdge::ListLocal(const kvstore::v1::ListRequest&
 void CacheEdge::FillModeStatus(kvstore::v1::StatusResponse* status) {
   cache_->FillStatus(status->mutable_cache());
   status->set_key_count(status->cache().entries());
+  status->set_checksum_mismatches(cache_->mismatches());
+  status->set_history_id(cache_->history_id());
 }
 
 }  // namespace kv::server

@@ -16,6 +16,7 @@ using kvstore::v1::Change;
 
 constexpr char kMetaApplied[] = "applied_version";
 constexpr char kMetaCluster[] = "cluster_id";
+constexpr char kMetaHistory[] = "history_id";
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -122,6 +123,8 @@ absl::Status CacheStore::Load() {
   }
   s = db_->Get(rocksdb::ReadOptions(), handles_[0], kMetaCluster, &cluster_id_);
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the cache store");
+  s = db_->Get(rocksdb::ReadOptions(), handles_[0], kMetaHistory, &history_id_);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the cache store");
   if (auto st = LoadClusterData(); !st.ok()) return st;
 
   // Warm start: everything that was cached, coherent up to the applied version.
@@ -150,6 +153,25 @@ absl::Status CacheStore::Load() {
 std::string CacheStore::cluster_id() const {
   absl::MutexLock l(&mu_);
   return cluster_id_;
+}
+
+std::string CacheStore::history_id() const {
+  absl::MutexLock l(&mu_);
+  return history_id_;
+}
+
+absl::Status CacheStore::SetHistoryId(const std::string& history_id) {
+  absl::MutexLock l(&mu_);
+  if (history_id == history_id_) return absl::OkStatus();
+  // Written after the StartFrom it follows (the WAL keeps their order): a crash in between
+  // leaves the old history, which only gets another RESET.
+  if (auto s = FromRocks(db_->Put(rocksdb::WriteOptions(), handles_[0], kMetaHistory, history_id),
+                         "persisting the history id");
+      !s.ok()) {
+    return s;
+  }
+  history_id_ = history_id;
+  return absl::OkStatus();
 }
 
 absl::Status CacheStore::Persist(
@@ -184,6 +206,19 @@ absl::Status CacheStore::Apply(const std::vector<std::shared_ptr<const Change>>&
       }
       std::shared_ptr<const CachedValue> value;
       if (c->kind() != Change::KIND_INVALIDATE) value = FromChange(*c);
+      // What the cache holds at this very version must be what the stream says it is; the
+      // cache never replaces an equal version, so a wrong entry would otherwise stay.
+      if (auto cached = cache_.Peek(c->key());
+          cached != nullptr && value != nullptr && cached->version == value->version &&
+          (cached->found != value->found || cached->value != value->value ||
+           cached->metadata != value->metadata || cached->expiration != value->expiration)) {
+        if (mismatches_.fetch_add(1) == 0) {
+          KV_LOG(ERROR) << "cached entry at version " << c->version()
+                        << " differs from the stream's change; dropped";
+        }
+        // Dropped: the update below finds nothing to replace, and the next read refetches.
+        if (cache_.Erase(c->key())) deletes.push_back(c->key());
+      }
       if (auto it = pending_.find(c->key()); it != pending_.end()) {
         Pending& p = it->second;
         if (c->version() > p.newest_version) {

@@ -70,7 +70,12 @@ class CacheStore final : public replication::ChangeApplier, public replication::
 
   // ChangeApplier.
   uint64_t applied_version() const override { return applied_.load(std::memory_order_acquire); }
+  // Cached entries the stream contradicted (same version, other content) and that were dropped
+  // (docs/operations.md, "Checksums and kvctl verify").
+  uint64_t mismatches() const { return mismatches_.load(); }
   std::string cluster_id() const override;
+  std::string history_id() const override;
+  absl::Status SetHistoryId(const std::string& history_id) override;
   absl::Status Apply(
       const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) override;
   // HeadFollower.
@@ -144,6 +149,7 @@ class CacheStore final : public replication::ChangeApplier, public replication::
   std::vector<std::string> evicted_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  std::string history_id_ ABSL_GUARDED_BY(mu_);
   struct PinnedChange {
     kvstore::v1::Change change;
     uint64_t epoch = 0;
@@ -155,6 +161,7 @@ class CacheStore final : public replication::ChangeApplier, public replication::
 
   // Read without mu_; written under it.
   std::atomic<uint64_t> applied_{0};
+  std::atomic<uint64_t> mismatches_{0};
   // Counters.
   std::atomic<uint64_t> fetches_{0};
   std::atomic<uint64_t> coalesced_{0};

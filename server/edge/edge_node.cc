@@ -103,7 +103,9 @@ void EdgeNode::Decide(const kvstore::v1::ReadOptions& options, const CallContext
   if (options.consistency() == kvstore::v1::CONSISTENCY_STRONG) {
     return std::move(next)(Route::kStrong);
   }
-  if (freshness_.StalenessMicros() > BoundMicros(options)) return std::move(next)(Route::kStale);
+  if (freshness_.StalenessMicros() > BoundMicros(options) || !LocalDataSuspect().empty()) {
+    return std::move(next)(Route::kStale);
+  }
   if (options.min_version() > applied_version()) {
     const absl::Time now = absl::FromUnixMicros(clock_->UnixMicros());
     absl::Time deadline = std::min(call.deadline, now + options_.min_version_wait);
@@ -124,7 +126,8 @@ void EdgeNode::FillInfo(uint64_t as_of, kvstore::v1::Source source,
 }
 
 bool EdgeNode::StaleFallbackAllowed(const kvstore::v1::ReadOptions& options) const {
-  return options.allow_stale() && applied_version() >= options.min_version();
+  return options.allow_stale() && applied_version() >= options.min_version() &&
+         LocalDataSuspect().empty();
 }
 
 bool EdgeNode::Unreachable(const absl::Status& status) {
@@ -219,6 +222,11 @@ bool EdgeNode::Ready(std::string* why_not) {
       }
     }
   };
+  if (std::string suspect = LocalDataSuspect(); !suspect.empty()) {
+    *why_not = suspect;
+    append_stream_error();
+    return false;
+  }
   if (NeedsBootstrap()) {
     *why_not = absl::StrCat("waiting for the first snapshot from ", options_.upstream.address);
     append_stream_error();

@@ -107,6 +107,10 @@ class EdgeNode : public Node {
   virtual std::optional<absl::Status> ListLocal(const kvstore::v1::ListRequest& request,
                                                 kvstore::v1::ListResponse* response,
                                                 bool stale_fallback) = 0;
+  // Why the local data must not be answered from (a checksum mismatch no snapshot has healed
+  // yet), or "" when it may. Reads are then forwarded as for a too-stale edge, with no stale
+  // fallback, and the node is not ready.
+  virtual std::string LocalDataSuspect() const { return ""; }
   // The upstream's chain changed (a full edge passes it on to its own downstreams).
   virtual void OnUpstreamChain(const std::vector<std::string>& upstream_chain) {}
   // The mode's part of Admin.Status (key counts, cache or log figures, downstreams).

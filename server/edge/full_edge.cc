@@ -5,6 +5,7 @@
 #include "server/storage/cluster_data.h"
 #include "server/storage/data_dir_role.h"
 #include "server/storage/store_reads.h"
+#include "server/storage/store_status.h"
 
 namespace kv::server {
 
@@ -32,6 +33,7 @@ absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& opti
   node->publisher_ = std::make_unique<replication::Publisher>(
       &node->store_->log(), clock, pub, node->store_->cluster_id(), node->store_->head_version(),
       [self] { return self->StalenessMicros(); });
+  node->publisher_->SetHistoryId(node->store_->history_id());
   node->fetcher_ =
       std::make_unique<ValueFetcher>(node->store_.get(), node->upstream(), options.node_id);
   node->applier_ = std::make_unique<FullEdgeApplier>(node->store_.get(), node->publisher_.get(),
@@ -39,6 +41,13 @@ absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& opti
   if (auto s = ReportClusterData(*node->store_, options.on_cluster_data, /*restart=*/true);
       !s.ok()) {
     return s;
+  }
+  {
+    // What changed on disk while the node was down shows here, before anything is served.
+    const int64_t started = clock->MonotonicMicros();
+    if (auto s = node->applier_->VerifyStoredData(); !s.ok()) return s;
+    KV_LOG(INFO) << "checked the dataset checksum of " << options.data_dir << " in "
+                 << (clock->MonotonicMicros() - started) / 1000 << " ms";
   }
   node->retention_ =
       std::make_unique<replication::LogRetention>(&node->store_->log(), options.full.retention);
@@ -157,10 +166,20 @@ std::optional<absl::Status> FullEdge::ListLocal(const kvstore::v1::ListRequest& 
   return absl::OkStatus();
 }
 
+std::string FullEdge::LocalDataSuspect() const {
+  if (!applier_->diverged()) return "";
+  return absl::StrCat("checksum mismatch, resynchronising from ", options_.upstream.address, ": ",
+                      applier_->last_mismatch());
+}
+
 void FullEdge::FillModeStatus(kvstore::v1::StatusResponse* status) {
+  FillChecksumStatus(*store_, status);
+  status->set_checksum_mismatches(applier_->mismatches());
+  status->set_checksum_mismatch(applier_->last_mismatch());
   status->set_oldest_log_version(store_->log().entries() > 0 ? store_->log().oldest() : 0);
   status->set_log_entries(store_->log().entries());
   status->set_key_count(store_->ApproximateKeyCount());
+  status->set_history_id(store_->history_id());
   status->set_approximate_data_bytes(store_->ApproximateDataBytes());
   status->set_log_retention_entries(options_.full.retention.max_entries);
   status->set_log_retention_seconds(absl::ToInt64Seconds(options_.full.retention.max_age));

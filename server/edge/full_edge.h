@@ -57,6 +57,7 @@ class FullEdge final : public EdgeNode, public ReplicationSource {
                                         kvstore::v1::ListResponse* response,
                                         bool stale_fallback) override;
   void FillModeStatus(kvstore::v1::StatusResponse* status) override;
+  std::string LocalDataSuspect() const override;
   void OnUpstreamChain(const std::vector<std::string>& upstream_chain) override {
     publisher_->SetUpstreamChain(upstream_chain);
   }

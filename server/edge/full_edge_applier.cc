@@ -1,6 +1,7 @@
 #include "server/edge/full_edge_applier.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/reserved_keys.h"
 #include "server/storage/cluster_data.h"
 
@@ -8,8 +9,50 @@ namespace kv::server {
 
 using kvstore::v1::Change;
 
+namespace {
+
+std::string Hex(uint64_t v) { return absl::StrCat(absl::Hex(v, absl::kZeroPad16)); }
+
+}  // namespace
+
 bool FullEdgeApplier::NeedsBootstrap() const {
-  return store_->snapshot_incomplete() || store_->cluster_id().empty();
+  return store_->snapshot_incomplete() || store_->cluster_id().empty() || diverged_.load();
+}
+
+std::string FullEdgeApplier::last_mismatch() const {
+  absl::MutexLock l(&mu_);
+  return last_mismatch_;
+}
+
+void FullEdgeApplier::ReportMismatch(const std::string& what) {
+  mismatches_.fetch_add(1);
+  {
+    absl::MutexLock l(&mu_);
+    last_mismatch_ = what;
+  }
+  if (!diverged_.exchange(true)) {
+    KV_LOG(ERROR) << what << "; serving no local reads and resynchronising by a snapshot";
+  }
+}
+
+absl::Status FullEdgeApplier::VerifyStoredData() {
+  if (store_->snapshot_incomplete() || store_->cluster_id().empty()) return absl::OkStatus();
+  auto scan = store_->ScanChecksum();
+  if (!scan.ok()) return scan.status();
+  if (scan->recomputed != scan->persisted) {
+    ReportMismatch(absl::StrCat("checksum mismatch at open: the ", scan->records,
+                                " records at version ", scan->version, " sum to ",
+                                Hex(scan->recomputed), ", the running checksum is ",
+                                Hex(scan->persisted), " (the data changed on disk)"));
+    return absl::OkStatus();
+  }
+  ChecksumState state = store_->checksum_state();
+  if (state.central_known && state.central != state.checksum) {
+    ReportMismatch(absl::StrCat("checksum mismatch at open: ", Hex(state.checksum),
+                                " at version ", state.version, ", the central node's is ",
+                                Hex(state.central)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status FullEdgeApplier::Apply(const std::vector<std::shared_ptr<const Change>>& changes) {
@@ -18,6 +61,15 @@ absl::Status FullEdgeApplier::Apply(const std::vector<std::shared_ptr<const Chan
   for (const auto& c : changes) pointers.push_back(c.get());
   if (auto s = store_->Apply(pointers); !s.ok()) return s;
   publisher_->Append(changes);
+  // The batch is the central node's and is relayed as it came; only this node's copy is suspect.
+  if (ChecksumState state = store_->checksum_state();
+      state.central_known && state.central != state.checksum) {
+    std::string what =
+        absl::StrCat("checksum mismatch after version ", state.version, ": this node's is ",
+                     Hex(state.checksum), ", the central node's is ", Hex(state.central));
+    ReportMismatch(what);
+    return absl::InternalError(what);
+  }
   if (on_cluster_data_) {
     for (const auto& c : changes) {
       if (IsReservedKey(c->key())) on_cluster_data_(*c, /*restart=*/false);
@@ -37,7 +89,11 @@ absl::Status FullEdgeApplier::ApplySnapshotChunk(const kvstore::v1::SnapshotChun
   std::vector<const kvstore::v1::Entry*> entries, missing;
   for (const auto& e : chunk.entries()) entries.push_back(&e);
   for (const auto& e : chunk.missing_values()) missing.push_back(&e);
-  if (auto s = store_->InstallSnapshotEntries(entries, missing); !s.ok()) {
+  std::vector<uint64_t> hashes(chunk.missing_value_hashes().begin(),
+                               chunk.missing_value_hashes().end());
+  store_->SetSnapshotCentralChecksum(chunk.has_checksum() ? std::optional(chunk.checksum())
+                                                          : std::nullopt);
+  if (auto s = store_->InstallSnapshotEntries(entries, missing, hashes); !s.ok()) {
     // RESOURCE_EXHAUSTED: the snapshot does not fit above --min-free-disk. Nothing of this
     // chunk was written; the Subscriber backs off and takes the snapshot again later.
     return absl::Status(s.code(), absl::StrCat("installing the snapshot: ", s.message()));
@@ -58,6 +114,20 @@ absl::Status FullEdgeApplier::FinishSnapshot(uint64_t version, const std::string
   }
   // Edges below this one were following the old history: they must start over from here.
   publisher_->Rebase(cluster_id, version);
+  if (ChecksumState state = store_->checksum_state();
+      state.central_known && state.central != state.checksum) {
+    // The snapshot does not add up to the checksum it came with: take it again.
+    std::string what = absl::StrCat("checksum mismatch in the snapshot at version ", version,
+                                    ": its entries sum to ", Hex(state.checksum),
+                                    ", it carried ", Hex(state.central));
+    diverged_.store(false);  // logged again: this is a new finding
+    ReportMismatch(what);
+    return absl::DataLossError(what);
+  }
+  if (diverged_.exchange(false)) {
+    KV_LOG(INFO) << "resynchronised by a snapshot at version " << version
+                 << ": the checksum matches the central node's again";
+  }
   return absl::OkStatus();
 }
 

@@ -96,6 +96,7 @@ int RunCentral(const CentralFlags& flags) {
   RoleHooks hooks;
   hooks.gate = &gate;
   hooks.key_sets = central;
+  hooks.backups = central->backups();
   hooks.max_concurrent_snapshots = hardening.max_concurrent_snapshots;
   hooks.stop = [central] { central->Stop(); };
   absl::Status served = ServeRole(central, central, "", serve, &metrics, std::move(hooks));

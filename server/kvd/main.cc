@@ -2,6 +2,7 @@
 //   kvd central --listen 127.0.0.1:7000 --data-dir DIR
 //   kvd edge --mode full|cache --upstream HOST:PORT --listen ADDR --data-dir DIR
 //   kvd central --config /etc/kvd/central.toml [--print-config]
+//   kvd restore --from BACKUP_DIR --data-dir DIR
 // main() only parses flags (and the TOML file of --config, with the flags' names; flags given
 // on the command line win) into Options structs and hands them to the role's runner.
 
@@ -14,6 +15,7 @@
 #include "common/log.h"
 #include "server/kvd/central_main.h"
 #include "server/kvd/edge_main.h"
+#include "server/kvd/restore_main.h"
 #include "server/kvd/role_config.h"
 #include "server/kvd/serve.h"
 
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   CLI::App* central = kv::server::AddCentralCommand(&app, &central_flags);
   kv::server::EdgeFlags edge_flags;
   CLI::App* edge = kv::server::AddEdgeCommand(&app, &edge_flags);
+  kv::server::RestoreFlags restore_flags;
+  CLI::App* restore = kv::server::AddRestoreCommand(&app, &restore_flags);
 
   // CLI11 2.1 reads a config file only for the top-level command, so --config lives there (the
   // roles pass options they do not know up to it) and RoleConfig files every unsectioned key
@@ -63,5 +67,6 @@ int main(int argc, char** argv) {
   }
   if (central->parsed()) return kv::server::RunCentral(central_flags);
   if (edge->parsed()) return kv::server::RunEdge(edge_flags);
+  if (restore->parsed()) return kv::server::RunRestore(restore_flags);
   return 2;
 }

@@ -145,6 +145,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   KvService kv_service(&authorized, hooks.gate, hooks.tracker);
   AdminService admin_service(status_node != nullptr ? status_node.get() : &checked,
                              hooks.key_sets, hooks.gate, hooks.tracker);
+  admin_service.SetBackups(hooks.backups);
 
   // grpc.health.v1 (HealthReporter) and server reflection, for grpcurl and load balancers.
   grpc::EnableDefaultHealthCheckService(true);
@@ -271,6 +272,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
   // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
+  if (hooks.backups != nullptr) hooks.backups->Cancel();  // else the drain waits for the copy
   if (http) http->Stop();  // answers reads in flight, then closes
   if (resp_server) resp_server->Stop();  // answers commands in flight, then closes
   if (resp_collector != 0) hooks.metrics->RemoveCollector(resp_collector);

@@ -16,6 +16,7 @@
 #include "server/access/gatekeeper.h"
 #include "server/edge/upstream_client.h"
 #include "server/metrics/metrics.h"
+#include "server/node/backup_admin.h"
 #include "server/node/key_set_admin.h"
 #include "server/node/limits.h"
 #include "server/node/node.h"
@@ -78,6 +79,8 @@ struct ServeHooks {
   Gatekeeper* gate = nullptr;
   // The central node's key set administration; null elsewhere.
   KeySetAdmin* key_sets = nullptr;
+  // The central node's online backups (Admin.Backup); null elsewhere.
+  BackupAdmin* backups = nullptr;
   // Registered on the builder before start (the KV and Admin services are added by Serve).
   std::vector<grpc::Service*> extra_services;
   // Called after the server stopped accepting and before it waits for in-flight calls (ends

@@ -25,6 +25,7 @@ absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string&
   serve.metrics = metrics;
   serve.gate = hooks.gate;
   serve.key_sets = hooks.key_sets;
+  serve.backups = hooks.backups;
   serve.extra_services.push_back(replication.get());
   serve.on_serving = std::move(hooks.on_serving);
   // Downstream streams never end by themselves: end them before waiting for calls in flight.

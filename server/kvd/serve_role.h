@@ -19,6 +19,8 @@ struct RoleHooks {
   Gatekeeper* gate = nullptr;
   // The central node's key set administration; null elsewhere.
   KeySetAdmin* key_sets = nullptr;
+  // The central node's online backups; null elsewhere.
+  BackupAdmin* backups = nullptr;
   // This node's chain for replication refusals (replication/chain.h); null = the publisher's.
   std::function<std::vector<std::string>()> chain;
   // Once serving, with the bound gRPC address (an edge starts replicating).

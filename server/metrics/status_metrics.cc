@@ -99,6 +99,10 @@ void ExportStatus(const kvstore::v1::StatusResponse& s, MetricSink& sink) {
                  "Write batches refused for disk space (RESOURCE_EXHAUSTED) since the start.", {},
                  s.disk_write_refusals());
   }
+  sink.Counter("kv_checksum_mismatches_total",
+               "Times this node's data disagreed with the central node's checksum (a full edge, "
+               "then resynchronised) or a cached entry with the stream (a cache edge, dropped).",
+               {}, s.checksum_mismatches());
 
   sink.Gauge("kv_downstreams", "Downstream edges subscribed to this node.", {},
              s.downstreams_size());

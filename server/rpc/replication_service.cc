@@ -62,15 +62,20 @@ class SnapshotStream final : public grpc::ServerWriteReactor<kvstore::v1::Snapsh
     chunk_.Clear();
     chunk_.set_version(cursor_->version());
     chunk_.set_cluster_id(cursor_->cluster_id());
+    chunk_.set_history_id(cursor_->history_id());
     chunk_.set_total_keys(total_keys_);
+    chunk_.set_checksum(cursor_->checksum());
     std::vector<kvstore::v1::Entry> entries, missing;
-    auto more = cursor_->Next(chunk_bytes_, clock_->UnixSeconds(), &entries, &missing);
+    std::vector<uint64_t> missing_hashes;
+    auto more =
+        cursor_->Next(chunk_bytes_, clock_->UnixSeconds(), &entries, &missing, &missing_hashes);
     if (!more.ok()) {
       KV_LOG(ERROR) << "snapshot for " << peer_ << " failed: " << more.status();
       return Finish(grpc::Status(grpc::StatusCode::INTERNAL, std::string(more.status().message())));
     }
     for (auto& e : entries) *chunk_.add_entries() = std::move(e);
     for (auto& e : missing) *chunk_.add_missing_values() = std::move(e);
+    for (uint64_t h : missing_hashes) chunk_.add_missing_value_hashes(h);
     entries_sent_ += entries.size() + missing.size();
     sent_last_ = !*more;
     chunk_.set_last(sent_last_);

@@ -4,6 +4,7 @@ namespace kv::server {
 namespace {
 
 constexpr uint8_t kFlagValueMissing = 0x1;
+constexpr uint8_t kFlagValueHash = 0x2;
 
 void PutVarint64(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -32,12 +33,17 @@ bool GetVarint64(absl::string_view* in, uint64_t* v) {
 void EncodeRecord(const RecordView& record, std::string* out) {
   out->clear();
   out->reserve(1 + 10 + 10 + 5 + record.metadata.size() + record.value.size());
-  out->push_back(static_cast<char>(record.value_missing ? kFlagValueMissing : 0));
+  out->push_back(
+      static_cast<char>(record.value_missing ? (kFlagValueMissing | kFlagValueHash) : 0));
   PutVarint64(out, record.version);
   PutVarint64(out, static_cast<uint64_t>(record.expiration));
   PutVarint64(out, record.metadata.size());
   out->append(record.metadata.data(), record.metadata.size());
-  out->append(record.value.data(), record.value.size());
+  if (record.value_missing) {
+    for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(record.value_hash >> (8 * i)));
+  } else {
+    out->append(record.value.data(), record.value.size());
+  }
 }
 
 bool DecodeRecord(absl::string_view encoded, RecordView* record) {
@@ -54,6 +60,18 @@ bool DecodeRecord(absl::string_view encoded, RecordView* record) {
   record->value_missing = (flags & kFlagValueMissing) != 0;
   record->metadata = encoded.substr(0, metadata_len);
   record->value = encoded.substr(metadata_len);
+  record->value_hash = 0;
+  if (record->value_missing) {
+    // Older records held nothing where the value would be; newer ones hold its hash.
+    absl::string_view rest = record->value;
+    record->value = absl::string_view();
+    if ((flags & kFlagValueHash) != 0) {
+      if (rest.size() != 8) return false;
+      for (int i = 0; i < 8; ++i) {
+        record->value_hash |= static_cast<uint64_t>(static_cast<uint8_t>(rest[i])) << (8 * i);
+      }
+    }
+  }
   return true;
 }
 

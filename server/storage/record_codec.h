@@ -3,7 +3,9 @@
 //
 //   [flags u8][version varint64][expiration varint64][metadata_len varint32][metadata][value]
 //
-// The value comes last so it can be sliced out of a pinned RocksDB buffer without a copy.
+// The value comes last so it can be sliced out of a pinned RocksDB buffer without a copy. A
+// record whose value is missing carries the value's hash instead (flag 0x2, 8 bytes little-endian
+// where the value would be), so it still counts in the dataset checksum (replication/checksum.h).
 
 #include <cstdint>
 #include <string>
@@ -21,6 +23,8 @@ struct RecordView {
   bool value_missing = false;
   absl::string_view metadata;
   absl::string_view value;
+  // value_missing only: XXH3-64 of the value not held yet (0 in records older than checksums).
+  uint64_t value_hash = 0;
 
   // Expired records are absent to every read.
   bool ExpiredAt(int64_t now_unix_seconds) const {

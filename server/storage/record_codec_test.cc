@@ -9,7 +9,6 @@ TEST(RecordCodec, RoundTripsEveryField) {
   RecordView in;
   in.version = 1234567890123ull;
   in.expiration = 1900000000;
-  in.value_missing = true;
   std::string metadata = "meta\0data";
   std::string value(100000, 'v');
   in.metadata = metadata;
@@ -20,9 +19,31 @@ TEST(RecordCodec, RoundTripsEveryField) {
   ASSERT_TRUE(DecodeRecord(encoded, &out));
   EXPECT_EQ(out.version, in.version);
   EXPECT_EQ(out.expiration, in.expiration);
-  EXPECT_TRUE(out.value_missing);
+  EXPECT_FALSE(out.value_missing);
   EXPECT_EQ(out.metadata, in.metadata);
   EXPECT_EQ(out.value, in.value);
+}
+
+TEST(RecordCodec, AMissingValueKeepsItsHash) {
+  RecordView in;
+  in.version = 9;
+  in.value_missing = true;
+  in.value_hash = 0x0123456789abcdefull;
+  in.metadata = "m";
+  std::string encoded;
+  EncodeRecord(in, &encoded);
+  RecordView out;
+  ASSERT_TRUE(DecodeRecord(encoded, &out));
+  EXPECT_TRUE(out.value_missing);
+  EXPECT_EQ(out.value_hash, in.value_hash);
+  EXPECT_TRUE(out.value.empty());
+  EXPECT_EQ(out.metadata, "m");
+  // A record from before checksums (flag 0x1, nothing after the metadata) still decodes.
+  std::string old_format = encoded.substr(0, encoded.size() - 8);
+  old_format[0] = 0x1;
+  ASSERT_TRUE(DecodeRecord(old_format, &out));
+  EXPECT_TRUE(out.value_missing);
+  EXPECT_EQ(out.value_hash, 0u);
 }
 
 TEST(RecordCodec, EmptyValueAndMetadata) {

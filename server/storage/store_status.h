@@ -10,5 +10,7 @@ namespace kv::server {
 // Sets disk_free_bytes, min_free_disk_bytes, disk_reserve_exceeded, disk_write_refusals,
 // storage_writes_stopped and storage_error.
 void FillStoreStatus(const VersionedStore& store, kvstore::v1::StatusResponse* status);
+// The dataset checksums (part of FillStoreStatus; a full edge reports only these).
+void FillChecksumStatus(const VersionedStore& store, kvstore::v1::StatusResponse* status);
 
 }  // namespace kv::server

@@ -8,8 +8,10 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/slice.h"
+#include "replication/checksum.h"
 #include "rocksdb/convenience.h"
 #include "server/storage/rocks_options.h"
+#include "server/storage/history_id.h"
 
 namespace kv::server {
 
@@ -23,10 +25,28 @@ using replication::EncodeVersionKey;
 constexpr char kMetaHead[] = "head_version";
 constexpr char kMetaClusterId[] = "cluster_id";
 constexpr char kMetaSnapshotIncomplete[] = "snapshot_incomplete";
+// The dataset checksums at the head version (replication/checksum.h), big-endian.
+constexpr char kMetaChecksum[] = "checksum";
+constexpr char kMetaCentralChecksum[] = "central_checksum";
+constexpr char kMetaHistoryId[] = "history_id";
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+// A stored record's term: a missing value counts through the hash it travelled with.
+uint64_t StoredTerm(absl::string_view key, const RecordView& view) {
+  return replication::RecordTerm(
+      key, view.version, view.expiration, view.metadata,
+      view.value_missing ? view.value_hash : replication::ValueHash(view.value));
+}
+
+// The term of the record a put or invalidation leaves.
+uint64_t ChangeTerm(const Change& c) {
+  return replication::RecordTerm(
+      c.key(), c.version(), c.expiration(), c.metadata(),
+      c.kind() == Change::KIND_INVALIDATE ? c.value_hash() : replication::ValueHash(c.value()));
 }
 
 std::string ExpiryKey(int64_t expiration, absl::string_view key) {
@@ -43,7 +63,8 @@ SnapshotCursor::~SnapshotCursor() {
 
 absl::StatusOr<bool> SnapshotCursor::Next(size_t max_bytes, int64_t now_unix,
                                           std::vector<Entry>* entries,
-                                          std::vector<Entry>* missing) {
+                                          std::vector<Entry>* missing,
+                                          std::vector<uint64_t>* missing_hashes) {
   if (done_) return false;
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_;
@@ -67,10 +88,15 @@ absl::StatusOr<bool> SnapshotCursor::Next(size_t max_bytes, int64_t now_unix,
       return absl::DataLossError(
           absl::StrCat("corrupt record for key '", absl::CHexEscape(ToView(it->key())), "'"));
     }
-    if (!view.ExpiredAt(now_unix)) {
+    // Expired records travel too (now_unix is not needed): they count in the checksum until
+    // the central node's deletion of them arrives, and every read judges expiry itself.
+    {
       Entry* e = view.value_missing ? &missing->emplace_back() : &entries->emplace_back();
       e->set_key(it->key().data(), it->key().size());
       if (!view.value_missing) e->set_value(view.value.data(), view.value.size());
+      if (view.value_missing && missing_hashes != nullptr) {
+        missing_hashes->push_back(view.value_hash);
+      }
       e->set_metadata(view.metadata.data(), view.metadata.size());
       e->set_version(view.version);
       e->set_expiration(view.expiration);
@@ -123,6 +149,44 @@ absl::StatusOr<std::unique_ptr<VersionedStore>> VersionedStore::Open(const Store
   return store;
 }
 
+absl::StatusOr<StoreMeta> VersionedStore::ReadMeta(const std::string& path) {
+  // RocksDB would create an info LOG file in the directory; this one discards its lines.
+  class NoLog final : public rocksdb::Logger {
+    using rocksdb::Logger::Logv;
+    void Logv(const char*, va_list) override {}
+  };
+  StoreOptions options;
+  options.path = path;
+  options.block_cache_bytes = 8 << 20;
+  RocksOptions rocks = MakeRocksOptions(options, nullptr);
+  rocks.db.info_log = std::make_shared<NoLog>();
+  rocks.db.create_if_missing = false;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocks.db, path, rocks.families, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening ", path, " read-only"));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  StoreMeta meta;
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), handles[kMetaFamily], kMetaHead, &value);
+  if (s.ok() && !DecodeVersionKey(value, &meta.head_version)) s = rocksdb::Status::Corruption();
+  for (auto [key, out] : {std::pair{kMetaClusterId, &meta.cluster_id},
+                          std::pair{kMetaHistoryId, &meta.history_id}}) {
+    if (s.ok() || s.IsNotFound()) s = db->Get(rocksdb::ReadOptions(), handles[kMetaFamily], key, out);
+  }
+  if (s.ok() || s.IsNotFound()) {
+    s = db->Get(rocksdb::ReadOptions(), handles[kMetaFamily], kMetaSnapshotIncomplete, &value);
+    meta.snapshot_incomplete = s.ok();
+  }
+  absl::Status result = s.ok() || s.IsNotFound() ? absl::OkStatus()
+                                                 : FromRocks(s, "reading the store's meta");
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  db->Close();
+  if (!result.ok()) return result;
+  return meta;
+}
+
 VersionedStore::~VersionedStore() {
   if (!db_) return;
   log_.reset();
@@ -149,8 +213,16 @@ absl::Status VersionedStore::Load() {
   } else if (!s.IsNotFound()) {
     return FromRocks(s, "reading the cluster id");
   }
+  s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaHistoryId, &value);
+  if (s.ok()) {
+    absl::MutexLock l(&cluster_mu_);
+    history_id_ = value;
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading the history id");
+  }
   s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaSnapshotIncomplete, &value);
   snapshot_incomplete_.store(s.ok());
+  if (auto st = LoadChecksum(head); !st.ok()) return st;
   return log_->Load(head);
 }
 
@@ -174,6 +246,32 @@ absl::StatusOr<std::string> VersionedStore::EnsureClusterId() {
   }
   cluster_id_ = id;
   return id;
+}
+
+std::string VersionedStore::history_id() const {
+  absl::MutexLock l(&cluster_mu_);
+  return history_id_;
+}
+
+absl::StatusOr<std::string> VersionedStore::EnsureHistoryId() {
+  if (std::string id = history_id(); !id.empty()) return id;
+  std::string id = NewHistoryId();
+  if (auto st = SetHistoryId(id); !st.ok()) return st;
+  return id;
+}
+
+absl::Status VersionedStore::SetHistoryId(const std::string& history_id) {
+  absl::MutexLock l(&cluster_mu_);
+  if (history_id_ == history_id) return absl::OkStatus();
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  if (auto st = FromRocks(db_->Put(w, meta_cf_, kMetaHistoryId, history_id),
+                          "writing the history id");
+      !st.ok()) {
+    return st;
+  }
+  history_id_ = history_id;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> VersionedStore::Get(absl::string_view key, PinnedRecord* out) const {
@@ -219,6 +317,7 @@ void VersionedStore::AddRecordToBatch(const Change& change, rocksdb::WriteBatch*
       view.version = change.version();
       view.expiration = change.expiration();
       view.value_missing = change.kind() == Change::KIND_INVALIDATE;
+      view.value_hash = view.value_missing ? change.value_hash() : 0;
       view.metadata = change.metadata();
       view.value = change.value();
       std::string encoded;
@@ -234,25 +333,179 @@ void VersionedStore::AddRecordToBatch(const Change& change, rocksdb::WriteBatch*
 }
 
 absl::Status VersionedStore::Apply(const std::vector<const Change*>& changes) {
+  return ApplyChanges(changes, nullptr);
+}
+
+absl::Status VersionedStore::ApplyStamped(const std::vector<Change*>& changes) {
+  std::vector<const Change*> pointers(changes.begin(), changes.end());
+  return ApplyChanges(pointers, &changes);
+}
+
+absl::Status VersionedStore::ApplyChanges(const std::vector<const Change*>& changes,
+                                          const std::vector<Change*>* stamp) {
   if (changes.empty()) return absl::OkStatus();
   absl::MutexLock l(&write_mu_);
   uint64_t expected = head_.load() + 1;
   rocksdb::WriteBatch batch;
-  for (const Change* change : changes) {
+  ChecksumState state = checksum_state();
+  replication::DatasetChecksum sum(state.checksum);
+  // Keys written earlier in this batch: their new term (nullopt = deleted).
+  absl::flat_hash_map<std::string, std::optional<uint64_t>> pending;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change* change = changes[i];
     if (change->version() != expected) {
       return absl::FailedPreconditionError(absl::StrCat("out-of-order change: expected version ",
                                                         expected, ", got ", change->version()));
     }
+    auto old_term = CurrentTerm(change->key(), pending);
+    if (!old_term.ok()) return old_term.status();
+    if (*old_term) sum.Remove(**old_term);
+    std::optional<uint64_t> new_term;
+    if (change->kind() != Change::KIND_DELETE) {
+      new_term = ChangeTerm(*change);
+      sum.Add(*new_term);
+    }
+    pending[change->key()] = new_term;
+    if (stamp != nullptr) (*stamp)[i]->set_checksum(sum.value());
     AddRecordToBatch(*change, &batch);
     if (auto st = log_->Append(*change, &batch); !st.ok()) return st;
     ++expected;
   }
   uint64_t head = expected - 1;
   batch.Put(meta_cf_, kMetaHead, EncodeVersionKey(head));
+  state.version = head;
+  state.checksum = sum.value();
+  // The central node's checksum after the last change, as it said (at the central: its own).
+  state.central_known = changes.back()->has_checksum();
+  state.central = changes.back()->checksum();
+  PutChecksum(state, &batch);
   if (auto st = Write(&batch); !st.ok()) return st;
   log_->Committed(head);
   head_.store(head, std::memory_order_release);
+  SetChecksumState(state);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<uint64_t>> VersionedStore::CurrentTerm(
+    const std::string& key,
+    const absl::flat_hash_map<std::string, std::optional<uint64_t>>& pending) const {
+  if (auto it = pending.find(key); it != pending.end()) return it->second;
+  PinnedRecord record;
+  auto found = Get(key, &record);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(StoredTerm(key, record.view));
+}
+
+ChecksumState VersionedStore::checksum_state() const {
+  absl::MutexLock l(&checksum_mu_);
+  return checksum_;
+}
+
+void VersionedStore::SetChecksumState(const ChecksumState& state) {
+  absl::MutexLock l(&checksum_mu_);
+  checksum_ = state;
+}
+
+void VersionedStore::PutChecksum(const ChecksumState& state, rocksdb::WriteBatch* batch) {
+  batch->Put(meta_cf_, kMetaChecksum, EncodeVersionKey(state.checksum));
+  if (state.central_known) {
+    batch->Put(meta_cf_, kMetaCentralChecksum, EncodeVersionKey(state.central));
+  } else {
+    batch->Delete(meta_cf_, kMetaCentralChecksum);
+  }
+}
+
+absl::Status VersionedStore::LoadChecksum(uint64_t head) {
+  ChecksumState state;
+  state.version = head;
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaCentralChecksum, &value);
+  if (s.ok()) {
+    if (!DecodeVersionKey(value, &state.central)) return absl::DataLossError("corrupt checksum");
+    state.central_known = true;
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading the central checksum");
+  }
+  s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaChecksum, &value);
+  if (s.ok()) {
+    if (!DecodeVersionKey(value, &state.checksum)) return absl::DataLossError("corrupt checksum");
+    SetChecksumState(state);
+    return absl::OkStatus();
+  }
+  if (!s.IsNotFound()) return FromRocks(s, "reading the checksum");
+  // A directory from before checksums: computed once, here (a full scan).
+  const int64_t started = Clock::Real()->MonotonicMicros();
+  uint64_t records = 0;
+  if (auto st = SumRecords(nullptr, &state.checksum, &records); !st.ok()) return st;
+  if (records > 0) {
+    KV_LOG(INFO) << "computed the dataset checksum of " << options_.path << " once: " << records
+                 << " records in " << (Clock::Real()->MonotonicMicros() - started) / 1000
+                 << " ms";
+  }
+  rocksdb::WriteBatch batch;
+  PutChecksum(state, &batch);
+  if (auto st = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "writing the checksum");
+      !st.ok()) {
+    return st;
+  }
+  SetChecksumState(state);
+  return absl::OkStatus();
+}
+
+absl::Status VersionedStore::SumRecords(const rocksdb::Snapshot* snapshot, uint64_t* sum,
+                                        uint64_t* records) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot;
+  options.fill_cache = false;  // one pass over everything: keep the cache for reads
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, data_cf_));
+  replication::DatasetChecksum total;
+  *records = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    RecordView view;
+    if (!DecodeRecord(ToView(it->value()), &view)) {
+      return absl::DataLossError(
+          absl::StrCat("corrupt record for key '", absl::CHexEscape(ToView(it->key())), "'"));
+    }
+    total.Add(StoredTerm(ToView(it->key()), view));
+    ++*records;
+  }
+  *sum = total.value();
+  return FromRocks(it->status(), "scanning the records for the checksum");
+}
+
+absl::StatusOr<ChecksumScan> VersionedStore::ScanChecksum() const {
+  ChecksumScan scan;
+  const rocksdb::Snapshot* snapshot = nullptr;
+  {
+    // The snapshot and the running checksum describe the same state.
+    absl::MutexLock l(&write_mu_);
+    snapshot = db_->GetSnapshot();
+    ChecksumState state = checksum_state();
+    scan.version = state.version;
+    scan.persisted = state.checksum;
+  }
+  absl::Status s = SumRecords(snapshot, &scan.recomputed, &scan.records);
+  db_->ReleaseSnapshot(snapshot);
+  if (!s.ok()) return s;
+  return scan;
+}
+
+absl::Status VersionedStore::CorruptValueForTesting(absl::string_view key,
+                                                    absl::string_view value) {
+  absl::MutexLock l(&write_mu_);
+  PinnedRecord current;
+  auto found = Get(key, &current);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::NotFoundError("no such key");
+  RecordView view = current.view;
+  view.value_missing = false;
+  view.value = value;
+  std::string encoded;
+  EncodeRecord(view, &encoded);
+  rocksdb::WriteBatch batch;
+  batch.Put(data_cf_, ToSlice(key), encoded);
+  return Write(&batch);
 }
 
 absl::Status VersionedStore::List(absl::string_view prefix, absl::string_view start_after,
@@ -315,9 +568,13 @@ absl::Status VersionedStore::BeginSnapshotInstall() {
   batch.DeleteRange(expiry_cf_, lo, hi);
   if (auto st = log_->Reset(1, &batch); !st.ok()) return st;
   batch.Put(meta_cf_, kMetaHead, EncodeVersionKey(0));
+  PutChecksum(ChecksumState{}, &batch);
   if (auto st = Write(&batch, DiskReserve::Kind::kReclaim); !st.ok()) return st;
   head_.store(0);
   snapshot_incomplete_.store(true);
+  SetChecksumState(ChecksumState{});
+  snapshot_sum_ = 0;
+  snapshot_central_.reset();
   ReclaimWipedSpace();
   return absl::OkStatus();
 }
@@ -361,11 +618,14 @@ void VersionedStore::ReclaimWipedSpace() {
 }
 
 absl::Status VersionedStore::InstallSnapshotEntries(const std::vector<const Entry*>& entries,
-                                                    const std::vector<const Entry*>& missing) {
+                                                    const std::vector<const Entry*>& missing,
+                                                    const std::vector<uint64_t>& missing_hashes) {
   absl::MutexLock l(&write_mu_);
   rocksdb::WriteBatch batch;
+  replication::DatasetChecksum sum(snapshot_sum_);
   for (const auto* list : {&entries, &missing}) {
-    for (const Entry* e : *list) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const Entry* e = (*list)[i];
       Change c;
       c.set_kind(list == &entries ? Change::KIND_PUT : Change::KIND_INVALIDATE);
       c.set_version(e->version());
@@ -373,10 +633,19 @@ absl::Status VersionedStore::InstallSnapshotEntries(const std::vector<const Entr
       c.set_value(e->value());
       c.set_metadata(e->metadata());
       c.set_expiration(e->expiration());
+      if (list == &missing && i < missing_hashes.size()) c.set_value_hash(missing_hashes[i]);
       AddRecordToBatch(c, &batch);
+      sum.Add(ChangeTerm(c));
     }
   }
-  return Write(&batch);
+  if (auto st = Write(&batch); !st.ok()) return st;
+  snapshot_sum_ = sum.value();
+  return absl::OkStatus();
+}
+
+void VersionedStore::SetSnapshotCentralChecksum(std::optional<uint64_t> central) {
+  absl::MutexLock l(&write_mu_);
+  snapshot_central_ = central;
 }
 
 absl::Status VersionedStore::FinishSnapshotInstall(uint64_t version,
@@ -386,6 +655,9 @@ absl::Status VersionedStore::FinishSnapshotInstall(uint64_t version,
   batch.Put(meta_cf_, kMetaHead, EncodeVersionKey(version));
   batch.Put(meta_cf_, kMetaClusterId, cluster_id);
   batch.Delete(meta_cf_, kMetaSnapshotIncomplete);
+  ChecksumState checksum{version, snapshot_sum_, snapshot_central_.has_value(),
+                         snapshot_central_.value_or(0)};
+  PutChecksum(checksum, &batch);
   if (auto st = log_->Reset(version + 1, &batch); !st.ok()) return st;
   // Synced: a finished snapshot is expensive to redo. Its entries are in; the end marker may use
   // the reserve.
@@ -398,6 +670,7 @@ absl::Status VersionedStore::FinishSnapshotInstall(uint64_t version,
   }
   head_.store(version, std::memory_order_release);
   snapshot_incomplete_.store(false);
+  SetChecksumState(checksum);
   return absl::OkStatus();
 }
 
@@ -409,8 +682,10 @@ std::unique_ptr<SnapshotCursor> VersionedStore::NewSnapshotCursor() const {
     absl::MutexLock l(&write_mu_);
     cursor->snapshot_ = db_->GetSnapshot();
     cursor->version_ = head_.load();
+    cursor->checksum_ = checksum_state().checksum;
   }
   cursor->cluster_id_ = cluster_id();
+  cursor->history_id_ = history_id();
   cursor->cf_ = data_cf_;
   return cursor;
 }
@@ -422,6 +697,13 @@ absl::StatusOr<bool> VersionedStore::InstallFetchedValue(absl::string_view key, 
   auto found = Get(key, &current);
   if (!found.ok()) return found.status();
   if (!*found || current.view.version != version || !current.view.value_missing) return false;
+  // The record counts in the checksum through the hash its invalidation carried: a value that
+  // does not match it is not the one the central node wrote.
+  if (current.view.value_hash != 0 && replication::ValueHash(value) != current.view.value_hash) {
+    return absl::DataLossError(absl::StrCat("the fetched value of key '", absl::CHexEscape(key),
+                                            "' at version ", version,
+                                            " does not match the hash it was announced with"));
+  }
   RecordView view = current.view;
   view.value_missing = false;
   view.value = value;

@@ -1,11 +1,14 @@
 #pragma once
 // The RocksDB store of a full node (the central node or a full edge). Column families:
-//   default  meta: head version, cluster id, snapshot-in-progress marker
+//   default  meta: head version, cluster id, snapshot-in-progress marker, dataset checksums
 //   data     key -> current record (server/storage/record_codec.h)
 //   log      big-endian version -> Change (replication/change_log.h)
 //   expiry   big-endian expiration + key -> version (only where expirations are swept)
 // Every change is applied in one WriteBatch together with its log entry and the new head
-// version, so data, log and head never disagree, also after a crash.
+// version, so data, log and head never disagree, also after a crash. The dataset checksum
+// (replication/checksum.h) is kept the same way: each write reads the old records it replaces,
+// and the running sum is written in the same batch (docs/operations.md, "Checksums and kvctl
+// verify").
 //
 // Disk space: every write passes a DiskReserve first (docs/faults.md, "Disk full"), and none is
 // handed to RocksDB while RocksDB itself has stopped writes after a background error
@@ -23,10 +26,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -55,6 +60,33 @@ struct ExpiredKey {
   int64_t expiration = 0;
 };
 
+// The dataset checksum at one version.
+struct ChecksumState {
+  uint64_t version = 0;
+  // This node's own, over the records it holds.
+  uint64_t checksum = 0;
+  // The central node's at `version`, as the stream or the snapshot carried it (at the central
+  // node, its own); unknown before an upstream sent one.
+  bool central_known = false;
+  uint64_t central = 0;
+};
+
+// A full recomputation of the checksum, against the running one persisted at the same version.
+struct ChecksumScan {
+  uint64_t version = 0;
+  uint64_t recomputed = 0;
+  uint64_t persisted = 0;
+  uint64_t records = 0;
+};
+
+// What a store's meta says about its data: the version it holds, and whose history it is.
+struct StoreMeta {
+  uint64_t head_version = 0;
+  std::string cluster_id;
+  std::string history_id;
+  bool snapshot_incomplete = false;
+};
+
 class VersionedStore;
 
 // Iterates every live key at one RocksDB snapshot (Replication.Snapshot). Memory stays bounded
@@ -67,12 +99,18 @@ class SnapshotCursor {
   ~SnapshotCursor();
   uint64_t version() const { return version_; }
   const std::string& cluster_id() const { return cluster_id_; }
+  const std::string& history_id() const { return history_id_; }
+  // The source's dataset checksum at version().
+  uint64_t checksum() const { return checksum_; }
   // Appends entries until `max_bytes` of keys+values (at least one entry when any remain).
-  // Expired keys are skipped; keys whose value is missing go to `missing` with no value.
+  // Keys whose value is missing go to `missing` with no value, and their value hashes to
+  // `missing_hashes` (if not null). Expired keys not yet swept are included: they count in the
+  // checksum until the central node's deletion of them, which the receiver must then hold.
   // Returns false when the snapshot is exhausted.
   absl::StatusOr<bool> Next(size_t max_bytes, int64_t now_unix,
                             std::vector<kvstore::v1::Entry>* entries,
-                            std::vector<kvstore::v1::Entry>* missing);
+                            std::vector<kvstore::v1::Entry>* missing,
+                            std::vector<uint64_t>* missing_hashes = nullptr);
 
  private:
   friend class VersionedStore;
@@ -85,7 +123,9 @@ class SnapshotCursor {
   bool started_ = false;
   bool done_ = false;
   uint64_t version_ = 0;
+  uint64_t checksum_ = 0;
   std::string cluster_id_;
+  std::string history_id_;
 };
 
 class VersionedStore {
@@ -94,6 +134,9 @@ class VersionedStore {
   // FAILED_PRECONDITION with a message that says so.
   static absl::StatusOr<std::unique_ptr<VersionedStore>> Open(const StoreOptions& options);
   ~VersionedStore();
+  // Reads the meta of the store in `path` without writing anything there (RocksDB read-only,
+  // no info log): a backup's copy, whose files must stay as they were hashed.
+  static absl::StatusOr<StoreMeta> ReadMeta(const std::string& path);
 
   VersionedStore(const VersionedStore&) = delete;
   VersionedStore& operator=(const VersionedStore&) = delete;
@@ -103,6 +146,14 @@ class VersionedStore {
   std::string cluster_id() const;
   // Central node: creates a random cluster id on first start. Returns the id.
   absl::StatusOr<std::string> EnsureClusterId();
+  // The history the data belongs to (server/storage/history_id.h); empty when it has none
+  // (an edge before its first sync, or data from before history ids).
+  std::string history_id() const;
+  // Central node: creates a new history id when the store has none. Returns the id.
+  absl::StatusOr<std::string> EnsureHistoryId();
+  // Records the history the data now belongs to (synced). Callers write it after the data it
+  // names, or while the snapshot-incomplete marker covers that data.
+  absl::Status SetHistoryId(const std::string& history_id);
   // True after a crash in the middle of a snapshot install: the data is incomplete.
   bool snapshot_incomplete() const { return snapshot_incomplete_.load(); }
 
@@ -111,8 +162,22 @@ class VersionedStore {
   absl::StatusOr<bool> Get(absl::string_view key, PinnedRecord* out) const;
 
   // Applies consecutive changes (head+1, head+2, ...) atomically with their log entries.
-  // RESOURCE_EXHAUSTED / UNAVAILABLE: refused before writing (see above).
+  // RESOURCE_EXHAUSTED / UNAVAILABLE: refused before writing (see above). The changes are logged
+  // as they are: the central node's checksum they carry is kept as the central's (an edge).
   absl::Status Apply(const std::vector<const kvstore::v1::Change*>& changes);
+  // The central node: as Apply, and stamps each change with the checksum after it before it is
+  // logged, so the stream carries it.
+  absl::Status ApplyStamped(const std::vector<kvstore::v1::Change*>& changes);
+
+  // The running checksum at the head version (any thread).
+  ChecksumState checksum_state() const;
+  // Recomputes the checksum from every record at one RocksDB snapshot (a full scan) and returns
+  // it with the persisted one at the same version; they differ when the data changed behind the
+  // store's back (a disk error, a bug, an edited directory).
+  absl::StatusOr<ChecksumScan> ScanChecksum() const;
+  // Tests only: replaces a record's value, keeping its version, without updating the checksum
+  // (what a corrupted disk would do). NOT_FOUND when the key has no record.
+  absl::Status CorruptValueForTesting(absl::string_view key, absl::string_view value);
 
   // Keys with `prefix` strictly after `start_after` (empty = from the start of the prefix), in
   // order, skipping expired ones; at most `limit`. `*more` tells whether further keys exist;
@@ -126,9 +191,15 @@ class VersionedStore {
   // wipe may use the disk reserve (it frees space): the old tables are dropped or compacted
   // away at once, so a snapshot retried after running out of space starts from a clean disk.
   absl::Status BeginSnapshotInstall();
+  // `missing_hashes` holds the value hash of each entry of `missing` (absent ones count as 0).
   absl::Status InstallSnapshotEntries(const std::vector<const kvstore::v1::Entry*>& entries,
-                                      const std::vector<const kvstore::v1::Entry*>& missing);
+                                      const std::vector<const kvstore::v1::Entry*>& missing,
+                                      const std::vector<uint64_t>& missing_hashes = {});
   absl::Status FinishSnapshotInstall(uint64_t version, const std::string& cluster_id);
+  // The central node's checksum the snapshot carried. FinishSnapshotInstall makes this node's
+  // checksum the sum over the installed entries and records this one next to it (the caller
+  // compares them through checksum_state()).
+  void SetSnapshotCentralChecksum(std::optional<uint64_t> central);
 
   // --- Upstream side ---------------------------------------------------------------------------
   std::unique_ptr<SnapshotCursor> NewSnapshotCursor() const;
@@ -144,6 +215,9 @@ class VersionedStore {
   // Index entries with expiration <= now, oldest first, at most `max`.
   absl::Status ScanExpired(int64_t now_unix, size_t max, std::vector<ExpiredKey>* out) const;
   absl::Status DropExpiryIndex(const std::vector<ExpiredKey>& keys);
+
+  // The RocksDB itself, for an online backup (server/storage/backup.h), which only reads it.
+  rocksdb::DB* db_for_backup() const { return db_.get(); }
 
   replication::ChangeLog& log() { return *log_; }
   const replication::ChangeLog& log() const { return *log_; }
@@ -166,6 +240,8 @@ class VersionedStore {
  private:
   VersionedStore() = default;
   absl::Status Load();
+  // Reads the persisted checksum; a directory from before checksums gets it computed once.
+  absl::Status LoadChecksum(uint64_t head);
   // Every write goes through here: the health and space checks, then RocksDB.
   enum class Sync { kAsStore, kAlways, kNever };
   absl::Status Write(rocksdb::WriteBatch* batch, DiskReserve::Kind kind = DiskReserve::Kind::kWrite,
@@ -176,6 +252,19 @@ class VersionedStore {
   // delete the WAL files they pin.
   void FlushToFreeWal();
   void AddRecordToBatch(const kvstore::v1::Change& change, rocksdb::WriteBatch* batch);
+  // Apply and ApplyStamped; `stamp` (the same changes, writable) gets the checksums.
+  absl::Status ApplyChanges(const std::vector<const kvstore::v1::Change*>& changes,
+                            const std::vector<kvstore::v1::Change*>* stamp);
+  // The checksum term of the key's current record, or nullopt when it has none; `pending` holds
+  // the records written earlier in the same batch (not in RocksDB yet).
+  absl::StatusOr<std::optional<uint64_t>> CurrentTerm(
+      const std::string& key,
+      const absl::flat_hash_map<std::string, std::optional<uint64_t>>& pending) const;
+  // The full scan of ScanChecksum, at `snapshot`.
+  absl::Status SumRecords(const rocksdb::Snapshot* snapshot, uint64_t* sum,
+                          uint64_t* records) const;
+  void PutChecksum(const ChecksumState& state, rocksdb::WriteBatch* batch);
+  void SetChecksumState(const ChecksumState& state);
 
   // Constant after Open. The listener and reserve are declared before the DB, so they outlive it.
   StoreOptions options_;
@@ -198,6 +287,14 @@ class VersionedStore {
   mutable absl::Mutex write_mu_;
   mutable absl::Mutex cluster_mu_;
   std::string cluster_id_ ABSL_GUARDED_BY(cluster_mu_);
+  // The running checksum: changed under write_mu_ after each write, read under checksum_mu_
+  // (Status must not wait behind a synced write).
+  mutable absl::Mutex checksum_mu_;
+  ChecksumState checksum_ ABSL_GUARDED_BY(checksum_mu_);
+  // The sum over the entries of the snapshot being installed.
+  uint64_t snapshot_sum_ ABSL_GUARDED_BY(write_mu_) = 0;
+  std::optional<uint64_t> snapshot_central_ ABSL_GUARDED_BY(write_mu_);
+  std::string history_id_ ABSL_GUARDED_BY(cluster_mu_);
 };
 
 }  // namespace kv::server

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "replication/checksum.h"
 #include "tests/support/temp_dir.h"
 
 namespace kv::server {
@@ -320,6 +321,76 @@ TEST(VersionedStore, WritesBelowTheDiskReserveAreRefusedAndWriteNothing) {
   EXPECT_TRUE(store->FinishSnapshotInstall(7, "c").ok());
   EXPECT_TRUE(ApplyAll(store.get(), {Put(8, "a", "8")}).ok());
   EXPECT_EQ(store->head_version(), 8u);
+}
+
+// The running checksum (replication/checksum.h) equals a full recomputation after puts,
+// replacements, deletions and invalidations, survives a reopen, and is rebuilt by a snapshot.
+TEST(VersionedStore, ChecksumFollowsEveryChangeAndCatchesCorruption) {
+  testing::TempDir dir;
+  uint64_t at_central = 0;
+  {
+    auto store = OpenStore(dir.path());
+    Change inv;
+    inv.set_version(5);
+    inv.set_kind(Change::KIND_INVALIDATE);
+    inv.set_key("big");
+    inv.set_value_hash(replication::ValueHash("the big value"));
+    // Two writes of one key in one batch: the second replaces the first's term.
+    ASSERT_TRUE(ApplyAll(store.get(), {Put(1, "a", "1"), Put(2, "b", "2"), Put(3, "a", "3"),
+                                       Del(4, "b"), inv, Put(6, "c", "x", /*expiration=*/1000)})
+                    .ok());
+    auto scan = store->ScanChecksum();
+    ASSERT_TRUE(scan.ok()) << scan.status();
+    EXPECT_EQ(scan->version, 6u);
+    EXPECT_EQ(scan->records, 3u);
+    EXPECT_EQ(scan->recomputed, scan->persisted);
+    EXPECT_EQ(store->checksum_state().checksum, scan->persisted);
+    EXPECT_FALSE(store->checksum_state().central_known);  // the changes carried none
+    // Fetching the value does not change the checksum: the record counted through its hash.
+    const uint64_t before = store->checksum_state().checksum;
+    EXPECT_FALSE(store->InstallFetchedValue("big", 5, "another value").ok());
+    EXPECT_TRUE(*store->InstallFetchedValue("big", 5, "the big value"));
+    EXPECT_EQ(store->ScanChecksum()->recomputed, before);
+    // Stamped like the central node's: the change carries the checksum after it.
+    Change put = Put(7, "d", "4");
+    ASSERT_TRUE(store->ApplyStamped({&put}).ok());
+    EXPECT_TRUE(put.has_checksum());
+    EXPECT_EQ(put.checksum(), store->checksum_state().checksum);
+    EXPECT_EQ(store->checksum_state().central, put.checksum());
+    at_central = put.checksum();
+  }
+  {
+    auto store = OpenStore(dir.path());
+    EXPECT_EQ(store->checksum_state().checksum, at_central);
+    EXPECT_TRUE(store->checksum_state().central_known);
+    // A value changed behind the store's back shows in a recomputation only.
+    ASSERT_TRUE(store->CorruptValueForTesting("a", "X").ok());
+    auto scan = store->ScanChecksum();
+    ASSERT_TRUE(scan.ok());
+    EXPECT_NE(scan->recomputed, scan->persisted);
+    // A snapshot of the same records (from a second store) adds up to the same checksum.
+    testing::TempDir other_dir;
+    auto other = OpenStore(other_dir.path());
+    ASSERT_TRUE(ApplyAll(other.get(), {Put(1, "x", "gone")}).ok());
+    ASSERT_TRUE(other->BeginSnapshotInstall().ok());
+    std::vector<Entry> entries, missing;
+    std::vector<uint64_t> hashes;
+    auto cursor = store->NewSnapshotCursor();
+    while (true) {
+      auto more = cursor->Next(1 << 20, /*now_unix=*/5000, &entries, &missing, &hashes);
+      ASSERT_TRUE(more.ok());
+      if (!*more) break;
+    }
+    EXPECT_EQ(entries.size(), 4u);  // expired "c" travels too
+    std::vector<const Entry*> e, m;
+    for (const auto& x : entries) e.push_back(&x);
+    for (const auto& x : missing) m.push_back(&x);
+    ASSERT_TRUE(other->InstallSnapshotEntries(e, m, hashes).ok());
+    other->SetSnapshotCentralChecksum(cursor->checksum());
+    ASSERT_TRUE(other->FinishSnapshotInstall(cursor->version(), "cluster").ok());
+    EXPECT_EQ(other->checksum_state().checksum, scan->recomputed);
+    EXPECT_EQ(other->checksum_state().central, at_central);
+  }
 }
 
 }  // namespace
