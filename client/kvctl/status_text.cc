@@ -218,6 +218,23 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
   absl::StrAppend(&out, ")\n");
   absl::StrAppend(&out, "keys:             ", s.key_count(), "\n");
   absl::StrAppend(&out, "data size:        ", FormatByteSize(s.approximate_data_bytes()), "\n");
+  if (s.checksum_version() > 0 || s.checksum() != 0) {
+    const bool central = s.role() != "edge";
+    absl::StrAppend(&out, "checksum:         ", absl::StrFormat("%016x", s.checksum()),
+                    " at version ", s.checksum_version());
+    if (!central) {
+      absl::StrAppend(&out, !s.central_checksum_known() ? " (central's not known yet)"
+                            : s.central_checksum() == s.checksum()
+                                ? " (matches the central node's)"
+                                : absl::StrFormat(" (central node's %016x: MISMATCH)",
+                                                  s.central_checksum()));
+    }
+    absl::StrAppend(&out, "\n");
+    if (s.checksum_mismatches() > 0) {
+      absl::StrAppend(&out, "  mismatches:     ", s.checksum_mismatches(), ", last: ",
+                      s.checksum_mismatch(), "\n");
+    }
+  }
   if (s.disk_free_bytes() > 0 || s.min_free_disk_bytes() > 0) {
     absl::StrAppend(&out, "disk free:        ", FormatByteSize(s.disk_free_bytes()), " (keeps ",
                     FormatByteSize(s.min_free_disk_bytes()), " free",
