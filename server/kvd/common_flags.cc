@@ -17,8 +17,8 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
       ->capture_default_str();
   command
       ->add_option("--max-connections", flags->max_connections,
-                   "Open gRPC connections at most; the excess is reset at once (0 = what the "
-                   "descriptor limit leaves after the HTTP and RESP caps and a reserve)")
+                   "Open gRPC connections at most; the excess is reset at once (0 = two thirds of "
+                   "what the descriptor limit leaves after the HTTP and RESP caps and a reserve)")
       ->capture_default_str();
   command->add_option("--http", flags->http,
                       "HTTP address for /v1/kv, /metrics, /healthz, /readyz (empty = no HTTP)");

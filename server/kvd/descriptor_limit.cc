@@ -77,8 +77,11 @@ absl::StatusOr<ConnectionBudget> GrpcConnectionBudget(int requested, uint64_t li
     }
     out.max_connections = requested;
   } else if (budget >= other_connections + kMinDerivedConnections) {
-    out.max_connections =
-        static_cast<int>(std::min<uint64_t>(budget - other_connections, kMaxConnections));
+    // A third of what is left stays free: connections refused at the cap keep their descriptor
+    // until gRPC closes them after its accept loop, and a burst must not reach EMFILE meanwhile.
+    const uint64_t left = budget - other_connections;
+    out.max_connections = static_cast<int>(
+        std::min<uint64_t>(std::max(kMinDerivedConnections, left - left / 3), kMaxConnections));
   } else {
     out.max_connections = static_cast<int>(std::min<uint64_t>(budget / 2, kMaxConnections));
   }

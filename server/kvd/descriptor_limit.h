@@ -31,8 +31,9 @@ struct ConnectionBudget {
 };
 
 // The gRPC connection cap: `requested` (--max-connections; 0 = derive it), checked to fit under
-// `limit` less kReservedDescriptors. The derived cap is what the HTTP and RESP caps
-// (`other_connections`, 0 for listeners that are off) leave; when they leave less than a
+// `limit` less kReservedDescriptors. The derived cap is two thirds of what the HTTP and RESP caps
+// (`other_connections`, 0 for listeners that are off) leave (the last third absorbs refused
+// connections gRPC has not closed yet during a burst); when they leave less than a
 // sensible minimum, half of what is left after the reserve. Errors name the flag and the limit.
 absl::StatusOr<ConnectionBudget> GrpcConnectionBudget(int requested, uint64_t limit,
                                                       uint64_t other_connections);
