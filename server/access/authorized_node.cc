@@ -111,7 +111,9 @@ void AuthorizedNode::List(const kvstore::v1::ListRequest& request,
     return node_->List(request, response, call, std::move(done));
   }
   // "" or "_" or "__kv": the page may hold reserved keys, which this caller must not see. They
-  // are dropped from the page; the cursor still moves past them.
+  // are dropped from the page; the cursor still moves past them, without naming one: a page
+  // that ends on a reserved key gets a cursor past every reserved key the cluster writes (they
+  // are printable names, so "__kv/\xff" sorts after all of them).
   node_->List(request, response, call, [response, done = std::move(done)](absl::Status s) mutable {
     if (s.ok()) {
       auto* entries = response->mutable_entries();
@@ -120,6 +122,9 @@ void AuthorizedNode::List(const kvstore::v1::ListRequest& request,
                                       return IsReservedKey(e.key());
                                     }),
                      entries->end());
+      if (IsReservedKey(response->next_cursor())) {
+        response->set_next_cursor(std::string(kReservedKeyPrefix) + "\xff");
+      }
     }
     std::move(done)(s);
   });

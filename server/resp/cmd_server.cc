@@ -1,5 +1,6 @@
 // Server commands: COMMAND (enough for redis-cli and client libraries that look commands up),
-// INFO and DBSIZE.
+// INFO and DBSIZE. INFO and DBSIZE tell what Admin.Status tells (topology, key count), so with
+// --auth required they need a token with the admin scope, as Admin.Status does.
 
 #include <string>
 
@@ -9,6 +10,8 @@
 #include "server/resp/errors.h"
 #include "server/resp/handlers.h"
 #include "server/resp/info.h"
+#include "server/resp/node_call.h"
+#include "auth/principal.h"
 
 namespace kv::server::resp {
 namespace {
@@ -101,7 +104,20 @@ void CmdCommand(Invocation& call) {
   w.Error(UnknownSubcommand("COMMAND", sub));
 }
 
+// Admits a command that reveals the node's status; on a refusal answers it and returns false.
+bool AdmitStatusCommand(Invocation& call) {
+  CallContext context;
+  absl::Status s = PrepareContext(call, &context);
+  if (s.ok() && context.principal != nullptr && !context.principal->permissions.IsAdmin()) {
+    s = absl::PermissionDeniedError("missing scope admin (the node's status)");
+  }
+  if (s.ok()) return true;
+  call.reply.w().Error(ErrorForStatus(s, CallKind::kRead, !call.connection.auth_token.empty()));
+  return false;
+}
+
 void CmdInfo(Invocation& call) {
+  if (!AdmitStatusCommand(call)) return;
   kvstore::v1::StatusResponse status;
   call.server.node->GetStatus(&status);
   InfoFacts facts;
@@ -113,6 +129,7 @@ void CmdInfo(Invocation& call) {
 }
 
 void CmdDbsize(Invocation& call) {
+  if (!AdmitStatusCommand(call)) return;
   kvstore::v1::StatusResponse status;
   call.server.node->GetStatus(&status);
   call.reply.w().Integer(static_cast<int64_t>(status.key_count()));

@@ -150,14 +150,17 @@ grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMes
 ReplicationService::Subscribe(grpc::CallbackServerContext* context) {
   CallContext call;
   std::string identity;
+  using Reactor =
+      grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>;
   absl::Status s = CanServe();
-  if (s.ok()) s = AdmitPeer(context, &call, &identity);
+  // The chain (for loop detection) goes to peers only: a caller without credentials learns
+  // nothing about the topology.
   if (!s.ok()) {
     AddChain(context);
-    return new Refused<
-        grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>>(
-        ToGrpcStatus(s));
+    return new Refused<Reactor>(ToGrpcStatus(s));
   }
+  s = AdmitPeer(context, &call, &identity);
+  if (!s.ok()) return new Refused<Reactor>(ToGrpcStatus(s));
   return source_->publisher()->NewStream(context->peer(), identity);
 }
 
@@ -165,12 +168,14 @@ grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>* ReplicationService::Snapsh
     grpc::CallbackServerContext* context, const kvstore::v1::SnapshotRequest* request) {
   CallContext call;
   std::string identity;
+  using Reactor = grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>;
   absl::Status s = CanServe();
-  if (s.ok()) s = AdmitPeer(context, &call, &identity);
   if (!s.ok()) {
     AddChain(context);
-    return new Refused<grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>>(ToGrpcStatus(s));
+    return new Refused<Reactor>(ToGrpcStatus(s));
   }
+  s = AdmitPeer(context, &call, &identity);
+  if (!s.ok()) return new Refused<Reactor>(ToGrpcStatus(s));
   // Take a slot, or refuse: each snapshot holds memory until it ends.
   const int max = std::max(1, options_.max_concurrent_snapshots);
   if (snapshots_active_.fetch_add(1) >= max) {

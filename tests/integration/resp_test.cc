@@ -388,6 +388,13 @@ TEST_F(RespTest, TokensAreCheckedOnRespAtTheEdge) {
   ASSERT_TRUE(WaitApplied(full_, head + 1));
   EXPECT_EQ(Cli(full_, as_reader + "GET k"), "v\n");
   EXPECT_THAT(Cli(full_, as_reader + "GET __kv/auth/jwks"), HasSubstr("missing scope admin"));
+  // INFO and DBSIZE tell what Admin.Status tells: a token with admin, as Admin.Status needs.
+  EXPECT_THAT(Cli(full_, "INFO replication"), StartsWith("NOAUTH"));
+  EXPECT_THAT(Cli(full_, "DBSIZE"), StartsWith("NOAUTH"));
+  EXPECT_THAT(Cli(full_, as_reader + "INFO"), HasSubstr("missing scope admin"));
+  EXPECT_THAT(Cli(full_, as_reader + "DBSIZE"), HasSubstr("missing scope admin"));
+  EXPECT_THAT(Cli(full_, as_admin + "INFO replication"), HasSubstr("role:slave"));
+  EXPECT_THAT(Cli(full_, as_admin + "DBSIZE"), ::testing::MatchesRegex("[0-9]+\n"));
 }
 
 }  // namespace
