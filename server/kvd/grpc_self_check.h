@@ -28,7 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/periodic_task.h"
-#include "server/node/node.h"
+#include "server/node/forwarding_node.h"
 
 namespace kv::server {
 
@@ -81,40 +81,14 @@ class GrpcSelfCheck {
 // The node as readiness and Admin.Status see it: not ready while the self-check fails, and
 // Status carries the reason. Everything else goes straight to `node`. Threading and ownership:
 // as `node`; `node` and `check` must outlive this.
-class SelfCheckedNode final : public Node {
+class SelfCheckedNode final : public ForwardingNode {
  public:
-  SelfCheckedNode(Node* node, const GrpcSelfCheck* check) : node_(node), check_(check) {}
+  SelfCheckedNode(Node* node, const GrpcSelfCheck* check) : ForwardingNode(node), check_(check) {}
 
-  void Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
-           const CallContext& call, Done done) override {
-    node_->Get(request, response, call, std::move(done));
-  }
-  void BatchGet(const kvstore::v1::BatchGetRequest& request,
-                kvstore::v1::BatchGetResponse* response, const CallContext& call,
-                Done done) override {
-    node_->BatchGet(request, response, call, std::move(done));
-  }
-  void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
-           const CallContext& call, Done done) override {
-    node_->Put(request, response, call, std::move(done));
-  }
-  void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,
-              const CallContext& call, Done done) override {
-    node_->Delete(request, response, call, std::move(done));
-  }
-  void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
-            const CallContext& call, Done done) override {
-    node_->List(request, response, call, std::move(done));
-  }
-  void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
-             const CallContext& call, Done done) override {
-    node_->Fetch(request, response, call, std::move(done));
-  }
   void GetStatus(kvstore::v1::StatusResponse* status) override;
   bool Ready(std::string* why_not) override;
 
  private:
-  Node* const node_;
   const GrpcSelfCheck* const check_;
 };
 

@@ -16,7 +16,7 @@
 #include "common/tls/node_tls.h"
 #include "kvstore/v1/admin.pb.h"
 #include "server/metrics/metrics.h"
-#include "server/node/node.h"
+#include "server/node/forwarding_node.h"
 
 namespace kv::server {
 
@@ -27,43 +27,16 @@ int AddTlsCollector(Metrics& metrics, const tls::NodeTls* tls);
 
 // The node as the Admin service sees it: GetStatus also reports `tls`. Everything else goes
 // straight to `node`. Threading and ownership: as `node`; both must outlive this.
-class TlsStatusNode final : public Node {
+class TlsStatusNode final : public ForwardingNode {
  public:
-  TlsStatusNode(Node* node, const tls::NodeTls* tls) : node_(node), tls_(tls) {}
+  TlsStatusNode(Node* node, const tls::NodeTls* tls) : ForwardingNode(node), tls_(tls) {}
 
-  void Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
-           const CallContext& call, Done done) override {
-    node_->Get(request, response, call, std::move(done));
-  }
-  void BatchGet(const kvstore::v1::BatchGetRequest& request,
-                kvstore::v1::BatchGetResponse* response, const CallContext& call,
-                Done done) override {
-    node_->BatchGet(request, response, call, std::move(done));
-  }
-  void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
-           const CallContext& call, Done done) override {
-    node_->Put(request, response, call, std::move(done));
-  }
-  void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,
-              const CallContext& call, Done done) override {
-    node_->Delete(request, response, call, std::move(done));
-  }
-  void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
-            const CallContext& call, Done done) override {
-    node_->List(request, response, call, std::move(done));
-  }
-  void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
-             const CallContext& call, Done done) override {
-    node_->Fetch(request, response, call, std::move(done));
-  }
   void GetStatus(kvstore::v1::StatusResponse* status) override {
     node_->GetStatus(status);
     FillTlsStatus(tls_->State(), status->mutable_tls());
   }
-  bool Ready(std::string* why_not) override { return node_->Ready(why_not); }
 
  private:
-  Node* const node_;
   const tls::NodeTls* const tls_;
 };
 
