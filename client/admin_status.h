@@ -1,7 +1,8 @@
 #pragma once
-// kvctl's way to the Admin service: the full Admin.Status of a node, and SetKeySet. The public Client::Status() returns the
-// NodeStatus digest; `kvctl status` prints every field of the proto, and generated types stay
-// out of kv/client.h, so this internal header gives it the proto. Not part of the public API.
+// kvctl's way to the Admin service: the full Admin.Status of a node, and SetKeySet. The public
+// Client::Status() returns the NodeStatus digest; `kvctl status` prints every field of the proto,
+// and generated types stay out of kv/client.h, so this internal header gives it the proto. Not part
+// of the public API.
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"

@@ -45,7 +45,7 @@ class LogLine {
 #define KV_LOG_LEVEL_ERROR ::kv::LogLevel::kError
 #define KV_LOG_LEVEL_FATAL ::kv::LogLevel::kFatal
 
-#define KV_LOG(level)                                       \
-  if (!::kv::LogEnabled(KV_LOG_LEVEL_##level)) {            \
-  } else                                                    \
+#define KV_LOG(level)                            \
+  if (!::kv::LogEnabled(KV_LOG_LEVEL_##level)) { \
+  } else                                         \
     ::kv::LogLine(KV_LOG_LEVEL_##level, __FILE__, __LINE__).stream()

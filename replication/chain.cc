@@ -19,9 +19,7 @@ absl::Status CheckNoCycle(absl::string_view self, const std::vector<std::string>
   return absl::OkStatus();
 }
 
-std::string FormatChain(const std::vector<std::string>& chain) {
-  return absl::StrJoin(chain, ",");
-}
+std::string FormatChain(const std::vector<std::string>& chain) { return absl::StrJoin(chain, ","); }
 
 std::vector<std::string> ParseChain(absl::string_view text) {
   std::vector<std::string> out;
@@ -39,10 +37,9 @@ absl::Status ValidNodeId(absl::string_view id) {
         absl::StrCat("a node id must be 1..128 bytes, not ", id.size()));
   }
   for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
-        c != ':' && c != '@' && c != '/' && c != '-') {
-      return absl::InvalidArgumentError(
-          "a node id may hold only letters, digits and . _ : @ / -");
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' &&
+        c != '@' && c != '/' && c != '-') {
+      return absl::InvalidArgumentError("a node id may hold only letters, digits and . _ : @ / -");
     }
   }
   return absl::OkStatus();

@@ -35,9 +35,7 @@ class ChangeApplier {
   // between leaves the old id, which only gets another RESET), and when the local data has
   // none, from the first stream start.
   virtual std::string history_id() const { return {}; }
-  virtual absl::Status SetHistoryId(const std::string& /*history_id*/) {
-    return absl::OkStatus();
-  }
+  virtual absl::Status SetHistoryId(const std::string& /*history_id*/) { return absl::OkStatus(); }
 
   // Consecutive changes starting at applied_version() + 1, applied atomically.
   virtual absl::Status Apply(

@@ -30,7 +30,8 @@ uint64_t SumOf(const std::vector<Record>& records) {
 TEST(Checksum, IsIndependentOfOrder) {
   std::vector<Record> records;
   for (int i = 0; i < 100; ++i) {
-    records.push_back({"key" + std::to_string(i), "value" + std::to_string(i), "", uint64_t(i + 1)});
+    records.push_back(
+        {"key" + std::to_string(i), "value" + std::to_string(i), "", uint64_t(i + 1)});
   }
   const uint64_t sum = SumOf(records);
   std::mt19937 rng(7);

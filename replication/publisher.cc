@@ -171,9 +171,8 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
     if (other.get() != s && other->hello_done && other->node_id == hello.node_id()) {
       KV_LOG(WARN) << "downstream " << hello.node_id() << " from " << s->peer
                    << " replaces its stream from " << other->peer;
-      EndSession(other.get(),
-                 grpc::Status(grpc::StatusCode::ABORTED,
-                              "replaced by a newer stream from the same node id"));
+      EndSession(other.get(), grpc::Status(grpc::StatusCode::ABORTED,
+                                           "replaced by a newer stream from the same node id"));
     }
   }
   s->node_id = hello.node_id();

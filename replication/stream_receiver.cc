@@ -12,8 +12,7 @@ using kvstore::v1::Change;
 
 StreamReceiver::StreamReceiver(ChangeApplier* applier, HeadFollower* head,
                                FreshnessTracker* freshness, uint64_t from_version,
-                               std::function<void(uint64_t)> on_applied,
-                               std::string self_node_id)
+                               std::function<void(uint64_t)> on_applied, std::string self_node_id)
     : applier_(applier),
       head_(head),
       freshness_(freshness),

@@ -194,8 +194,8 @@ absl::Status Subscriber::TakeSnapshot() {
   while (reader->Read(&chunk)) {
     if (!begun) {
       // Checked before anything is wiped: an interrupted snapshot keeps its cluster id too.
-      if (auto s = CheckClusterChange(applier_->cluster_id(), chunk.cluster_id(),
-                                      upstream_address_, options_.allow_cluster_change);
+      if (auto s = CheckClusterChange(applier_->cluster_id(), chunk.cluster_id(), upstream_address_,
+                                      options_.allow_cluster_change);
           !s.ok()) {
         ctx.TryCancel();
         reader->Finish();
@@ -240,10 +240,10 @@ absl::Status Subscriber::TakeSnapshot() {
   grpc::Status status = reader->Finish();
   clear_active();
   if (!status.ok()) {
-    return LearnChainFromRefusal(
-        ctx, absl::Status(FromGrpcStatus(status).code(),
-                          absl::StrCat("snapshot from ", upstream_address_,
-                                       " failed: ", status.error_message())));
+    return LearnChainFromRefusal(ctx,
+                                 absl::Status(FromGrpcStatus(status).code(),
+                                              absl::StrCat("snapshot from ", upstream_address_,
+                                                           " failed: ", status.error_message())));
   }
   if (!begun || !saw_last) return absl::DataLossError("snapshot ended without its last chunk");
   // Before the finish, while the unfinished snapshot's marker still covers the data.
@@ -335,9 +335,8 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
       result = handled;
       if (handled.code() == absl::StatusCode::kAborted) {
         // Beginning again from another cluster would replace this node's data with it.
-        if (auto refused =
-                CheckClusterChange(applier_->cluster_id(), receiver.reset().cluster_id(),
-                                   upstream_address_, options_.allow_cluster_change);
+        if (auto refused = CheckClusterChange(applier_->cluster_id(), receiver.reset().cluster_id(),
+                                              upstream_address_, options_.allow_cluster_change);
             !refused.ok()) {
           result = refused;
           break;

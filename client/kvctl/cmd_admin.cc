@@ -37,9 +37,12 @@ int RunBackup(const AdminFlags& f, Context& ctx) {
   absl::StatusOr<kvstore::v1::BackupResponse> r = client::TakeBackup(*c, f.dest, *wait);
   if (!r.ok()) return ReportError(*ctx.io.err, "admin backup", r.status());
   if (f.output == "json") {
-    nlohmann::json j = {{"version", r->version()},       {"path", r->path()},
-                        {"cluster_id", r->cluster_id()}, {"history_id", r->history_id()},
-                        {"files", r->files()},           {"bytes", r->bytes()},
+    nlohmann::json j = {{"version", r->version()},
+                        {"path", r->path()},
+                        {"cluster_id", r->cluster_id()},
+                        {"history_id", r->history_id()},
+                        {"files", r->files()},
+                        {"bytes", r->bytes()},
                         {"duration_micros", r->duration_micros()}};
     *ctx.io.out << j.dump(2) << "\n";
     return kExitOk;
@@ -63,9 +66,10 @@ Command AddAdminCommand(CLI::App& root) {
       "backup",
       "Take a consistent online backup of the central node while writes continue; prints the "
       "version it holds. Restore it with `kvd restore --from DIR --data-dir NEW_DIR`");
-  backup->add_option("--dest", f->dest,
-                     "Directory to create for the backup, an absolute path on the central "
-                     "node's machine (new or empty; its parent must exist)")
+  backup
+      ->add_option("--dest", f->dest,
+                   "Directory to create for the backup, an absolute path on the central "
+                   "node's machine (new or empty; its parent must exist)")
       ->required();
   backup->add_option("--wait", f->wait, "How long to wait for the backup to finish")
       ->default_str("1h");

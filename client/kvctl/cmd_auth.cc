@@ -1,6 +1,5 @@
-// kvctl auth mint --key FILE --scope '...' [--ttl 1h] [--sub NAME] [--kid ID] [--iss ...] [--aud ...]
-// kvctl auth jwks --key FILE [--kid ID]
-// kvctl auth set-keys FILE|-
+// kvctl auth mint --key FILE --scope '...' [--ttl 1h] [--sub NAME] [--kid ID] [--iss ...] [--aud
+// ...] kvctl auth jwks --key FILE [--kid ID] kvctl auth set-keys FILE|-
 //
 // mint and jwks are local (auth/mint.h): development and test tokens, and the public key set a
 // key file stands for; no node is contacted. set-keys replaces the cluster's key set at the
@@ -31,8 +30,7 @@ struct AuthFlags {
   std::string jwks_file;  // set-keys: a file, or "-" for stdin
 };
 
-bool ReadFile(const std::string& command, const std::string& path, std::string* out,
-              Context& ctx) {
+bool ReadFile(const std::string& command, const std::string& path, std::string* out, Context& ctx) {
   if (path == "-") {
     *out = ReadAll(*ctx.io.in);
     return true;

@@ -52,8 +52,7 @@ int RunVerify(const VerifyFlags& f, Context& ctx) {
   }
   const uint64_t version = node->checksum_version();
   bool match = node->checksum() == node->central_checksum();
-  const bool central_same_version =
-      central.has_value() && central->checksum_version() == version;
+  const bool central_same_version = central.has_value() && central->checksum_version() == version;
   if (central_same_version) match = match && central->checksum() == node->checksum();
 
   if (f.output == "json") {
@@ -84,9 +83,9 @@ int RunVerify(const VerifyFlags& f, Context& ctx) {
   if (!match) {
     *ctx.io.err << "kvctl verify: node " << node->node_id()
                 << " does not hold the central node's data at version " << version
-                << (node->checksum_mismatch().empty() ? ""
-                                                      : "; the node says: " +
-                                                            node->checksum_mismatch())
+                << (node->checksum_mismatch().empty()
+                        ? ""
+                        : "; the node says: " + node->checksum_mismatch())
                 << "\n";
     return kExitChecksumMismatch;
   }

@@ -32,11 +32,10 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global flags may also follow the subcommand
   Context ctx;
   AddGlobalFlags(app, &ctx.flags);
-  std::vector<Command> commands = {AddPutCommand(app),    AddGetCommand(app),
-                                   AddDeleteCommand(app), AddListCommand(app),
-                                   AddStatusCommand(app), AddBulkPutCommand(app),
-                                   AddAuthCommand(app),   AddAdminCommand(app),
-                                   AddVerifyCommand(app)};
+  std::vector<Command> commands = {
+      AddPutCommand(app),  AddGetCommand(app),    AddDeleteCommand(app),
+      AddListCommand(app), AddStatusCommand(app), AddBulkPutCommand(app),
+      AddAuthCommand(app), AddAdminCommand(app),  AddVerifyCommand(app)};
   for (Command& c : commands) {
     c.app->footer(
         "Global options, before or after the command: --endpoint HOST:PORT (else $KV_ENDPOINT, "
@@ -47,7 +46,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 ok, 1 not found, 2 usage, 3 server error, 4 FAILED_PRECONDITION, "
       "5 UNAVAILABLE/DEADLINE_EXCEEDED, 6 INVALID_ARGUMENT/RESOURCE_EXHAUSTED, "
-      "7 bulk-put lines not written, 8 a write's outcome unknown (it may have been applied), 9 UNAUTHENTICATED/PERMISSION_DENIED, 10 verify: checksums differ.");
+      "7 bulk-put lines not written, 8 a write's outcome unknown (it may have been applied), 9 "
+      "UNAUTHENTICATED/PERMISSION_DENIED, 10 verify: checksums differ.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

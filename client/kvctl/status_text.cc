@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/kvctl/output.h"
 #include "common/units.h"
@@ -125,8 +125,7 @@ void AppendDownstreams(const kvstore::v1::StatusResponse& s, std::string* out) {
   absl::StrAppend(out, "\ndownstreams:      ", s.downstreams_size(), "\n");
   if (s.downstreams_size() == 0) return;
   std::vector<std::vector<std::string>> rows = {
-      {"NODE", "ADDRESS", "MODE", "ACKED", "LAG(VERSIONS)", "LAG(TIME)", "CONNECTED",
-       "IDENTITY"}};
+      {"NODE", "ADDRESS", "MODE", "ACKED", "LAG(VERSIONS)", "LAG(TIME)", "CONNECTED", "IDENTITY"}};
   for (const auto& d : s.downstreams()) {
     rows.push_back({d.node_id(), d.address().empty() ? d.peer() : d.address(), d.mode(),
                     absl::StrCat(d.acked_version()), absl::StrCat(d.lag_versions()),
@@ -223,16 +222,16 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
     absl::StrAppend(&out, "checksum:         ", absl::StrFormat("%016x", s.checksum()),
                     " at version ", s.checksum_version());
     if (!central) {
-      absl::StrAppend(&out, !s.central_checksum_known() ? " (central's not known yet)"
-                            : s.central_checksum() == s.checksum()
-                                ? " (matches the central node's)"
-                                : absl::StrFormat(" (central node's %016x: MISMATCH)",
-                                                  s.central_checksum()));
+      absl::StrAppend(
+          &out, !s.central_checksum_known() ? " (central's not known yet)"
+                : s.central_checksum() == s.checksum()
+                    ? " (matches the central node's)"
+                    : absl::StrFormat(" (central node's %016x: MISMATCH)", s.central_checksum()));
     }
     absl::StrAppend(&out, "\n");
     if (s.checksum_mismatches() > 0) {
-      absl::StrAppend(&out, "  mismatches:     ", s.checksum_mismatches(), ", last: ",
-                      s.checksum_mismatch(), "\n");
+      absl::StrAppend(&out, "  mismatches:     ", s.checksum_mismatches(),
+                      ", last: ", s.checksum_mismatch(), "\n");
     }
   }
   if (s.disk_free_bytes() > 0 || s.min_free_disk_bytes() > 0) {

@@ -3,7 +3,6 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
-
 #include "absl/time/clock.h"
 
 namespace kv::testing {

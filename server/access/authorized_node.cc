@@ -42,8 +42,7 @@ absl::Status AuthorizedNode::CheckRead(const CallContext& call, const std::strin
     return s.ok() ? s : Deny(std::move(s));
   }
   if (IsReservedKey(key)) {
-    return Deny(absl::PermissionDeniedError(auth::MissingScopeMessage(
-        auth::Action::kRead, key)));
+    return Deny(absl::PermissionDeniedError(auth::MissingScopeMessage(auth::Action::kRead, key)));
   }
   return absl::OkStatus();
 }
@@ -62,8 +61,8 @@ absl::Status AuthorizedNode::CheckWrite(const CallContext& call, const std::stri
   return absl::OkStatus();
 }
 
-void AuthorizedNode::Get(const kvstore::v1::GetRequest& request,
-                         kvstore::v1::GetResponse* response, const CallContext& call, Done done) {
+void AuthorizedNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                         const CallContext& call, Done done) {
   if (auto s = CheckRead(call, request.key()); !s.ok()) return std::move(done)(s);
   node_->Get(request, response, call, std::move(done));
 }
@@ -84,8 +83,8 @@ void AuthorizedNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
   node_->BatchGet(request, response, call, std::move(done));
 }
 
-void AuthorizedNode::Put(const kvstore::v1::PutRequest& request,
-                         kvstore::v1::PutResponse* response, const CallContext& call, Done done) {
+void AuthorizedNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
+                         const CallContext& call, Done done) {
   if (auto s = CheckWrite(call, request.key()); !s.ok()) return std::move(done)(s);
   node_->Put(request, response, call, std::move(done));
 }
@@ -98,8 +97,7 @@ void AuthorizedNode::Delete(const kvstore::v1::DeleteRequest& request,
 }
 
 void AuthorizedNode::List(const kvstore::v1::ListRequest& request,
-                          kvstore::v1::ListResponse* response, const CallContext& call,
-                          Done done) {
+                          kvstore::v1::ListResponse* response, const CallContext& call, Done done) {
   if (call.principal != nullptr) {
     absl::Status s = call.principal->permissions.Check(auth::Action::kList, request.prefix());
     if (!s.ok()) return std::move(done)(Deny(std::move(s)));
@@ -117,11 +115,10 @@ void AuthorizedNode::List(const kvstore::v1::ListRequest& request,
   node_->List(request, response, call, [response, done = std::move(done)](absl::Status s) mutable {
     if (s.ok()) {
       auto* entries = response->mutable_entries();
-      entries->erase(std::remove_if(entries->begin(), entries->end(),
-                                    [](const kvstore::v1::Entry& e) {
-                                      return IsReservedKey(e.key());
-                                    }),
-                     entries->end());
+      entries->erase(
+          std::remove_if(entries->begin(), entries->end(),
+                         [](const kvstore::v1::Entry& e) { return IsReservedKey(e.key()); }),
+          entries->end());
       if (IsReservedKey(response->next_cursor())) {
         response->set_next_cursor(std::string(kReservedKeyPrefix) + "\xff");
       }

@@ -19,9 +19,9 @@ Gatekeeper::Gatekeeper(GatekeeperOptions options, Metrics* metrics)
     : options_(std::move(options)), verifier_(options_.verifier) {
   if (metrics == nullptr) return;
   for (size_t i = 0; i < kMissingScope; ++i) {
-    denied_[i] = &metrics->Counter(kDeniedName, kDeniedHelp,
-                                   {{"reason", std::string(auth::RefusalLabel(
-                                                   auth::kAllRefusals[i]))}});
+    denied_[i] =
+        &metrics->Counter(kDeniedName, kDeniedHelp,
+                          {{"reason", std::string(auth::RefusalLabel(auth::kAllRefusals[i]))}});
   }
   denied_[kMissingScope] =
       &metrics->Counter(kDeniedName, kDeniedHelp, {{"reason", "missing_scope"}});
@@ -32,8 +32,7 @@ void Gatekeeper::Count(size_t reason, const absl::Status& status) {
   if (denied_[reason] != nullptr) denied_[reason]->Increment();
   const int64_t now = absl::ToUnixMicros(absl::Now());
   int64_t last = last_logged_micros_[reason].load(std::memory_order_relaxed);
-  if (now - last < 10'000'000 ||
-      !last_logged_micros_[reason].compare_exchange_strong(last, now)) {
+  if (now - last < 10'000'000 || !last_logged_micros_[reason].compare_exchange_strong(last, now)) {
     unlogged_[reason].fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -44,8 +43,7 @@ void Gatekeeper::Count(size_t reason, const absl::Status& status) {
                             : std::string());
 }
 
-absl::Status Gatekeeper::Admit(std::optional<absl::string_view> authorization,
-                               CallContext* call) {
+absl::Status Gatekeeper::Admit(std::optional<absl::string_view> authorization, CallContext* call) {
   if (authorization.has_value()) call->authorization = std::string(*authorization);
   if (!options_.required) return absl::OkStatus();
   auto principal = verifier_.VerifyAuthorization(authorization);

@@ -1,12 +1,12 @@
 #include "server/central/central_node.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/build_info.h"
-#include "common/log.h"
-#include "replication/publisher.h"
 #include "absl/synchronization/notification.h"
 #include "auth/key_set.h"
+#include "common/build_info.h"
+#include "common/log.h"
 #include "common/reserved_keys.h"
+#include "replication/publisher.h"
 #include "server/storage/cluster_data.h"
 #include "server/storage/data_dir_role.h"
 #include "server/storage/store_reads.h"
@@ -72,14 +72,13 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
       std::make_unique<replication::LogRetention>(&node->store_->log(), options.retention);
   node->backups_ = std::make_unique<BackupRunner>(node->store_.get());
   if (auto s = ReportClusterData(*node->store_, options.on_cluster_data,
-                                /*restart=*/true);
+                                 /*restart=*/true);
       !s.ok()) {
     return s;
   }
   if (auto s = node->SeedKeySet(); !s.ok()) return s;
   KV_LOG(INFO) << "central node " << options.node_id << " opened " << options.data_dir
-               << ": cluster " << node->cluster_id_ << ", history " << *history
-               << ", head version "
+               << ": cluster " << node->cluster_id_ << ", history " << *history << ", head version "
                << node->store_->head_version() << ", change log " << node->store_->log().oldest()
                << ".." << node->store_->log().newest();
   return node;
@@ -140,8 +139,8 @@ void CentralNode::SetKeySet(const kvstore::v1::SetKeySetRequest& request,
                             Done done) {
   auto keys = auth::KeySet::Parse(request.jwks());
   if (!keys.ok()) {
-    return std::move(done)(
-        absl::InvalidArgumentError(absl::StrCat("not a usable key set: ", keys.status().message())));
+    return std::move(done)(absl::InvalidArgumentError(
+        absl::StrCat("not a usable key set: ", keys.status().message())));
   }
   if (request.jwks().size() > options_.limits.max_value_bytes) {
     return std::move(done)(absl::InvalidArgumentError("the key set is larger than a value may be"));
@@ -152,7 +151,8 @@ void CentralNode::SetKeySet(const kvstore::v1::SetKeySetRequest& request,
   op.kind = WriteOp::Kind::kPut;
   op.key = std::string(kKeySetKey);
   op.value = request.jwks();
-  op.done = [response, kids = std::move(kids), done = std::move(done)](const WriteResult& r) mutable {
+  op.done = [response, kids = std::move(kids),
+             done = std::move(done)](const WriteResult& r) mutable {
     if (r.status.ok()) {
       response->set_version(r.version);
       for (auto& kid : kids) response->add_kids(std::move(kid));

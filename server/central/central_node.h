@@ -22,10 +22,10 @@
 #include "server/central/backup_runner.h"
 #include "server/central/expiry_sweeper.h"
 #include "server/central/write_pipeline.h"
-#include "server/node/limits.h"
-#include "server/node/node.h"
 #include "server/node/cluster_data.h"
 #include "server/node/key_set_admin.h"
+#include "server/node/limits.h"
+#include "server/node/node.h"
 #include "server/node/replication_source.h"
 #include "server/storage/versioned_store.h"
 

@@ -79,9 +79,9 @@ std::unique_ptr<replication::Subscriber> CacheEdge::NewSubscriber(
 absl::Status CacheEdge::StartFrom(uint64_t version, const std::string& cluster_id) {
   // The Subscriber refuses a RESET into another cluster; this also covers a start at the head
   // whose upstream changed cluster after such a RESET was accepted.
-  if (auto s = replication::CheckClusterChange(cache_->cluster_id(), cluster_id,
-                                               options_.upstream.address,
-                                               options_.allow_cluster_change);
+  if (auto s =
+          replication::CheckClusterChange(cache_->cluster_id(), cluster_id,
+                                          options_.upstream.address, options_.allow_cluster_change);
       !s.ok()) {
     return s;
   }
@@ -102,9 +102,8 @@ void CacheEdge::StopMode() {
   if (cluster_fetch_) cluster_fetch_->Stop();
   // The fetch in flight calls back into this node: wait for it (bounded by its deadline).
   absl::MutexLock l(&fetch_mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(fetch_mu_) {
-    return !cluster_fetch_in_flight_;
-  };
+  auto idle = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(fetch_mu_) { return !cluster_fetch_in_flight_; };
   fetch_mu_.Await(absl::Condition(&idle));
 }
 

@@ -63,8 +63,7 @@ bool CacheStore::NeedsClusterData() const {
   return it == pinned_.end() || it->second.epoch < epoch_;
 }
 
-bool CacheStore::PinClusterData(const kvstore::v1::Change& change, uint64_t epoch,
-                                bool* restart) {
+bool CacheStore::PinClusterData(const kvstore::v1::Change& change, uint64_t epoch, bool* restart) {
   absl::MutexLock l(&mu_);
   if (epoch != epoch_) return false;  // fetched before another start at the head
   auto it = pinned_.find(change.key());

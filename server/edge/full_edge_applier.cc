@@ -48,9 +48,8 @@ absl::Status FullEdgeApplier::VerifyStoredData() {
   }
   ChecksumState state = store_->checksum_state();
   if (state.central_known && state.central != state.checksum) {
-    ReportMismatch(absl::StrCat("checksum mismatch at open: ", Hex(state.checksum),
-                                " at version ", state.version, ", the central node's is ",
-                                Hex(state.central)));
+    ReportMismatch(absl::StrCat("checksum mismatch at open: ", Hex(state.checksum), " at version ",
+                                state.version, ", the central node's is ", Hex(state.central)));
   }
   return absl::OkStatus();
 }
@@ -118,8 +117,8 @@ absl::Status FullEdgeApplier::FinishSnapshot(uint64_t version, const std::string
       state.central_known && state.central != state.checksum) {
     // The snapshot does not add up to the checksum it came with: take it again.
     std::string what = absl::StrCat("checksum mismatch in the snapshot at version ", version,
-                                    ": its entries sum to ", Hex(state.checksum),
-                                    ", it carried ", Hex(state.central));
+                                    ": its entries sum to ", Hex(state.checksum), ", it carried ",
+                                    Hex(state.central));
     diverged_.store(false);  // logged again: this is a new finding
     ReportMismatch(what);
     return absl::DataLossError(what);

@@ -21,7 +21,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-
 #include "replication/change_applier.h"
 #include "replication/publisher.h"
 #include "server/edge/value_fetcher.h"

@@ -151,14 +151,14 @@ void HandleKv(const std::shared_ptr<KvRoute>& route, const HttpRequest& request,
   if (route->gate != nullptr) {
     std::optional<absl::string_view> authorization;
     if (request.HeaderCount("Authorization") > 0) authorization = request.Header("Authorization");
-    s = request.HeaderCount("Authorization") > 1 ? route->gate->MalformedAuthorization()
-                                                : route->gate->Admit(authorization, &call->context);
+    s = request.HeaderCount("Authorization") > 1
+            ? route->gate->MalformedAuthorization()
+            : route->gate->Admit(authorization, &call->context);
     if (!s.ok()) {
       if (absl::IsUnauthenticated(s)) {
-        responder.response().AddHeader("WWW-Authenticate",
-                                       request.HeaderCount("Authorization") == 0
-                                           ? "Bearer"
-                                           : "Bearer error=\"invalid_token\"");
+        responder.response().AddHeader("WWW-Authenticate", request.HeaderCount("Authorization") == 0
+                                                               ? "Bearer"
+                                                               : "Bearer error=\"invalid_token\"");
       }
       Reject(responder, metrics, start, HttpStatusFromCode(s.code()), s.code(), s.message());
       return;
@@ -284,8 +284,8 @@ absl::string_view SourceName(kvstore::v1::Source source) {
   }
 }
 
-void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics,
-                           GatewayOptions options, Gatekeeper* gate) {
+void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics, GatewayOptions options,
+                           Gatekeeper* gate) {
   server->Route("/healthz", [](const HttpRequest& request, Responder responder) {
     if (!IsGetOrHead(request)) return MethodNotAllowed(responder);
     responder.response().SetText(200, "ok");

@@ -56,7 +56,8 @@ absl::StatusOr<std::string> ReadFlagFile(const std::string& flag, const std::str
   if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
   std::ostringstream content;
   content << in.rdbuf();
-  if (!in && !in.eof()) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  if (!in && !in.eof())
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
   return content.str();
 }
 

@@ -192,8 +192,8 @@ absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits,
   }
   serve->http_max_connections = flags.http_max_connections;
   uint64_t pending = 0;
-  if (auto s = ParseBytesFlagInto("--http-max-pending-bytes", flags.http_max_pending_bytes,
-                                  &pending);
+  if (auto s =
+          ParseBytesFlagInto("--http-max-pending-bytes", flags.http_max_pending_bytes, &pending);
       !s.ok()) {
     return s;
   }

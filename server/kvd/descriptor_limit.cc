@@ -48,8 +48,7 @@ DescriptorLimit RaiseDescriptorLimit() {
     }
   }
   if (out.limit != out.soft_before) {
-    KV_LOG(INFO) << "descriptor limit " << out.limit << " (raised from " << out.soft_before
-                 << ")";
+    KV_LOG(INFO) << "descriptor limit " << out.limit << " (raised from " << out.soft_before << ")";
   } else {
     KV_LOG(INFO) << "descriptor limit " << out.limit;
   }
@@ -70,10 +69,10 @@ absl::StatusOr<ConnectionBudget> GrpcConnectionBudget(int requested, uint64_t li
   ConnectionBudget out;
   if (requested > 0) {
     if (static_cast<uint64_t>(requested) > budget) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--max-connections ", requested, " does not fit under the descriptor limit ", limit,
-          " less ", kReservedDescriptors, " reserved (at most ", budget,
-          "); lower it or raise the limit (ulimit -n, systemd LimitNOFILE=)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--max-connections ", requested, " does not fit under the descriptor limit ",
+                       limit, " less ", kReservedDescriptors, " reserved (at most ", budget,
+                       "); lower it or raise the limit (ulimit -n, systemd LimitNOFILE=)"));
     }
     out.max_connections = requested;
   } else if (budget >= other_connections + kMinDerivedConnections) {

@@ -112,8 +112,8 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
 
 // Opens the edge of type `Edge` and serves it; `source` is its upstream side, if it has one.
 template <typename Edge>
-int OpenAndServe(EdgeOptions options, const ServeOptions& serve, Metrics* metrics,
-                 Gatekeeper* gate, const HardeningOptions& hardening) {
+int OpenAndServe(EdgeOptions options, const ServeOptions& serve, Metrics* metrics, Gatekeeper* gate,
+                 const HardeningOptions& hardening) {
   options.full.min_free_disk_bytes = hardening.min_free_disk_bytes;
   options.on_cluster_data = gate->Observer();
   options.fetch_cluster_data = gate->required();

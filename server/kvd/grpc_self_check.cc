@@ -32,8 +32,8 @@ GrpcSelfCheck::~GrpcSelfCheck() { Stop(); }
 void GrpcSelfCheck::Start(const std::string& address) {
   target_ = LoopbackFor(address);
   RunCheck();
-  task_ = std::make_unique<PeriodicTask>("grpc-self-check", options_.interval,
-                                         [this] { RunCheck(); });
+  task_ =
+      std::make_unique<PeriodicTask>("grpc-self-check", options_.interval, [this] { RunCheck(); });
 }
 
 void GrpcSelfCheck::Stop() {
@@ -65,10 +65,10 @@ absl::Status GrpcSelfCheck::CheckOnce() const {
   if (code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::DEADLINE_EXCEEDED) {
     return absl::OkStatus();  // UNIMPLEMENTED, as expected: the server answered
   }
-  return absl::UnavailableError(absl::StrCat(
-      "the gRPC port ", target_, " does not answer a new connection (",
-      code == grpc::StatusCode::UNAVAILABLE ? "UNAVAILABLE" : "DEADLINE_EXCEEDED",
-      status.error_message().empty() ? "" : ": ", status.error_message(), ")"));
+  return absl::UnavailableError(
+      absl::StrCat("the gRPC port ", target_, " does not answer a new connection (",
+                   code == grpc::StatusCode::UNAVAILABLE ? "UNAVAILABLE" : "DEADLINE_EXCEEDED",
+                   status.error_message().empty() ? "" : ": ", status.error_message(), ")"));
 }
 
 void GrpcSelfCheck::RunCheck() {

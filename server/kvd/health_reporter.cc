@@ -4,8 +4,7 @@
 
 namespace kv::server {
 
-HealthReporter::HealthReporter(Node* node, grpc::Server* server,
-                               std::vector<std::string> services)
+HealthReporter::HealthReporter(Node* node, grpc::Server* server, std::vector<std::string> services)
     : node_(node), health_(server->GetHealthCheckService()), services_(std::move(services)) {
   if (health_ == nullptr) {
     KV_LOG(WARN) << "gRPC health service unavailable (not enabled before the server was built)";

@@ -10,11 +10,11 @@
 // Threading: the refresh runs on its own thread; Stop from the serving thread. Ownership: the
 // node and the server outlive this (Stop before the server shuts down).
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "common/periodic_task.h"
 #include "server/node/node.h"

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
                  "TOML file of flags, named as on the command line without the dashes "
                  "(data-dir = \"/var/lib/kv\"); flags given on the command line override it");
   app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
-  app.config_formatter(std::make_shared<kv::server::RoleConfig>(std::vector<CLI::App*>{central, edge}));
+  app.config_formatter(
+      std::make_shared<kv::server::RoleConfig>(std::vector<CLI::App*>{central, edge}));
   for (CLI::App* role : {central, edge}) {
     role->fallthrough();
     role->add_flag("--print-config", print_config,

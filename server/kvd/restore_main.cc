@@ -13,8 +13,7 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreFlags* flags) {
       "restore",
       "Prepare a central node's data directory from a backup (kvctl admin backup): verify it, "
       "copy it, and give it a new history id; then start `kvd central --data-dir DIR`");
-  cmd->add_option("--from", flags->from, "Backup directory (holds KV_BACKUP and db/)")
-      ->required();
+  cmd->add_option("--from", flags->from, "Backup directory (holds KV_BACKUP and db/)")->required();
   cmd->add_option("--data-dir", flags->data_dir,
                   "Data directory to create; must not exist (its parent must) or be empty")
       ->required();

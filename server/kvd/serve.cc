@@ -1,11 +1,10 @@
 #include "server/kvd/serve.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -97,10 +96,9 @@ int AddGrpcListenerCollector(Metrics& metrics, const ConnectionLimiter* limiter,
                              const GrpcSelfCheck* check) {
   return metrics.AddCollector([limiter, check](MetricSink& sink) {
     if (limiter != nullptr) {
-      sink.Gauge("kv_grpc_connections",
-                 "Open gRPC connections (an upper bound; exact at the cap)", {}, limiter->open());
-      sink.Gauge("kv_grpc_max_connections", "--max-connections", {},
-                 limiter->max_connections());
+      sink.Gauge("kv_grpc_connections", "Open gRPC connections (an upper bound; exact at the cap)",
+                 {}, limiter->open());
+      sink.Gauge("kv_grpc_max_connections", "--max-connections", {}, limiter->max_connections());
       sink.Counter("kv_grpc_connections_refused_total",
                    "gRPC connections reset at once because --max-connections were open", {},
                    static_cast<double>(limiter->refused()));
@@ -143,8 +141,8 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   std::unique_ptr<Node> status_node;
   if (node_tls != nullptr) status_node = std::make_unique<TlsStatusNode>(&checked, node_tls);
   KvService kv_service(&authorized, hooks.gate, hooks.tracker);
-  AdminService admin_service(status_node != nullptr ? status_node.get() : &checked,
-                             hooks.key_sets, hooks.gate, hooks.tracker);
+  AdminService admin_service(status_node != nullptr ? status_node.get() : &checked, hooks.key_sets,
+                             hooks.gate, hooks.tracker);
   admin_service.SetBackups(hooks.backups);
 
   // grpc.health.v1 (HealthReporter) and server reflection, for grpcurl and load balancers.
@@ -176,10 +174,10 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   }
   std::string grpc_address = absl::StrCat(HostOf(options.listen), ":", port);
   self_check.Start(grpc_address);
-  HealthReporter health(&checked, server.get(),
-                        {kvstore::v1::KV::service_full_name(),
-                         kvstore::v1::Admin::service_full_name(),
-                         kvstore::v1::Replication::service_full_name()});
+  HealthReporter health(
+      &checked, server.get(),
+      {kvstore::v1::KV::service_full_name(), kvstore::v1::Admin::service_full_name(),
+       kvstore::v1::Replication::service_full_name()});
   AddStatusCollector(*hooks.metrics,
                      [&checked](kvstore::v1::StatusResponse* s) { checked.GetStatus(s); });
   if (node_tls != nullptr) AddTlsCollector(*hooks.metrics, node_tls);
@@ -246,8 +244,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
                        ? ""
                        : (serve_tls ? ", HTTPS on " : ", HTTP on ") + http_address);
   if (!options.ready_file.empty()) {
-    if (auto s =
-            WriteReadyFile(options.ready_file, grpc_address, http_address, resp_address);
+    if (auto s = WriteReadyFile(options.ready_file, grpc_address, http_address, resp_address);
         !s.ok()) {
       server->Shutdown();
       return s;
@@ -273,8 +270,8 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
   if (hooks.backups != nullptr) hooks.backups->Cancel();  // else the drain waits for the copy
-  if (http) http->Stop();  // answers reads in flight, then closes
-  if (resp_server) resp_server->Stop();  // answers commands in flight, then closes
+  if (http) http->Stop();                                 // answers reads in flight, then closes
+  if (resp_server) resp_server->Stop();                   // answers commands in flight, then closes
   if (resp_collector != 0) hooks.metrics->RemoveCollector(resp_collector);
   if (http_collector != 0) hooks.metrics->RemoveCollector(http_collector);
   int left = hooks.tracker->Drain(options.shutdown_grace);

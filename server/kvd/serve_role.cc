@@ -17,8 +17,8 @@ absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string&
   replication_options.max_concurrent_snapshots = hooks.max_concurrent_snapshots;
   std::unique_ptr<ReplicationService> replication =
       source != nullptr
-          ? std::make_unique<ReplicationService>(source, node, hooks.gate, Clock::Real(),
-                                                 &tracker, replication_options)
+          ? std::make_unique<ReplicationService>(source, node, hooks.gate, Clock::Real(), &tracker,
+                                                 replication_options)
           : std::make_unique<ReplicationService>(not_an_upstream, replication_options);
   ServeHooks serve;
   serve.tracker = &tracker;

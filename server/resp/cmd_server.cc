@@ -7,11 +7,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "auth/principal.h"
 #include "server/resp/errors.h"
 #include "server/resp/handlers.h"
 #include "server/resp/info.h"
 #include "server/resp/node_call.h"
-#include "auth/principal.h"
 
 namespace kv::server::resp {
 namespace {

@@ -12,7 +12,7 @@ bool AdmitAdmin(grpc::CallbackServerContext* context, Gatekeeper* gate, CallCont
   absl::Status admitted = AdmitCall(context, gate, call);
   if (admitted.ok()) admitted = CheckAdmin(*call, gate);
   if (admitted.ok()) return true;
-  std::move(*done)(admitted);
+  std::move (*done)(admitted);
   return false;
 }
 

@@ -9,8 +9,8 @@
 #include "server/access/gatekeeper.h"
 #include "server/node/backup_admin.h"
 #include "server/node/key_set_admin.h"
-#include "server/rpc/call_tracker.h"
 #include "server/node/node.h"
+#include "server/rpc/call_tracker.h"
 
 namespace kv::server {
 

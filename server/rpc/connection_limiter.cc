@@ -70,9 +70,7 @@ const grpc_socket_mutator_vtable kVtable = {MutateFd, Compare, Destroy, MutateFd
 class LimiterOption final : public grpc::ServerBuilderOption {
  public:
   explicit LimiterOption(grpc_socket_mutator* mutator) : mutator_(mutator) {}
-  void UpdateArguments(grpc::ChannelArguments* args) override {
-    args->SetSocketMutator(mutator_);
-  }
+  void UpdateArguments(grpc::ChannelArguments* args) override { args->SetSocketMutator(mutator_); }
   void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*) override {}
 
  private:
@@ -159,8 +157,7 @@ uint64_t ConnectionLimiter::DrainBacklog() {
 void ConnectionLimiter::PruneClosed() {
   for (auto it = open_.begin(); it != open_.end();) {
     struct stat st;
-    const bool same = fstat(it->first, &st) == 0 && S_ISSOCK(st.st_mode) &&
-                      st.st_ino == it->second;
+    const bool same = fstat(it->first, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == it->second;
     if (same) {
       ++it;
     } else {

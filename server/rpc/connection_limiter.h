@@ -73,7 +73,7 @@ class ConnectionLimiter {
   const int max_;
   std::unique_ptr<Mutator> mutator_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<int, ino_t> open_ ABSL_GUARDED_BY(mu_);  // descriptor -> socket inode
+  absl::flat_hash_map<int, ino_t> open_ ABSL_GUARDED_BY(mu_);       // descriptor -> socket inode
   absl::flat_hash_map<int, ino_t> listeners_ ABSL_GUARDED_BY(mu_);  // the same, listening
   absl::Time last_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t refused_ ABSL_GUARDED_BY(mu_) = 0;

@@ -5,8 +5,8 @@
 
 #include "kvstore/v1/kv.grpc.pb.h"
 #include "server/access/gatekeeper.h"
-#include "server/rpc/call_tracker.h"
 #include "server/node/node.h"
+#include "server/rpc/call_tracker.h"
 
 namespace kv::server {
 

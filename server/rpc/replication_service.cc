@@ -6,12 +6,12 @@
 #include <functional>
 #include <memory>
 
-#include "common/log.h"
-#include "replication/publisher.h"
-#include "replication/chain.h"
-#include "replication/subscribe_stream.h"
-#include "auth/principal.h"
 #include "absl/strings/str_cat.h"
+#include "auth/principal.h"
+#include "common/log.h"
+#include "replication/chain.h"
+#include "replication/publisher.h"
+#include "replication/subscribe_stream.h"
 #include "server/rpc/admission.h"
 #include "server/storage/versioned_store.h"
 

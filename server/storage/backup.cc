@@ -29,8 +29,8 @@ absl::Status PrepareDest(const std::string& dest, bool* created) {
       return absl::FailedPreconditionError(absl::StrCat(dest, " exists and is not a directory"));
     }
     if (!fs::is_empty(path, ec)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          dest, " is not empty; give a new directory for each backup"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(dest, " is not empty; give a new directory for each backup"));
     }
     *created = false;
   } else {
@@ -45,14 +45,14 @@ absl::Status PrepareDest(const std::string& dest, bool* created) {
     *created = true;
   }
   if (!fs::create_directory(path / kBackupDbDir, ec)) {
-    return absl::InternalError(absl::StrCat("cannot create ", (path / kBackupDbDir).string(),
-                                            ": ", ec.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot create ", (path / kBackupDbDir).string(), ": ", ec.message()));
   }
   return absl::OkStatus();
 }
 
-absl::Status CopyLiveFiles(rocksdb::DB* db, const std::string& dest, const std::atomic<bool>* cancel,
-                           BackupManifest* manifest) {
+absl::Status CopyLiveFiles(rocksdb::DB* db, const std::string& dest,
+                           const std::atomic<bool>* cancel, BackupManifest* manifest) {
   // Held until the copy is done: RocksDB would otherwise delete tables compacted away meanwhile.
   if (auto s = db->DisableFileDeletions(); !s.ok()) {
     return absl::InternalError(absl::StrCat("cannot hold file deletions: ", s.ToString()));

@@ -38,10 +38,11 @@ uint64_t BackupManifest::total_bytes() const {
 }
 
 std::string FormatBackupManifest(const BackupManifest& m) {
-  std::string out = absl::StrCat(kMagic, "\n", "version ", m.version, "\n", "cluster_id ",
-                                 m.cluster_id, "\n", "history_id ", m.history_id, "\n",
-                                 "created_unix ", m.created_unix, "\n");
-  for (const auto& f : m.files) absl::StrAppend(&out, "file ", f.name, " ", f.bytes, " ", f.sha256, "\n");
+  std::string out =
+      absl::StrCat(kMagic, "\n", "version ", m.version, "\n", "cluster_id ", m.cluster_id, "\n",
+                   "history_id ", m.history_id, "\n", "created_unix ", m.created_unix, "\n");
+  for (const auto& f : m.files)
+    absl::StrAppend(&out, "file ", f.name, " ", f.bytes, " ", f.sha256, "\n");
   return out;
 }
 

@@ -86,7 +86,8 @@ const char* DataDirRoleName(DataDirRole role) {
 }
 
 absl::StatusOr<DataDirRole> ParseDataDirRole(absl::string_view text) {
-  for (DataDirRole role : {DataDirRole::kCentral, DataDirRole::kEdgeFull, DataDirRole::kEdgeCache}) {
+  for (DataDirRole role :
+       {DataDirRole::kCentral, DataDirRole::kEdgeFull, DataDirRole::kEdgeCache}) {
     if (text == DataDirRoleName(role)) return role;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown role '", absl::CHexEscape(text), "'"));
@@ -108,15 +109,16 @@ absl::StatusOr<DataDirRole> ReadDataDirRole(const std::string& dir) {
     if (!absl::ConsumePrefix(&line, kRolePrefix)) continue;
     auto role = ParseDataDirRole(absl::StripAsciiWhitespace(line));
     if (!role.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("data directory ", dir, " is stamped with an ", role.status().message(),
-                       " in ", path, " (a newer kvd, or not a kvd directory); refusing to open it"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data directory ", dir, " is stamped with an ", role.status().message(), " in ", path,
+          " (a newer kvd, or not a kvd directory); refusing to open it"));
     }
     return *role;
   }
   return absl::FailedPreconditionError(absl::StrCat(
-      path, " names no role (expected a line 'role=central|edge-full|edge-cache'); refusing to "
-            "open data directory ",
+      path,
+      " names no role (expected a line 'role=central|edge-full|edge-cache'); refusing to "
+      "open data directory ",
       dir));
 }
 

@@ -104,8 +104,8 @@ absl::StatusOr<CopiedFile> CopyAndHash(const std::string& from, const std::strin
     if (progress != nullptr) progress->AddBytes(static_cast<uint64_t>(n));
   }
   if (limit != std::numeric_limits<uint64_t>::max() && result.bytes < limit) {
-    return absl::DataLossError(absl::StrCat(from, " has ", result.bytes, " bytes, expected ",
-                                            limit));
+    return absl::DataLossError(
+        absl::StrCat(from, " has ", result.bytes, " bytes, expected ", limit));
   }
   if (out.fd >= 0 && ::fsync(out.fd) != 0) return Errno("cannot fsync", to);
   if (progress != nullptr) progress->FileDone();

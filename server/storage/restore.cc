@@ -50,8 +50,8 @@ absl::Status CopyVerified(const fs::path& from, const BackupManifest& backup,
     const fs::path source = from / f.name;
     const std::string db_name = fs::path(f.name).lexically_relative(kBackupDbDir).string();
     if (db_name.empty() || db_name.rfind("..", 0) == 0 || db_name.find('/') != std::string::npos) {
-      return absl::DataLossError(absl::StrCat("backup ", from.string(),
-                                              " fails verification: unexpected file ", f.name));
+      return absl::DataLossError(
+          absl::StrCat("backup ", from.string(), " fails verification: unexpected file ", f.name));
     }
     const uint64_t on_disk = fs::file_size(source, ec);
     if (ec) {
@@ -59,16 +59,17 @@ absl::Status CopyVerified(const fs::path& from, const BackupManifest& backup,
                                               f.name, " is missing (", ec.message(), ")"));
     }
     if (on_disk != f.bytes) {
-      return absl::DataLossError(absl::StrCat("backup ", from.string(), " fails verification: ",
-                                              f.name, " has ", on_disk, " bytes, the manifest says ",
-                                              f.bytes));
+      return absl::DataLossError(absl::StrCat("backup ", from.string(),
+                                              " fails verification: ", f.name, " has ", on_disk,
+                                              " bytes, the manifest says ", f.bytes));
     }
-    auto copied = CopyAndHash(source.string(), (staging / db_name).string(), f.bytes, &progress,
-                              nullptr);
+    auto copied =
+        CopyAndHash(source.string(), (staging / db_name).string(), f.bytes, &progress, nullptr);
     if (!copied.ok()) return copied.status();
     if (copied->sha256 != f.sha256) {
-      return absl::DataLossError(absl::StrCat("backup ", from.string(), " fails verification: ",
-                                              f.name, " is damaged (its SHA-256 differs from the "
+      return absl::DataLossError(absl::StrCat("backup ", from.string(),
+                                              " fails verification: ", f.name,
+                                              " is damaged (its SHA-256 differs from the "
                                               "manifest's)"));
     }
   }
@@ -88,10 +89,10 @@ absl::StatusOr<std::string> BeginNewHistory(const fs::path& staging, const Backu
   }
   if ((*store)->head_version() != backup.version || (*store)->cluster_id() != backup.cluster_id ||
       (*store)->snapshot_incomplete()) {
-    return absl::DataLossError(absl::StrCat(
-        "the restored store holds version ", (*store)->head_version(), " of cluster ",
-        (*store)->cluster_id(), ", the manifest says version ", backup.version, " of cluster ",
-        backup.cluster_id));
+    return absl::DataLossError(absl::StrCat("the restored store holds version ",
+                                            (*store)->head_version(), " of cluster ",
+                                            (*store)->cluster_id(), ", the manifest says version ",
+                                            backup.version, " of cluster ", backup.cluster_id));
   }
   const std::string history = NewHistoryId();
   if (auto s = (*store)->SetHistoryId(history); !s.ok()) return s;
@@ -106,8 +107,8 @@ absl::StatusOr<RestoreResult> RestoreBackup(const std::string& from, const std::
   auto backup = ReadBackupManifest(from);
   if (!backup.ok()) {
     if (backup.status().code() == absl::StatusCode::kInvalidArgument) {
-      return absl::DataLossError(absl::StrCat("backup ", from, " fails verification: ",
-                                              backup.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("backup ", from, " fails verification: ", backup.status().message()));
     }
     return absl::FailedPreconditionError(backup.status().message());
   }
@@ -139,7 +140,8 @@ absl::StatusOr<RestoreResult> RestoreBackup(const std::string& from, const std::
   }
   if (auto s = FsyncDir(target.parent_path().string()); !s.ok()) return s;
   KV_LOG(INFO) << "restored version " << backup->version << " of cluster " << backup->cluster_id
-               << " into " << target.string() << "; new history " << *history << " (the backup's was "
+               << " into " << target.string() << "; new history " << *history
+               << " (the backup's was "
                << (backup->history_id.empty() ? "none" : backup->history_id) << ")";
   return RestoreResult{*std::move(backup), *std::move(history)};
 }

@@ -10,8 +10,8 @@
 #include "common/slice.h"
 #include "replication/checksum.h"
 #include "rocksdb/convenience.h"
-#include "server/storage/rocks_options.h"
 #include "server/storage/history_id.h"
+#include "server/storage/rocks_options.h"
 
 namespace kv::server {
 
@@ -62,8 +62,7 @@ SnapshotCursor::~SnapshotCursor() {
 }
 
 absl::StatusOr<bool> SnapshotCursor::Next(size_t max_bytes, int64_t now_unix,
-                                          std::vector<Entry>* entries,
-                                          std::vector<Entry>* missing,
+                                          std::vector<Entry>* entries, std::vector<Entry>* missing,
                                           std::vector<uint64_t>* missing_hashes) {
   if (done_) return false;
   rocksdb::ReadOptions options;
@@ -163,24 +162,24 @@ absl::StatusOr<StoreMeta> VersionedStore::ReadMeta(const std::string& path) {
   rocks.db.create_if_missing = false;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(rocks.db, path, rocks.families, &handles, &raw);
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocks.db, path, rocks.families, &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening ", path, " read-only"));
   std::unique_ptr<rocksdb::DB> db(raw);
   StoreMeta meta;
   std::string value;
   s = db->Get(rocksdb::ReadOptions(), handles[kMetaFamily], kMetaHead, &value);
   if (s.ok() && !DecodeVersionKey(value, &meta.head_version)) s = rocksdb::Status::Corruption();
-  for (auto [key, out] : {std::pair{kMetaClusterId, &meta.cluster_id},
-                          std::pair{kMetaHistoryId, &meta.history_id}}) {
-    if (s.ok() || s.IsNotFound()) s = db->Get(rocksdb::ReadOptions(), handles[kMetaFamily], key, out);
+  for (auto [key, out] :
+       {std::pair{kMetaClusterId, &meta.cluster_id}, std::pair{kMetaHistoryId, &meta.history_id}}) {
+    if (s.ok() || s.IsNotFound())
+      s = db->Get(rocksdb::ReadOptions(), handles[kMetaFamily], key, out);
   }
   if (s.ok() || s.IsNotFound()) {
     s = db->Get(rocksdb::ReadOptions(), handles[kMetaFamily], kMetaSnapshotIncomplete, &value);
     meta.snapshot_incomplete = s.ok();
   }
-  absl::Status result = s.ok() || s.IsNotFound() ? absl::OkStatus()
-                                                 : FromRocks(s, "reading the store's meta");
+  absl::Status result =
+      s.ok() || s.IsNotFound() ? absl::OkStatus() : FromRocks(s, "reading the store's meta");
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   db->Close();
   if (!result.ok()) return result;
@@ -265,8 +264,8 @@ absl::Status VersionedStore::SetHistoryId(const std::string& history_id) {
   if (history_id_ == history_id) return absl::OkStatus();
   rocksdb::WriteOptions w;
   w.sync = true;
-  if (auto st = FromRocks(db_->Put(w, meta_cf_, kMetaHistoryId, history_id),
-                          "writing the history id");
+  if (auto st =
+          FromRocks(db_->Put(w, meta_cf_, kMetaHistoryId, history_id), "writing the history id");
       !st.ok()) {
     return st;
   }
@@ -440,8 +439,7 @@ absl::Status VersionedStore::LoadChecksum(uint64_t head) {
   if (auto st = SumRecords(nullptr, &state.checksum, &records); !st.ok()) return st;
   if (records > 0) {
     KV_LOG(INFO) << "computed the dataset checksum of " << options_.path << " once: " << records
-                 << " records in " << (Clock::Real()->MonotonicMicros() - started) / 1000
-                 << " ms";
+                 << " records in " << (Clock::Real()->MonotonicMicros() - started) / 1000 << " ms";
   }
   rocksdb::WriteBatch batch;
   PutChecksum(state, &batch);

@@ -128,9 +128,9 @@ class DescriptorLimitTest : public ::testing::Test {
 // The scenario of the issue on the central node: a burst of idle gRPC connections beyond the
 // descriptor limit, then they go away.
 TEST_F(DescriptorLimitTest, IdleConnectionsAreCappedAndTheListenerRecovers) {
-  KvdProcess* central = StartNode(
-      "central", {"central", "--data-dir", dir_.path() + "/central", "--node-id", "central",
-                  "--http", "127.0.0.1:0", "--http-max-connections", "16"});
+  KvdProcess* central =
+      StartNode("central", {"central", "--data-dir", dir_.path() + "/central", "--node-id",
+                            "central", "--http", "127.0.0.1:0", "--http-max-connections", "16"});
   ASSERT_TRUE(central->Start().ok()) << central->ReadLog();
   // Two thirds of 256 - 64 reserved - 16 for HTTP (176 - 58).
   EXPECT_THAT(central->ReadLog(), HasSubstr("descriptor limit 256"));
@@ -202,13 +202,12 @@ TEST_F(DescriptorLimitTest, IdleConnectionsAreCappedAndTheListenerRecovers) {
 // The same on an edge, with an explicit --max-connections; the edge keeps following its
 // upstream throughout.
 TEST_F(DescriptorLimitTest, EdgeHonoursAnExplicitCap) {
-  KvdProcess central("central", {"central", "--data-dir", dir_.path() + "/central"},
-                     dir_.path());
+  KvdProcess central("central", {"central", "--data-dir", dir_.path() + "/central"}, dir_.path());
   ASSERT_TRUE(central.Start().ok()) << central.ReadLog();
-  KvdProcess* edge = StartNode(
-      "edge", {"edge", "--mode", "full", "--upstream", central.address(), "--data-dir",
-               dir_.path() + "/edge", "--node-id", "edge", "--http", "127.0.0.1:0",
-               "--http-max-connections", "16", "--max-connections", "50"});
+  KvdProcess* edge =
+      StartNode("edge", {"edge", "--mode", "full", "--upstream", central.address(), "--data-dir",
+                         dir_.path() + "/edge", "--node-id", "edge", "--http", "127.0.0.1:0",
+                         "--http-max-connections", "16", "--max-connections", "50"});
   ASSERT_TRUE(edge->Start().ok()) << edge->ReadLog();
   EXPECT_THAT(edge->ReadLog(), HasSubstr("gRPC connections capped at 50"));
   int code = 0;

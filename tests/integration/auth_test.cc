@@ -206,15 +206,14 @@ class AuthTest : public ClusterFixture {
 
   // A token signed by `key` (default: the cluster's key) with these claims.
   std::string Token(const std::string& scope, const std::string& sub = "tester",
-                    int64_t ttl_seconds = 3600, const Key* key = nullptr,
-                    std::string header = "", std::string extra_claims = "") {
+                    int64_t ttl_seconds = 3600, const Key* key = nullptr, std::string header = "",
+                    std::string extra_claims = "") {
     const Key& k = key != nullptr ? *key : *key_;
     if (header.empty()) header = R"({"alg":"ES256","kid":"k1","typ":"JWT"})";
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     std::string payload = absl::StrCat(R"({"iss":")", kIssuer, R"(","aud":")", kAudience,
-                                       R"(","sub":")", sub, R"(","scope":")", scope,
-                                       R"(","iat":)", now, R"(,"exp":)", now + ttl_seconds,
-                                       extra_claims, "}");
+                                       R"(","sub":")", sub, R"(","scope":")", scope, R"(","iat":)",
+                                       now, R"(,"exp":)", now + ttl_seconds, extra_claims, "}");
     return Forge(k, header, payload);
   }
 
@@ -230,8 +229,8 @@ class AuthTest : public ClusterFixture {
     ASSERT_NE(StartCentral(flags), nullptr);
     const std::string token_file = dir_.path() + "/edge.token";
     WriteFile(token_file, Token("replicate", "edge"));
-    for (const auto& [name, mode] : {std::pair<std::string, std::string>{"full", "full"},
-                                     {"cache", "cache"}}) {
+    for (const auto& [name, mode] :
+         {std::pair<std::string, std::string>{"full", "full"}, {"cache", "cache"}}) {
       std::vector<std::string> edge_flags = AuthFlags();
       edge_flags.insert(edge_flags.end(),
                         {"--upstream-token-file", token_file, "--http", "127.0.0.1:0"});
@@ -270,8 +269,8 @@ TEST_F(AuthTest, ACentralNodeRequiringTokensWithoutAKeySetRefusesToStart) {
 
 TEST_F(AuthTest, ForgedAndInvalidTokensAreRefusedAtTheEdgeWithoutCostingTheCentre) {
   StartCluster();
-  const double central_gets = RequestsOf(central_->http_address(), "Get") +
-                              RequestsOf(central_->http_address(), "Fetch");
+  const double central_gets =
+      RequestsOf(central_->http_address(), "Get") + RequestsOf(central_->http_address(), "Fetch");
   const std::string none_header = R"({"alg":"none","kid":"k1","typ":"JWT"})";
   const int64_t now = absl::ToUnixSeconds(absl::Now());
   struct Case {
@@ -282,19 +281,18 @@ TEST_F(AuthTest, ForgedAndInvalidTokensAreRefusedAtTheEdgeWithoutCostingTheCentr
   std::string hs_confusion;
   {
     // HS256 keyed with the cluster's public key (PEM), the classic key confusion.
-    std::string input = auth::testing::SigningInput(
-        R"({"alg":"HS256","kid":"k1","typ":"JWT"})",
-        absl::StrCat(R"({"iss":")", kIssuer, R"(","aud":")", kAudience,
-                     R"(","scope":"read:","exp":)", now + 3600, "}"));
+    std::string input =
+        auth::testing::SigningInput(R"({"alg":"HS256","kid":"k1","typ":"JWT"})",
+                                    absl::StrCat(R"({"iss":")", kIssuer, R"(","aud":")", kAudience,
+                                                 R"(","scope":"read:","exp":)", now + 3600, "}"));
     hs_confusion = absl::StrCat(
         input, ".",
         auth::Base64UrlEncode(auth::testing::HmacSha256(auth::testing::PublicPem(*key_), input)));
   }
   std::string alg_none =
-      auth::testing::SigningInput(none_header, absl::StrCat(R"({"iss":")", kIssuer,
-                                                            R"(","aud":")", kAudience,
-                                                            R"(","scope":"read:","exp":)",
-                                                            now + 3600, "}")) +
+      auth::testing::SigningInput(none_header,
+                                  absl::StrCat(R"({"iss":")", kIssuer, R"(","aud":")", kAudience,
+                                               R"(","scope":"read:","exp":)", now + 3600, "}")) +
       ".";
   std::vector<Case> cases = {
       {"no token", "", "missing"},
@@ -303,7 +301,8 @@ TEST_F(AuthTest, ForgedAndInvalidTokensAreRefusedAtTheEdgeWithoutCostingTheCentr
       {"alg none", alg_none, "alg_not_allowed"},
       {"HS256 with the public key", hs_confusion, "alg_not_allowed"},
       {"expired", Token("read:", "x", -120), "expired"},
-      {"not yet valid", Token("read:", "x", 3600, nullptr, "", absl::StrCat(",\"nbf\":", now + 600)),
+      {"not yet valid",
+       Token("read:", "x", 3600, nullptr, "", absl::StrCat(",\"nbf\":", now + 600)),
        "not_yet_valid"},
       {"unknown kid", Token("read:", "x", 3600, nullptr, R"({"alg":"ES256","kid":"k9"})"),
        "unknown_kid"},
@@ -340,9 +339,9 @@ TEST_F(AuthTest, ForgedAndInvalidTokensAreRefusedAtTheEdgeWithoutCostingTheCentr
     EXPECT_TRUE(absl::StrContains(s.error_message(), "wrong_audience")) << s.error_message();
   }
   // Nothing reached the centre, nothing was written, and the edges still serve.
-  EXPECT_EQ(RequestsOf(central_->http_address(), "Get") +
-                RequestsOf(central_->http_address(), "Fetch"),
-            central_gets);
+  EXPECT_EQ(
+      RequestsOf(central_->http_address(), "Get") + RequestsOf(central_->http_address(), "Fetch"),
+      central_gets);
   EXPECT_EQ(RequestsOf(central_->http_address(), "Put"), 2);
   kvstore::v1::GetResponse got;
   ASSERT_TRUE(Caller(central_->address(), admin_).Get("users/mallory", &got).ok());
@@ -414,8 +413,7 @@ TEST_F(AuthTest, ScopesLimitEveryCallToItsPrefixAndTheReservedNamespaceToAdmins)
     grpc::Status p = everything.Put(std::string(kKeySetKey), "{\"keys\":[]}");
     EXPECT_EQ(p.error_code(), grpc::StatusCode::PERMISSION_DENIED) << p.error_message();
     EXPECT_EQ(everything.Put("__kv/other", "x").error_code(), grpc::StatusCode::PERMISSION_DENIED);
-    EXPECT_EQ(everything.List("__kv/", &listed).error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(everything.List("__kv/", &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
     EXPECT_EQ(everything.Status(nullptr).error_code(), grpc::StatusCode::PERMISSION_DENIED);
     // Listing everything with read: hides the reserved namespace.
     if (edge == full_) {
@@ -497,10 +495,13 @@ TEST_F(AuthTest, ARemovedKeyIsRefusedAtEveryEdgeWithinTheBoundAndTheNewOneWorks)
   const absl::Time deadline = absl::Now() + absl::Seconds(5) + absl::Seconds(1);  // the bound
   for (KvdProcess* edge : {full_, cache_}) {
     SCOPED_TRACE(edge->name());
-    EXPECT_TRUE(WaitFor([&] {
-      return Caller(edge->address(), old_token).Get("users/alice").error_code() ==
-             grpc::StatusCode::UNAUTHENTICATED;
-    }, deadline - absl::Now())) << "the old key still works";
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return Caller(edge->address(), old_token).Get("users/alice").error_code() ==
+                 grpc::StatusCode::UNAUTHENTICATED;
+        },
+        deadline - absl::Now()))
+        << "the old key still works";
     grpc::Status s = Caller(edge->address(), new_token).Get("users/alice");
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
@@ -537,9 +538,9 @@ TEST_F(AuthTest, AnEdgeWithoutAKeySetRefusesEveryCallAndIsNotReady) {
   EXPECT_TRUE(absl::StrContains(ready->body(), "key set")) << ready->body();
   // A good token file fixes it without a restart.
   WriteFile(token_file, Token("replicate", "edge"));
-  EXPECT_TRUE(WaitFor([&] {
-    return Caller(edge->address(), Token("read:")).Get("users/alice").ok();
-  }, absl::Seconds(20)));
+  EXPECT_TRUE(
+      WaitFor([&] { return Caller(edge->address(), Token("read:")).Get("users/alice").ok(); },
+              absl::Seconds(20)));
 }
 
 TEST_F(AuthTest, TheCentralNodeChecksForwardedWritesAgain) {
@@ -550,12 +551,11 @@ TEST_F(AuthTest, TheCentralNodeChecksForwardedWritesAgain) {
   // the credentials the edge forwards.
   const std::string token_file = dir_.path() + "/edge.token";
   WriteFile(token_file, Token("replicate", "edge"));
-  KvdProcess* open_edge = StartEdge("open", central_->address(), "full",
-                                    {"--upstream-token-file", token_file});
+  KvdProcess* open_edge =
+      StartEdge("open", central_->address(), "full", {"--upstream-token-file", token_file});
   ASSERT_NE(open_edge, nullptr);
   grpc::Status anonymous = Caller(open_edge->address(), "").Put("users/eve", "x");
-  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED)
-      << anonymous.error_message();
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED) << anonymous.error_message();
   grpc::Status read_only = Caller(open_edge->address(), Token("read:")).Put("users/eve", "x");
   EXPECT_EQ(read_only.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << read_only.error_message();

@@ -6,6 +6,8 @@
 // non-empty data directory and a damaged backup.
 
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,9 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -178,8 +177,9 @@ class BackupTest : public ClusterFixture {
     const std::string address = central_->address();
     EXPECT_EQ(central_->Stop(), 0);
     central_ = std::make_unique<KvdProcess>(
-        "central", std::vector<std::string>{"central", "--data-dir", data_dir, "--node-id",
-                                            "central", "--listen", address},
+        "central",
+        std::vector<std::string>{"central", "--data-dir", data_dir, "--node-id", "central",
+                                 "--listen", address},
         dir_.path());
     central_->set_client_security(ClientSecurity());
     EXPECT_TRUE(central_->Start().ok()) << central_->ReadLog();
@@ -216,8 +216,8 @@ TEST_F(BackupTest, OnlineBackupWhileWritingIsConsistentAtItsVersion) {
   auto backup = Backup(central_.get(), dest);
   const size_t before_backup_returned = acked_count();
   // Writes continue after it, too.
-  ASSERT_TRUE(WaitFor([&] { return acked_count() >= before_backup_returned + 200; },
-                      absl::Seconds(60)));
+  ASSERT_TRUE(
+      WaitFor([&] { return acked_count() >= before_backup_returned + 200; }, absl::Seconds(60)));
   stop.store(true);
   writer.join();
   ASSERT_TRUE(backup.ok()) << backup.status();
@@ -246,8 +246,8 @@ TEST_F(BackupTest, OnlineBackupWhileWritingIsConsistentAtItsVersion) {
   auto original = central_->Status();
   ASSERT_TRUE(original.ok());
 
-  KvdProcess copy("restored", {"central", "--data-dir", dir_.Sub("restored-online"), "--node-id",
-                               "restored"},
+  KvdProcess copy("restored",
+                  {"central", "--data-dir", dir_.Sub("restored-online"), "--node-id", "restored"},
                   dir_.path());
   ASSERT_TRUE(copy.Start().ok()) << copy.ReadLog();
   auto status = copy.Status();
@@ -374,13 +374,13 @@ TEST_F(BackupTest, BackupNeedsTheAdminScopeAndTheCentralNode) {
   std::ofstream(jwks) << JwksOf({&key});
   auto token = [&](const std::string& scope, const std::string& sub) {
     const int64_t now = absl::ToUnixSeconds(absl::Now());
-    return Forge(key, R"({"alg":"ES256","kid":"k1","typ":"JWT"})",
-                 absl::StrCat(R"({"iss":"https://issuer.test","aud":"kv","sub":")", sub,
-                              R"(","scope":")", scope, R"(","iat":)", now, R"(,"exp":)",
-                              now + 3600, "}"));
+    return Forge(
+        key, R"({"alg":"ES256","kid":"k1","typ":"JWT"})",
+        absl::StrCat(R"({"iss":"https://issuer.test","aud":"kv","sub":")", sub, R"(","scope":")",
+                     scope, R"(","iat":)", now, R"(,"exp":)", now + 3600, "}"));
   };
-  const std::vector<std::string> auth = {"--auth", "required", "--auth-issuer",
-                                         "https://issuer.test", "--auth-audience", "kv"};
+  const std::vector<std::string> auth = {
+      "--auth", "required", "--auth-issuer", "https://issuer.test", "--auth-audience", "kv"};
   const std::string admin = token("admin read: write:", "ops");
   UseToken(admin);
   std::vector<std::string> central_flags = auth;
@@ -480,8 +480,9 @@ TEST_F(BackupTest, RestoreRefusesANonEmptyDataDirAndADamagedBackup) {
   EXPECT_EQ(r.code, 0) << r;
   EXPECT_TRUE(absl::StrContains(Slurp(dir_.Sub("empty/KV_ROLE")), "role=central"));
   // A restored directory is a central node's: an edge refuses it.
-  KvdProcess wrong("wrong", {"edge", "--upstream", central_->address(), "--data-dir",
-                             dir_.Sub("empty"), "--node-id", "wrong"},
+  KvdProcess wrong("wrong",
+                   {"edge", "--upstream", central_->address(), "--data-dir", dir_.Sub("empty"),
+                    "--node-id", "wrong"},
                    dir_.path());
   EXPECT_FALSE(wrong.Start(absl::Seconds(10)).ok());
 }

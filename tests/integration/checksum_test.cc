@@ -95,8 +95,8 @@ class ChecksumTest : public ClusterFixture {
     KvctlResult r;
     const absl::Time give_up = absl::Now() + absl::Seconds(20);
     do {
-      r = RunKvctl(dir_.path(), {"verify", "--endpoint", node->address(), "--central",
-                                 central_->address()});
+      r = RunKvctl(dir_.path(),
+                   {"verify", "--endpoint", node->address(), "--central", central_->address()});
       if (r.code == 0) break;
       absl::SleepFor(absl::Milliseconds(100));
     } while (absl::Now() < give_up);
@@ -106,8 +106,8 @@ class ChecksumTest : public ClusterFixture {
 
 TEST_F(ChecksumTest, ReplicasMatchAndACorruptedFullEdgeIsFoundAndHealed) {
   // Values above 1 KiB travel as invalidations: their records count through the value's hash.
-  KvdProcess* central = StartCentral({"--push-value-limit", "1KiB", "--expiry-sweep-interval",
-                                      "200ms"});
+  KvdProcess* central =
+      StartCentral({"--push-value-limit", "1KiB", "--expiry-sweep-interval", "200ms"});
   KvdProcess* full = StartEdge("full", central->address(), "full", {"--http", "127.0.0.1:0"});
   KvdProcess* relay = StartEdge("relay", central->address(), "full");
   KvdProcess* relayed = StartEdge("relayed", relay->address(), "full");
@@ -166,8 +166,7 @@ TEST_F(ChecksumTest, ReplicasMatchAndACorruptedFullEdgeIsFoundAndHealed) {
     ASSERT_TRUE(got.found());
     ASSERT_EQ(got.entry().value(), ValueOf(1014)) << "read " << reads;
     auto status = full->Status();
-    if (status.ok() && status->ready() &&
-        got.info().source() == kvstore::v1::SOURCE_EDGE_STORE) {
+    if (status.ok() && status->ready() && got.info().source() == kvstore::v1::SOURCE_EDGE_STORE) {
       healed = true;
       break;
     }
@@ -178,7 +177,8 @@ TEST_F(ChecksumTest, ReplicasMatchAndACorruptedFullEdgeIsFoundAndHealed) {
   auto status = full->Status();
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->checksum_mismatches(), 1u);
-  EXPECT_TRUE(absl::StrContains(status->checksum_mismatch(), "at open")) << status->checksum_mismatch();
+  EXPECT_TRUE(absl::StrContains(status->checksum_mismatch(), "at open"))
+      << status->checksum_mismatch();
   EXPECT_GE(status->replication().snapshots(), 1u);
   EXPECT_EQ(MetricValue(full->http_address(), "kv_checksum_mismatches_total"), 1);
   EXPECT_TRUE(absl::StrContains(full->ReadLog(), "checksum mismatch at open"));

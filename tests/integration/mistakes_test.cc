@@ -123,9 +123,9 @@ class MistakesTest : public ::testing::Test {
   std::vector<std::string> Edge(const std::string& mode, const std::string& upstream,
                                 const std::string& data, const std::string& id,
                                 std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"edge",    "--mode",    mode,           "--upstream",
-                                     upstream,  "--data-dir", dir_.Sub(data), "--node-id",
-                                     id,        "--http",    "127.0.0.1:0",  "--max-staleness",
+    std::vector<std::string> args = {"edge",   "--mode",     mode,           "--upstream",
+                                     upstream, "--data-dir", dir_.Sub(data), "--node-id",
+                                     id,       "--http",     "127.0.0.1:0",  "--max-staleness",
                                      "2s"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
@@ -243,9 +243,9 @@ TEST_F(MistakesTest, ACentralNodeOnAnEdgesDirectoryIsRefusedAndChangesNothing) {
   const auto full_before = Fingerprint(dir_.Sub("full"));
   const auto cache_before = Fingerprint(dir_.Sub("cache"));
 
-  ExpectRefused("central-on-full", Central("full", "central-2"),
-                {"stamped for role 'edge-full'", "refusing to open it as role 'central'",
-                 dir_.Sub("full")});
+  ExpectRefused(
+      "central-on-full", Central("full", "central-2"),
+      {"stamped for role 'edge-full'", "refusing to open it as role 'central'", dir_.Sub("full")});
   ExpectRefused("central-on-cache", Central("cache", "central-3"),
                 {"stamped for role 'edge-cache'", "refusing to open it as role 'central'"});
   ExpectRefused("full-on-cache", Edge("full", central->address(), "cache", "full-2"),
@@ -489,8 +489,7 @@ TEST_F(MistakesTest, ADownstreamThatLiesIsCutOffAndTheRealEdgesRowStaysRight) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto s = central->Status();
-        return s.ok() && s->downstreams_size() == 1 &&
-               s->downstreams(0).acked_version() == head2;
+        return s.ok() && s->downstreams_size() == 1 && s->downstreams(0).acked_version() == head2;
       },
       absl::Seconds(10), absl::Milliseconds(50)))
       << StatusOf(central).DebugString();
@@ -509,7 +508,8 @@ TEST_F(MistakesTest, ADownstreamThatLiesIsCutOffAndTheRealEdgesRowStaysRight) {
     if (absl::StartsWith(line, "kv_downstream_lag_versions{")) ++lag_series;
   }
   EXPECT_EQ(lag_series, 1) << metrics->body();
-  EXPECT_TRUE(absl::StrContains(metrics->body(), "kv_downstream_lag_versions{downstream=\"edge-1\"} 0"));
+  EXPECT_TRUE(
+      absl::StrContains(metrics->body(), "kv_downstream_lag_versions{downstream=\"edge-1\"} 0"));
 }
 
 }  // namespace

@@ -84,8 +84,8 @@ std::string ReflectedServices(const std::string& address) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::CompletionQueue cq;
-  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                               &cq);
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -113,10 +113,10 @@ class OperationsTest : public ClusterFixture {};
 TEST_F(OperationsTest, HealthFollowsReadinessAndReflectionListsTheServices) {
   KvdProcess* central = StartCentral({"--auth", "off"});
   ASSERT_NE(central, nullptr);
-  for (const std::string service : {"", "kvstore.v1.KV", "kvstore.v1.Admin",
-                                    "kvstore.v1.Replication"}) {
-    EXPECT_TRUE(WaitFor([&] { return HealthCheck(central->address(), service) == 1; },
-                        absl::Seconds(10)))
+  for (const std::string service :
+       {"", "kvstore.v1.KV", "kvstore.v1.Admin", "kvstore.v1.Replication"}) {
+    EXPECT_TRUE(
+        WaitFor([&] { return HealthCheck(central->address(), service) == 1; }, absl::Seconds(10)))
         << "service '" << service << "': " << HealthCheck(central->address(), service);
   }
   EXPECT_EQ(HealthCheck(central->address(), "no.such.Service"), -grpc::StatusCode::NOT_FOUND);
@@ -132,8 +132,8 @@ TEST_F(OperationsTest, HealthFollowsReadinessAndReflectionListsTheServices) {
   EXPECT_TRUE(WaitFor([&] { return HealthCheck(edge->address(), "") == 1; }, absl::Seconds(10)));
 
   const std::string listed = ReflectedServices(central->address());
-  for (const char* service : {"kvstore.v1.KV", "kvstore.v1.Admin", "kvstore.v1.Replication",
-                              "grpc.health.v1.Health"}) {
+  for (const char* service :
+       {"kvstore.v1.KV", "kvstore.v1.Admin", "kvstore.v1.Replication", "grpc.health.v1.Health"}) {
     EXPECT_TRUE(absl::StrContains(listed, service)) << service << " not in: " << listed;
   }
 }
@@ -145,8 +145,8 @@ TEST_F(OperationsTest, ConfigFileFlagsOverrideItAndJsonLogs) {
                         << "node-id = \"from-file\"\n"
                         << "log-format = \"json\"\n"
                         << "max-value-bytes = \"1MiB\"\n";
-  KvdProcess central("central",
-                     {"central", "--config", config, "--node-id", "from-flag"}, dir_.path());
+  KvdProcess central("central", {"central", "--config", config, "--node-id", "from-flag"},
+                     dir_.path());
   ASSERT_TRUE(central.Start().ok()) << central.ReadLog();
   auto status = central.Status();
   ASSERT_TRUE(status.ok()) << status.status();

@@ -360,26 +360,28 @@ TEST_F(RespTest, TokensAreCheckedOnRespAtTheEdge) {
   std::ofstream(jwks) << auth::testing::JwksOf({&key});
   auto token = [&](const auth::Key& k, const std::string& scope) {
     const int64_t now = absl::ToUnixSeconds(absl::Now());
-    return auth::testing::Forge(k, R"({"alg":"ES256","kid":"k1"})",
-                                absl::StrCat(R"({"sub":"t","scope":")", scope, R"(","exp":)",
-                                             now + 600, "}"));
+    return auth::testing::Forge(
+        k, R"({"alg":"ES256","kid":"k1"})",
+        absl::StrCat(R"({"sub":"t","scope":")", scope, R"(","exp":)", now + 600, "}"));
   };
   const std::string admin = token(key, "admin read: write:");
   const std::string reader = token(key, "read:");
   const std::string edge_token = dir_.path() + "/edge.token";
   std::ofstream(edge_token) << token(key, "replicate");
   UseToken(admin);
-  central_node_ = StartCentral({"--resp", "127.0.0.1:0", "--auth", "required", "--auth-jwks", jwks});
-  full_ = StartEdge("edge-full", central_node_->address(), "full",
-                    {"--resp", "127.0.0.1:0", "--auth", "required", "--upstream-token-file",
-                     edge_token});
+  central_node_ =
+      StartCentral({"--resp", "127.0.0.1:0", "--auth", "required", "--auth-jwks", jwks});
+  full_ = StartEdge(
+      "edge-full", central_node_->address(), "full",
+      {"--resp", "127.0.0.1:0", "--auth", "required", "--upstream-token-file", edge_token});
   ASSERT_TRUE(WaitReady(full_));
   const uint64_t head = central_node_->Status()->head_version();
 
   EXPECT_THAT(Cli(full_, "GET k"), StartsWith("NOAUTH"));
   EXPECT_THAT(Cli(full_, "SET k v"), StartsWith("NOAUTH"));
-  EXPECT_THAT(Cli(full_, "--user x --pass " + token(stranger, "read:") + " --no-auth-warning GET k"),
-              StartsWith("WRONGPASS"));
+  EXPECT_THAT(
+      Cli(full_, "--user x --pass " + token(stranger, "read:") + " --no-auth-warning GET k"),
+      StartsWith("WRONGPASS"));
   const std::string as_reader = "--user x --pass " + reader + " --no-auth-warning ";
   EXPECT_THAT(Cli(full_, as_reader + "SET k v"), HasSubstr("missing scope write:k"));
   EXPECT_EQ(central_node_->Status()->head_version(), head);  // nothing was written

@@ -51,8 +51,8 @@ absl::StatusOr<std::vector<kvstore::v1::Change>> ReadChangeLog(const std::string
   }
   ctx.TryCancel();
   if (until_version != 0 && expected <= until_version) {
-    return absl::DeadlineExceededError(absl::StrCat("read the log up to ", expected - 1,
-                                                    ", wanted ", until_version));
+    return absl::DeadlineExceededError(
+        absl::StrCat("read the log up to ", expected - 1, ", wanted ", until_version));
   }
   return changes;
 }

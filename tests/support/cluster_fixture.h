@@ -41,7 +41,7 @@ class ClusterFixture : public ::testing::Test {
   tls::ClientChannelSecurity ClientSecurity() const;
 
   TempDir dir_;
-  std::string token_;  // set by UseToken
+  std::string token_;             // set by UseToken
   std::unique_ptr<TestPki> pki_;  // set by EnableTls
   std::string tls_client_certs_;
   std::string tls_reload_interval_;

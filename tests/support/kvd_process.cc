@@ -130,9 +130,8 @@ absl::Status KvdProcess::Start(absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   Kill();
-  return absl::DeadlineExceededError(
-      absl::StrCat(name_, " did not become ready in ", absl::FormatDuration(timeout), ":\n",
-                   ReadLog()));
+  return absl::DeadlineExceededError(absl::StrCat(name_, " did not become ready in ",
+                                                  absl::FormatDuration(timeout), ":\n", ReadLog()));
 }
 
 int KvdProcess::Stop(absl::Duration timeout) {
