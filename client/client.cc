@@ -38,14 +38,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const ClientOptions& opti
   if (options.retry.max_attempts < 1) {
     return absl::InvalidArgumentError("retry.max_attempts: must be >= 1");
   }
-  tls::ClientTlsFiles files;
-  files.enabled = options.tls.enabled;
-  files.ca_file = options.tls.ca_file;
-  files.cert_file = options.tls.cert_file;
-  files.key_file = options.tls.key_file;
-  files.server_name = options.tls.server_name;
   absl::StatusOr<tls::ClientChannelSecurity> security =
-      tls::ClientChannelSecurity::Make(files, options.bearer_token);
+      tls::ClientChannelSecurity::Make(ToTlsFiles(options.tls), options.bearer_token);
   if (!security.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("tls: ", security.status().message()));
   }

@@ -16,6 +16,8 @@ const char* SourceName(Source source) {
       return "edge-cache";
     case Source::kUpstream:
       return "upstream";
+    case Source::kLocalReplica:
+      return "local-replica";
     case Source::kUnknown:
       break;
   }
@@ -35,6 +37,16 @@ Source FromProto(kvstore::v1::Source source) {
     default:
       return Source::kUnknown;
   }
+}
+
+tls::ClientTlsFiles ToTlsFiles(const ClientTlsOptions& tls) {
+  tls::ClientTlsFiles files;
+  files.enabled = tls.enabled;
+  files.ca_file = tls.ca_file;
+  files.cert_file = tls.cert_file;
+  files.key_file = tls.key_file;
+  files.server_name = tls.server_name;
+  return files;
 }
 
 Entry FromProto(const kvstore::v1::Entry& entry) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "common/tls/client_channel.h"
 #include "kv/client.h"
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/kv.pb.h"
@@ -11,6 +12,9 @@
 namespace kv::client {
 
 Source FromProto(kvstore::v1::Source source);
+
+// The files of the public TLS options, for tls::ClientChannelSecurity::Make.
+tls::ClientTlsFiles ToTlsFiles(const ClientTlsOptions& tls);
 Entry FromProto(const kvstore::v1::Entry& entry);
 // `endpoint` is the address that answered.
 ReadInfo FromProto(const kvstore::v1::ReadInfo& info, const std::string& endpoint);

@@ -12,9 +12,9 @@ constexpr size_t kMaxPending = 1024;
 FreshnessTracker::FreshnessTracker(Clock* clock) : clock_(clock) {}
 
 void FreshnessTracker::Advance(int64_t fresh_as_of) {
-  if (!fresh_ || fresh_as_of > fresh_as_of_) {
-    fresh_as_of_ = fresh_as_of;
-    fresh_ = true;
+  // Writers hold mu_, so a load then a store cannot lose a larger value.
+  if (fresh_as_of > fresh_as_of_.load(std::memory_order_relaxed)) {
+    fresh_as_of_.store(fresh_as_of, std::memory_order_release);
   }
 }
 
@@ -57,23 +57,21 @@ void FreshnessTracker::DropPending() {
 
 int64_t FreshnessTracker::StalenessMicros() const {
   int64_t now = clock_->MonotonicMicros();
-  absl::MutexLock l(&mu_);
-  if (!fresh_) return kNeverFresh;
+  const int64_t fresh_as_of = fresh_as_of_.load(std::memory_order_acquire);
+  if (fresh_as_of == kNever) return kNeverFresh;
   int64_t staleness = 0;
   // Saturates: fresh-as-of from a nonsense t0 far in the past must not wrap around to "fresh".
-  if (__builtin_sub_overflow(now, fresh_as_of_, &staleness)) return kNeverFresh;
+  if (__builtin_sub_overflow(now, fresh_as_of, &staleness)) return kNeverFresh;
   return std::max<int64_t>(0, staleness);
 }
 
 int64_t FreshnessTracker::FreshAsOfMicros() const {
-  absl::MutexLock l(&mu_);
-  return fresh_ ? fresh_as_of_ : std::numeric_limits<int64_t>::min();
+  return fresh_as_of_.load(std::memory_order_acquire);  // kNever is INT64_MIN
 }
 
 void FreshnessTracker::Forget() {
   absl::MutexLock l(&mu_);
-  fresh_ = false;
-  fresh_as_of_ = 0;
+  fresh_as_of_.store(kNever, std::memory_order_release);
   pending_.clear();
 }
 

@@ -7,7 +7,11 @@
 // node before its local time t0 - s_up, so fresh_as_of = max(fresh_as_of, t0 - s_up) and
 // staleness = now - fresh_as_of. No clocks are compared across machines, and the delay of the
 // answer in flight only makes the estimate larger, never smaller.
+//
+// Threading: thread-safe. OnPong, OnApplied, DropPending and Forget serialise on a mutex;
+// StalenessMicros and FreshAsOfMicros read one atomic, so the read path takes no lock.
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -49,10 +53,14 @@ class FreshnessTracker {
   };
   void Advance(int64_t fresh_as_of) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // fresh_as_of_ before the first covered answer (a t0 - s_up can never be this small).
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+
   Clock* const clock_;
+  // Written under mu_ (only ever raised, or reset by Forget); read without it, so StalenessMicros
+  // takes no lock shared by every reader.
+  std::atomic<int64_t> fresh_as_of_{kNever};
   mutable absl::Mutex mu_;
-  bool fresh_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t fresh_as_of_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);  // ascending head_version
 };
 

@@ -15,13 +15,6 @@ namespace {
 
 using cache::CachedValue;
 
-// Staleness of a fetched answer for a reader that joined the fetch `joined_late` after it was
-// sent: the upstream answered as of then at the earliest. kNeverFresh stays so.
-int64_t FetchedStaleness(int64_t upstream_staleness, int64_t joined_late) {
-  if (upstream_staleness == replication::FreshnessTracker::kNeverFresh) return upstream_staleness;
-  return upstream_staleness + std::max<int64_t>(0, joined_late);
-}
-
 // Fills a Get/Fetch-shaped response (or a BatchGet result) from a cached value; an expired
 // value is absent.
 template <typename Target>

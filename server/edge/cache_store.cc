@@ -82,6 +82,7 @@ CacheStore::~CacheStore() {
 
 absl::StatusOr<std::unique_ptr<CacheStore>> CacheStore::Open(const CacheStoreOptions& options) {
   std::unique_ptr<CacheStore> edge(new CacheStore(options));
+  if (options.data_dir.empty()) return edge;  // in memory only: starts cold
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -163,6 +164,10 @@ std::string CacheStore::history_id() const {
 absl::Status CacheStore::SetHistoryId(const std::string& history_id) {
   absl::MutexLock l(&mu_);
   if (history_id == history_id_) return absl::OkStatus();
+  if (!db_) {
+    history_id_ = history_id;
+    return absl::OkStatus();
+  }
   // Written after the StartFrom it follows (the WAL keeps their order): a crash in between
   // leaves the old history, which only gets another RESET.
   if (auto s = FromRocks(db_->Put(rocksdb::WriteOptions(), handles_[0], kMetaHistory, history_id),
@@ -178,6 +183,7 @@ absl::Status CacheStore::Persist(
     const std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>>& puts,
     const std::vector<std::string>& deletes, bool with_meta) {
   mu_.AssertHeld();
+  if (!db_) return absl::OkStatus();  // in memory only
   if (puts.empty() && deletes.empty() && !with_meta) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   for (const auto& [key, value] : puts) batch.Put(entries_cf_, key, EncodeEntry(*value));
@@ -317,12 +323,14 @@ absl::Status CacheStore::StartFrom(uint64_t version, const std::string& cluster_
   absl::MutexLock l(&mu_);
   cache_.Clear();
   evicted_.clear();
-  rocksdb::WriteBatch batch;
-  std::string lo, hi(65536, '\xff');
-  batch.DeleteRange(entries_cf_, lo, hi);
-  if (auto s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "dropping the cache");
-      !s.ok()) {
-    return s;
+  if (db_) {
+    rocksdb::WriteBatch batch;
+    std::string lo, hi(65536, '\xff');
+    batch.DeleteRange(entries_cf_, lo, hi);
+    if (auto s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "dropping the cache");
+        !s.ok()) {
+      return s;
+    }
   }
   applied_.store(version, std::memory_order_release);
   cluster_id_ = cluster_id;

@@ -17,6 +17,7 @@
 // HotKeyCache is sharded internally); everything that changes content takes mu_. The CacheStore
 // owns its RocksDB and cache; the waiters it holds are called outside mu_.
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -30,6 +31,7 @@
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/kv.pb.h"
 #include "replication/change_applier.h"
+#include "replication/freshness.h"
 #include "rocksdb/db.h"
 #include "server/cache/hot_key_cache.h"
 #include "server/node/cluster_data.h"
@@ -37,7 +39,8 @@
 namespace kv::server {
 
 struct CacheStoreOptions {
-  // Directory of the persisted cache.
+  // Directory of the persisted cache; empty = in memory only (a LocalReplica): nothing is
+  // persisted and every start is cold.
   std::string data_dir;
   // Memory for cached keys, values and their overhead.
   uint64_t cache_bytes = 256ull << 20;
@@ -60,6 +63,13 @@ struct FetchOutcome {
   // answer that may be that much older than its own start.
   int64_t fetch_started_micros = 0;
 };
+
+// Staleness of a fetched answer for a reader that joined the fetch `joined_late` after it was
+// sent: the upstream answered as of then at the earliest. kNeverFresh stays so.
+inline int64_t FetchedStaleness(int64_t upstream_staleness, int64_t joined_late) {
+  if (upstream_staleness == replication::FreshnessTracker::kNeverFresh) return upstream_staleness;
+  return upstream_staleness + std::max<int64_t>(0, joined_late);
+}
 
 class CacheStore final : public replication::ChangeApplier, public replication::HeadFollower {
  public:

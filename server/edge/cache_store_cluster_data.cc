@@ -37,6 +37,7 @@ absl::Status CacheStore::LoadClusterData() {
 absl::Status CacheStore::PinLocked(const kvstore::v1::Change& change) {
   mu_.AssertHeld();
   pinned_[change.key()] = PinnedChange{change, epoch_};
+  if (!db_) return absl::OkStatus();  // in memory only
   rocksdb::WriteBatch batch;
   batch.Put(handles_[0], absl::StrCat(kMetaClusterDataPrefix, change.key()),
             change.SerializeAsString());

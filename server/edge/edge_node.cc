@@ -100,21 +100,20 @@ int64_t EdgeNode::BoundMicros(const kvstore::v1::ReadOptions& options) const {
 
 void EdgeNode::Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
                       absl::AnyInvocable<void(Route) &&> next) {
-  if (options.consistency() == kvstore::v1::CONSISTENCY_STRONG) {
-    return std::move(next)(Route::kStrong);
-  }
-  if (freshness_.StalenessMicros() > BoundMicros(options) || !LocalDataSuspect().empty()) {
-    return std::move(next)(Route::kStale);
-  }
-  if (options.min_version() > applied_version()) {
-    const absl::Time now = absl::FromUnixMicros(clock_->UnixMicros());
-    absl::Time deadline = std::min(call.deadline, now + options_.min_version_wait);
-    waiters_.Wait(options.min_version(), deadline, [next = std::move(next)](bool reached) mutable {
-      std::move(next)(reached ? Route::kLocal : Route::kBehind);
-    });
-    return;
-  }
-  std::move(next)(Route::kLocal);
+  const Route route = RouteRead({
+      .strong = options.consistency() == kvstore::v1::CONSISTENCY_STRONG,
+      .bound_micros = BoundMicros(options),
+      .min_version = options.min_version(),
+      .staleness_micros = freshness_.StalenessMicros(),
+      .applied_version = applied_version(),
+      .local_suspect = !LocalDataSuspect().empty(),
+  });
+  if (route != Route::kBehind) return std::move(next)(route);
+  const absl::Time now = absl::FromUnixMicros(clock_->UnixMicros());
+  absl::Time deadline = std::min(call.deadline, now + options_.min_version_wait);
+  waiters_.Wait(options.min_version(), deadline, [next = std::move(next)](bool reached) mutable {
+    std::move(next)(reached ? Route::kLocal : Route::kBehind);
+  });
 }
 
 void EdgeNode::FillInfo(uint64_t as_of, kvstore::v1::Source source,

@@ -33,6 +33,7 @@
 #include "replication/freshness.h"
 #include "replication/subscriber.h"
 #include "server/edge/edge_options.h"
+#include "server/edge/read_route.h"
 #include "server/edge/upstream_client.h"
 #include "server/edge/version_waiters.h"
 #include "server/node/node.h"
@@ -75,8 +76,8 @@ class EdgeNode : public Node {
   virtual uint64_t applied_version() const = 0;
 
  protected:
-  // Where a read is answered.
-  enum class Route { kLocal, kStrong, kStale, kBehind };
+  // Where a read is answered (server/edge/read_route.h).
+  using Route = ReadRoute;
 
   EdgeNode(const EdgeOptions& options, Clock* clock);
   // What every mode's Open checks first: the options are for `mode` and name an upstream.

@@ -95,10 +95,11 @@ enum class Consistency {
   kStrong,
 };
 
-// Where an answer came from (mirrors kvstore.v1.Source).
-enum class Source { kUnknown, kCentral, kEdgeStore, kEdgeCache, kUpstream };
+// Where an answer came from (mirrors kvstore.v1.Source; kLocalReplica is a LocalReplica's own
+// answer, kv/local_replica.h, which never travels on the wire).
+enum class Source { kUnknown, kCentral, kEdgeStore, kEdgeCache, kUpstream, kLocalReplica };
 
-// "central", "edge-store", "edge-cache", "upstream", "unknown".
+// "central", "edge-store", "edge-cache", "upstream", "local-replica", "unknown".
 const char* SourceName(Source source);
 
 struct ReadOptions {

@@ -1,0 +1,293 @@
+// MemoryStore: applying the stream (puts, deletes, invalidations, commits), snapshots, checksums,
+// ordered listing across shards, and multi-key reads that never see half a batch.
+
+#include "client/local_replica/memory_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "replication/checksum.h"
+
+namespace kv::replica {
+namespace {
+
+using kvstore::v1::Change;
+using ChangeList = std::vector<std::shared_ptr<const Change>>;
+
+std::shared_ptr<const Change> PutChange(uint64_t version, const std::string& key,
+                                        const std::string& value, int64_t expiration = 0) {
+  auto c = std::make_shared<Change>();
+  c->set_version(version);
+  c->set_kind(Change::KIND_PUT);
+  c->set_key(key);
+  c->set_value(value);
+  c->set_expiration(expiration);
+  return c;
+}
+
+std::shared_ptr<const Change> DeleteChange(uint64_t version, const std::string& key) {
+  auto c = std::make_shared<Change>();
+  c->set_version(version);
+  c->set_kind(Change::KIND_DELETE);
+  c->set_key(key);
+  return c;
+}
+
+uint64_t Term(const std::string& key, uint64_t version, const std::string& value,
+              int64_t expiration = 0) {
+  return replication::RecordTerm(key, version, expiration, "", replication::ValueHash(value));
+}
+
+// A store bootstrapped from an empty snapshot at version 0.
+std::unique_ptr<MemoryStore> Bootstrapped(int shards = 16) {
+  auto store = std::make_unique<MemoryStore>(shards);
+  EXPECT_TRUE(store->BeginSnapshot().ok());
+  EXPECT_TRUE(store->FinishSnapshot(0, "cluster-1").ok());
+  return store;
+}
+
+TEST(MemoryStoreTest, NeedsABootstrapFirst) {
+  MemoryStore store;
+  EXPECT_TRUE(store.NeedsBootstrap());
+  EXPECT_FALSE(store.usable());
+  ASSERT_TRUE(store.BeginSnapshot().ok());
+  kvstore::v1::SnapshotChunk chunk;
+  auto* e = chunk.add_entries();
+  e->set_key("a");
+  e->set_value("1");
+  e->set_version(3);
+  ASSERT_TRUE(store.ApplySnapshotChunk(chunk).ok());
+  EXPECT_FALSE(store.usable()) << "not served before the snapshot is finished";
+  ASSERT_TRUE(store.FinishSnapshot(7, "cluster-1").ok());
+  EXPECT_TRUE(store.usable());
+  EXPECT_EQ(store.applied_version(), 7u);
+  EXPECT_EQ(store.cluster_id(), "cluster-1");
+  StoredRecord r;
+  ASSERT_TRUE(store.Get("a", &r));
+  EXPECT_EQ(r.value, "1");
+  EXPECT_EQ(r.version, 3u);
+}
+
+TEST(MemoryStoreTest, AppliesPutsDeletesAndExpirations) {
+  auto store = Bootstrapped();
+  ASSERT_TRUE(store->Apply({PutChange(1, "k", "v1"), PutChange(2, "e", "x", 1'900'000'000)}).ok());
+  StoredRecord r;
+  ASSERT_TRUE(store->Get("k", &r));
+  EXPECT_EQ(r.value, "v1");
+  ASSERT_TRUE(store->Get("e", &r));
+  EXPECT_EQ(r.expiration, 1'900'000'000);
+  ASSERT_TRUE(store->Apply({PutChange(3, "k", std::string(1000, 'z'))}).ok());
+  ASSERT_TRUE(store->Get("k", &r));
+  EXPECT_EQ(r.value, std::string(1000, 'z'));
+  EXPECT_EQ(r.version, 3u);
+  EXPECT_EQ(r.expiration, 0);
+  ASSERT_TRUE(store->Apply({DeleteChange(4, "k")}).ok());
+  EXPECT_FALSE(store->Get("k", &r));
+  EXPECT_EQ(store->applied_version(), 4u);
+  EXPECT_EQ(store->key_count(), 1u);
+  EXPECT_EQ(store->payload_bytes(), 2u);
+}
+
+TEST(MemoryStoreTest, BinaryKeysAndValuesSurvive) {
+  auto store = Bootstrapped();
+  const std::string key("k\0\xff", 3), value("\0\0v\n", 4);
+  ASSERT_TRUE(store->Apply({PutChange(1, key, value)}).ok());
+  StoredRecord r;
+  ASSERT_TRUE(store->Get(key, &r));
+  EXPECT_EQ(r.key, key);
+  EXPECT_EQ(r.value, value);
+  EXPECT_FALSE(store->Get(std::string("k\0", 2), &r));
+}
+
+TEST(MemoryStoreTest, AnInvalidationHoldsTheVersionButNotTheValue) {
+  auto store = Bootstrapped();
+  auto c = std::make_shared<Change>();
+  c->set_version(1);
+  c->set_kind(Change::KIND_INVALIDATE);
+  c->set_key("big");
+  c->set_value_size(1 << 20);
+  c->set_value_hash(replication::ValueHash("the value"));
+  c->set_checksum(Term("big", 1, "the value"));
+  ASSERT_TRUE(store->Apply({c}).ok()) << "the checksum counts the value by its hash";
+  StoredRecord r;
+  ASSERT_TRUE(store->Get("big", &r));
+  EXPECT_TRUE(r.value_missing);
+  EXPECT_EQ(r.version, 1u);
+  EXPECT_TRUE(r.value.empty());
+}
+
+TEST(MemoryStoreTest, ACommitAppliesEveryPartAtItsVersion) {
+  auto store = Bootstrapped();
+  ASSERT_TRUE(store->Apply({PutChange(1, "acct/c", "5")}).ok());
+  auto commit = std::make_shared<Change>();
+  commit->set_version(2);
+  commit->set_kind(Change::KIND_COMMIT);
+  auto* a = commit->add_parts();
+  a->set_kind(Change::KIND_PUT);
+  a->set_key("acct/a");
+  a->set_value("10");
+  auto* b = commit->add_parts();
+  b->set_kind(Change::KIND_PUT);
+  b->set_key("acct/b");
+  b->set_value("20");
+  auto* del = commit->add_parts();
+  del->set_kind(Change::KIND_DELETE);
+  del->set_key("acct/c");
+  commit->set_checksum(Term("acct/a", 2, "10") + Term("acct/b", 2, "20"));
+  ASSERT_TRUE(store->Apply({commit}).ok());
+  StoredRecord r;
+  ASSERT_TRUE(store->Get("acct/a", &r));
+  EXPECT_EQ(r.version, 2u);
+  ASSERT_TRUE(store->Get("acct/b", &r));
+  EXPECT_EQ(r.version, 2u);
+  EXPECT_FALSE(store->Get("acct/c", &r));
+  EXPECT_EQ(store->applied_version(), 2u);
+}
+
+TEST(MemoryStoreTest, AChecksumMismatchMakesTheCopySuspectUntilASnapshotMatches) {
+  auto store = Bootstrapped();
+  auto good = std::const_pointer_cast<Change>(PutChange(1, "a", "1"));
+  good->set_checksum(Term("a", 1, "1"));
+  ASSERT_TRUE(store->Apply({good}).ok());
+  EXPECT_TRUE(store->usable());
+  auto bad = std::const_pointer_cast<Change>(PutChange(2, "b", "2"));
+  bad->set_checksum(12345);
+  EXPECT_FALSE(store->Apply({bad}).ok());
+  EXPECT_FALSE(store->usable());
+  EXPECT_TRUE(store->NeedsBootstrap());
+  EXPECT_EQ(store->mismatches(), 1u);
+  EXPECT_NE(store->last_mismatch().find("checksum mismatch after version 2"), std::string::npos);
+
+  ASSERT_TRUE(store->BeginSnapshot().ok());
+  kvstore::v1::SnapshotChunk chunk;
+  auto* e = chunk.add_entries();
+  e->set_key("a");
+  e->set_value("1");
+  e->set_version(1);
+  chunk.set_checksum(Term("a", 1, "1") + 1);  // a snapshot that does not add up either
+  ASSERT_TRUE(store->ApplySnapshotChunk(chunk).ok());
+  EXPECT_FALSE(store->FinishSnapshot(2, "cluster-1").ok());
+  EXPECT_FALSE(store->usable());
+
+  ASSERT_TRUE(store->BeginSnapshot().ok());
+  chunk.set_checksum(Term("a", 1, "1"));
+  ASSERT_TRUE(store->ApplySnapshotChunk(chunk).ok());
+  ASSERT_TRUE(store->FinishSnapshot(2, "cluster-1").ok());
+  EXPECT_TRUE(store->usable());
+  StoredRecord r;
+  EXPECT_FALSE(store->Get("b", &r)) << "the snapshot replaced everything";
+}
+
+TEST(MemoryStoreTest, ListsInKeyOrderAcrossShardsWithCursorsAndExpiry) {
+  auto store = Bootstrapped(/*shards=*/7);
+  ChangeList changes;
+  std::map<std::string, std::string> model;
+  uint64_t v = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string key = absl::StrFormat("%s/%03d", i % 3 == 0 ? "b" : "a", i);
+    model[key] = absl::StrCat("v", i);
+    changes.push_back(PutChange(++v, key, model[key]));
+  }
+  changes.push_back(PutChange(++v, "a/expired", "x", /*expiration=*/1000));
+  ASSERT_TRUE(store->Apply(changes).ok());
+  const int64_t now = 2000;
+
+  std::vector<std::string> listed;
+  std::string cursor;
+  for (int page = 0; page < 100; ++page) {
+    std::vector<StoredRecord> out;
+    bool more = false;
+    uint64_t as_of = 0;
+    store->List("a/", cursor, 17, /*with_values=*/page % 2 == 0, now, &out, &more, &as_of);
+    EXPECT_EQ(as_of, v);
+    for (const auto& r : out) {
+      listed.push_back(r.key);
+      EXPECT_EQ(r.value.empty(), page % 2 != 0);
+    }
+    if (!more) break;
+    cursor = out.back().key;
+  }
+  std::vector<std::string> expected;
+  for (const auto& [k, value] : model) {
+    if (k.rfind("a/", 0) == 0) expected.push_back(k);
+  }
+  EXPECT_EQ(listed, expected);
+
+  std::vector<StoredRecord> all;
+  bool more = true;
+  uint64_t as_of = 0;
+  store->List("", "", 1000, false, now, &all, &more, &as_of);
+  EXPECT_EQ(all.size(), 300u);
+  EXPECT_FALSE(more);
+}
+
+// A writer moves amounts between accounts in batches whose total is constant; readers doing
+// BatchGet and List never see a batch half applied.
+TEST(MemoryStoreTest, MultiKeyReadsNeverSeeHalfABatch) {
+  auto store = Bootstrapped(/*shards=*/8);
+  constexpr int kAccounts = 16;
+  std::vector<std::string> keys;
+  ChangeList init;
+  uint64_t v = 0;
+  for (int i = 0; i < kAccounts; ++i) {
+    keys.push_back(absl::StrFormat("acct/%02d", i));
+    init.push_back(PutChange(++v, keys.back(), "100"));
+  }
+  ASSERT_TRUE(store->Apply(init).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0}, reads{0};
+  auto check_sum = [&](const std::vector<std::string>& values) {
+    int sum = 0;
+    for (const auto& s : values) sum += std::stoi(s);
+    if (sum != kAccounts * 100) torn.fetch_add(1);
+    reads.fetch_add(1);
+  };
+  std::thread batch_reader([&] {
+    while (!stop.load()) {
+      std::vector<std::optional<StoredRecord>> out;
+      uint64_t as_of = 0;
+      store->BatchGet(keys, &out, &as_of);
+      std::vector<std::string> values;
+      for (auto& r : out) values.push_back(r ? r->value : "0");
+      check_sum(values);
+    }
+  });
+  std::thread list_reader([&] {
+    while (!stop.load()) {
+      std::vector<StoredRecord> out;
+      bool more = false;
+      uint64_t as_of = 0;
+      store->List("acct/", "", 100, true, 0, &out, &more, &as_of);
+      std::vector<std::string> values;
+      for (auto& r : out) values.push_back(r.value);
+      check_sum(values);
+    }
+  });
+  std::vector<int> balance(kAccounts, 100);
+  const absl::Time end = absl::Now() + absl::Milliseconds(700);
+  for (int round = 0; round < 20000 && absl::Now() < end; ++round) {
+    int from = round % kAccounts, to = (round * 7 + 3) % kAccounts;
+    if (from == to) continue;
+    balance[from] -= 5;
+    balance[to] += 5;
+    ASSERT_TRUE(store
+                    ->Apply({PutChange(v + 1, keys[from], std::to_string(balance[from])),
+                             PutChange(v + 2, keys[to], std::to_string(balance[to]))})
+                    .ok());
+    v += 2;
+  }
+  stop.store(true);
+  batch_reader.join();
+  list_reader.join();
+  EXPECT_GT(reads.load(), 10);
+  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " multi-key reads";
+}
+
+}  // namespace
+}  // namespace kv::replica
