@@ -10,6 +10,9 @@
 //
 // Boost.Beast, synchronous, one thread per connection: the point is the handler, not the server.
 
+// clang-format off
+#include <utility>  // before Boost.Asio: its awaitable.hpp uses std::exchange unincluded
+// clang-format on
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <cstdio>

@@ -67,6 +67,15 @@ bool MemoryStore::KeyLess::operator()(absl::string_view a, const Record* b) cons
   return a < b->key();
 }
 
+size_t MemoryStore::KeyHash::operator()(const Record* r) const { return absl::HashOf(r->key()); }
+
+bool MemoryStore::KeyEq::operator()(const Record* a, const Record* b) const {
+  return a->key() == b->key();
+}
+bool MemoryStore::KeyEq::operator()(const Record* a, absl::string_view b) const {
+  return a->key() == b;
+}
+
 MemoryStore::MemoryStore(int shards) {
   shards_.resize(std::max(1, shards));
   for (auto& s : shards_) s = std::make_unique<Shard>();
@@ -127,12 +136,14 @@ void MemoryStore::CopyOut(const Record& r, bool with_value, StoredRecord* out) {
   }
 }
 
+// The hash's high bits pick the shard: the hash sets use its low bits, which must not be the
+// same for every key of a shard.
 const MemoryStore::Shard& MemoryStore::ShardFor(absl::string_view key) const {
-  return *shards_[absl::HashOf(key) % shards_.size()];
+  return *shards_[((absl::HashOf(key) >> 32) * shards_.size()) >> 32];
 }
 
 MemoryStore::Shard& MemoryStore::ShardFor(absl::string_view key) {
-  return *shards_[absl::HashOf(key) % shards_.size()];
+  return *shards_[((absl::HashOf(key) >> 32) * shards_.size()) >> 32];
 }
 
 std::string MemoryStore::cluster_id() const {
@@ -170,20 +181,22 @@ void MemoryStore::ReportMismatch(const std::string& what) {
 MemoryStore::RecordPtr MemoryStore::Put(absl::string_view key, RecordPtr record) {
   Shard& shard = ShardFor(key);
   RecordPtr old;
-  {
-    absl::MutexLock l(&shard.mu);
-    auto it = shard.index.find(key);
-    if (it != shard.index.end()) {
-      old.reset(*it);
-      if (record != nullptr) {
-        // Same key, so the order holds: the slot is rewritten in place.
-        const_cast<Record*&>(*it) = record.release();
-      } else {
-        shard.index.erase(it);
-      }
-    } else if (record != nullptr) {
-      shard.index.insert(record.release());
+  std::unique_lock l(shard.mu);
+  auto found = shard.by_key.find(key);
+  if (found != shard.by_key.end()) {
+    old.reset(*found);
+    auto ordered = shard.index.find(key);
+    if (record != nullptr) {
+      // Same key, so hash and order hold: both slots are rewritten in place.
+      const_cast<Record*&>(*found) = record.get();
+      const_cast<Record*&>(*ordered) = record.release();
+    } else {
+      shard.by_key.erase(found);
+      shard.index.erase(ordered);
     }
+  } else if (record != nullptr) {
+    shard.by_key.insert(record.get());
+    shard.index.insert(record.release());
   }
   return old;
 }
@@ -247,8 +260,9 @@ void MemoryStore::Clear() {
   for (auto& shard : shards_) {
     Index drop;
     {
-      absl::MutexLock l(&shard->mu);
+      std::unique_lock l(shard->mu);
       drop.swap(shard->index);
+      ByKey().swap(shard->by_key);
     }
     for (Record* r : drop) RecordDeleter()(r);
   }
@@ -323,9 +337,9 @@ absl::Status MemoryStore::FinishSnapshot(uint64_t version, const std::string& cl
 
 bool MemoryStore::Get(absl::string_view key, StoredRecord* out) const {
   const Shard& shard = ShardFor(key);
-  absl::ReaderMutexLock l(&shard.mu);
-  auto it = shard.index.find(key);
-  if (it == shard.index.end()) return false;
+  std::shared_lock l(shard.mu);
+  auto it = shard.by_key.find(key);
+  if (it == shard.by_key.end()) return false;
   CopyOut(**it, /*with_value=*/true, out);
   return true;
 }
@@ -367,10 +381,10 @@ void MemoryStore::List(absl::string_view prefix, absl::string_view after, size_t
     *more = false;
     // Each shard gives its first limit + 1 keys in range; the merged first `limit` are the page.
     std::vector<const Record*> candidates;
-    std::vector<std::unique_ptr<absl::ReaderMutexLock>> locks;
+    std::vector<std::shared_lock<std::shared_mutex>> locks;
     locks.reserve(shards_.size());
     for (const auto& shard : shards_) {
-      locks.push_back(std::make_unique<absl::ReaderMutexLock>(&shard->mu));
+      locks.emplace_back(shard->mu);
       auto it = after.empty() || after < prefix ? shard->index.lower_bound(prefix)
                                                 : shard->index.upper_bound(after);
       for (size_t n = 0; it != shard->index.end() && n <= limit; ++it) {

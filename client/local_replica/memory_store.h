@@ -4,10 +4,11 @@
 //
 // Layout: each record is one heap block (a 16-byte header, then the expiration when it has one,
 // the key, the metadata and the value), so a record costs its bytes plus one allocation and a
-// pointer in an ordered index. The index is split into shards by key hash, each an ordered set
-// under its own reader-writer mutex: a Get takes one shard's lock for reading and copies the
-// record out, so readers of different keys do not meet on one lock, and List merges the shards'
-// ordered runs. Memory and speed are measured in bench/local_replica_bench.cc.
+// pointer in each of two indexes: a hash set (Get) and an ordered set (List). They are split into
+// shards by key hash, each under its own reader-writer mutex: a Get takes one shard's lock for
+// reading and copies the record out, so readers of different keys do not meet on one lock, and
+// List merges the shards' ordered runs. Memory and speed are measured in
+// bench/local_replica_bench.cc.
 //
 // Consistency: one applied batch (and a commit, which is one change) becomes visible to a
 // multi-key read all at once or not at all. The applier bumps a sequence number to odd before a
@@ -30,11 +31,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "replication/change_applier.h"
@@ -108,10 +112,27 @@ class MemoryStore final : public replication::ChangeApplier, public replication:
     bool operator()(const Record* a, absl::string_view b) const;
     bool operator()(absl::string_view a, const Record* b) const;
   };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(const Record* r) const;
+    size_t operator()(absl::string_view key) const { return absl::HashOf(key); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(const Record* a, const Record* b) const;
+    bool operator()(const Record* a, absl::string_view b) const;
+    bool operator()(absl::string_view a, const Record* b) const { return (*this)(b, a); }
+  };
   using Index = absl::btree_set<Record*, KeyLess>;
+  using ByKey = absl::flat_hash_set<Record*, KeyHash, KeyEq>;
+  // Both indexes hold the same records; a record belongs to the shard (it frees it).
+  // std::shared_mutex rather than absl::Mutex: the read path runs in the application's process,
+  // where abseil's debug bookkeeping (deadlock detection, on in Debian's build unless the
+  // program turns it off) would cost every Get.
   struct alignas(64) Shard {
-    mutable absl::Mutex mu;
-    Index index ABSL_GUARDED_BY(mu);
+    mutable std::shared_mutex mu;
+    ByKey by_key;  // Get: one hash probe, the record itself is the only other line touched
+    Index index;   // List: key order
   };
   struct RecordDeleter {
     void operator()(Record* r) const;

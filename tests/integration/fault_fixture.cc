@@ -63,6 +63,7 @@ std::vector<Target> FaultScenarioTest::Targets() {
     out.push_back({n->name, n->address(), n->central(),
                    n->central() ? -1 : absl::ToInt64Microseconds(kEdgeMaxStaleness)});
   }
+  out.insert(out.end(), extra_targets_.begin(), extra_targets_.end());
   return out;
 }
 

@@ -58,6 +58,8 @@ class FaultScenarioTest : public ::testing::Test {
   void Note(const std::string& what);
 
   FaultEnv env_;
+  // Clients to call besides the cluster's nodes (an in-process LocalReplica's server).
+  std::vector<Target> extra_targets_;
   uint64_t seed_ = 0;
   std::unique_ptr<FaultCluster> cluster_;
   // Set by RunScenario once the cluster settled.
@@ -65,6 +67,7 @@ class FaultScenarioTest : public ::testing::Test {
 
  private:
   // Central first (most writes go there), then every edge.
+  // The cluster's nodes, then extra_targets_.
   std::vector<Target> Targets();
   // Settles the cluster, runs the checks and reports.
   void Verify(checker::History* history, const Workload& workload, LogTap* tap,
