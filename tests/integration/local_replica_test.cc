@@ -1,11 +1,16 @@
 // LocalReplica (kv/local_replica.h) against real kvd processes on loopback: a full replica that
 // follows the central node or a relay, a cache replica that reads cold keys through, the
 // freshness contract when the upstream dies (bounded reads fail, allow_stale answers labelled
-// stale), large values read through, and the replication scope required of its token.
+// stale), large values read through, and the HTTP API example answering from its replica.
 
 #include "kv/local_replica.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -245,6 +250,68 @@ TEST_F(LocalReplicaTest, LargeValuesAreReadThrough) {
   ASSERT_TRUE(got.ok() && got->found) << got.status();
   EXPECT_EQ(got->entry.value, big);
   EXPECT_EQ(got->info.source, Source::kCentral) << "the replica holds its version, not its bytes";
+}
+
+}  // namespace
+}  // namespace kv::testing
+
+namespace kv::testing {
+namespace {
+
+// One HTTP/1.1 request on a new connection; the whole response ("" if nothing answers).
+std::string HttpGet(const std::string& address, const std::string& path,
+                    const std::string& api_key) {
+  const auto colon = address.rfind(':');
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: test\r\n",
+                                           api_key.empty() ? "" : "x-api-key: " + api_key + "\r\n",
+                                           "Connection: close\r\n\r\n");
+  (void)!write(fd, request.data(), request.size());
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) response.append(buf, n);
+  close(fd);
+  return response;
+}
+
+// client/examples/replica_http.cc as a user runs it: an API that rejects unknown API keys and
+// serves profiles, both from a LocalReplica in its own process.
+TEST_F(LocalReplicaTest, TheHttpExampleAnswersFromItsReplica) {
+  StartCentral();
+  auto writer = Writer(central_->address());
+  ASSERT_TRUE(writer->Put("apikeys/k-123", "c1").ok());
+  ASSERT_TRUE(writer->Put("profiles/c1", R"({"name":"Ada"})").ok());
+  const std::string listen = DeadAddress();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(REPLICA_HTTP_EXAMPLE, REPLICA_HTTP_EXAMPLE, "--upstream", central_->address().c_str(),
+          "--listen", listen.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string ok;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        ok = HttpGet(listen, "/profile", "k-123");
+        return !ok.empty();
+      },
+      absl::Seconds(20)));
+  EXPECT_NE(ok.find("200 OK"), std::string::npos) << ok;
+  EXPECT_NE(ok.find(R"({"name":"Ada"})"), std::string::npos) << ok;
+  const std::string unknown = HttpGet(listen, "/profile", "k-999");
+  EXPECT_NE(unknown.find("401"), std::string::npos) << unknown;
+  const std::string none = HttpGet(listen, "/profile", "");
+  EXPECT_NE(none.find("401"), std::string::npos) << none;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
 }
 
 }  // namespace
