@@ -14,6 +14,8 @@ PACKAGES=(
   redis-tools python3-redis
   # tests/deploy: Kubernetes manifests, systemd-analyze verify, the test cluster's certificates
   python3-yaml systemd openssl
+  # ha/: etcd for leader election (its v3 .proto files, and the server the tests run)
+  etcd-server golang-etcd-server-dev
 )
 # Only for bench/compare.sh and the fuzz targets; install with --bench / --fuzz.
 BENCH_PACKAGES=(redis-server redis-tools wrk linux-perf valgrind)

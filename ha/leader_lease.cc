@@ -1,0 +1,88 @@
+#include "ha/leader_lease.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace kv::ha {
+
+LeaderLease::LeaderLease(EtcdClient* etcd, Clock* clock, LeaderLeaseOptions options)
+    : etcd_(etcd), clock_(clock), options_(std::move(options)) {}
+
+LeaderLease::~LeaderLease() { Stop(/*revoke=*/false); }
+
+absl::Status LeaderLease::Start() {
+  const int64_t sent = clock_->MonotonicMicros();
+  auto lease = etcd_->GrantLease(options_.ttl);
+  if (!lease.ok()) return lease.status();
+  lease_.store(*lease, std::memory_order_release);
+  Extend(sent, options_.ttl);
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void LeaderLease::Stop(bool revoke) {
+  {
+    absl::MutexLock l(&mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  trusted_until_.store(0, std::memory_order_release);
+  if (thread_.joinable()) thread_.join();
+  if (revoke && lease_id() != 0) {
+    if (auto s = etcd_->RevokeLease(lease_id()); !s.ok()) {
+      KV_LOG(WARN) << "revoking the leader lease: " << s << " (it expires by itself)";
+    }
+  }
+}
+
+bool LeaderLease::Trusted() const {
+  return !lost_.load(std::memory_order_acquire) &&
+         clock_->MonotonicMicros() < trusted_until_.load(std::memory_order_acquire);
+}
+
+void LeaderLease::Extend(int64_t sent_at_micros, absl::Duration ttl) {
+  const int64_t until = sent_at_micros + absl::ToInt64Microseconds(ttl - options_.safety_margin);
+  int64_t current = trusted_until_.load(std::memory_order_acquire);
+  while (current < until &&
+         !trusted_until_.compare_exchange_weak(current, until, std::memory_order_acq_rel)) {
+  }
+}
+
+void LeaderLease::Lose(const std::string& why) {
+  trusted_until_.store(0, std::memory_order_release);
+  if (lost_.exchange(true)) return;
+  KV_LOG(ERROR) << "leader lease " << lease_id() << " lost: " << why;
+  if (options_.on_lost) options_.on_lost(why);
+}
+
+void LeaderLease::Run() {
+  const absl::Duration interval = options_.ttl / std::max(1, options_.keepalives_per_ttl);
+  while (true) {
+    {
+      absl::MutexLock l(&mu_);
+      auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopped), interval)) return;
+    }
+    const int64_t sent = clock_->MonotonicMicros();
+    auto ttl = etcd_->KeepAliveOnce(lease_id());
+    {
+      absl::MutexLock l(&mu_);
+      if (stop_) return;  // Stop ended trust itself; nothing was lost
+    }
+    // Once trust has lapsed the lease is given up, even if etcd answers late: the owner has
+    // already stopped acting as the leader and must campaign again.
+    if (!Trusted()) {
+      return Lose(absl::StrCat("no keep-alive was answered before the lease could expire (",
+                               ttl.ok() ? "answered too late" : ttl.status().message(), ")"));
+    }
+    if (ttl.ok()) {
+      Extend(sent, *ttl);
+      continue;
+    }
+    if (absl::IsNotFound(ttl.status())) return Lose(std::string(ttl.status().message()));
+    // etcd unreachable: keep trying while trust lasts; it runs out by itself.
+    KV_LOG(WARN) << "leader lease keep-alive failed: " << ttl.status();
+  }
+}
+
+}  // namespace kv::ha
