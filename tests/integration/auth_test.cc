@@ -19,6 +19,7 @@
 #include "auth/base64url.h"
 #include "auth/testing/test_keys.h"
 #include "common/reserved_keys.h"
+#include "kv/local_replica.h"
 #include "kvstore/v1/admin.grpc.pb.h"
 #include "kvstore/v1/kv.grpc.pb.h"
 #include "kvstore/v1/replication.grpc.pb.h"
@@ -577,6 +578,35 @@ TEST_F(AuthTest, ARepeatedTokenIsVerifiedOnceAndThenRemembered) {
   EXPECT_GE(status.auth().cache_hits(), 19u);
   ASSERT_EQ(status.auth().kids_size(), 1);
   EXPECT_EQ(status.auth().kids(0), "k1");
+}
+
+// A LocalReplica holds what its stream sends, so its token needs `replicate` as an edge's does;
+// without it the replica never syncs and says why. Writes through it need `write:` as any call.
+TEST_F(AuthTest, ALocalReplicaNeedsTheReplicateScope) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  auto replica_with = [&](const std::string& scope) {
+    client::LocalReplicaOptions options;
+    options.upstream = central_->address();
+    options.bearer_token = Token(scope, "app");
+    options.timeout = absl::Seconds(2);
+    auto r = client::LocalReplica::Create(options);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return std::move(*r);
+  };
+  auto reader = replica_with("read:");
+  absl::Status ready = reader->WaitUntilReady(absl::Seconds(3));
+  EXPECT_EQ(ready.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(absl::StrContains(reader->Status().last_error, "replicate"))
+      << reader->Status().last_error;
+  EXPECT_EQ(reader->Status().keys, 0u) << "nothing of the dataset reached it";
+
+  auto replica = replica_with("replicate read:");
+  ASSERT_TRUE(replica->WaitUntilReady(absl::Seconds(20)).ok());
+  auto got = replica->Get("users/alice");
+  ASSERT_TRUE(got.ok() && got->found) << got.status();
+  EXPECT_EQ(got->info.source, client::Source::kLocalReplica);
+  auto put = replica->Put("users/bob", "b");
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kPermissionDenied) << put.status();
 }
 
 }  // namespace
