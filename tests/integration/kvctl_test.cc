@@ -544,8 +544,8 @@ TEST_F(KvctlTest, BulkPutWritesEveryLineOfAValidFile) {
       << r;
   EXPECT_TRUE(absl::StrContains(r.out, "\nwritten: 1-1000\n")) << r;
   EXPECT_FALSE(absl::StrContains(r.out, "failed:")) << r;
-  EXPECT_EQ(r.err, "");  // no progress line: stderr is not a terminal
-  EXPECT_EQ(Head(), uint64_t{kLines});
+  EXPECT_EQ(r.err, "");   // no progress line: stderr is not a terminal
+  EXPECT_EQ(Head(), 1u);  // one commit of all 1,000 lines
 
   auto c = NewClient();
   ASSERT_NE(c, nullptr);
@@ -602,7 +602,9 @@ TEST_F(KvctlTest, BulkPutReportsBadLinesAndWritesOnlyTheGoodOnes) {
   EXPECT_TRUE(absl::StrContains(r.err, "line 12: FAILED_PRECONDITION: ")) << r;
   EXPECT_FALSE(absl::StrContains(r.err, "line 7:")) << r;
 
-  EXPECT_EQ(Head(), 6u);  // exactly the six good lines
+  // The six good lines, and nothing else: lines 1, 3, 5 and 10 in one commit, the conditional
+  // line 11 as a Put of its own (12 lost its condition), and 13 in a last commit.
+  EXPECT_EQ(Head(), 3u);
   EXPECT_EQ(ValueAt("bp/1"), "one");
   EXPECT_EQ(ValueAt("bp/3"), "three");
   EXPECT_EQ(ValueAt("bp/5"), std::string("\x00\xff", 2));
@@ -626,12 +628,74 @@ TEST_F(KvctlTest, BulkPutReadsStandardInput) {
   ASSERT_EQ(r.code, 0) << r;
   EXPECT_TRUE(absl::StrContains(r.out, "\nwritten: 1-3\n")) << r;
   EXPECT_EQ(ValueAt("in/2"), "b");
-  EXPECT_EQ(Head(), 3u);
+  EXPECT_EQ(Head(), 1u);                                 // one commit
   r = Kvctl({"bulk-put", "-"}, "{\"key\":\"in/4\"}\n");  // no value
   EXPECT_EQ(r.code, 7) << r;
   EXPECT_TRUE(absl::StrContains(r.out, "\nwritten: none\n")) << r;
   EXPECT_TRUE(absl::StrContains(r.err, "line 1: malformed: ")) << r;
+  EXPECT_EQ(Head(), 1u);
+}
+
+// kvctl commit: the JSON object from a file or stdin, exit 0 applied (the version printed), exit 4
+// when a check fails (nothing applied), exit 2 for malformed JSON (nothing sent).
+TEST_F(KvctlTest, CommitAppliesAllOrNothingWithExitCodes) {
+  ASSERT_EQ(Kvctl({"put", "acct/a", "17"}).code, 0);
+  ASSERT_EQ(Kvctl({"put", "acct/c", "x"}).code, 0);
+  const std::string path = WriteFile("commit.json", R"({
+    "checks": [{"key": "acct/a", "version": 1}, {"key": "acct/b", "absent": true}],
+    "mutations": [{"put": {"key": "acct/a", "value": "10", "ttl": "1h"}},
+                  {"put": {"key_base64": "YWNjdC9i", "value_base64": "AP8=", "metadata": "m"}},
+                  {"delete": {"key": "acct/c"}},
+                  {"add": {"key": "hits/today", "delta": 1}}]})");
+  KvctlResult r = Kvctl({"commit", path});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, "3\ncounter 1\n");
+  EXPECT_EQ(ValueAt("acct/a"), "10");
+  EXPECT_EQ(ValueAt("acct/b"), std::string("\x00\xff", 2));  // key_base64 "acct/b"
+  EXPECT_EQ(ValueAt("acct/c"), std::nullopt);
+  EXPECT_EQ(ValueAt("hits/today"), std::string("\x01\0\0\0\0\0\0\0", 8));
+  r = Kvctl({"get", "acct/a", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(ParseJson(r.out)["version"], 3);
+
+  // The same commit again: acct/a is at version 3 now, so the check fails and nothing changes.
+  r = Kvctl({"commit", path});
+  EXPECT_EQ(r.code, 4) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "FAILED_PRECONDITION")) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "'acct/a' is at version 3")) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "current version: 3")) << r;
   EXPECT_EQ(Head(), 3u);
+  EXPECT_EQ(ValueAt("hits/today"), std::string("\x01\0\0\0\0\0\0\0", 8));
+
+  // From standard input, with -o json: a counter and a compare-and-swap.
+  r = Kvctl({"commit", "-", "-o", "json"},
+            R"({"checks": [{"key": "acct/a", "version": 3}],
+                "mutations": [{"put": {"key": "acct/a", "value": "11"}},
+                              {"add": {"key": "hits/today", "delta": -5}}]})");
+  ASSERT_EQ(r.code, 0) << r;
+  json j = ParseJson(r.out);
+  EXPECT_EQ(j["version"], 4);
+  EXPECT_EQ(j["counters"], json::array({-4}));
+
+  // Malformed: exit 2, nothing sent.
+  for (const std::string& bad :
+       {std::string("{\"mutations\": []}"),
+        std::string("{\"mutations\": [{\"put\": {\"key\": \"k\"}}]}"),
+        std::string("{\"mutations\": [{\"add\": {\"key\": \"k\", \"delta\": 1.5}}]}"),
+        std::string(
+            "{\"checks\": [{\"key\": \"k\"}], \"mutations\": [{\"delete\": {\"key\": \"k\"}}]}"),
+        std::string(
+            "{\"mutations\": [{\"put\": {\"key\": \"k\", \"value\": \"v\", \"if_version\": 0}}]}"),
+        std::string("not json")}) {
+    r = Kvctl({"commit", "-"}, bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r;
+  }
+  // Rejected by the node (the same key twice): exit 6.
+  r = Kvctl({"commit", "-"},
+            R"({"mutations": [{"delete": {"key": "k"}}, {"add": {"key": "k", "delta": 1}}]})");
+  EXPECT_EQ(r.code, 6) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "mutates key 'k' again")) << r;
+  EXPECT_EQ(Head(), 4u);
 }
 
 // kvctl status on an edge shows its upstream, staleness and applied version; on the central
