@@ -64,7 +64,8 @@ absl::StatusOr<client::CommitMutation> ParseMutation(const json& obj) {
     return absl::InvalidArgumentError(
         "must be an object with exactly one of \"put\", \"delete\", \"add\"");
   }
-  const auto& [op, body] = *obj.items().begin();
+  const std::string& op = obj.begin().key();
+  const json& body = obj.begin().value();
   if (op == "put") {
     absl::StatusOr<BulkRecord> r = ParseBulkObject(body);
     if (!r.ok()) return Prefixed("put", r.status());

@@ -66,6 +66,17 @@ std::shared_ptr<Change> WritePipeline::DecideCommit(const WriteOp& op, uint64_t 
   for (int i = 0; i < request.mutations_size(); ++i) {
     const CommitMutation& m = request.mutations(i);
     const std::string& key = CommitMutationKey(m);
+    if (m.has_put()) {
+      // A put does not depend on the key's state: no read (bulk loads are mostly puts).
+      Change* part = change->add_parts();
+      part->set_kind(Change::KIND_PUT);
+      part->set_key(key);
+      part->set_value(m.put().value());
+      part->set_metadata(m.put().metadata());
+      part->set_expiration(op.commit_expirations[i]);
+      writes[key] = KeyState{true, version, part};
+      continue;
+    }
     auto state = CurrentState(key, now_unix, overlay);
     if (!state.ok()) {
       result->status = state.status();
@@ -83,30 +94,25 @@ std::shared_ptr<Change> WritePipeline::DecideCommit(const WriteOp& op, uint64_t 
     Change* part = change->add_parts();
     part->set_kind(Change::KIND_PUT);
     part->set_key(key);
-    if (m.has_put()) {
-      part->set_value(m.put().value());
-      part->set_metadata(m.put().metadata());
-      part->set_expiration(op.commit_expirations[i]);
-    } else {
-      uint64_t counter = 0;
-      if (state->exists) {
-        if (auto s = ReadCurrent(key, *state, part); !s.ok()) {
-          result->status = s;
-          return nullptr;
-        }
-        if (part->value().size() != kCounterBytes) {
-          result->status = absl::FailedPreconditionError(absl::StrCat(
-              "add to key ", QuotedKey(key), ": its value is ", part->value().size(),
-              " bytes, not an 8-byte little-endian counter; current version: ", state->version));
-          return nullptr;
-        }
-        counter = DecodeCounterBytes(part->value());
+    // An add: the counter's current value (absent = 0), plus delta.
+    uint64_t counter = 0;
+    if (state->exists) {
+      if (auto s = ReadCurrent(key, *state, part); !s.ok()) {
+        result->status = s;
+        return nullptr;
       }
-      // Two's complement, wrapping (unsigned arithmetic is defined to).
-      counter += static_cast<uint64_t>(m.add().delta());
-      part->set_value(EncodeCounterBytes(counter));
-      result->counters.push_back(static_cast<int64_t>(counter));
+      if (part->value().size() != kCounterBytes) {
+        result->status = absl::FailedPreconditionError(absl::StrCat(
+            "add to key ", QuotedKey(key), ": its value is ", part->value().size(),
+            " bytes, not an 8-byte little-endian counter; current version: ", state->version));
+        return nullptr;
+      }
+      counter = DecodeCounterBytes(part->value());
     }
+    // Two's complement, wrapping (unsigned arithmetic is defined to).
+    counter += static_cast<uint64_t>(m.add().delta());
+    part->set_value(EncodeCounterBytes(counter));
+    result->counters.push_back(static_cast<int64_t>(counter));
     writes[key] = KeyState{true, version, part};
   }
   if (change->parts_size() == 0) {
