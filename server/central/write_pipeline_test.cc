@@ -365,6 +365,31 @@ TEST_F(WritePipelineTest, AddCountsAbsentAsZeroAndRefusesAValueThatIsNotACounter
   EXPECT_EQ(p2.get_future().get().counters, (std::vector<int64_t>{2}));
 }
 
+// A commit is one WriteBatch with its log entry and head: refused by the store (here: below the
+// disk reserve), none of its parts is there, and nothing was logged or published.
+TEST_F(WritePipelineTest, ACommitTheStoreRefusesLeavesNoPart) {
+  Open();
+  ASSERT_TRUE(Put("a", "1").status.ok());
+  free_->store(10 << 20);
+  WriteResult refused = Commit(MakeCommit({}, {"put a 2", "put b 3", "add n 1"}));
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status)) << refused.status;
+  EXPECT_EQ(refused.version, 0u);
+  EXPECT_EQ(Record("a"), std::make_pair(std::string("1"), uint64_t{1}));
+  EXPECT_EQ(Record("b"), std::nullopt);
+  EXPECT_EQ(Record("n"), std::nullopt);
+  EXPECT_EQ(store_->head_version(), 1u);
+  EXPECT_EQ(published_.size(), 1u);
+  // After a restart too (nothing of it reached the WAL).
+  Close();
+  free_->store(1ull << 40);
+  Open();
+  EXPECT_EQ(Record("b"), std::nullopt);
+  EXPECT_EQ(store_->head_version(), 1u);
+  WriteResult resumed = Commit(MakeCommit({}, {"put a 2", "put b 3"}));
+  ASSERT_TRUE(resumed.status.ok()) << resumed.status;
+  EXPECT_EQ(resumed.version, 2u);
+}
+
 TEST_F(WritePipelineTest, AFailedCommitLeavesNothingForLaterWritesInTheSameBatch) {
   Open();
   // Submitted together, so they usually share a batch: the commit fails its check, and the
