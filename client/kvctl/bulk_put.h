@@ -27,7 +27,7 @@ struct BulkPutOptions {
   // per commit (<= 10 MiB), and commits in flight at once.
   int commit_keys = 1000;
   size_t commit_bytes = 4ull << 20;
-  int commits_in_flight = 4;
+  int commits_in_flight = 8;
   // Print a progress line on `progress` (kvctl passes stderr only when it is a terminal).
   bool progress = false;
   absl::Duration progress_interval = absl::Milliseconds(250);

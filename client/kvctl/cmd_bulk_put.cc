@@ -16,7 +16,7 @@ struct BulkPutFlags {
   int window = 64;
   bool one_per_call = false;
   int commit_keys = 1000;
-  int commits_in_flight = 4;
+  int commits_in_flight = 8;
   // Where the lines whose outcome is unknown go; empty = nowhere.
   std::string unknown_out;
 };
