@@ -202,23 +202,34 @@ absl::StatusOr<ListResult> ClientImpl::DoList(const ListOptions& list, const Rea
   return result;
 }
 
+template <typename Request, typename Response>
+absl::Status ClientImpl::Write(const Request& request, Response* response, absl::Duration timeout,
+                               grpc::Status (kvstore::v1::KV::Stub::*rpc)(grpc::ClientContext*,
+                                                                          const Request&,
+                                                                          Response*)) {
+  const absl::Time deadline = DeadlineFor(timeout);
+  if (absl::Status s = AwaitConnection(*write_->channel, write_->address, deadline); !s.ok()) {
+    return s;
+  }
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  Authorize(&context);
+  // Not retried: a write whose answer was lost may have been committed.
+  grpc::Status s = ((*write_->kv).*rpc)(&context, request, response);
+  if (!s.ok()) return WriteFailure(s);
+  if (options_.session) ObserveVersion(response->version());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PutResult> ClientImpl::DoPut(absl::string_view key, absl::string_view value,
                                             const PutOptions& options) {
   kvstore::v1::PutRequest request;
   if (absl::Status s = ToProto(key, value, options, &request); !s.ok()) return s;
-  const absl::Time deadline = DeadlineFor(options.timeout);
-  // Connect first, so a deadline that passes before the connection is known to be harmless.
-  if (absl::Status s = AwaitConnection(*write_->channel, write_->address, deadline); !s.ok()) {
+  kvstore::v1::PutResponse response;
+  if (absl::Status s = Write(request, &response, options.timeout, &kvstore::v1::KV::Stub::Put);
+      !s.ok()) {
     return s;
   }
-  kvstore::v1::PutResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(deadline));
-  Authorize(&context);
-  // Not retried: a Put whose answer was lost may have been committed.
-  grpc::Status s = write_->kv->Put(&context, request, &response);
-  if (!s.ok()) return WriteFailure(s);
-  if (options_.session) ObserveVersion(response.version());
   return PutResult{response.version(), response.expiration()};
 }
 
@@ -227,18 +238,26 @@ absl::StatusOr<DeleteResult> ClientImpl::DoDelete(absl::string_view key,
   kvstore::v1::DeleteRequest request;
   request.set_key(key.data(), key.size());
   if (options.if_version.has_value()) request.set_if_version(*options.if_version);
-  const absl::Time deadline = DeadlineFor(options.timeout);
-  if (absl::Status s = AwaitConnection(*write_->channel, write_->address, deadline); !s.ok()) {
+  kvstore::v1::DeleteResponse response;
+  if (absl::Status s = Write(request, &response, options.timeout, &kvstore::v1::KV::Stub::Delete);
+      !s.ok()) {
     return s;
   }
-  kvstore::v1::DeleteResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(deadline));
-  Authorize(&context);
-  grpc::Status s = write_->kv->Delete(&context, request, &response);
-  if (!s.ok()) return WriteFailure(s);
-  if (options_.session) ObserveVersion(response.version());
   return DeleteResult{response.deleted(), response.version()};
+}
+
+absl::StatusOr<CommitResult> ClientImpl::DoCommit(const std::vector<CommitCheck>& checks,
+                                                  const std::vector<CommitMutation>& mutations,
+                                                  const CommitOptions& options) {
+  kvstore::v1::CommitRequest request;
+  if (absl::Status s = ToProto(checks, mutations, &request); !s.ok()) return s;
+  kvstore::v1::CommitResponse response;
+  if (absl::Status s = Write(request, &response, options.timeout, &kvstore::v1::KV::Stub::Commit);
+      !s.ok()) {
+    return s;
+  }
+  return CommitResult{response.version(),
+                      std::vector<int64_t>(response.counters().begin(), response.counters().end())};
 }
 
 Endpoint* ClientImpl::AdminEndpoint(const std::string& address) {

@@ -55,6 +55,9 @@ class ClientImpl final : public Client {
                                   const PutOptions& options) override;
   absl::StatusOr<DeleteResult> DoDelete(absl::string_view key,
                                         const DeleteOptions& options) override;
+  absl::StatusOr<CommitResult> DoCommit(const std::vector<CommitCheck>& checks,
+                                        const std::vector<CommitMutation>& mutations,
+                                        const CommitOptions& options) override;
   std::unique_ptr<BulkWriter> DoNewBulkWriter(const BulkOptions& options) override;
   absl::StatusOr<NodeStatus> DoStatus(absl::string_view endpoint, absl::Duration timeout) override;
   uint64_t DoSessionVersion() const override { return session_.load(); }
@@ -76,6 +79,13 @@ class ClientImpl final : public Client {
   uint64_t MinVersionFor(const ReadOptions& options) const;
   bool SessionApplies(const ReadOptions& options) const;
   absl::Time DeadlineFor(absl::Duration timeout) const;
+  // One attempt of a write at the write endpoint (never retried): connects first, so a deadline
+  // that passes before the connection is known to be harmless; a failure after sending may be an
+  // unknown outcome. Observes the response's version in the session.
+  template <typename Request, typename Response>
+  absl::Status Write(const Request& request, Response* response, absl::Duration timeout,
+                     grpc::Status (kvstore::v1::KV::Stub::*rpc)(grpc::ClientContext*,
+                                                                const Request&, Response*));
 
   const ClientOptions options_;
   Clock* const clock_;

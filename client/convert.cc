@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/counter.h"
 
 namespace kv::client {
 
@@ -130,6 +131,55 @@ absl::Status ToProto(absl::string_view key, absl::string_view value, const PutOp
   out->set_expiration(options.expiration);
   if (options.if_version.has_value()) out->set_if_version(*options.if_version);
   return absl::OkStatus();
+}
+
+absl::Status ToProto(const std::vector<CommitCheck>& checks,
+                     const std::vector<CommitMutation>& mutations,
+                     kvstore::v1::CommitRequest* out) {
+  for (const CommitCheck& c : checks) {
+    kvstore::v1::CommitCheck* check = out->add_checks();
+    check->set_key(c.key);
+    if (c.version.has_value()) {
+      if (*c.version == 0) {
+        return absl::InvalidArgumentError(
+            "check version: must be >= 1 (use CommitCheck::Absent for a key that must not exist)");
+      }
+      check->set_version(*c.version);
+    } else {
+      check->set_absent(true);
+    }
+  }
+  for (const CommitMutation& m : mutations) {
+    kvstore::v1::CommitMutation* mutation = out->add_mutations();
+    switch (m.kind) {
+      case CommitMutation::Kind::kPut:
+        if (m.put.if_version.has_value()) {
+          return absl::InvalidArgumentError(
+              "put if_version: not allowed in a commit (give a CommitCheck instead)");
+        }
+        if (absl::Status s = ToProto(m.key, m.value, m.put, mutation->mutable_put()); !s.ok()) {
+          return s;
+        }
+        break;
+      case CommitMutation::Kind::kDelete:
+        mutation->mutable_delete_()->set_key(m.key);
+        break;
+      case CommitMutation::Kind::kAdd:
+        mutation->mutable_add()->set_key(m.key);
+        mutation->mutable_add()->set_delta(m.delta);
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodeCounter(int64_t value) {
+  return EncodeCounterBytes(static_cast<uint64_t>(value));
+}
+
+std::optional<int64_t> DecodeCounter(absl::string_view value) {
+  if (value.size() != kCounterBytes) return std::nullopt;
+  return static_cast<int64_t>(DecodeCounterBytes(value));
 }
 
 }  // namespace kv::client

@@ -29,5 +29,8 @@ void ToProto(const ReadOptions& options, uint64_t min_version, kvstore::v1::Read
 // fills the request.
 absl::Status ToProto(absl::string_view key, absl::string_view value, const PutOptions& options,
                      kvstore::v1::PutRequest* out);
+// As above for each put; refuses a put's if_version (a commit states its conditions as checks).
+absl::Status ToProto(const std::vector<CommitCheck>& checks,
+                     const std::vector<CommitMutation>& mutations, kvstore::v1::CommitRequest* out);
 
 }  // namespace kv::client

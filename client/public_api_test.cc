@@ -62,6 +62,11 @@ class MemoryClient final : public Client {
     const bool deleted = data_.erase(std::string(key)) > 0;
     return DeleteResult{deleted, deleted ? ++version_ : version_};
   }
+  absl::StatusOr<CommitResult> DoCommit(const std::vector<CommitCheck>& checks,
+                                        const std::vector<CommitMutation>& mutations,
+                                        const CommitOptions& options) override {
+    return absl::UnimplementedError("not in memory");
+  }
   std::unique_ptr<BulkWriter> DoNewBulkWriter(const BulkOptions& options) override {
     return nullptr;
   }

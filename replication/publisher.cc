@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/reserved_keys.h"
 #include "replication/chain.h"
+#include "replication/change_parts.h"
 #include "replication/checksum.h"
 #include "replication/subscribe_stream.h"
 
@@ -16,8 +17,12 @@ using kvstore::v1::UpstreamMessage;
 using kvstore::v1::Change;
 
 namespace {
-uint64_t ChangeBytes(const Change& c) {
-  return c.key().size() + c.value().size() + c.metadata().size() + 48;
+uint64_t ChangeBytes(const Change& change) {
+  uint64_t bytes = 48;
+  ForEachKeyChange(change, [&bytes](const Change& c, uint64_t) {
+    bytes += c.key().size() + c.value().size() + c.metadata().size() + 16;
+  });
+  return bytes;
 }
 }  // namespace
 
@@ -321,6 +326,17 @@ bool Publisher::HasWork() const {
 
 void Publisher::AddChange(const Change& change, UpstreamMessage* out) const {
   Change* c = out->add_changes();
+  if (change.kind() != Change::KIND_COMMIT) return AddKeyChange(change, c);
+  // A commit travels as one change; each of its parts follows the rule for a single change.
+  c->set_version(change.version());
+  c->set_kind(Change::KIND_COMMIT);
+  c->set_commit_unix_micros(change.commit_unix_micros());
+  if (change.has_checksum()) c->set_checksum(change.checksum());
+  c->mutable_parts()->Reserve(change.parts_size());
+  for (const Change& part : change.parts()) AddKeyChange(part, c->add_parts());
+}
+
+void Publisher::AddKeyChange(const Change& change, Change* c) const {
   // Cluster data (the key set) always travels whole: a node needs it to check tokens even while
   // its upstream is unreachable.
   if (change.kind() == Change::KIND_PUT && change.value().size() > options_.push_value_limit &&

@@ -132,6 +132,9 @@ class Publisher {
   // the cursor is behind the tail and the log must be read.
   bool FillFromTail(Session* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddChange(const kvstore::v1::Change& change, kvstore::v1::UpstreamMessage* out) const;
+  // One key's change (a change or a commit's part) as it travels: a value over the push limit
+  // becomes an invalidation.
+  void AddKeyChange(const kvstore::v1::Change& change, kvstore::v1::Change* out) const;
   void RequestReset(Session* s, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends `s` with `status` (a downstream that broke the protocol, or was replaced).
   void EndSession(Session* s, grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

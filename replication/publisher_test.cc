@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "replication/checksum.h"
 #include "replication/testing/fake_applier.h"
 #include "replication/testing/raw_subscriber.h"
 #include "replication/testing/upstream_node.h"
@@ -346,6 +347,47 @@ TEST_F(PublisherTest, ValuesAboveThePushLimitTravelAsInvalidations) {
   ASSERT_TRUE(sub.WaitVersion(6, kWait));
   EXPECT_EQ(sub.changes().back().kind(), Change::KIND_INVALIDATE);
   EXPECT_EQ(sub.changes().back().value_size(), 2000u);
+}
+
+// A commit travels as one change; a part whose value is above the limit becomes an invalidation
+// part (value_size, value_hash), the others are pushed as they are. From the log and the tail.
+TEST_F(PublisherTest, ACommitTravelsWholeWithItsLargePartsAsInvalidations) {
+  testing::UpstreamNodeOptions options;
+  options.publisher.push_value_limit = 1000;
+  options.publisher.tail_changes = 1;
+  Open(options);
+  auto commit = [](const std::string& suffix) {
+    Change c;
+    c.set_kind(Change::KIND_COMMIT);
+    *c.add_parts() = testing::MakePut(0, "small" + suffix, "tiny");
+    *c.add_parts() = testing::MakePut(0, "big" + suffix, std::string(5000, 'b'));
+    c.mutable_parts(1)->set_metadata("meta");
+    *c.add_parts() = testing::MakeDelete(0, "gone" + suffix);
+    return c;
+  };
+  ASSERT_EQ(node_->Commit({commit("1"), testing::MakePut(0, "after", "x")}).size(), 2u);
+  RawSubscriber sub(stub_.get(), 1);
+  ASSERT_TRUE(sub.WaitVersion(2, kWait));
+  node_->Commit({commit("2")});  // live, from the tail
+  ASSERT_TRUE(sub.WaitVersion(3, kWait));
+  auto got = sub.changes();
+  ASSERT_EQ(got.size(), 3u);
+  for (const Change& c : {got[0], got[2]}) {
+    EXPECT_EQ(c.kind(), Change::KIND_COMMIT);
+    ASSERT_EQ(c.parts_size(), 3);
+    EXPECT_EQ(c.parts(0).kind(), Change::KIND_PUT);
+    EXPECT_EQ(c.parts(0).value(), "tiny");
+    EXPECT_EQ(c.parts(1).kind(), Change::KIND_INVALIDATE);
+    EXPECT_EQ(c.parts(1).value(), "");
+    EXPECT_EQ(c.parts(1).value_size(), 5000u);
+    EXPECT_EQ(c.parts(1).value_hash(), ValueHash(std::string(5000, 'b')));
+    EXPECT_EQ(c.parts(1).metadata(), "meta");
+    EXPECT_EQ(c.parts(2).kind(), Change::KIND_DELETE);
+    for (const Change& part : c.parts()) EXPECT_EQ(part.version(), 0u);
+  }
+  EXPECT_EQ(got[0].version(), 1u);
+  EXPECT_EQ(got[1].version(), 2u);
+  EXPECT_EQ(got[2].version(), 3u);
 }
 
 TEST_F(PublisherTest, ASubscriberThatStopsReadingDoesNotDelayTheOthers) {

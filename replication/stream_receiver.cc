@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "replication/chain.h"
 
@@ -84,6 +85,42 @@ absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) 
   return absl::OkStatus();
 }
 
+namespace {
+
+bool IsKeyChange(Change::Kind kind) {
+  return kind == Change::KIND_PUT || kind == Change::KIND_DELETE || kind == Change::KIND_INVALIDATE;
+}
+
+}  // namespace
+
+absl::Status CheckChangeShape(const Change& c) {
+  if (c.kind() == Change::KIND_COMMIT) {
+    if (c.parts_size() == 0) {
+      return absl::DataLossError(absl::StrCat("commit ", c.version(), " has no parts"));
+    }
+    absl::flat_hash_set<absl::string_view> keys;
+    for (const Change& part : c.parts()) {
+      if (part.key().empty() || !IsKeyChange(part.kind()) || part.parts_size() != 0) {
+        return absl::DataLossError(absl::StrCat(
+            "commit ", c.version(), " has a part with an empty key or a kind ", part.kind()));
+      }
+      if (!keys.insert(part.key()).second) {
+        return absl::DataLossError(
+            absl::StrCat("commit ", c.version(), " changes one key in two parts"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (c.key().empty()) {
+    return absl::DataLossError(absl::StrCat("change ", c.version(), " has an empty key"));
+  }
+  if (!IsKeyChange(c.kind())) {
+    return absl::DataLossError(
+        absl::StrCat("change ", c.version(), " has an unknown kind ", c.kind()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status StreamReceiver::HandleChanges(kvstore::v1::UpstreamMessage* message) {
   // Check the whole batch before applying any of it: all or nothing.
   uint64_t expected = applier_->applied_version() + 1;
@@ -97,14 +134,7 @@ absl::Status StreamReceiver::HandleChanges(kvstore::v1::UpstreamMessage* message
                                               ", got ", c.version(),
                                               "; nothing of this batch was applied"));
     }
-    if (c.key().empty()) {
-      return absl::DataLossError(absl::StrCat("change ", c.version(), " has an empty key"));
-    }
-    if (c.kind() != Change::KIND_PUT && c.kind() != Change::KIND_DELETE &&
-        c.kind() != Change::KIND_INVALIDATE) {
-      return absl::DataLossError(
-          absl::StrCat("change ", c.version(), " has an unknown kind ", c.kind()));
-    }
+    if (auto s = CheckChangeShape(c); !s.ok()) return s;
     ++expected;
   }
   std::vector<std::shared_ptr<const Change>> batch;

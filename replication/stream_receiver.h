@@ -15,6 +15,10 @@
 
 namespace kv::replication {
 
+// DATA_LOSS unless `change` is a well-formed stream change: a put, delete or invalidation of a
+// non-empty key, or a commit of at least one such part, each part for a different key.
+absl::Status CheckChangeShape(const kvstore::v1::Change& change);
+
 class StreamReceiver {
  public:
   // `from_version` is what the hello asked for; 0 = "from the upstream's head" (a cache edge

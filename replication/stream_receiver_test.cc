@@ -171,6 +171,30 @@ TEST_F(StreamReceiverTest, MalformedChangesAreRefusedWithoutApplyingAny) {
   EXPECT_EQ(applier_->applied_version(), 3u);
 }
 
+TEST_F(StreamReceiverTest, ACommitIsOneChangeAndAMalformedOneIsRefusedWithItsBatch) {
+  Make(1);
+  ASSERT_TRUE(Handle(Start(0)).ok());
+  auto commit_of = [](std::vector<std::string> keys) {
+    UpstreamMessage m;
+    *m.add_changes() = MakePut(1, "before", "v");
+    kvstore::v1::Change* c = m.add_changes();
+    c->set_version(2);
+    c->set_kind(kvstore::v1::Change::KIND_COMMIT);
+    for (const auto& key : keys) *c->add_parts() = MakePut(0, key, "v");
+    return m;
+  };
+  EXPECT_EQ(Handle(commit_of({})).code(), absl::StatusCode::kDataLoss);               // no parts
+  EXPECT_EQ(Handle(commit_of({"a", ""})).code(), absl::StatusCode::kDataLoss);        // empty key
+  EXPECT_EQ(Handle(commit_of({"a", "b", "a"})).code(), absl::StatusCode::kDataLoss);  // twice
+  UpstreamMessage nested = commit_of({"a"});
+  nested.mutable_changes(1)->mutable_parts(0)->set_kind(kvstore::v1::Change::KIND_COMMIT);
+  EXPECT_EQ(Handle(nested).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(applier_->apply_calls(), 0);
+  // A well-formed commit (its outer key is empty) is applied as one change at one version.
+  EXPECT_TRUE(Handle(commit_of({"a", "b"})).ok());
+  EXPECT_EQ(applier_->applied_version(), 2u);
+}
+
 TEST_F(StreamReceiverTest, ResetIsAbortedWithItsDetailsAndAppliesNothing) {
   Make(5, FakeApplier::Options().set_applied(4));
   ASSERT_TRUE(Handle(Start(10)).ok());

@@ -32,8 +32,8 @@ bool DecodeBase64(absl::string_view in, std::string* out) {
   return absl::Base64Unescape(in, out) || absl::WebSafeBase64Unescape(in, out);
 }
 
-// Reads a bytes field given either as text (`name`) or base64 (`name`_base64).
-// `present` tells whether either form was there.
+}  // namespace
+
 absl::Status BytesField(const json& obj, const std::string& name, std::string* out, bool* present) {
   const std::string b64 = name + "_base64";
   auto text = obj.find(name);
@@ -52,6 +52,8 @@ absl::Status BytesField(const json& obj, const std::string& name, std::string* o
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 // A non-negative integer field; JSON numbers like 5.0 are accepted, 5.5 and -1 are not.
 absl::Status UintField(const json& v, absl::string_view name, uint64_t* out) {
@@ -100,10 +102,9 @@ absl::StatusOr<absl::Duration> ParseTtl(absl::string_view text) {
 
 bool IsBlankLine(absl::string_view line) { return absl::StripAsciiWhitespace(line).empty(); }
 
-absl::StatusOr<BulkRecord> ParseBulkLine(absl::string_view line) {
-  json obj;
+absl::StatusOr<json> ParseJson(absl::string_view text) {
   try {
-    obj = json::parse(line.begin(), line.end());
+    return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
     // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
     std::string what = e.what();
@@ -111,6 +112,15 @@ absl::StatusOr<BulkRecord> ParseBulkLine(absl::string_view line) {
     if (close != std::string::npos) what = what.substr(close + 2);
     return absl::InvalidArgumentError(absl::StrCat("invalid JSON: ", what));
   }
+}
+
+absl::StatusOr<BulkRecord> ParseBulkLine(absl::string_view line) {
+  absl::StatusOr<json> obj = ParseJson(line);
+  if (!obj.ok()) return obj.status();
+  return ParseBulkObject(*obj);
+}
+
+absl::StatusOr<BulkRecord> ParseBulkObject(const json& obj) {
   if (!obj.is_object()) return absl::InvalidArgumentError("not a JSON object");
   for (const auto& [name, value] : obj.items()) {
     static const char* kKnown[] = {"key",       "key_base64", "value",           "value_base64",

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -25,6 +26,14 @@ struct BulkRecord {
 
 // Parses one line; the error message names the field and what is wrong.
 absl::StatusOr<BulkRecord> ParseBulkLine(absl::string_view line);
+// The same, for a line already parsed as JSON (a commit's "put" has the same fields).
+absl::StatusOr<BulkRecord> ParseBulkObject(const nlohmann::json& obj);
+// Parses JSON text; the error says where it is malformed.
+absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text);
+// Reads a bytes field of `obj` given either as text (`name`) or base64 (`name`_base64);
+// `present` tells whether either form was there.
+absl::Status BytesField(const nlohmann::json& obj, const std::string& name, std::string* out,
+                        bool* present);
 
 // A TTL as given to `put --ttl` or a bulk line's "ttl" string: "30s", "5m", "1h30m", or a bare
 // number of seconds. Must be a whole number of seconds, at least 1.

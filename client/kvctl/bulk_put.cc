@@ -6,53 +6,15 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "client/kvctl/bulk_commits.h"
 #include "client/kvctl/bulk_line.h"
+#include "client/kvctl/bulk_tally.h"
 #include "client/kvctl/exit_codes.h"
 #include "client/kvctl/output.h"
 #include "client/kvctl/ranges.h"
 
 namespace kv::kvctl {
 namespace {
-
-// Outcomes arrive on gRPC threads; the report is filled under a lock.
-class Tally {
- public:
-  struct Counts {
-    size_t written = 0;
-    size_t failed = 0;
-    size_t unknown = 0;
-  };
-
-  void Written(int64_t line) {
-    absl::MutexLock l(&mu_);
-    report_.written.push_back(line);
-  }
-  void Failed(int64_t line, std::string category, std::string message) {
-    absl::MutexLock l(&mu_);
-    report_.failed[line] = {std::move(category), std::move(message)};
-  }
-  void Unknown(int64_t line, BulkPutReport::Unknown unknown) {
-    absl::MutexLock l(&mu_);
-    report_.unknown[line] = std::move(unknown);
-  }
-  void Blank(int64_t line) {
-    absl::MutexLock l(&mu_);
-    report_.blank.push_back(line);
-  }
-  Counts Get() {
-    absl::MutexLock l(&mu_);
-    return {report_.written.size(), report_.failed.size(), report_.unknown.size()};
-  }
-  BulkPutReport Take() {
-    absl::MutexLock l(&mu_);
-    std::sort(report_.written.begin(), report_.written.end());
-    return std::move(report_);
-  }
-
- private:
-  absl::Mutex mu_;
-  BulkPutReport report_ ABSL_GUARDED_BY(mu_);
-};
 
 double Rate(size_t count, absl::Duration elapsed) {
   const double s = absl::ToDoubleSeconds(elapsed);
@@ -83,6 +45,27 @@ int64_t BulkPutReport::malformed() const {
                        [](const auto& f) { return f.second.category == "malformed"; });
 }
 
+namespace {
+
+// One Put per line, a window of them in flight (BulkPutOptions::one_per_call).
+void PutLineByLine(client::Client& client, JsonLinesReader& reader, const BulkPutOptions& options,
+                   Tally& tally, const std::function<void(int64_t)>& after_line) {
+  std::unique_ptr<client::BulkWriter> writer =
+      client.NewBulkWriter(client::BulkOptions{options.window});
+  ForEachLine(reader, options, tally, after_line,
+              [&](int64_t n, BulkRecord record, BulkPutReport::Unknown if_unknown) {
+                writer->Add(std::move(record.key), std::move(record.value),
+                            std::move(record.options),
+                            [&tally, n, if_unknown = std::move(if_unknown)](
+                                absl::StatusOr<client::PutResult> r) mutable {
+                              tally.Outcome(n, r.status(), std::move(if_unknown));
+                            });
+              });
+  writer->Flush();
+}
+
+}  // namespace
+
 BulkPutReport RunBulkPut(client::Client& client, std::istream& in, const BulkPutOptions& options,
                          std::ostream& progress) {
   const absl::Time start = absl::Now();
@@ -90,50 +73,25 @@ BulkPutReport RunBulkPut(client::Client& client, std::istream& in, const BulkPut
   bool printed_progress = false;
   Tally tally;
   int64_t lines = 0;
-  {
-    std::unique_ptr<client::BulkWriter> writer =
-        client.NewBulkWriter(client::BulkOptions{options.window});
-    JsonLinesReader reader(in);
-    JsonLinesReader::Line line;
-    while (reader.Next(&line)) {
-      lines = line.number;
-      if (line.blank) {
-        tally.Blank(line.number);
-      } else if (!line.record.ok()) {
-        tally.Failed(line.number, "malformed", std::string(line.record.status().message()));
-      } else {
-        const int64_t n = line.number;
-        BulkPutReport::Unknown if_unknown;
-        if_unknown.key = line.record->key;
-        if (options.keep_unknown_lines) if_unknown.text = std::move(line.text);
-        writer->Add(std::move(line.record->key), std::move(line.record->value),
-                    std::move(line.record->options),
-                    [&tally, n, if_unknown = std::move(if_unknown)](
-                        absl::StatusOr<client::PutResult> r) mutable {
-                      if (r.ok()) {
-                        tally.Written(n);
-                      } else if (client::IsOutcomeUnknown(r.status())) {
-                        if_unknown.category = CodeName(r.status());
-                        if_unknown.message = std::string(r.status().message());
-                        tally.Unknown(n, std::move(if_unknown));
-                      } else {
-                        tally.Failed(n, CodeName(r.status()), std::string(r.status().message()));
-                      }
-                    });
-      }
-      const absl::Time now = absl::Now();
-      if (options.progress && now - last_progress >= options.progress_interval) {
-        last_progress = now;
-        printed_progress = true;
-        const Tally::Counts c = tally.Get();
-        progress << absl::StrFormat(
-                        "\rbulk-put: %d lines read, %d written, %d failed, %d outcome unknown, "
-                        "%.0f puts/s ",
-                        lines, c.written, c.failed, c.unknown, Rate(c.written, now - start))
-                 << std::flush;
-      }
+  auto after_line = [&](int64_t number) {
+    lines = number;
+    const absl::Time now = absl::Now();
+    if (options.progress && now - last_progress >= options.progress_interval) {
+      last_progress = now;
+      printed_progress = true;
+      const Tally::Counts c = tally.Get();
+      progress << absl::StrFormat(
+                      "\rbulk-put: %d lines read, %d written, %d failed, %d outcome unknown, "
+                      "%.0f puts/s ",
+                      lines, c.written, c.failed, c.unknown, Rate(c.written, now - start))
+               << std::flush;
     }
-    writer->Flush();
+  };
+  JsonLinesReader reader(in);
+  if (options.one_per_call) {
+    PutLineByLine(client, reader, options, tally, after_line);
+  } else {
+    PutByCommits(client, reader, options, tally, after_line);
   }
   if (printed_progress) progress << "\n";
   BulkPutReport report = tally.Take();

@@ -1,6 +1,7 @@
 #pragma once
-// The engine behind `kvctl bulk-put`: reads JSON lines, keeps a window of Puts in flight, and
-// accounts for every line: written, failed (and why; nothing was applied), outcome unknown (the
+// The engine behind `kvctl bulk-put`: reads JSON lines, writes them as commits of many keys
+// (client/kvctl/bulk_commits.h; or one Put per line with a window in flight), and accounts for
+// every line: written, failed (and why; nothing was applied), outcome unknown (the
 // Put may have been applied: the connection broke after it was sent, the deadline passed, ...),
 // malformed, or blank. RunBulkPut blocks until every line has an outcome; outcomes arrive on
 // gRPC threads and are collected under a lock inside it.
@@ -18,8 +19,15 @@
 namespace kv::kvctl {
 
 struct BulkPutOptions {
-  // Puts in flight at once.
+  // One Put per line instead of commits of many lines (the old way, for comparison).
+  bool one_per_call = false;
+  // one_per_call: Puts in flight at once.
   int window = 64;
+  // Commits: lines per commit (<= 1000, the server's limit), bytes of keys, values and metadata
+  // per commit (<= 10 MiB), and commits in flight at once.
+  int commit_keys = 1000;
+  size_t commit_bytes = 4ull << 20;
+  int commits_in_flight = 8;
   // Print a progress line on `progress` (kvctl passes stderr only when it is a terminal).
   bool progress = false;
   absl::Duration progress_interval = absl::Milliseconds(250);

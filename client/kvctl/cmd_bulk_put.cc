@@ -1,4 +1,5 @@
-// kvctl bulk-put FILE [--window N] [--unknown-out FILE]   (FILE "-" = standard input)
+// kvctl bulk-put FILE [--commit-keys N] [--commits-in-flight N] [--one-per-call --window N]
+//                     [--unknown-out FILE]   (FILE "-" = standard input)
 
 #include <fstream>
 #include <memory>
@@ -13,6 +14,9 @@ namespace {
 struct BulkPutFlags {
   std::string file;
   int window = 64;
+  bool one_per_call = false;
+  int commit_keys = 1000;
+  int commits_in_flight = 8;
   // Where the lines whose outcome is unknown go; empty = nowhere.
   std::string unknown_out;
 };
@@ -38,6 +42,9 @@ int RunBulkPutCommand(const BulkPutFlags& f, Context& ctx) {
   if (c == nullptr) return code;
   BulkPutOptions options;
   options.window = f.window;
+  options.one_per_call = f.one_per_call;
+  options.commit_keys = f.commit_keys;
+  options.commits_in_flight = f.commits_in_flight;
   options.progress = ctx.io.err_is_tty;
   options.keep_unknown_lines = unknown_out.is_open();
   BulkPutReport report = RunBulkPut(*c, *in, options, *ctx.io.err);
@@ -60,7 +67,16 @@ Command AddBulkPutCommand(CLI::App& root) {
       "Write many keys from JSON lines: {\"key\":..., \"value\":..., \"ttl\":\"30s\", "
       "\"metadata\":...}; binary as \"value_base64\"");
   app->add_option("FILE", f->file, "JSON-lines file; '-' reads standard input")->required();
-  app->add_option("--window", f->window, "Puts in flight at once")
+  app->add_option("--commit-keys", f->commit_keys,
+                  "Lines per commit (each commit applies its lines atomically)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app->add_option("--commits-in-flight", f->commits_in_flight, "Commits in flight at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app->add_flag("--one-per-call", f->one_per_call,
+                "One Put per line (--window of them in flight) instead of commits");
+  app->add_option("--window", f->window, "With --one-per-call: Puts in flight at once")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   app->add_option("--unknown-out", f->unknown_out,

@@ -13,6 +13,7 @@ Command AddDeleteCommand(CLI::App& root);
 Command AddListCommand(CLI::App& root);
 Command AddStatusCommand(CLI::App& root);
 Command AddBulkPutCommand(CLI::App& root);
+Command AddCommitCommand(CLI::App& root);
 Command AddAuthCommand(CLI::App& root);
 Command AddAdminCommand(CLI::App& root);
 Command AddVerifyCommand(CLI::App& root);

@@ -17,7 +17,8 @@ inline constexpr int kExitNotFound = 1;
 inline constexpr int kExitUsage = 2;
 // Any other server or client error (INTERNAL, UNKNOWN, UNIMPLEMENTED, ...).
 inline constexpr int kExitServerError = 3;
-// FAILED_PRECONDITION: a conditional write (--if-version) lost.
+// FAILED_PRECONDITION: a conditional write (--if-version) lost, or a commit's check failed (or
+// its add found a value that is not an 8-byte counter); nothing was applied.
 inline constexpr int kExitPrecondition = 4;
 // UNAVAILABLE or DEADLINE_EXCEEDED: no node answered in time.
 inline constexpr int kExitUnavailable = 5;

@@ -57,7 +57,7 @@ panels = [
 
     row("Writes (central node)"),
     ts("Writes by outcome", [
-        (f'sum by (method, code) (rate(kv_requests_total{{method=~"Put|Delete"}}[{RATE}]) * on(instance) group_left() kv_node_info{{cluster_id=~"$cluster",role="central"}})',
+        (f'sum by (method, code) (rate(kv_requests_total{{method=~"Put|Delete|Commit"}}[{RATE}]) * on(instance) group_left() kv_node_info{{cluster_id=~"$cluster",role="central"}})',
          "{{method}} {{code}}")], unit="reqps",
        desc="Writes committed or refused at the central node (edges forward theirs to it)."),
     ts("Group commit", [

@@ -7,6 +7,7 @@
 #include "auth/permissions.h"
 #include "auth/principal.h"
 #include "common/reserved_keys.h"
+#include "server/node/limits.h"
 
 namespace kv::server {
 namespace {
@@ -94,6 +95,18 @@ void AuthorizedNode::Delete(const kvstore::v1::DeleteRequest& request,
                             Done done) {
   if (auto s = CheckWrite(call, request.key()); !s.ok()) return std::move(done)(s);
   node_->Delete(request, response, call, std::move(done));
+}
+
+void AuthorizedNode::Commit(const kvstore::v1::CommitRequest& request,
+                            kvstore::v1::CommitResponse* response, const CallContext& call,
+                            Done done) {
+  for (const auto& m : request.mutations()) {
+    if (auto s = CheckWrite(call, CommitMutationKey(m)); !s.ok()) return std::move(done)(s);
+  }
+  for (const auto& c : request.checks()) {
+    if (auto s = CheckRead(call, c.key()); !s.ok()) return std::move(done)(s);
+  }
+  node_->Commit(request, response, call, std::move(done));
 }
 
 void AuthorizedNode::List(const kvstore::v1::ListRequest& request,

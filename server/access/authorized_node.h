@@ -9,6 +9,8 @@
 //   List              read:  the whole listed prefix; a List of "" or "_" also hides the
 //                            reserved namespace from callers without admin
 //   Put, Delete       write: the key
+//   Commit            write: every mutated key, and read: every checked key (one missing
+//                            scope refuses the whole commit, and nothing is applied)
 //   GetStatus         (Admin calls are checked by the Admin service: admin)
 //
 // The reserved namespace (common/reserved_keys.h) is never writable through the KV API (the
@@ -39,6 +41,8 @@ class AuthorizedNode final : public Node {
               const CallContext& call, Done done) override;
   void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
             const CallContext& call, Done done) override;
+  void Commit(const kvstore::v1::CommitRequest& request, kvstore::v1::CommitResponse* response,
+              const CallContext& call, Done done) override;
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
              const CallContext& call, Done done) override;
   // The node's Status with this node's token checking; not ready while tokens are required

@@ -216,7 +216,9 @@ void CentralNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
                            kvstore::v1::BatchGetResponse* response, const CallContext& call,
                            Done done) {
   if (auto s = ValidateBatchGet(options_.limits, request); !s.ok()) return std::move(done)(s);
-  uint64_t as_of = store_->head_version();
+  // One state for every key: a commit is seen whole or not at all.
+  const ReadPoint point = store_->NewReadPoint();
+  const uint64_t as_of = point.head;
   if (request.options().min_version() > as_of) {
     return std::move(done)(absl::OutOfRangeError(
         absl::StrCat("min_version ", request.options().min_version(),
@@ -225,7 +227,7 @@ void CentralNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
   int64_t now = clock_->UnixSeconds();
   for (const std::string& key : request.keys()) {
     auto* result = response->add_results();
-    auto read = ReadLocal(*store_, key, now, result->mutable_entry());
+    auto read = ReadLocal(*store_, key, now, result->mutable_entry(), &point);
     if (!read.ok()) return std::move(done)(read.status());
     result->set_found(*read == LocalRead::kFound);
     if (!result->found()) result->clear_entry();
@@ -244,13 +246,7 @@ void CentralNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutRe
   op.key = request.key();
   op.value = request.value();
   op.metadata = request.metadata();
-  if (request.ttl_seconds() != 0) {
-    // Expirations are whole seconds: round up, so a key lives at least its TTL.
-    int64_t expires_micros = clock_->UnixMicros() + request.ttl_seconds() * 1'000'000;
-    op.expiration = (expires_micros + 999'999) / 1'000'000;
-  } else {
-    op.expiration = request.expiration();
-  }
+  op.expiration = Expiration(request);
   if (request.has_if_version()) op.if_version = request.if_version();
   op.done = [response, done = std::move(done)](const WriteResult& r) mutable {
     if (r.status.ok()) {
@@ -278,6 +274,37 @@ void CentralNode::Delete(const kvstore::v1::DeleteRequest& request,
     std::move(done)(r.status);
   };
   pipeline_->Submit(std::move(op));
+}
+
+void CentralNode::Commit(const kvstore::v1::CommitRequest& request,
+                         kvstore::v1::CommitResponse* response, const CallContext& call,
+                         Done done) {
+  int64_t now = clock_->UnixSeconds();
+  if (auto s = ValidateCommit(options_.limits, request, now); !s.ok()) {
+    return std::move(done)(s);
+  }
+  WriteOp op;
+  op.kind = WriteOp::Kind::kCommit;
+  op.commit = &request;
+  op.commit_expirations.reserve(request.mutations_size());
+  for (const auto& m : request.mutations()) {
+    op.commit_expirations.push_back(m.has_put() ? Expiration(m.put()) : 0);
+  }
+  op.done = [response, done = std::move(done)](const WriteResult& r) mutable {
+    if (r.status.ok()) {
+      response->set_version(r.version);
+      for (int64_t counter : r.counters) response->add_counters(counter);
+    }
+    std::move(done)(r.status);
+  };
+  pipeline_->Submit(std::move(op));
+}
+
+int64_t CentralNode::Expiration(const kvstore::v1::PutRequest& request) const {
+  if (request.ttl_seconds() == 0) return request.expiration();
+  // Expirations are whole seconds: round up, so a key lives at least its TTL.
+  int64_t expires_micros = clock_->UnixMicros() + request.ttl_seconds() * 1'000'000;
+  return (expires_micros + 999'999) / 1'000'000;
 }
 
 void CentralNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,

@@ -85,6 +85,8 @@ class CentralNode final : public Node, public ReplicationSource, public KeySetAd
            const CallContext& call, Done done) override;
   void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,
               const CallContext& call, Done done) override;
+  void Commit(const kvstore::v1::CommitRequest& request, kvstore::v1::CommitResponse* response,
+              const CallContext& call, Done done) override;
   void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
             const CallContext& call, Done done) override;
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
@@ -112,6 +114,8 @@ class CentralNode final : public Node, public ReplicationSource, public KeySetAd
   uint64_t fetches_served() const { return fetches_.load(); }
 
  private:
+  // The absolute expiration a put asks for (a TTL counts from now), 0 = never.
+  int64_t Expiration(const kvstore::v1::PutRequest& request) const;
   CentralNode(const CentralOptions& options, Clock* clock);
   // Fills `entry`/`found`/`info` for one key read at this node.
   absl::Status ReadKey(const std::string& key, uint64_t min_version, bool* found,

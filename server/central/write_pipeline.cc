@@ -5,36 +5,36 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "server/node/limits.h"
 
 namespace kv::server {
 
 using kvstore::v1::Change;
 namespace {
 
-std::string Quoted(absl::string_view key) {
-  constexpr size_t kShown = 64;
-  std::string shown = absl::CHexEscape(key.substr(0, kShown));
-  if (key.size() > kShown) shown += "...";
-  return absl::StrCat("'", shown, "'");
-}
-
 absl::Status ConditionFailed(const std::string& key, uint64_t expected, bool exists,
                              uint64_t current) {
   if (expected == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "key ", Quoted(key), " already exists at version ", current,
+        "key ", QuotedKey(key), " already exists at version ", current,
         " (if_version=0 requires that it does not exist); current version: ", current));
   }
   if (!exists) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "key ", Quoted(key), " does not exist (if_version=", expected, "); current version: 0"));
+        "key ", QuotedKey(key), " does not exist (if_version=", expected, "); current version: 0"));
   }
-  return absl::FailedPreconditionError(absl::StrCat("key ", Quoted(key), " is at version ", current,
-                                                    ", not ", expected,
+  return absl::FailedPreconditionError(absl::StrCat("key ", QuotedKey(key), " is at version ",
+                                                    current, ", not ", expected,
                                                     " (if_version); current version: ", current));
 }
 
 }  // namespace
+
+size_t WriteOp::Bytes() const {
+  size_t bytes = key.size() + value.size();
+  if (commit != nullptr) bytes += commit->ByteSizeLong();
+  return bytes;
+}
 
 WritePipeline::WritePipeline(VersionedStore* store, Clock* clock, WritePipelineOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {
@@ -88,7 +88,7 @@ void WritePipeline::Run() {
       size_t bytes = 0;
       while (!queue_.empty() && batch.size() < options_.max_batch_ops &&
              (batch.empty() || bytes < options_.max_batch_bytes)) {
-        bytes += queue_.front().value.size() + queue_.front().key.size();
+        bytes += queue_.front().Bytes();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -97,8 +97,9 @@ void WritePipeline::Run() {
   }
 }
 
-absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(
-    const std::string& key, int64_t now_unix, absl::flat_hash_map<std::string, KeyState>* overlay) {
+absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(const std::string& key,
+                                                                    int64_t now_unix,
+                                                                    Overlay* overlay) {
   if (auto it = overlay->find(key); it != overlay->end()) return it->second;
   PinnedRecord record;
   auto found = store_->Get(key, &record);
@@ -123,11 +124,20 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   // The same changes, writable until committed: the store stamps each with its checksum.
   std::vector<Change*> writable;
   writable.reserve(ops->size());
-  absl::flat_hash_map<std::string, KeyState> overlay;
+  Overlay overlay;
 
   for (size_t i = 0; i < ops->size(); ++i) {
     WriteOp& op = (*ops)[i];
     WriteResult& result = results[i];
+    if (op.kind == WriteOp::Kind::kCommit) {
+      auto change = DecideCommit(op, next, now_unix, &overlay, &result);
+      if (change == nullptr) continue;
+      change->set_commit_unix_micros(now_micros);
+      writable.push_back(change.get());
+      changes.push_back(std::move(change));
+      ++next;
+      continue;
+    }
     auto state = CurrentState(op.key, now_unix, &overlay);
     if (!state.ok()) {
       result.status = state.status();
@@ -162,10 +172,10 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
       change->set_value(std::move(op.value));
       change->set_metadata(std::move(op.metadata));
       change->set_expiration(op.expiration);
-      overlay[op.key] = KeyState{true, next};
+      overlay[op.key] = KeyState{true, next, change.get()};
     } else {
       change->set_kind(Change::KIND_DELETE);
-      overlay[op.key] = KeyState{false, 0};
+      overlay[op.key] = KeyState{false, 0, nullptr};
     }
     result.version = next;
     result.applied = true;

@@ -36,6 +36,8 @@ struct WriteResult {
   // Put: always true on success. Delete: whether a live key was removed.
   bool applied = false;
   int64_t expiration = 0;
+  // Commit: the new value of each add, in the order of the mutations.
+  std::vector<int64_t> counters;
 };
 
 struct WriteOp {
@@ -44,6 +46,8 @@ struct WriteOp {
     kDelete,
     // Expiry sweep: delete the key only if it is still at `if_version` (its expired write).
     kExpire,
+    // An atomic commit (KV.Commit): checks, then every mutation at one version, or nothing.
+    kCommit,
   };
   Kind kind = Kind::kPut;
   std::string key;
@@ -53,7 +57,14 @@ struct WriteOp {
   int64_t expiration = 0;
   // Current version must equal this (0 = must be absent). Required for kExpire.
   std::optional<uint64_t> if_version;
+  // kCommit: the validated request (the caller keeps it alive until `done` runs) and each
+  // mutation's absolute expiration (TTLs converted), in the order of its mutations.
+  const kvstore::v1::CommitRequest* commit = nullptr;
+  std::vector<int64_t> commit_expirations;
   absl::AnyInvocable<void(const WriteResult&) &&> done;
+
+  // Bytes of keys and values, for the batch budget.
+  size_t Bytes() const;
 };
 
 using CommittedChanges = std::vector<std::shared_ptr<const kvstore::v1::Change>>;
@@ -87,12 +98,23 @@ class WritePipeline {
   struct KeyState {
     bool exists = false;
     uint64_t version = 0;
+    // The change (or commit part) that wrote the key earlier in this batch; null when the state
+    // is the store's.
+    const kvstore::v1::Change* written = nullptr;
   };
+  using Overlay = absl::flat_hash_map<std::string, KeyState>;
   void Run();
   void CommitBatch(std::vector<WriteOp>* ops);
   // The key's state as of the writes before it in this batch.
-  absl::StatusOr<KeyState> CurrentState(const std::string& key, int64_t now_unix,
-                                        absl::flat_hash_map<std::string, KeyState>* overlay);
+  absl::StatusOr<KeyState> CurrentState(const std::string& key, int64_t now_unix, Overlay* overlay);
+  // A commit (write_pipeline_commit.cc): decides it against the current state and returns its
+  // change at `version`, or null when it failed (result->status) or changes nothing (no version
+  // is used). `overlay` gets its writes only when it is returned.
+  std::shared_ptr<kvstore::v1::Change> DecideCommit(const WriteOp& op, uint64_t version,
+                                                    int64_t now_unix, Overlay* overlay,
+                                                    WriteResult* result);
+  // The value, metadata and expiration a live key holds now (for an add).
+  absl::Status ReadCurrent(const std::string& key, const KeyState& state, kvstore::v1::Change* out);
 
   VersionedStore* const store_;
   Clock* const clock_;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <future>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/temp_dir.h"
@@ -28,7 +29,10 @@ class WritePipelineTest : public ::testing::Test {
     store_ = std::move(*store);
     WritePipelineOptions wp;
     wp.on_commit = [this](const CommittedChanges& changes) {
-      for (const auto& c : changes) published_.push_back(c->version());
+      for (const auto& c : changes) {
+        published_.push_back(c->version());
+        published_changes_.push_back(c);
+      }
     };
     pipeline_ = std::make_unique<WritePipeline>(store_.get(), &clock_, wp);
   }
@@ -53,6 +57,26 @@ class WritePipelineTest : public ::testing::Test {
     op.expiration = expiration;
     return Run(std::move(op));
   }
+  // Submits `request` (kept alive in requests_) as a commit; puts never expire.
+  WriteOp CommitOp(kvstore::v1::CommitRequest request) {
+    requests_.push_back(std::make_unique<kvstore::v1::CommitRequest>(std::move(request)));
+    WriteOp op;
+    op.kind = WriteOp::Kind::kCommit;
+    op.commit = requests_.back().get();
+    op.commit_expirations.assign(op.commit->mutations_size(), 0);
+    return op;
+  }
+  WriteResult Commit(kvstore::v1::CommitRequest request) {
+    return Run(CommitOp(std::move(request)));
+  }
+  // The value and version of `key`, or nullopt when it has no record.
+  std::optional<std::pair<std::string, uint64_t>> Record(const std::string& key) {
+    PinnedRecord record;
+    auto found = store_->Get(key, &record);
+    EXPECT_TRUE(found.ok());
+    if (!found.ok() || !*found) return std::nullopt;
+    return std::make_pair(std::string(record.view.value), record.view.version);
+  }
   WriteResult Delete(const std::string& key, std::optional<uint64_t> if_version = std::nullopt) {
     WriteOp op;
     op.kind = WriteOp::Kind::kDelete;
@@ -66,9 +90,11 @@ class WritePipelineTest : public ::testing::Test {
   std::shared_ptr<std::atomic<uint64_t>> free_ =
       std::make_shared<std::atomic<uint64_t>>(1ull << 40);
   ManualClock clock_{1'000'000, 1'700'000'000};
+  std::vector<std::unique_ptr<kvstore::v1::CommitRequest>> requests_;
   std::unique_ptr<VersionedStore> store_;
   std::unique_ptr<WritePipeline> pipeline_;
   std::vector<uint64_t> published_;  // only touched on the writer thread, read after it
+  CommittedChanges published_changes_;
 };
 
 TEST_F(WritePipelineTest, VersionsAreConsecutiveAndNeverReusedAcrossRestarts) {
@@ -220,6 +246,170 @@ TEST_F(WritePipelineTest, WritesBelowTheDiskReserveAreRefusedNotUnknown) {
   WriteResult resumed = Put("a", "3");
   ASSERT_TRUE(resumed.status.ok()) << resumed.status;
   EXPECT_EQ(resumed.version, 2u);
+}
+
+// A commit request from a compact description: checks "key@7" or "key@absent"; mutations
+// "put key value", "delete key", "add key delta".
+kvstore::v1::CommitRequest MakeCommit(std::vector<std::string> checks,
+                                      std::vector<std::string> mutations) {
+  kvstore::v1::CommitRequest request;
+  for (const auto& c : checks) {
+    auto at = c.find('@');
+    auto* check = request.add_checks();
+    check->set_key(c.substr(0, at));
+    if (c.substr(at + 1) == "absent") {
+      check->set_absent(true);
+    } else {
+      check->set_version(std::stoull(c.substr(at + 1)));
+    }
+  }
+  for (const auto& m : mutations) {
+    std::istringstream in(m);
+    std::string op, key, arg;
+    in >> op >> key >> arg;
+    auto* mutation = request.add_mutations();
+    if (op == "put") {
+      mutation->mutable_put()->set_key(key);
+      mutation->mutable_put()->set_value(arg);
+    } else if (op == "delete") {
+      mutation->mutable_delete_()->set_key(key);
+    } else {
+      mutation->mutable_add()->set_key(key);
+      mutation->mutable_add()->set_delta(std::stoll(arg));
+    }
+  }
+  return request;
+}
+
+TEST_F(WritePipelineTest, ACommitAppliesEveryMutationAtOneVersion) {
+  Open();
+  ASSERT_TRUE(Put("a", "old").status.ok());
+  ASSERT_TRUE(Put("gone", "x").status.ok());
+  WriteResult r = Commit(MakeCommit({"a@1", "new@absent"}, {"put a 10", "put new 20", "delete gone",
+                                                            "add hits 5", "delete never-there"}));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.version, 3u);
+  EXPECT_EQ(r.counters, (std::vector<int64_t>{5}));
+  EXPECT_EQ(Record("a"), std::make_pair(std::string("10"), uint64_t{3}));
+  EXPECT_EQ(Record("new"), std::make_pair(std::string("20"), uint64_t{3}));
+  EXPECT_EQ(Record("hits"), std::make_pair(std::string("\x05\0\0\0\0\0\0\0", 8), uint64_t{3}));
+  EXPECT_EQ(Record("gone"), std::nullopt);
+  EXPECT_EQ(store_->head_version(), 3u);
+  // One change, one version, one log entry: the parts in the order given, no-op delete left out.
+  ASSERT_EQ(published_changes_.size(), 3u);
+  const kvstore::v1::Change& c = *published_changes_.back();
+  EXPECT_EQ(c.kind(), kvstore::v1::Change::KIND_COMMIT);
+  EXPECT_EQ(c.version(), 3u);
+  EXPECT_TRUE(c.has_checksum());
+  EXPECT_EQ(c.checksum(), store_->checksum_state().checksum);
+  ASSERT_EQ(c.parts_size(), 4);
+  EXPECT_EQ(c.parts(0).key(), "a");
+  EXPECT_EQ(c.parts(2).kind(), kvstore::v1::Change::KIND_DELETE);
+  EXPECT_EQ(c.parts(3).key(), "hits");
+  for (const auto& part : c.parts()) EXPECT_EQ(part.version(), 0u);
+  std::vector<kvstore::v1::Change> logged;
+  ASSERT_TRUE(store_->log().Read(3, 10, 1 << 20, &logged).ok());
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].parts_size(), 4);
+  // The checksum after the commit is the one a full recomputation gets.
+  auto scan = store_->ScanChecksum();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->recomputed, scan->persisted);
+}
+
+TEST_F(WritePipelineTest, AFailedCheckAppliesNothingAndNamesTheKeyAndItsVersion) {
+  Open();
+  ASSERT_TRUE(Put("acct/a", "1").status.ok());
+  ASSERT_TRUE(Put("acct/a", "2").status.ok());
+  WriteResult r = Commit(MakeCommit({"acct/a@1"}, {"put acct/a 3", "put acct/b 4"}));
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status)) << r.status;
+  EXPECT_NE(r.status.message().find("'acct/a' is at version 2"), std::string::npos) << r.status;
+  EXPECT_NE(r.status.message().find("current version: 2"), std::string::npos) << r.status;
+  WriteResult absent = Commit(MakeCommit({"acct/b@absent", "acct/a@absent"}, {"put acct/b 4"}));
+  EXPECT_TRUE(absl::IsFailedPrecondition(absent.status)) << absent.status;
+  EXPECT_NE(absent.status.message().find("'acct/a' is at version 2 (the commit wanted it to be "
+                                         "absent)"),
+            std::string::npos)
+      << absent.status;
+  WriteResult missing = Commit(MakeCommit({"acct/z@4"}, {"put acct/b 4"}));
+  EXPECT_NE(missing.status.message().find("'acct/z' does not exist"), std::string::npos)
+      << missing.status;
+  EXPECT_EQ(Record("acct/b"), std::nullopt);
+  EXPECT_EQ(Record("acct/a"), std::make_pair(std::string("2"), uint64_t{2}));
+  EXPECT_EQ(store_->head_version(), 2u);
+  EXPECT_EQ(published_.size(), 2u);
+}
+
+TEST_F(WritePipelineTest, AddCountsAbsentAsZeroAndRefusesAValueThatIsNotACounter) {
+  Open();
+  EXPECT_EQ(Commit(MakeCommit({}, {"add n 7"})).counters, (std::vector<int64_t>{7}));
+  EXPECT_EQ(Commit(MakeCommit({}, {"add n -10"})).counters, (std::vector<int64_t>{-3}));
+  EXPECT_EQ(Record("n")->first, std::string("\xfd\xff\xff\xff\xff\xff\xff\xff", 8));
+  ASSERT_TRUE(Put("text", "abc").status.ok());
+  WriteResult r = Commit(MakeCommit({}, {"put other 1", "add text 1"}));
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status)) << r.status;
+  EXPECT_NE(r.status.message().find("'text': its value is 3 bytes, not an 8-byte"),
+            std::string::npos)
+      << r.status;
+  EXPECT_EQ(Record("other"), std::nullopt);
+  EXPECT_EQ(store_->head_version(), 3u);
+  // A counter written earlier in the same commit group is read from the group, not the store.
+  WriteOp first = CommitOp(MakeCommit({}, {"add m 1"}));
+  WriteOp second = CommitOp(MakeCommit({}, {"add m 1"}));
+  std::promise<WriteResult> p1, p2;
+  first.done = [&p1](const WriteResult& r) { p1.set_value(r); };
+  second.done = [&p2](const WriteResult& r) { p2.set_value(r); };
+  pipeline_->Submit(std::move(first));
+  pipeline_->Submit(std::move(second));
+  EXPECT_EQ(p1.get_future().get().counters, (std::vector<int64_t>{1}));
+  EXPECT_EQ(p2.get_future().get().counters, (std::vector<int64_t>{2}));
+}
+
+// A commit is one WriteBatch with its log entry and head: refused by the store (here: below the
+// disk reserve), none of its parts is there, and nothing was logged or published.
+TEST_F(WritePipelineTest, ACommitTheStoreRefusesLeavesNoPart) {
+  Open();
+  ASSERT_TRUE(Put("a", "1").status.ok());
+  free_->store(10 << 20);
+  WriteResult refused = Commit(MakeCommit({}, {"put a 2", "put b 3", "add n 1"}));
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status)) << refused.status;
+  EXPECT_EQ(refused.version, 0u);
+  EXPECT_EQ(Record("a"), std::make_pair(std::string("1"), uint64_t{1}));
+  EXPECT_EQ(Record("b"), std::nullopt);
+  EXPECT_EQ(Record("n"), std::nullopt);
+  EXPECT_EQ(store_->head_version(), 1u);
+  EXPECT_EQ(published_.size(), 1u);
+  // After a restart too (nothing of it reached the WAL).
+  Close();
+  free_->store(1ull << 40);
+  Open();
+  EXPECT_EQ(Record("b"), std::nullopt);
+  EXPECT_EQ(store_->head_version(), 1u);
+  WriteResult resumed = Commit(MakeCommit({}, {"put a 2", "put b 3"}));
+  ASSERT_TRUE(resumed.status.ok()) << resumed.status;
+  EXPECT_EQ(resumed.version, 2u);
+}
+
+TEST_F(WritePipelineTest, AFailedCommitLeavesNothingForLaterWritesInTheSameBatch) {
+  Open();
+  // Submitted together, so they usually share a batch: the commit fails its check, and the
+  // create-if-absent after it must still find the key absent.
+  for (int round = 0; round < 20; ++round) {
+    const std::string key = "k" + std::to_string(round);
+    WriteOp commit = CommitOp(MakeCommit({"nothing@3"}, {"put " + key + " c"}));
+    WriteOp put;
+    put.key = key;
+    put.value = "p";
+    put.if_version = 0;
+    std::promise<WriteResult> pc, pp;
+    commit.done = [&pc](const WriteResult& r) { pc.set_value(r); };
+    put.done = [&pp](const WriteResult& r) { pp.set_value(r); };
+    pipeline_->Submit(std::move(commit));
+    pipeline_->Submit(std::move(put));
+    EXPECT_TRUE(absl::IsFailedPrecondition(pc.get_future().get().status));
+    EXPECT_TRUE(pp.get_future().get().status.ok());
+    EXPECT_EQ(Record(key)->first, "p");
+  }
 }
 
 }  // namespace

@@ -220,11 +220,15 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
     bool forward ABSL_GUARDED_BY(mu) = false;
     // The answer's staleness: this node's when the hits were read, or older fetched answers'.
     int64_t staleness ABSL_GUARDED_BY(mu) = 0;
+    // The newest version among the results (cached "not found" entries have one too).
+    uint64_t max_version ABSL_GUARDED_BY(mu) = 0;
     Done done;  // called once, by the last to finish
   };
   auto batch = std::make_shared<Batch>();
   batch->done = std::move(done);
-  uint64_t as_of = applied_version();
+  // Every hit at one state of the stream, as of `as_of`.
+  std::vector<std::shared_ptr<const CachedValue>> hits;
+  const uint64_t as_of = cache_->LookupAll(request.keys(), &hits);
   {
     absl::MutexLock l(&batch->mu);
     batch->staleness = freshness()->StalenessMicros();  // with the hits, not when it ends
@@ -240,7 +244,10 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
       absl::MutexLock l(&batch->mu);
       if (--batch->remaining > 0) return;
       error = batch->error;
-      forward = batch->forward;
+      // A result newer than the hits' state (a fetched value, or one a fetch installed) may
+      // belong to a commit whose other keys are cached older: the upstream answers the whole
+      // batch at one state instead (docs/design-notes.md, "Commits at a cache edge").
+      forward = batch->forward || batch->max_version > as_of;
       staleness = batch->staleness;
     }
     if (!error.ok()) return std::move(batch->done)(error);
@@ -256,9 +263,11 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
   for (int i = 0; i < request.keys_size(); ++i) {
     const std::string& key = request.keys(i);
     auto* result = response->mutable_results(i);
-    if (auto cached = cache_->Lookup(key)) {
+    if (const auto& cached = hits[i]) {
       FillCached(key, *cached, now, result);
       result->set_source(kvstore::v1::SOURCE_EDGE_CACHE);
+      absl::MutexLock l(&batch->mu);
+      batch->max_version = std::max(batch->max_version, cached->version);
       continue;
     }
     if (stale_fallback) {
@@ -285,6 +294,7 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
               batch->forward = true;
             } else {
               FillCached(key, *o.value, clock_->UnixSeconds(), result);
+              batch->max_version = std::max(batch->max_version, o.value->version);
               result->set_source(o.info.node_id().empty() ? kvstore::v1::SOURCE_EDGE_CACHE
                                                           : Relabel(o.info.source()));
               batch->staleness = std::max(batch->staleness,

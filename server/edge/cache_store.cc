@@ -6,6 +6,7 @@
 #include "common/reserved_keys.h"
 #include "common/slice.h"
 #include "replication/change_log.h"
+#include "replication/change_parts.h"
 #include "server/storage/record_codec.h"
 
 namespace kv::server {
@@ -47,9 +48,9 @@ bool DecodeEntry(absl::string_view bytes, CachedValue* v) {
   return true;
 }
 
-std::shared_ptr<const CachedValue> FromChange(const Change& c) {
+std::shared_ptr<const CachedValue> FromChange(const Change& c, uint64_t version) {
   CachedValue v;
-  v.version = c.version();
+  v.version = version;
   if (c.kind() == Change::KIND_PUT) {
     v.found = true;
     v.value = c.value();
@@ -202,52 +203,74 @@ absl::Status CacheStore::Apply(const std::vector<std::shared_ptr<const Change>>&
   std::vector<const Change*> cluster_data;
   {
     absl::MutexLock l(&mu_);
-    std::vector<std::pair<std::string, std::shared_ptr<const CachedValue>>> puts;
-    std::vector<std::string> deletes;
     for (const auto& c : changes) {
-      if (IsReservedKey(c->key())) {
+      if (c->kind() != Change::KIND_COMMIT && IsReservedKey(c->key())) {
         // Kept apart as well (see ClusterData); it may also be cached, like any key.
         if (auto s = PinLocked(*c); !s.ok()) return s;
         cluster_data.push_back(c.get());
       }
-      std::shared_ptr<const CachedValue> value;
-      if (c->kind() != Change::KIND_INVALIDATE) value = FromChange(*c);
-      // What the cache holds at this very version must be what the stream says it is; the
-      // cache never replaces an equal version, so a wrong entry would otherwise stay.
-      if (auto cached = cache_.Peek(c->key());
-          cached != nullptr && value != nullptr && cached->version == value->version &&
-          (cached->found != value->found || cached->value != value->value ||
-           cached->metadata != value->metadata || cached->expiration != value->expiration)) {
-        if (mismatches_.fetch_add(1) == 0) {
-          KV_LOG(ERROR) << "cached entry at version " << c->version()
-                        << " differs from the stream's change; dropped";
-        }
-        // Dropped: the update below finds nothing to replace, and the next read refetches.
-        if (cache_.Erase(c->key())) deletes.push_back(c->key());
-      }
-      if (auto it = pending_.find(c->key()); it != pending_.end()) {
-        Pending& p = it->second;
-        if (c->version() > p.newest_version) {
-          p.newest_version = c->version();
-          p.newest = value;
-          p.newest_is_invalidation = value == nullptr;
-        }
-      }
-      if (value != nullptr) {
-        if (cache_.UpdateIfPresent(c->key(), value)) puts.emplace_back(c->key(), value);
-      } else if (cache_.Erase(c->key())) {
-        deletes.push_back(c->key());  // a large value: refetched on the next read
-      }
     }
-    deletes.insert(deletes.end(), evicted_.begin(), evicted_.end());
+    KeyWrites writes;
+    {
+      // Readers of several keys see the cache before or after these changes, never between
+      // (a commit's parts are applied here together).
+      absl::WriterMutexLock view(&view_mu_);
+      for (const auto& c : changes) {
+        replication::ForEachKeyChange(*c, [this, &writes](const Change& kc, uint64_t version) {
+          ApplyKeyLocked(kc, version, &writes);
+        });
+      }
+      applied_.store(changes.back()->version(), std::memory_order_release);
+    }
+    writes.deletes.insert(writes.deletes.end(), evicted_.begin(), evicted_.end());
     evicted_.clear();
-    applied_.store(changes.back()->version(), std::memory_order_release);
-    if (auto s = Persist(puts, deletes, true); !s.ok()) return s;
+    if (auto s = Persist(writes.puts, writes.deletes, true); !s.ok()) return s;
   }
   if (options_.on_cluster_data) {
     for (const Change* c : cluster_data) options_.on_cluster_data(*c, /*restart=*/false);
   }
   return absl::OkStatus();
+}
+
+void CacheStore::ApplyKeyLocked(const Change& c, uint64_t version, KeyWrites* writes) {
+  mu_.AssertHeld();
+  std::shared_ptr<const CachedValue> value;
+  if (c.kind() != Change::KIND_INVALIDATE) value = FromChange(c, version);
+  // What the cache holds at this very version must be what the stream says it is; the
+  // cache never replaces an equal version, so a wrong entry would otherwise stay.
+  if (auto cached = cache_.Peek(c.key());
+      cached != nullptr && value != nullptr && cached->version == value->version &&
+      (cached->found != value->found || cached->value != value->value ||
+       cached->metadata != value->metadata || cached->expiration != value->expiration)) {
+    if (mismatches_.fetch_add(1) == 0) {
+      KV_LOG(ERROR) << "cached entry at version " << version
+                    << " differs from the stream's change; dropped";
+    }
+    // Dropped: the update below finds nothing to replace, and the next read refetches.
+    if (cache_.Erase(c.key())) writes->deletes.push_back(c.key());
+  }
+  if (auto it = pending_.find(c.key()); it != pending_.end()) {
+    Pending& p = it->second;
+    if (version > p.newest_version) {
+      p.newest_version = version;
+      p.newest = value;
+      p.newest_is_invalidation = value == nullptr;
+    }
+  }
+  if (value != nullptr) {
+    if (cache_.UpdateIfPresent(c.key(), value)) writes->puts.emplace_back(c.key(), value);
+  } else if (cache_.Erase(c.key())) {
+    writes->deletes.push_back(c.key());  // a large value: refetched on the next read
+  }
+}
+
+uint64_t CacheStore::LookupAll(const google::protobuf::RepeatedPtrField<std::string>& keys,
+                               std::vector<std::shared_ptr<const CachedValue>>* out) {
+  absl::ReaderMutexLock view(&view_mu_);
+  out->clear();
+  out->reserve(keys.size());
+  for (const auto& key : keys) out->push_back(cache_.Lookup(key));
+  return applied_.load(std::memory_order_acquire);
 }
 
 void CacheStore::AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value) {
@@ -321,6 +344,7 @@ void CacheStore::FinishFetch(const std::string& key, const absl::Status& status,
 
 absl::Status CacheStore::StartFrom(uint64_t version, const std::string& cluster_id) {
   absl::MutexLock l(&mu_);
+  absl::WriterMutexLock view(&view_mu_);
   cache_.Clear();
   evicted_.clear();
   if (db_) {

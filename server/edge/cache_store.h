@@ -96,6 +96,12 @@ class CacheStore final : public replication::ChangeApplier, public replication::
     return cache_.Lookup(key);
   }
 
+  // Looks up every key at one state of the stream (never between two parts of a commit) and
+  // returns the applied version of that state. A value installed by a cold fetch may be newer
+  // than it (the upstream was ahead); such an entry has a version above the one returned.
+  uint64_t LookupAll(const google::protobuf::RepeatedPtrField<std::string>& keys,
+                     std::vector<std::shared_ptr<const cache::CachedValue>>* out);
+
   // Cold reads. Adds `waiter` for `key` and returns true when the caller must start the fetch
   // (the first miss); later misses of the same key just wait for it (coalesced). `now_micros`
   // is the caller's monotonic time (FetchOutcome::fetch_started_micros).
@@ -133,7 +139,16 @@ class CacheStore final : public replication::ChangeApplier, public replication::
     int64_t started_micros = 0;
   };
 
+  // What one Apply persists.
+  struct KeyWrites {
+    std::vector<std::pair<std::string, std::shared_ptr<const cache::CachedValue>>> puts;
+    std::vector<std::string> deletes;
+  };
+
   explicit CacheStore(const CacheStoreOptions& options);
+  // One key's change (a change or a commit's part) at `version`.
+  void ApplyKeyLocked(const kvstore::v1::Change& change, uint64_t version, KeyWrites* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Load();
   absl::Status LoadClusterData() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps `change` of a reserved key and persists it.
@@ -166,8 +181,12 @@ class CacheStore final : public replication::ChangeApplier, public replication::
   };
   absl::flat_hash_map<std::string, PinnedChange> pinned_ ABSL_GUARDED_BY(mu_);
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
-  // Thread-safe by itself; its content changes only under mu_ (reads take no lock of ours).
+  // Thread-safe by itself; its content changes only under mu_ (reads take no lock of ours,
+  // except LookupAll).
   cache::HotKeyCache cache_;
+  // Held for writing by Apply while it changes the cache and the applied version, and for
+  // reading by LookupAll: a multi-key read sees whole stream batches. Taken after mu_.
+  absl::Mutex view_mu_;
 
   // Read without mu_; written under it.
   std::atomic<uint64_t> applied_{0};

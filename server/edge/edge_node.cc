@@ -189,6 +189,12 @@ void EdgeNode::Delete(const kvstore::v1::DeleteRequest& request,
   upstream_.Delete(&request, response, call, ForwardedWriteDone(std::move(done)));
 }
 
+void EdgeNode::Commit(const kvstore::v1::CommitRequest& request,
+                      kvstore::v1::CommitResponse* response, const CallContext& call, Done done) {
+  if (auto s = ValidateCommit(options_.limits, request, 0); !s.ok()) return std::move(done)(s);
+  upstream_.Commit(&request, response, call, ForwardedWriteDone(std::move(done)));
+}
+
 void EdgeNode::GetStatus(kvstore::v1::StatusResponse* status) {
   status->set_role("edge");
   status->set_mode(EdgeModeName(options_.mode));

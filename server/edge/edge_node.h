@@ -60,6 +60,8 @@ class EdgeNode : public Node {
            const CallContext& call, Done done) final;
   void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,
               const CallContext& call, Done done) final;
+  void Commit(const kvstore::v1::CommitRequest& request, kvstore::v1::CommitResponse* response,
+              const CallContext& call, Done done) final;
   void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
             const CallContext& call, Done done) final;
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,

@@ -129,11 +129,13 @@ void FullEdge::ReadLocal(const kvstore::v1::FetchRequest& request,
 void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
                              Done done, bool stale_fallback) {
-  uint64_t as_of = applied_version();
+  // One state for every key: a commit is seen whole or not at all.
+  const ReadPoint point = store_->NewReadPoint();
+  const uint64_t as_of = point.head;
   int64_t now = clock_->UnixSeconds();
   for (const std::string& key : request.keys()) {
     auto* result = response->add_results();
-    auto read = server::ReadLocal(*store_, key, now, result->mutable_entry());
+    auto read = server::ReadLocal(*store_, key, now, result->mutable_entry(), &point);
     if (!read.ok()) return std::move(done)(read.status());
     if (*read == LocalRead::kValueMissing) {
       response->Clear();

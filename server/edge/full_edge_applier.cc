@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/reserved_keys.h"
+#include "replication/change_parts.h"
 #include "server/storage/cluster_data.h"
 
 namespace kv::server {
@@ -75,8 +76,10 @@ absl::Status FullEdgeApplier::Apply(const std::vector<std::shared_ptr<const Chan
     }
   }
   if (fetcher_ != nullptr) {
-    for (const auto& c : changes) {
-      if (c->kind() == Change::KIND_INVALIDATE) fetcher_->Enqueue(c->key(), c->version());
+    for (const auto& change : changes) {
+      replication::ForEachKeyChange(*change, [this](const Change& c, uint64_t version) {
+        if (c.kind() == Change::KIND_INVALIDATE) fetcher_->Enqueue(c.key(), version);
+      });
     }
   }
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -74,6 +75,36 @@ class FullEdgeApplierTest : public ::testing::Test {
     return batch;
   }
 
+  // One commit of `puts` and `deletes` at the "central" store, stamped with its checksum.
+  std::vector<std::shared_ptr<const kvstore::v1::Change>> CommitOneAtCentral(
+      const std::vector<std::pair<std::string, std::string>>& puts,
+      const std::vector<std::string>& deletes = {}) {
+    auto commit = std::make_shared<kvstore::v1::Change>();
+    commit->set_version(central_->head_version() + 1);
+    commit->set_kind(kvstore::v1::Change::KIND_COMMIT);
+    for (const auto& [key, value] : puts) {
+      auto* part = commit->add_parts();
+      part->set_kind(kvstore::v1::Change::KIND_PUT);
+      part->set_key(key);
+      part->set_value(value);
+    }
+    for (const auto& key : deletes) {
+      auto* part = commit->add_parts();
+      part->set_kind(kvstore::v1::Change::KIND_DELETE);
+      part->set_key(key);
+    }
+    EXPECT_TRUE(central_->ApplyStamped({commit.get()}).ok());
+    return {commit};
+  }
+  // The value and version of `key` in the edge's store, or nullopt.
+  std::optional<std::pair<std::string, uint64_t>> EdgeRecord(const std::string& key) {
+    PinnedRecord record;
+    auto found = edge_->Get(key, &record);
+    EXPECT_TRUE(found.ok());
+    if (!found.ok() || !*found) return std::nullopt;
+    return std::make_pair(std::string(record.view.value), record.view.version);
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<VersionedStore> central_;
   std::unique_ptr<VersionedStore> edge_;
@@ -128,6 +159,42 @@ TEST_F(FullEdgeApplierTest, AForgedChecksumMarksTheDataSuspectUntilASnapshot) {
   EXPECT_FALSE(applier_->NeedsBootstrap());
   EXPECT_EQ(applier_->mismatches(), 1u);  // the count stays
   EXPECT_EQ(edge_->checksum_state().checksum, central_->checksum_state().checksum);
+}
+
+TEST_F(FullEdgeApplierTest, ACommitIsAppliedWholeAtItsVersion) {
+  ASSERT_TRUE(applier_->Apply(CommitAtCentral({{"acct/a", "100"}, {"acct/c", "5"}})).ok());
+  auto batch = CommitOneAtCentral({{"acct/a", "60"}, {"acct/b", "40"}}, {"acct/c"});
+  ASSERT_TRUE(batch.back()->has_checksum());
+  ASSERT_TRUE(applier_->Apply(batch).ok());
+  EXPECT_FALSE(applier_->diverged());
+  EXPECT_EQ(edge_->head_version(), 3u);
+  EXPECT_EQ(EdgeRecord("acct/a"), std::make_pair(std::string("60"), uint64_t{3}));
+  EXPECT_EQ(EdgeRecord("acct/b"), std::make_pair(std::string("40"), uint64_t{3}));
+  EXPECT_EQ(EdgeRecord("acct/c"), std::nullopt);
+  EXPECT_EQ(edge_->checksum_state().checksum, central_->checksum_state().checksum);
+  // One log entry for the whole commit, relayed as it came.
+  std::vector<kvstore::v1::Change> logged;
+  ASSERT_TRUE(edge_->log().Read(3, 10, 1 << 20, &logged).ok());
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].kind(), kvstore::v1::Change::KIND_COMMIT);
+  EXPECT_EQ(logged[0].parts_size(), 3);
+  // A reader at one point of the store sees the commit whole: before it, or after it.
+  const ReadPoint point = edge_->NewReadPoint();
+  ASSERT_TRUE(applier_->Apply(CommitOneAtCentral({{"acct/a", "0"}, {"acct/b", "100"}})).ok());
+  PinnedRecord a, b;
+  ASSERT_TRUE(*edge_->Get("acct/a", &a, &point));
+  ASSERT_TRUE(*edge_->Get("acct/b", &b, &point));
+  EXPECT_EQ(a.view.value, "60");
+  EXPECT_EQ(b.view.value, "40");
+}
+
+TEST_F(FullEdgeApplierTest, ACommitWithAWrongChecksumIsRefusedWhole) {
+  auto batch = CommitOneAtCentral({{"x", "1"}, {"y", "2"}});
+  auto forged = std::make_shared<kvstore::v1::Change>(*batch.back());
+  forged->mutable_parts(1)->set_value("3");  // one part changed on the way
+  batch.back() = forged;
+  EXPECT_FALSE(applier_->Apply(batch).ok());
+  EXPECT_TRUE(applier_->diverged());
 }
 
 }  // namespace

@@ -116,6 +116,13 @@ void UpstreamClient::Delete(const kvstore::v1::DeleteRequest* request,
        call.deadline, options_.write_timeout, call.authorization, call.hops, std::move(done));
 }
 
+void UpstreamClient::Commit(const kvstore::v1::CommitRequest* request,
+                            kvstore::v1::CommitResponse* response, const CallContext& call,
+                            Done done) {
+  Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->Commit(ctx, request, response, cb); },
+       call.deadline, options_.write_timeout, call.authorization, call.hops, std::move(done));
+}
+
 void UpstreamClient::List(const kvstore::v1::ListRequest* request,
                           kvstore::v1::ListResponse* response, const CallContext& call, Done done) {
   Call([&](grpc::ClientContext* ctx, auto cb) { kv_->async()->List(ctx, request, response, cb); },

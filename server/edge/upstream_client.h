@@ -70,6 +70,8 @@ class UpstreamClient {
            const CallContext& call, Done done);
   void Delete(const kvstore::v1::DeleteRequest* request, kvstore::v1::DeleteResponse* response,
               const CallContext& call, Done done);
+  void Commit(const kvstore::v1::CommitRequest* request, kvstore::v1::CommitResponse* response,
+              const CallContext& call, Done done);
   void List(const kvstore::v1::ListRequest* request, kvstore::v1::ListResponse* response,
             const CallContext& call, Done done);
   // A replication call, with this node's own token: made by this node itself (a cold read, a

@@ -15,8 +15,8 @@ namespace kv::server {
 namespace {
 
 constexpr const char* kMethodNames[kMethodCount] = {
-    "Get",   "BatchGet",  "Put",      "Delete", "List",
-    "Fetch", "Subscribe", "Snapshot", "Status", "http_get",
+    "Get",       "BatchGet", "Put",    "Delete",   "List",   "Fetch",
+    "Subscribe", "Snapshot", "Status", "http_get", "Commit",
 };
 
 const char* MetricTypeName(prometheus::MetricType type) {

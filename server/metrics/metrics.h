@@ -50,8 +50,9 @@ enum class Method : uint8_t {
   kSnapshot,
   kStatus,
   kHttpGet,
+  kCommit,
 };
-inline constexpr int kMethodCount = 10;
+inline constexpr int kMethodCount = 11;
 
 // The label value: "Get", "BatchGet", ..., "http_get".
 const char* MethodName(Method method);

@@ -172,7 +172,7 @@ TEST(MetricsTest, RemoveCollector) {
 TEST(MetricsTest, ConcurrentRecordingAndScrapes) {
   Metrics metrics;
   constexpr int kThreads = 4;
-  constexpr int kPerThread = 20000;
+  constexpr int kPerThread = 22000;  // a multiple of kMethodCount
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&metrics, t] {

@@ -34,6 +34,10 @@ class ForwardingNode : public Node {
             const CallContext& call, Done done) override {
     node_->List(request, response, call, std::move(done));
   }
+  void Commit(const kvstore::v1::CommitRequest& request, kvstore::v1::CommitResponse* response,
+              const CallContext& call, Done done) override {
+    node_->Commit(request, response, call, std::move(done));
+  }
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
              const CallContext& call, Done done) override {
     node_->Fetch(request, response, call, std::move(done));

@@ -1,10 +1,19 @@
 #include "server/node/limits.h"
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/units.h"
 
 namespace kv::server {
+
+std::string QuotedKey(absl::string_view key) {
+  constexpr size_t kShown = 64;
+  std::string shown = absl::CHexEscape(key.substr(0, kShown));
+  if (key.size() > kShown) shown += "...";
+  return absl::StrCat("'", shown, "'");
+}
 
 absl::Status ValidateKey(const Limits& limits, const std::string& key, const char* field) {
   if (key.empty()) {
@@ -117,6 +126,96 @@ absl::Status ValidateList(const Limits& limits, const kvstore::v1::ListRequest& 
     return absl::InvalidArgumentError("cursor is longer than any key");
   }
   return ValidateReadOptions(request.options());
+}
+
+const std::string& CommitMutationKey(const kvstore::v1::CommitMutation& m) {
+  switch (m.op_case()) {
+    case kvstore::v1::CommitMutation::kPut:
+      return m.put().key();
+    case kvstore::v1::CommitMutation::kDelete:
+      return m.delete_().key();
+    default:
+      return m.add().key();  // the default instance's when there is no operation: empty
+  }
+}
+
+namespace {
+
+absl::Status Prefixed(const std::string& field, const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(field, ".", s.message()));
+}
+
+absl::Status ValidateMutation(const Limits& limits, const kvstore::v1::CommitMutation& m,
+                              const std::string& field, int64_t now_unix) {
+  switch (m.op_case()) {
+    case kvstore::v1::CommitMutation::kPut:
+      if (m.put().has_if_version()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ".put.if_version is set; a commit states its conditions as checks"));
+      }
+      return Prefixed(field + ".put", ValidatePut(limits, m.put(), now_unix));
+    case kvstore::v1::CommitMutation::kDelete:
+      if (m.delete_().has_if_version()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ".delete.if_version is set; a commit states its conditions as checks"));
+      }
+      return Prefixed(field + ".delete", ValidateDelete(limits, m.delete_()));
+    case kvstore::v1::CommitMutation::kAdd:
+      return Prefixed(field + ".add", ValidateKey(limits, m.add().key()));
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " has no operation (put, delete or add)"));
+  }
+}
+
+}  // namespace
+
+absl::Status ValidateCommit(const Limits& limits, const kvstore::v1::CommitRequest& request,
+                            int64_t now_unix) {
+  if (request.mutations_size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("mutations is empty (a commit takes 1..",
+                                                   limits.max_commit_mutations, " mutations)"));
+  }
+  if (static_cast<uint64_t>(request.mutations_size()) > limits.max_commit_mutations) {
+    return absl::InvalidArgumentError(absl::StrCat("mutations has ", request.mutations_size(),
+                                                   " mutations, over the limit of ",
+                                                   limits.max_commit_mutations, " per commit"));
+  }
+  uint64_t bytes = 0;
+  for (int i = 0; i < request.checks_size(); ++i) {
+    const auto& c = request.checks(i);
+    std::string field = absl::StrCat("checks[", i, "]");
+    if (auto s = Prefixed(field, ValidateKey(limits, c.key())); !s.ok()) return s;
+    if (c.absent() == (c.version() != 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " must give exactly one of version (> 0) and absent (key ",
+                       QuotedKey(c.key()), ")"));
+    }
+    bytes += c.key().size();
+  }
+  absl::flat_hash_set<absl::string_view> keys;
+  keys.reserve(request.mutations_size());
+  for (int i = 0; i < request.mutations_size(); ++i) {
+    const auto& m = request.mutations(i);
+    std::string field = absl::StrCat("mutations[", i, "]");
+    if (auto s = ValidateMutation(limits, m, field, now_unix); !s.ok()) return s;
+    const std::string& key = CommitMutationKey(m);
+    if (!keys.insert(key).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " mutates key ", QuotedKey(key),
+                       " again; each key may be mutated once per commit"));
+    }
+    bytes += key.size();
+    if (m.has_put()) bytes += m.put().value().size() + m.put().metadata().size();
+  }
+  if (bytes > limits.max_commit_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the commit is ", bytes, " bytes of keys, values and metadata (",
+                     FormatByteSize(bytes), "), over the limit of ", limits.max_commit_bytes,
+                     " bytes (", FormatByteSize(limits.max_commit_bytes), ") per commit"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateFetch(const Limits& limits, const kvstore::v1::FetchRequest& request) {

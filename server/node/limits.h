@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "kvstore/v1/kv.pb.h"
 #include "kvstore/v1/replication.pb.h"
 
@@ -28,12 +29,19 @@ struct Limits {
   // Most entries in one List page, and the page size when none is asked for.
   uint32_t max_list_limit = 1000;
   uint32_t default_list_limit = 100;
+  // Most mutations in one Commit.
+  uint64_t max_commit_mutations = 1000;
+  // Most bytes of keys, values and metadata in one Commit (10 MiB).
+  uint64_t max_commit_bytes = 10ull << 20;
 
   // The gRPC max message size that lets the largest legal request and reply through.
   int MaxMessageBytes() const {
     return static_cast<int>(max_value_bytes + max_metadata_bytes + max_key_bytes + (1 << 20));
   }
 };
+
+// A key for an error message: quoted, C-escaped, its first 64 bytes then "...".
+std::string QuotedKey(absl::string_view key);
 
 absl::Status ValidateKey(const Limits& limits, const std::string& key, const char* field = "key");
 absl::Status ValidateReadOptions(const kvstore::v1::ReadOptions& options);
@@ -44,6 +52,13 @@ absl::Status ValidatePut(const Limits& limits, const kvstore::v1::PutRequest& re
                          int64_t now_unix);
 absl::Status ValidateDelete(const Limits& limits, const kvstore::v1::DeleteRequest& request);
 absl::Status ValidateList(const Limits& limits, const kvstore::v1::ListRequest& request);
+// The key a commit mutation changes (empty when it has no operation).
+const std::string& CommitMutationKey(const kvstore::v1::CommitMutation& mutation);
+// Every mutation as Put/Delete would be, plus: 1..max_commit_mutations mutations, no key mutated
+// twice, no if_version (checks say it), each check either a version or absent, and at most
+// max_commit_bytes in all.
+absl::Status ValidateCommit(const Limits& limits, const kvstore::v1::CommitRequest& request,
+                            int64_t now_unix);
 absl::Status ValidateFetch(const Limits& limits, const kvstore::v1::FetchRequest& request);
 
 }  // namespace kv::server

@@ -82,5 +82,56 @@ TEST(Limits, ReadOptions) {
   ExpectError(ValidateGet(limits, g), absl::StatusCode::kInvalidArgument, "max_staleness");
 }
 
+kvstore::v1::CommitRequest CommitOfPuts(int n, size_t value_bytes) {
+  kvstore::v1::CommitRequest r;
+  for (int i = 0; i < n; ++i) {
+    *r.add_mutations()->mutable_put() =
+        PutOf("k" + std::to_string(i), std::string(value_bytes, 'v'));
+  }
+  return r;
+}
+
+TEST(Limits, CommitSizeBounds) {
+  Limits limits;
+  ExpectError(ValidateCommit(limits, kvstore::v1::CommitRequest(), kNow),
+              absl::StatusCode::kInvalidArgument, "mutations is empty");
+  EXPECT_TRUE(ValidateCommit(limits, CommitOfPuts(1000, 10), kNow).ok());
+  ExpectError(ValidateCommit(limits, CommitOfPuts(1001, 10), kNow),
+              absl::StatusCode::kInvalidArgument, "1001 mutations, over the limit of 1000");
+  // 10 MiB of keys, values and metadata: 100 values of 100 KiB fit, 105 do not.
+  EXPECT_TRUE(ValidateCommit(limits, CommitOfPuts(100, 100 << 10), kNow).ok());
+  ExpectError(ValidateCommit(limits, CommitOfPuts(105, 100 << 10), kNow),
+              absl::StatusCode::kInvalidArgument, "over the limit of 10485760 bytes (10 MiB)");
+}
+
+TEST(Limits, CommitShape) {
+  Limits limits;
+  kvstore::v1::CommitRequest dup = CommitOfPuts(2, 1);
+  dup.add_mutations()->mutable_delete_()->set_key("k1");
+  ExpectError(ValidateCommit(limits, dup, kNow), absl::StatusCode::kInvalidArgument,
+              "mutations[2] mutates key 'k1' again");
+  kvstore::v1::CommitRequest empty_op = CommitOfPuts(1, 1);
+  empty_op.add_mutations();
+  ExpectError(ValidateCommit(limits, empty_op, kNow), absl::StatusCode::kInvalidArgument,
+              "mutations[1] has no operation");
+  kvstore::v1::CommitRequest conditional = CommitOfPuts(1, 1);
+  conditional.mutable_mutations(0)->mutable_put()->set_if_version(3);
+  ExpectError(ValidateCommit(limits, conditional, kNow), absl::StatusCode::kInvalidArgument,
+              "mutations[0].put.if_version is set");
+  kvstore::v1::CommitRequest bad_key = CommitOfPuts(1, 1);
+  bad_key.add_mutations()->mutable_add()->set_key(std::string(513, 'k'));
+  ExpectError(ValidateCommit(limits, bad_key, kNow), absl::StatusCode::kInvalidArgument,
+              "mutations[1].add.key is 513 bytes");
+  kvstore::v1::CommitRequest both = CommitOfPuts(1, 1);
+  both.add_checks()->set_key("c");
+  ExpectError(ValidateCommit(limits, both, kNow), absl::StatusCode::kInvalidArgument,
+              "checks[0] must give exactly one of version (> 0) and absent");
+  both.mutable_checks(0)->set_absent(true);
+  EXPECT_TRUE(ValidateCommit(limits, both, kNow).ok());
+  both.mutable_checks(0)->set_version(2);
+  ExpectError(ValidateCommit(limits, both, kNow), absl::StatusCode::kInvalidArgument,
+              "exactly one");
+}
+
 }  // namespace
 }  // namespace kv::server

@@ -65,6 +65,12 @@ class Node {
                       Done done) = 0;
   virtual void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
                     const CallContext& call, Done done) = 0;
+  // Checks and mutations of several keys applied at one version, or not at all
+  // (docs/client.md, "Atomic commits"). Nodes that cannot write answer UNIMPLEMENTED.
+  virtual void Commit(const kvstore::v1::CommitRequest& request,
+                      kvstore::v1::CommitResponse* response, const CallContext& call, Done done) {
+    std::move(done)(absl::UnimplementedError("this node does not take commits"));
+  }
   // A downstream's cold read: the same rules as Get, counted apart.
   virtual void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
                      const CallContext& call, Done done) = 0;

@@ -4,79 +4,57 @@
 
 namespace kv::server {
 
-grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
-                                         const kvstore::v1::GetRequest* request,
-                                         kvstore::v1::GetResponse* response) {
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* KvService::Serve(grpc::CallbackServerContext* context, Method method,
+                                           const Request* request, Response* response,
+                                           void (Node::*call_node)(const Request&, Response*,
+                                                                   const CallContext&, Done)) {
   auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, tracker_, Method::kGet);
+  Done done = FinishReactor(reactor, tracker_, method);
   if (!done) return reactor;
   CallContext call;
   if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
     std::move(done)(s);
     return reactor;
   }
-  node_->Get(*request, response, call, std::move(done));
+  (node_->*call_node)(*request, response, call, std::move(done));
   return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
+                                         const kvstore::v1::GetRequest* request,
+                                         kvstore::v1::GetResponse* response) {
+  return Serve(context, Method::kGet, request, response, &Node::Get);
 }
 
 grpc::ServerUnaryReactor* KvService::BatchGet(grpc::CallbackServerContext* context,
                                               const kvstore::v1::BatchGetRequest* request,
                                               kvstore::v1::BatchGetResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, tracker_, Method::kBatchGet);
-  if (!done) return reactor;
-  CallContext call;
-  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
-    std::move(done)(s);
-    return reactor;
-  }
-  node_->BatchGet(*request, response, call, std::move(done));
-  return reactor;
+  return Serve(context, Method::kBatchGet, request, response, &Node::BatchGet);
 }
 
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
                                          const kvstore::v1::PutRequest* request,
                                          kvstore::v1::PutResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, tracker_, Method::kPut);
-  if (!done) return reactor;
-  CallContext call;
-  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
-    std::move(done)(s);
-    return reactor;
-  }
-  node_->Put(*request, response, call, std::move(done));
-  return reactor;
+  return Serve(context, Method::kPut, request, response, &Node::Put);
 }
 
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* context,
                                             const kvstore::v1::DeleteRequest* request,
                                             kvstore::v1::DeleteResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, tracker_, Method::kDelete);
-  if (!done) return reactor;
-  CallContext call;
-  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
-    std::move(done)(s);
-    return reactor;
-  }
-  node_->Delete(*request, response, call, std::move(done));
-  return reactor;
+  return Serve(context, Method::kDelete, request, response, &Node::Delete);
+}
+
+grpc::ServerUnaryReactor* KvService::Commit(grpc::CallbackServerContext* context,
+                                            const kvstore::v1::CommitRequest* request,
+                                            kvstore::v1::CommitResponse* response) {
+  return Serve(context, Method::kCommit, request, response, &Node::Commit);
 }
 
 grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* context,
                                           const kvstore::v1::ListRequest* request,
                                           kvstore::v1::ListResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  Done done = FinishReactor(reactor, tracker_, Method::kList);
-  if (!done) return reactor;
-  CallContext call;
-  if (absl::Status s = AdmitCall(context, gate_, &call); !s.ok()) {
-    std::move(done)(s);
-    return reactor;
-  }
-  node_->List(*request, response, call, std::move(done));
-  return reactor;
+  return Serve(context, Method::kList, request, response, &Node::List);
 }
 
 }  // namespace kv::server

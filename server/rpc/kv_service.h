@@ -29,11 +29,21 @@ class KvService final : public kvstore::v1::KV::CallbackService {
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
                                    const kvstore::v1::DeleteRequest* request,
                                    kvstore::v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* context,
+                                   const kvstore::v1::CommitRequest* request,
+                                   kvstore::v1::CommitResponse* response) override;
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const kvstore::v1::ListRequest* request,
                                  kvstore::v1::ListResponse* response) override;
 
  private:
+  // Admits the call and hands it to the node's `call_node`.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Method method,
+                                  const Request* request, Response* response,
+                                  void (Node::*call_node)(const Request&, Response*,
+                                                          const CallContext&, Done));
+
   Node* const node_;
   Gatekeeper* const gate_;
   CallTracker* const tracker_;

@@ -5,9 +5,10 @@
 namespace kv::server {
 
 absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::string& key,
-                                    int64_t now_unix, kvstore::v1::Entry* entry) {
+                                    int64_t now_unix, kvstore::v1::Entry* entry,
+                                    const ReadPoint* at) {
   PinnedRecord record;
-  auto found = store.Get(key, &record);
+  auto found = store.Get(key, &record, at);
   if (!found.ok()) return found.status();
   if (!*found || record.view.ExpiredAt(now_unix)) return LocalRead::kAbsent;
   entry->set_key(key);

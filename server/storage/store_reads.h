@@ -18,9 +18,11 @@ enum class LocalRead {
 };
 
 // Reads `key` into `entry` (filled when found, and with the version when the value is missing).
-// Expired keys are absent.
+// Expired keys are absent. `at` (if not null) is the state to read, shared by the keys of one
+// BatchGet so that it never shows part of a commit.
 absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::string& key,
-                                    int64_t now_unix, kvstore::v1::Entry* entry);
+                                    int64_t now_unix, kvstore::v1::Entry* entry,
+                                    const ReadPoint* at = nullptr);
 
 // One List page from the local store: entries and next_cursor. Returns how many listed keys
 // have a value this node has not fetched yet (only counted when values were asked for).

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/slice.h"
+#include "replication/change_parts.h"
 #include "replication/checksum.h"
 #include "rocksdb/convenience.h"
 #include "server/storage/history_id.h"
@@ -42,10 +43,10 @@ uint64_t StoredTerm(absl::string_view key, const RecordView& view) {
       view.value_missing ? view.value_hash : replication::ValueHash(view.value));
 }
 
-// The term of the record a put or invalidation leaves.
-uint64_t ChangeTerm(const Change& c) {
+// The term of the record a put or invalidation leaves at `version`.
+uint64_t ChangeTerm(const Change& c, uint64_t version) {
   return replication::RecordTerm(
-      c.key(), c.version(), c.expiration(), c.metadata(),
+      c.key(), version, c.expiration(), c.metadata(),
       c.kind() == Change::KIND_INVALIDATE ? c.value_hash() : replication::ValueHash(c.value()));
 }
 
@@ -273,9 +274,22 @@ absl::Status VersionedStore::SetHistoryId(const std::string& history_id) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> VersionedStore::Get(absl::string_view key, PinnedRecord* out) const {
+ReadPoint VersionedStore::NewReadPoint() const {
+  ReadPoint point;
+  // The head before the snapshot: the snapshot holds at least every change up to it.
+  point.head = head_version();
+  rocksdb::DB* db = db_.get();
+  point.snapshot = std::shared_ptr<const rocksdb::Snapshot>(
+      db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+  return point;
+}
+
+absl::StatusOr<bool> VersionedStore::Get(absl::string_view key, PinnedRecord* out,
+                                         const ReadPoint* at) const {
   out->buffer.Reset();
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_cf_, ToSlice(key), &out->buffer);
+  rocksdb::ReadOptions read;
+  if (at != nullptr) read.snapshot = at->snapshot.get();
+  rocksdb::Status s = db_->Get(read, data_cf_, ToSlice(key), &out->buffer);
   if (s.IsNotFound()) return false;
   if (!s.ok()) return FromRocks(s, "reading a key");
   if (!DecodeRecord(ToView(out->buffer), &out->view)) {
@@ -304,7 +318,8 @@ absl::Status VersionedStore::WritesAccepted() const {
   return absl::OkStatus();
 }
 
-void VersionedStore::AddRecordToBatch(const Change& change, rocksdb::WriteBatch* batch) {
+void VersionedStore::AddRecordToBatch(const Change& change, uint64_t version,
+                                      rocksdb::WriteBatch* batch) {
   switch (change.kind()) {
     case Change::KIND_DELETE:
       batch->Delete(data_cf_, change.key());
@@ -313,7 +328,7 @@ void VersionedStore::AddRecordToBatch(const Change& change, rocksdb::WriteBatch*
     case Change::KIND_INVALIDATE:
     default: {
       RecordView view;
-      view.version = change.version();
+      view.version = version;
       view.expiration = change.expiration();
       view.value_missing = change.kind() == Change::KIND_INVALIDATE;
       view.value_hash = view.value_missing ? change.value_hash() : 0;
@@ -324,7 +339,7 @@ void VersionedStore::AddRecordToBatch(const Change& change, rocksdb::WriteBatch*
       batch->Put(data_cf_, change.key(), encoded);
       if (options_.index_expirations && change.expiration() != 0) {
         batch->Put(expiry_cf_, ExpiryKey(change.expiration(), change.key()),
-                   EncodeVersionKey(change.version()));
+                   EncodeVersionKey(version));
       }
       return;
     }
@@ -356,17 +371,25 @@ absl::Status VersionedStore::ApplyChanges(const std::vector<const Change*>& chan
       return absl::FailedPreconditionError(absl::StrCat("out-of-order change: expected version ",
                                                         expected, ", got ", change->version()));
     }
-    auto old_term = CurrentTerm(change->key(), pending);
-    if (!old_term.ok()) return old_term.status();
-    if (*old_term) sum.Remove(**old_term);
-    std::optional<uint64_t> new_term;
-    if (change->kind() != Change::KIND_DELETE) {
-      new_term = ChangeTerm(*change);
-      sum.Add(*new_term);
-    }
-    pending[change->key()] = new_term;
+    // Each key the change writes (every part of a commit), all at the change's version.
+    absl::Status records = absl::OkStatus();
+    replication::ForEachKeyChange(*change, [&](const Change& c, uint64_t version) {
+      auto old_term = CurrentTerm(c.key(), pending);
+      if (!old_term.ok()) {
+        records.Update(old_term.status());
+        return;
+      }
+      if (*old_term) sum.Remove(**old_term);
+      std::optional<uint64_t> new_term;
+      if (c.kind() != Change::KIND_DELETE) {
+        new_term = ChangeTerm(c, version);
+        sum.Add(*new_term);
+      }
+      pending[c.key()] = new_term;
+      AddRecordToBatch(c, version, &batch);
+    });
+    if (!records.ok()) return records;
     if (stamp != nullptr) (*stamp)[i]->set_checksum(sum.value());
-    AddRecordToBatch(*change, &batch);
     if (auto st = log_->Append(*change, &batch); !st.ok()) return st;
     ++expected;
   }
@@ -632,8 +655,8 @@ absl::Status VersionedStore::InstallSnapshotEntries(const std::vector<const Entr
       c.set_metadata(e->metadata());
       c.set_expiration(e->expiration());
       if (list == &missing && i < missing_hashes.size()) c.set_value_hash(missing_hashes[i]);
-      AddRecordToBatch(c, &batch);
-      sum.Add(ChangeTerm(c));
+      AddRecordToBatch(c, c.version(), &batch);
+      sum.Add(ChangeTerm(c, c.version()));
     }
   }
   if (auto st = Write(&batch); !st.ok()) return st;

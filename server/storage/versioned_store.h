@@ -89,6 +89,15 @@ struct StoreMeta {
 
 class VersionedStore;
 
+// One consistent state of the store for reads of several keys (BatchGet): every Get at it sees
+// the same changes, so a reader never sees part of a commit. Copyable; the RocksDB snapshot is
+// released with the last copy, which must go before the store.
+struct ReadPoint {
+  // Every change up to this version is visible at the point (later ones may be too).
+  uint64_t head = 0;
+  std::shared_ptr<const rocksdb::Snapshot> snapshot;
+};
+
 // Iterates every live key at one RocksDB snapshot (Replication.Snapshot). Memory stays bounded
 // however long the snapshot takes: each Next() opens a fresh iterator on the snapshot (an
 // iterator pins the memtables it started with, which writes meanwhile would otherwise keep in
@@ -157,9 +166,12 @@ class VersionedStore {
   // True after a crash in the middle of a snapshot install: the data is incomplete.
   bool snapshot_incomplete() const { return snapshot_incomplete_.load(); }
 
-  // Point read of the raw record (expired records included; callers judge expiry).
-  // Returns false when the key has no record.
-  absl::StatusOr<bool> Get(absl::string_view key, PinnedRecord* out) const;
+  // Point read of the raw record (expired records included; callers judge expiry), at `at` or
+  // else the latest state. Returns false when the key has no record.
+  absl::StatusOr<bool> Get(absl::string_view key, PinnedRecord* out,
+                           const ReadPoint* at = nullptr) const;
+  // The current state, for reads of several keys that must agree (any thread).
+  ReadPoint NewReadPoint() const;
 
   // Applies consecutive changes (head+1, head+2, ...) atomically with their log entries.
   // RESOURCE_EXHAUSTED / UNAVAILABLE: refused before writing (see above). The changes are logged
@@ -251,7 +263,9 @@ class VersionedStore {
   // A write was refused for space: flush the memtables (at most once a second) so RocksDB can
   // delete the WAL files they pin.
   void FlushToFreeWal();
-  void AddRecordToBatch(const kvstore::v1::Change& change, rocksdb::WriteBatch* batch);
+  // The record a put, invalidation or delete (a change or a commit's part) leaves at `version`.
+  void AddRecordToBatch(const kvstore::v1::Change& change, uint64_t version,
+                        rocksdb::WriteBatch* batch);
   // Apply and ApplyStamped; `stamp` (the same changes, writable) gets the checksums.
   absl::Status ApplyChanges(const std::vector<const kvstore::v1::Change*>& changes,
                             const std::vector<kvstore::v1::Change*>* stamp);

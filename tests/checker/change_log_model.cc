@@ -31,11 +31,14 @@ ChangeLogModel::ChangeLogModel(const std::vector<LogEntry>& log, bool ordered_co
     std::stable_sort(order_.begin(), order_.end(),
                      [&](uint32_t a, uint32_t b) { return log[a].version < log[b].version; });
   }
-  // Keep the first entry of each version.
-  order_.erase(
-      std::unique(order_.begin(), order_.end(),
-                  [&](uint32_t a, uint32_t b) { return log[a].version == log[b].version; }),
-      order_.end());
+  // Keep the first entry of each version, and every part of a commit (one per key).
+  order_.erase(std::unique(order_.begin(), order_.end(),
+                           [&](uint32_t a, uint32_t b) {
+                             return log[a].version == log[b].version &&
+                                    !(log[a].commit_parts > 0 && log[b].commit_parts > 0 &&
+                                      log[a].key != log[b].key);
+                           }),
+               order_.end());
   versions_.reserve(order_.size());
   for (uint32_t i : order_) versions_.push_back(log[i].version);
 
@@ -73,6 +76,15 @@ int64_t ChangeLogModel::Find(uint64_t version) const {
   auto it = std::lower_bound(versions_.begin(), versions_.end(), version);
   if (it == versions_.end() || *it != version) return -1;
   return it - versions_.begin();
+}
+
+int64_t ChangeLogModel::FindKey(uint64_t version, std::string_view key) const {
+  int64_t first = Find(version);
+  if (first < 0) return -1;
+  for (size_t pos = first; pos < versions_.size() && versions_[pos] == version; ++pos) {
+    if (at(pos).key == key) return pos;
+  }
+  return first;
 }
 
 const KeyTimeline* ChangeLogModel::Timeline(std::string_view key) const {

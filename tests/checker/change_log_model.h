@@ -27,6 +27,9 @@ struct LogEntry {
   uint64_t value_hash = 0;
   // Absolute Unix seconds; 0 = never.
   int64_t expiration = 0;
+  // A part of a commit of this many keys (0 = a change of its own). The parts of one commit
+  // share its version, one entry per key, consecutive in the log.
+  uint32_t commit_parts = 0;
 };
 
 // A bound on an entry's commit time, and where it came from: `op` is the operation whose time
@@ -53,7 +56,8 @@ struct KeyTimeline {
 class ChangeLogModel {
  public:
   // `log` must outlive the model. The entries are used in version order; of several entries
-  // with one version only the first is used (Check reports such logs as broken).
+  // with one version only the first is used (Check reports such logs as broken), except the
+  // parts of a commit (commit_parts > 0), one per key.
   // `ordered_commits`: commits happen in version order, so an entry's commit time bounds
   // propagate to its neighbours (see Propagate).
   ChangeLogModel(const std::vector<LogEntry>& log, bool ordered_commits);
@@ -63,8 +67,12 @@ class ChangeLogModel {
   const LogEntry& at(size_t pos) const { return (*log_)[order_[pos]]; }
   uint64_t version(size_t pos) const { return versions_[pos]; }
   uint64_t head_version() const { return versions_.empty() ? 0 : versions_.back(); }
-  // Position of `version`, or -1 when the log does not hold it.
+  // Position of `version` (its first entry: a commit has one per key), or -1 when the log does
+  // not hold it.
   int64_t Find(uint64_t version) const;
+  // Position of `key`'s entry at `version` when the log holds one; else the first entry of
+  // `version` (another key's), or -1 when the log does not hold the version at all.
+  int64_t FindKey(uint64_t version, std::string_view key) const;
 
   // The key's timeline; nullptr when the log never mentions the key.
   const KeyTimeline* Timeline(std::string_view key) const;

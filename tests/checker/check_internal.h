@@ -51,6 +51,10 @@ void CheckWrites(Context& c);
 // Checks 2-5: reads vs the log's timelines (freshness, strong, min_version, as_of, sessions).
 void CheckReads(Context& c);
 
+// The reads of one BatchGet (one Operation::group) are explained by one version: none sees part
+// of a commit (kTornRead); and the parts of one commit were acknowledged at one version.
+void CheckBatches(Context& c);
+
 // a - b and a + b, saturating at the infinities.
 int64_t SubSat(int64_t a, int64_t b);
 int64_t AddSat(int64_t a, int64_t b);

@@ -95,7 +95,7 @@ class ReadChecker {
     const int64_t done = AddSat(op.complete_micros, c_.options.slack_micros);
     const int64_t id = i;
     if (op.found) {
-      int64_t pos = m_.Find(op.version);
+      int64_t pos = m_.FindKey(op.version, op.key);
       std::string problem;
       if (pos < 0) {
         problem =
@@ -333,7 +333,7 @@ void ReadChecker::CheckSessions() {
         events.push_back(
             {op.client, t, op.invoke_micros, op.complete_micros, static_cast<uint32_t>(i), true});
     } else if (c_.options.check_read_your_writes && IsAckedChange(op)) {
-      int64_t pos = m_.Find(op.version);
+      int64_t pos = m_.FindKey(op.version, op.key);
       if (pos >= 0 && c_.entry_op[pos] == static_cast<int64_t>(i)) {
         events.push_back({op.client, m_.Timeline(op.key), op.invoke_micros, op.complete_micros,
                           static_cast<uint32_t>(i), false});

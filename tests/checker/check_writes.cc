@@ -45,6 +45,8 @@ void CheckWrites(Context& c) {
   // Client puts by value hash (values are unique per write), acknowledged changes by version.
   absl::flat_hash_map<uint64_t, int64_t> put_by_hash;
   absl::flat_hash_map<uint64_t, int64_t> acked_by_version;
+  // The parts of a commit share a version: acknowledged changes by version and key.
+  absl::flat_hash_map<std::pair<uint64_t, std::string_view>, int64_t> acked_by_version_key;
   for (size_t i = 0; i < ops.size(); ++i) {
     const Operation& op = ops[i];
     if (!c.valid[i] || op.kind == OpKind::kGet) continue;
@@ -60,8 +62,10 @@ void CheckWrites(Context& c) {
       }
     }
     if (IsAckedChange(op)) {
+      acked_by_version_key.try_emplace(std::make_pair(op.version, std::string_view(op.key)), i);
       auto [it, inserted] = acked_by_version.try_emplace(op.version, i);
-      if (!inserted) {
+      if (!inserted &&
+          !(op.group != 0 && ops[it->second].group == op.group && ops[it->second].key != op.key)) {
         c.Report(ViolationKind::kWriteMismatch,
                  absl::StrCat(c.Op(it->second), " and ", c.Op(i),
                               " were both acknowledged with version ", op.version),
@@ -92,8 +96,8 @@ void CheckWrites(Context& c) {
         }
       }
     } else {
-      auto it = acked_by_version.find(e.version);
-      if (it != acked_by_version.end()) {
+      auto it = acked_by_version_key.find(std::make_pair(e.version, std::string_view(e.key)));
+      if (it != acked_by_version_key.end()) {
         const Operation& op = ops[it->second];
         bool kind_fits = (op.kind == OpKind::kDelete && e.kind == ChangeKind::kDelete) ||
                          (op.kind == OpKind::kPut && e.kind == ChangeKind::kInvalidate);
@@ -155,7 +159,7 @@ void CheckWrites(Context& c) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const Operation& op = ops[i];
     if (!c.valid[i] || !IsAckedChange(op)) continue;
-    int64_t pos = m.Find(op.version);
+    int64_t pos = m.FindKey(op.version, op.key);
     if (pos >= 0 && c.entry_op[pos] == static_cast<int64_t>(i)) continue;
     auto moved = op.kind == OpKind::kPut ? pos_of_hash.find(op.value_hash) : pos_of_hash.end();
     if (moved != pos_of_hash.end()) {

@@ -31,6 +31,7 @@ constexpr const char* kViolationNames[kNumViolationKinds] = {"bad_input",
                                                              "expired_read",
                                                              "non_monotonic",
                                                              "read_your_writes",
+                                                             "torn_read",
                                                              "diverged"};
 
 }  // namespace
@@ -69,6 +70,7 @@ CheckResult Check(const std::vector<Operation>& ops, const std::vector<LogEntry>
   internal::CheckInputs(c);
   internal::CheckWrites(c);
   internal::CheckReads(c);
+  internal::CheckBatches(c);
 
   CheckStats& s = result.stats;
   s.ops = ops.size();
@@ -214,6 +216,11 @@ void CheckInputs(Context& c) {
   }
   for (size_t i = 1; i < log.size(); ++i) {
     uint64_t prev = log[i - 1].version, cur = log[i].version;
+    // The parts of one commit: one entry per key at the commit's version.
+    if (cur == prev && log[i].commit_parts > 0 && log[i - 1].commit_parts > 0 &&
+        log[i].key != log[i - 1].key) {
+      continue;
+    }
     if (cur <= prev) {
       c.Report(ViolationKind::kLogOrder,
                absl::StrCat("log entry #", i, " has version ", cur, " after version ", prev,

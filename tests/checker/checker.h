@@ -34,7 +34,8 @@ enum class ViolationKind : uint8_t {
   kExpiredRead,         // a read returned a value certainly expired (needs a wall-clock anchor)
   kNonMonotonic,        // a client's later read returned an older state of a key
   kReadYourWrites,      // a client's read missed the client's own acknowledged write
-  kDiverged,            // a node's final content differs from the log's
+  kTornRead,  // the reads of one BatchGet see part of a commit (no one version explains them)
+  kDiverged,  // a node's final content differs from the log's
 };
 inline constexpr int kNumViolationKinds = static_cast<int>(ViolationKind::kDiverged) + 1;
 const char* ViolationKindName(ViolationKind kind);  // "lost_write", ...

@@ -472,3 +472,77 @@ TEST(CheckerTest, ViolationsAreCappedPerKindButCounted) {
 
 }  // namespace
 }  // namespace kv::checker
+
+namespace kv::checker {
+namespace {
+
+// Accounts a=60, b=40 at versions 1 and 2; then one commit (client 1, group 7) moves 60 from a
+// to b at version 3, written during [1'000'000, 1'000'030].
+HistoryBuilder Transfer() {
+  HistoryBuilder h;
+  h.Put(1, "a", "60", 1, 0, 30);
+  h.Put(1, "b", "40", 2, 100, 130);
+  h.ops[h.Put(1, "a", "0", 3, 1'000'000, 1'000'030)].group = 7;
+  h.ops[h.Put(1, "b", "100", 3, 1'000'000, 1'000'030)].group = 7;
+  h.LogPut(1, "a", "60");
+  h.LogPut(2, "b", "40");
+  h.LogPut(3, "a", "0");
+  h.LogPut(3, "b", "100");
+  h.log[2].commit_parts = h.log[3].commit_parts = 2;
+  return h;
+}
+
+TEST(CheckerCommitTest, ACommitIsOneVersionOfSeveralKeysAndWholeReadsPass) {
+  HistoryBuilder h = Transfer();
+  // A BatchGet before the commit and one after it; a third key absent throughout.
+  h.Get(2, "a", "60", 1, 1'000'100, 1'000'110).group = 20;
+  h.Get(2, "b", "40", 2, 1'000'100, 1'000'110).group = 20;
+  h.Get(2, "c", "", 0, 1'000'100, 1'000'110).group = 20;
+  h.Get(3, "a", "0", 3, 1'000'100, 1'000'110).group = 21;
+  h.Get(3, "b", "100", 3, 1'000'100, 1'000'110).group = 21;
+  h.Get(3, "c", "", 0, 1'000'100, 1'000'110).group = 21;
+  CheckResult r = Check(h.ops, h.log);
+  EXPECT_TRUE(r.ok()) << r.Summary();
+}
+
+TEST(CheckerCommitTest, ABatchGetThatSeesHalfACommitIsReported) {
+  HistoryBuilder h = Transfer();
+  h.Get(2, "a", "60", 1, 1'000'100, 1'000'110).group = 30;   // before the commit
+  h.Get(2, "b", "100", 3, 1'000'100, 1'000'110).group = 30;  // after it
+  CheckResult r = Check(h.ops, h.log);
+  EXPECT_TRUE(r.Has(ViolationKind::kTornRead)) << r.Summary();
+  EXPECT_EQ(r.total(), r.count(ViolationKind::kTornRead)) << r.Summary();
+  EXPECT_NE(r.Summary().find("part of a commit"), std::string::npos) << r.Summary();
+  // The same two reads made separately (no group) are fine: each alone is a possible state.
+  HistoryBuilder apart = Transfer();
+  apart.Get(2, "a", "60", 1, 1'000'100, 1'000'110);
+  apart.Get(3, "b", "100", 3, 1'000'100, 1'000'110);
+  EXPECT_TRUE(Check(apart.ops, apart.log).ok()) << Check(apart.ops, apart.log).Summary();
+}
+
+TEST(CheckerCommitTest, ANotFoundThatOnlyAPartialCommitExplainsIsReported) {
+  // A commit at version 2 creates "x" and "y" together; a batch sees y but not x.
+  HistoryBuilder h;
+  h.ops[h.Put(1, "x", "1", 2, 0, 30)].group = 5;
+  h.ops[h.Put(1, "y", "2", 2, 0, 30)].group = 5;
+  h.Put(1, "z", "0", 1, 0, 10);
+  h.LogPut(1, "z", "0");
+  h.LogPut(2, "x", "1");
+  h.LogPut(2, "y", "2");
+  h.log[1].commit_parts = h.log[2].commit_parts = 2;
+  h.Get(2, "x", "", 0, 100, 110).group = 9;
+  h.Get(2, "y", "2", 2, 100, 110).group = 9;
+  CheckResult r = Check(h.ops, h.log);
+  EXPECT_TRUE(r.Has(ViolationKind::kTornRead)) << r.Summary();
+}
+
+TEST(CheckerCommitTest, PartsOfACommitAtDifferentVersionsAreAMismatch) {
+  HistoryBuilder h = Transfer();
+  h.ops[3].version = 4;  // "b" acknowledged at another version than "a"
+  CheckResult r = Check(h.ops, h.log);
+  EXPECT_TRUE(r.Has(ViolationKind::kWriteMismatch) || r.Has(ViolationKind::kLostWrite))
+      << r.Summary();
+}
+
+}  // namespace
+}  // namespace kv::checker

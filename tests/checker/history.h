@@ -71,6 +71,11 @@ struct Operation {
   Outcome outcome = Outcome::kOk;
   // For kFailed / kUnknown: the status code name and message, for the report.
   std::string error;
+  // A commit (KV.Commit) is recorded as one put or delete per key, all with the same `group`
+  // (non-zero, unique in the history), outcome and times; acknowledged, they share one version.
+  // A BatchGet is recorded as one get per key with a common `group`: the checker requires that
+  // one version explains all of them (no read sees part of a commit). 0 = a call of its own.
+  uint64_t group = 0;
 };
 
 const char* OpKindName(OpKind kind);       // "put", "delete", "get"

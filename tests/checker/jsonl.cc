@@ -166,6 +166,7 @@ std::string OperationToJson(const Operation& op) {
   j["complete"] = op.complete_micros;
   j["outcome"] = OutcomeName(op.outcome);
   if (!op.error.empty()) j["error"] = op.error;
+  if (op.group != 0) j["group"] = op.group;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -192,6 +193,7 @@ absl::StatusOr<Operation> OperationFromJson(std::string_view line) {
   r.Int("complete", &op.complete_micros);
   r.Enumerated("outcome", &ParseOutcome, &op.outcome);
   r.String("error", &op.error);
+  r.Int("group", &op.group);
   if (absl::Status s = Done(r); !s.ok()) return s;
   return op;
 }
@@ -203,6 +205,7 @@ std::string LogEntryToJson(const LogEntry& e) {
   PutBytes(j, "key", e.key);
   if (e.has_value_hash) j["value"] = HashText(e.value_hash);
   if (e.expiration != 0) j["expiration"] = e.expiration;
+  if (e.commit_parts != 0) j["commit_parts"] = e.commit_parts;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -216,6 +219,7 @@ absl::StatusOr<LogEntry> LogEntryFromJson(std::string_view line) {
   r.Bytes("key", &e.key);
   e.has_value_hash = r.Hash("value", &e.value_hash);
   r.Int("expiration", &e.expiration);
+  r.Int("commit_parts", &e.commit_parts);
   if (absl::Status s = Done(r); !s.ok()) return s;
   return e;
 }

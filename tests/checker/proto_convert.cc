@@ -40,6 +40,17 @@ LogEntry LogEntryFromChange(const kvstore::v1::Change& change) {
   return e;
 }
 
+std::vector<LogEntry> LogEntriesFromChange(const kvstore::v1::Change& change) {
+  if (change.kind() != kvstore::v1::Change::KIND_COMMIT) return {LogEntryFromChange(change)};
+  std::vector<LogEntry> entries;
+  for (const auto& part : change.parts()) {
+    entries.push_back(LogEntryFromChange(part));
+    entries.back().version = change.version();
+    entries.back().commit_parts = change.parts_size();
+  }
+  return entries;
+}
+
 NodeEntry NodeEntryFromEntry(const kvstore::v1::Entry& entry) {
   NodeEntry n;
   n.key = entry.key();

@@ -14,6 +14,9 @@ Source SourceFromProto(kvstore::v1::Source source);
 
 // A log record, with the value hashed (kInvalidate carries no value: no hash).
 LogEntry LogEntryFromChange(const kvstore::v1::Change& change);
+// The log entries of a change: itself, or one per part of a commit (KIND_COMMIT), each at the
+// commit's version with commit_parts set.
+std::vector<LogEntry> LogEntriesFromChange(const kvstore::v1::Change& change);
 
 // A node's live entry (from a Snapshot chunk or a List with values).
 NodeEntry NodeEntryFromEntry(const kvstore::v1::Entry& entry);

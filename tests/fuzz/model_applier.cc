@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "replication/change_parts.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace kv::fuzz {
@@ -32,20 +33,24 @@ absl::Status ModelApplier::Apply(const std::vector<std::shared_ptr<const Change>
   for (const auto& c : changes) {
     KV_FUZZ_CHECK(c->version() == expected)
         << "the receiver handed the applier version " << c->version() << " after " << expected - 1;
-    KV_FUZZ_CHECK(!c->key().empty()) << "the receiver handed the applier an empty key";
+    replication::ForEachKeyChange(*c, [](const Change& kc, uint64_t) {
+      KV_FUZZ_CHECK(!kc.key().empty()) << "the receiver handed the applier an empty key";
+    });
     ++expected;
   }
-  for (const auto& c : changes) {
-    if (c->kind() == Change::KIND_DELETE) {
-      records_.erase(c->key());
-      continue;
-    }
-    Record& r = records_[c->key()];
-    r.version = c->version();
-    r.expiration = c->expiration();
-    r.missing = c->kind() == Change::KIND_INVALIDATE;
-    r.metadata = c->metadata();
-    r.value = c->value();
+  for (const auto& change : changes) {
+    replication::ForEachKeyChange(*change, [this](const Change& c, uint64_t version) {
+      if (c.kind() == Change::KIND_DELETE) {
+        records_.erase(c.key());
+        return;
+      }
+      Record& r = records_[c.key()];
+      r.version = version;
+      r.expiration = c.expiration();
+      r.missing = c.kind() == Change::KIND_INVALIDATE;
+      r.metadata = c.metadata();
+      r.value = c.value();
+    });
   }
   applied_ = expected - 1;
   return absl::OkStatus();

@@ -69,6 +69,25 @@ class Caller {
     kvstore::v1::PutResponse resp;
     return kv_->Put(&ctx, req, &resp);
   }
+  // Puts `puts` (key = value) if every key of `checked` is absent.
+  grpc::Status Commit(const std::vector<std::pair<std::string, std::string>>& puts,
+                      const std::vector<std::string>& checked = {}) const {
+    grpc::ClientContext ctx;
+    Prepare(&ctx);
+    kvstore::v1::CommitRequest req;
+    for (const auto& key : checked) {
+      auto* check = req.add_checks();
+      check->set_key(key);
+      check->set_absent(true);
+    }
+    for (const auto& [key, value] : puts) {
+      auto* put = req.add_mutations()->mutable_put();
+      put->set_key(key);
+      put->set_value(value);
+    }
+    kvstore::v1::CommitResponse resp;
+    return kv_->Commit(&ctx, req, &resp);
+  }
   grpc::Status BatchGet(const std::vector<std::string>& keys) const {
     grpc::ClientContext ctx;
     Prepare(&ctx);
@@ -444,6 +463,46 @@ TEST_F(AuthTest, ScopesLimitEveryCallToItsPrefixAndTheReservedNamespaceToAdmins)
   // Still serving, nothing written.
   ASSERT_TRUE(Caller(central_->address(), admin_).Get("users/alice", &got).ok());
   EXPECT_EQ(got.entry().value(), "a");
+}
+
+// A commit needs write: for every key it mutates and read: for every key it checks; a token
+// lacking one is refused whole (PERMISSION_DENIED naming the scope), at the edge and at the
+// central node alike, and nothing of the commit is applied.
+TEST_F(AuthTest, ACommitNeedsWriteForEveryMutatedKeyAndReadForEveryCheckedKey) {
+  StartCluster();
+  const uint64_t head = central_->Status()->head_version();
+  const std::string writer = Token("write:users/");
+  for (KvdProcess* node : {full_, cache_, central_.get()}) {
+    SCOPED_TRACE(node->name());
+    // One mutated key outside the write scope.
+    grpc::Status s =
+        Caller(node->address(), writer).Commit({{"users/carol", "c"}, {"orders/9", "o"}});
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "missing scope write:orders/9"))
+        << s.error_message();
+    // Every key writable, but a checked key without read:.
+    s = Caller(node->address(), writer).Commit({{"users/carol", "c"}}, {"users/dave"});
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "missing scope read:users/dave"))
+        << s.error_message();
+    // A read-only token mutating.
+    s = Caller(node->address(), Token("read:")).Commit({{"users/carol", "c"}});
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "missing scope write:users/carol"));
+    // The reserved namespace, even with every scope but admin.
+    s = Caller(node->address(), Token("read: write:"))
+            .Commit({{"users/carol", "c"}, {std::string(kKeySetKey), "{}"}});
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
+  EXPECT_EQ(central_->Status()->head_version(), head);  // nothing was applied
+  kvstore::v1::GetResponse got;
+  ASSERT_TRUE(Caller(central_->address(), admin_).Get("users/carol", &got).ok());
+  EXPECT_FALSE(got.found());
+  // With both scopes it goes through, from an edge.
+  EXPECT_TRUE(Caller(full_->address(), Token("read:users/ write:users/"))
+                  .Commit({{"users/carol", "c"}}, {"users/dave"})
+                  .ok());
+  EXPECT_EQ(central_->Status()->head_version(), head + 1);
 }
 
 TEST_F(AuthTest, ReplicationNeedsTheReplicateScopeAndShowsWhoSubscribed) {

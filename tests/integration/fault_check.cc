@@ -250,15 +250,16 @@ absl::StatusOr<FinalState> CollectFinalState(FaultCluster& cluster,
   for (const auto& c : *changes) {
     // ReadChangeLog may return the rest of its last batch; the contents are at `head`.
     if (c.version() > state.head) break;
-    checker::LogEntry e = checker::LogEntryFromChange(c);
-    if (!e.has_value_hash) {
-      auto it = central_hashes.find({e.key, e.version});
-      if (it != central_hashes.end()) {
-        e.has_value_hash = true;
-        e.value_hash = it->second;
+    for (checker::LogEntry& e : checker::LogEntriesFromChange(c)) {
+      if (!e.has_value_hash) {
+        auto it = central_hashes.find({e.key, e.version});
+        if (it != central_hashes.end()) {
+          e.has_value_hash = true;
+          e.value_hash = it->second;
+        }
       }
+      state.log.push_back(std::move(e));
     }
-    state.log.push_back(std::move(e));
   }
   return state;
 }

@@ -102,6 +102,7 @@ class Workload::Client {
     std::string key = PickKey();
     uint64_t dice = Dice(100);
     if (dice >= 62 && dice < 72) return Delete(t, key);
+    if (dice >= 54 && dice < 62) return Commit(t);
     kvstore::v1::PutRequest req;
     req.set_key(key);
     // Unique values: the checker matches writes to log entries by value.
@@ -168,6 +169,62 @@ class Workload::Client {
     }
     return outcome != Outcome::kUnknown;
   }
+
+  // A commit of puts of 2-4 distinct keys (unique values; some large enough to travel as
+  // invalidations), recorded as one put per key with a common group.
+  bool Commit(int t) {
+    kvstore::v1::CommitRequest req;
+    std::vector<std::string> keys = DistinctKeys(2 + Dice(3));
+    const uint64_t group = NewGroup();
+    std::vector<uint64_t> ids;
+    for (const std::string& key : keys) {
+      std::string value = absl::StrCat("c", id_, "-", ++seq_, "-", Dice(1000000));
+      if (Dice(100) < 15) value.append(3000, static_cast<char>('a' + seq_ % 26));
+      auto* put = req.add_mutations()->mutable_put();
+      put->set_key(key);
+      put->set_value(value);
+      Operation op;
+      op.client = id_;
+      op.node = targets_[t].name;
+      op.kind = OpKind::kPut;
+      op.key = key;
+      op.value_hash = checker::HashValue(value);
+      op.group = group;
+      ids.push_back(history_->Begin(op));
+    }
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, options_.write_deadline);
+    kvstore::v1::CommitResponse resp;
+    grpc::Status s = stubs_[t]->Commit(&ctx, req, &resp);
+    Outcome outcome = OutcomeOf(s);
+    for (uint64_t h : ids) {
+      history_->End(h, outcome, [&](Operation& o) {
+        if (s.ok()) {
+          o.version = resp.version();
+        } else {
+          o.error = ErrorOf(s);
+        }
+      });
+    }
+    CountWrite(outcome);
+    if (s.ok()) {
+      session_version_ = std::max(session_version_, resp.version());
+      for (const auto& key : keys) last_version_[key] = resp.version();
+    }
+    return outcome != Outcome::kUnknown;
+  }
+
+  std::vector<std::string> DistinctKeys(int n) {
+    std::vector<std::string> keys;
+    while (static_cast<int>(keys.size()) < n) {
+      std::string k = PickKey();
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    }
+    return keys;
+  }
+
+  // A group id no other client uses (commits and BatchGets; Operation::group).
+  uint64_t NewGroup() { return (id_ << 32) | ++groups_; }
 
   void CountWrite(Outcome outcome) {
     if (outcome == Outcome::kOk) {
@@ -245,17 +302,14 @@ class Workload::Client {
   bool BatchRead(int t, const kvstore::v1::ReadOptions& options, const Operation& proto) {
     kvstore::v1::BatchGetRequest req;
     *req.mutable_options() = options;
-    std::vector<std::string> keys;
-    int n = 2 + Dice(3);
-    while (static_cast<int>(keys.size()) < n) {
-      std::string k = PickKey();
-      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
-    }
+    std::vector<std::string> keys = DistinctKeys(2 + Dice(3));
+    const uint64_t group = NewGroup();
     std::vector<uint64_t> ids;
     for (const std::string& k : keys) {
       req.add_keys(k);
       Operation op = proto;
       op.key = k;
+      op.group = group;
       ids.push_back(history_->Begin(op));
     }
     grpc::ClientContext ctx;
@@ -303,6 +357,7 @@ class Workload::Client {
   // The version this client last saw per key (0 = absent), for conditional puts.
   std::map<std::string, uint64_t> last_version_;
   uint64_t seq_ = 0;
+  uint64_t groups_ = 0;
   WorkloadCounts counts_;
 };
 

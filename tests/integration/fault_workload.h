@@ -3,11 +3,12 @@
 // record every call, with its options, times and answer, into a checker History.
 //
 // Writers put (unique values: some with a TTL, some large enough to travel as invalidations,
-// some conditional), and delete, at the central node or through an edge; they also read at
-// random nodes. Readers read one node each with a mix of options: the node's default bound,
-// explicit bounds, allow_stale, strong, and BatchGet. Session clients carry the highest version
-// they have seen (their writes' and reads' as_of) into every read as min_version, like the
-// client library's sessions; the others do not, and are checked without session guarantees.
+// some conditional), commit puts of several keys at once (KV.Commit), and delete, at the central
+// node or through an edge; they also read at random nodes. Readers read one node each with a mix of
+// options: the node's default bound, explicit bounds, allow_stale, strong, and BatchGet. Session
+// clients carry the highest version they have seen (their writes' and reads' as_of) into every read
+// as min_version, like the client library's sessions; the others do not, and are checked without
+// session guarantees.
 
 #include <atomic>
 #include <cstdint>

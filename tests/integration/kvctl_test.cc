@@ -544,8 +544,8 @@ TEST_F(KvctlTest, BulkPutWritesEveryLineOfAValidFile) {
       << r;
   EXPECT_TRUE(absl::StrContains(r.out, "\nwritten: 1-1000\n")) << r;
   EXPECT_FALSE(absl::StrContains(r.out, "failed:")) << r;
-  EXPECT_EQ(r.err, "");  // no progress line: stderr is not a terminal
-  EXPECT_EQ(Head(), uint64_t{kLines});
+  EXPECT_EQ(r.err, "");   // no progress line: stderr is not a terminal
+  EXPECT_EQ(Head(), 1u);  // one commit of all 1,000 lines
 
   auto c = NewClient();
   ASSERT_NE(c, nullptr);
@@ -602,7 +602,9 @@ TEST_F(KvctlTest, BulkPutReportsBadLinesAndWritesOnlyTheGoodOnes) {
   EXPECT_TRUE(absl::StrContains(r.err, "line 12: FAILED_PRECONDITION: ")) << r;
   EXPECT_FALSE(absl::StrContains(r.err, "line 7:")) << r;
 
-  EXPECT_EQ(Head(), 6u);  // exactly the six good lines
+  // The six good lines, and nothing else: lines 1, 3, 5 and 10 in one commit, the conditional
+  // line 11 as a Put of its own (12 lost its condition), and 13 in a last commit.
+  EXPECT_EQ(Head(), 3u);
   EXPECT_EQ(ValueAt("bp/1"), "one");
   EXPECT_EQ(ValueAt("bp/3"), "three");
   EXPECT_EQ(ValueAt("bp/5"), std::string("\x00\xff", 2));
@@ -626,12 +628,74 @@ TEST_F(KvctlTest, BulkPutReadsStandardInput) {
   ASSERT_EQ(r.code, 0) << r;
   EXPECT_TRUE(absl::StrContains(r.out, "\nwritten: 1-3\n")) << r;
   EXPECT_EQ(ValueAt("in/2"), "b");
-  EXPECT_EQ(Head(), 3u);
+  EXPECT_EQ(Head(), 1u);                                 // one commit
   r = Kvctl({"bulk-put", "-"}, "{\"key\":\"in/4\"}\n");  // no value
   EXPECT_EQ(r.code, 7) << r;
   EXPECT_TRUE(absl::StrContains(r.out, "\nwritten: none\n")) << r;
   EXPECT_TRUE(absl::StrContains(r.err, "line 1: malformed: ")) << r;
+  EXPECT_EQ(Head(), 1u);
+}
+
+// kvctl commit: the JSON object from a file or stdin, exit 0 applied (the version printed), exit 4
+// when a check fails (nothing applied), exit 2 for malformed JSON (nothing sent).
+TEST_F(KvctlTest, CommitAppliesAllOrNothingWithExitCodes) {
+  ASSERT_EQ(Kvctl({"put", "acct/a", "17"}).code, 0);
+  ASSERT_EQ(Kvctl({"put", "acct/c", "x"}).code, 0);
+  const std::string path = WriteFile("commit.json", R"({
+    "checks": [{"key": "acct/a", "version": 1}, {"key": "acct/b", "absent": true}],
+    "mutations": [{"put": {"key": "acct/a", "value": "10", "ttl": "1h"}},
+                  {"put": {"key_base64": "YWNjdC9i", "value_base64": "AP8=", "metadata": "m"}},
+                  {"delete": {"key": "acct/c"}},
+                  {"add": {"key": "hits/today", "delta": 1}}]})");
+  KvctlResult r = Kvctl({"commit", path});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, "3\ncounter 1\n");
+  EXPECT_EQ(ValueAt("acct/a"), "10");
+  EXPECT_EQ(ValueAt("acct/b"), std::string("\x00\xff", 2));  // key_base64 "acct/b"
+  EXPECT_EQ(ValueAt("acct/c"), std::nullopt);
+  EXPECT_EQ(ValueAt("hits/today"), std::string("\x01\0\0\0\0\0\0\0", 8));
+  r = Kvctl({"get", "acct/a", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(ParseJson(r.out)["version"], 3);
+
+  // The same commit again: acct/a is at version 3 now, so the check fails and nothing changes.
+  r = Kvctl({"commit", path});
+  EXPECT_EQ(r.code, 4) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "FAILED_PRECONDITION")) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "'acct/a' is at version 3")) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "current version: 3")) << r;
   EXPECT_EQ(Head(), 3u);
+  EXPECT_EQ(ValueAt("hits/today"), std::string("\x01\0\0\0\0\0\0\0", 8));
+
+  // From standard input, with -o json: a counter and a compare-and-swap.
+  r = Kvctl({"commit", "-", "-o", "json"},
+            R"({"checks": [{"key": "acct/a", "version": 3}],
+                "mutations": [{"put": {"key": "acct/a", "value": "11"}},
+                              {"add": {"key": "hits/today", "delta": -5}}]})");
+  ASSERT_EQ(r.code, 0) << r;
+  json j = ParseJson(r.out);
+  EXPECT_EQ(j["version"], 4);
+  EXPECT_EQ(j["counters"], json::array({-4}));
+
+  // Malformed: exit 2, nothing sent.
+  for (const std::string& bad :
+       {std::string("{\"mutations\": []}"),
+        std::string("{\"mutations\": [{\"put\": {\"key\": \"k\"}}]}"),
+        std::string("{\"mutations\": [{\"add\": {\"key\": \"k\", \"delta\": 1.5}}]}"),
+        std::string(
+            "{\"checks\": [{\"key\": \"k\"}], \"mutations\": [{\"delete\": {\"key\": \"k\"}}]}"),
+        std::string(
+            "{\"mutations\": [{\"put\": {\"key\": \"k\", \"value\": \"v\", \"if_version\": 0}}]}"),
+        std::string("not json")}) {
+    r = Kvctl({"commit", "-"}, bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r;
+  }
+  // Rejected by the node (the same key twice): exit 6.
+  r = Kvctl({"commit", "-"},
+            R"({"mutations": [{"delete": {"key": "k"}}, {"add": {"key": "k", "delta": 1}}]})");
+  EXPECT_EQ(r.code, 6) << r;
+  EXPECT_TRUE(absl::StrContains(r.err, "mutates key 'k' again")) << r;
+  EXPECT_EQ(Head(), 4u);
 }
 
 // kvctl status on an edge shows its upstream, staleness and applied version; on the central
@@ -739,91 +803,105 @@ std::vector<int64_t> SummaryLines(const std::string& out, const std::string& lab
 
 // kill -9 of the central node in the middle of a bulk-put. After the node restarts from its
 // data, every line kvctl reported written is there with its value, no line it reported failed
-// is there, and the lines it reported with unknown outcome (the Puts in flight at the kill) may
-// be either; their input lines went to --unknown-out.
-TEST_F(KvctlTest, BulkPutReportsHonestOutcomesWhenTheCentralNodeIsKilled) {
-  constexpr int kLines = 40000;
-  std::vector<std::string> lines;
-  for (int i = 1; i <= kLines; ++i) {
-    lines.push_back(
-        json{{"key", absl::StrCat("crash/", i)}, {"value", absl::StrCat("v", i)}}.dump());
-  }
-  const std::string path = WriteFile("crash.jsonl", Lines(lines));
-  const std::string unknown_path = dir_.Sub("unknown.jsonl");
-  KvctlChild child = StartKvctl(dir_.path(),
-                                {"--endpoint", central_->address(), "--timeout", "5s", "bulk-put",
-                                 path, "--window", "64", "--unknown-out", unknown_path},
-                                "", std::nullopt);
-  // Kill while Puts are streaming: after a tenth of the file is committed.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto s = central_->Status();
-        return s.ok() && s->head_version() >= kLines / 10;
-      },
-      absl::Seconds(60)));
-  central_->Kill();
-  KvctlResult r = FinishKvctl(child, absl::Seconds(120));
-  ASSERT_TRUE(central_->Start().ok()) << central_->ReadLog();
+// is there, and the lines it reported with unknown outcome (the Puts or commits in flight at the
+// kill) may be either; their input lines went to --unknown-out.
+class KvctlKillTest : public KvctlTest {
+ protected:
+  void KillCentralDuringBulkPut(const std::vector<std::string>& flags, uint64_t kill_at_head) {
+    constexpr int kLines = 40000;
+    std::vector<std::string> lines;
+    for (int i = 1; i <= kLines; ++i) {
+      lines.push_back(
+          json{{"key", absl::StrCat("crash/", i)}, {"value", absl::StrCat("v", i)}}.dump());
+    }
+    const std::string path = WriteFile("crash.jsonl", Lines(lines));
+    const std::string unknown_path = dir_.Sub("unknown.jsonl");
+    std::vector<std::string> args = {
+        "--endpoint", central_->address(), "--timeout", "5s", "bulk-put",
+        path,         "--unknown-out",     unknown_path};
+    args.insert(args.end(), flags.begin(), flags.end());
+    KvctlChild child = StartKvctl(dir_.path(), args, "", std::nullopt);
+    // Kill while Puts are streaming: after a tenth of the file is committed.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto s = central_->Status();
+          return s.ok() && s->head_version() >= kill_at_head;
+        },
+        absl::Seconds(60)));
+    central_->Kill();
+    KvctlResult r = FinishKvctl(child, absl::Seconds(120));
+    ASSERT_TRUE(central_->Start().ok()) << central_->ReadLog();
 
-  const std::vector<int64_t> written = SummaryLines(r.out, "written");
-  const std::vector<int64_t> failed = SummaryLines(r.out, "failed");
-  const std::vector<int64_t> unknown = SummaryLines(r.out, "outcome unknown");
-  ASSERT_EQ(written.size() + failed.size() + unknown.size(), size_t{kLines}) << r.out;
-  EXPECT_FALSE(failed.empty()) << "the kill came after the last line: " << r.out;
-  EXPECT_FALSE(unknown.empty()) << "no Put was in flight at the kill: " << r.out;
-  EXPECT_EQ(r.code, 8) << r.out;
-  EXPECT_TRUE(absl::StartsWith(
-      r.out,
-      absl::StrCat("bulk-put: ", kLines, " lines, ", written.size(), " written, ", failed.size(),
-                   " failed (0 malformed), ", unknown.size(), " outcome unknown, 0 blank")))
-      << r.out;
-  // Every failure is a connection that could not be made (the node was down): nothing sent.
-  for (absl::string_view line : absl::StrSplit(r.err, '\n', absl::SkipEmpty())) {
-    if (!absl::StartsWith(line, "line ") || absl::StrContains(line, ": outcome unknown: "))
-      continue;
-    EXPECT_TRUE(absl::StrContains(line, ": UNAVAILABLE: failed to connect to all addresses"))
-        << line;
-  }
-  std::map<std::string, std::string> content;
-  grpc::Status listed = RawKv(central_->address()).Content(&content);
-  ASSERT_TRUE(listed.ok()) << listed.error_message();
-  auto value_of = [&](int64_t line) -> std::optional<std::string> {
-    auto it = content.find(absl::StrCat("crash/", line));
-    if (it == content.end()) return std::nullopt;
-    // "version|expiration|value"
-    std::vector<std::string> parts = absl::StrSplit(it->second, absl::MaxSplits('|', 2));
-    return parts.back();
-  };
-  int written_missing = 0, failed_present = 0, unknown_applied = 0;
-  for (int64_t line : written) {
-    std::optional<std::string> v = value_of(line);
-    if (v != absl::StrCat("v", line)) {
-      if (++written_missing <= 5)
-        ADD_FAILURE() << "line " << line << " reported written, not there";
+    const std::vector<int64_t> written = SummaryLines(r.out, "written");
+    const std::vector<int64_t> failed = SummaryLines(r.out, "failed");
+    const std::vector<int64_t> unknown = SummaryLines(r.out, "outcome unknown");
+    ASSERT_EQ(written.size() + failed.size() + unknown.size(), size_t{kLines}) << r.out;
+    EXPECT_FALSE(failed.empty()) << "the kill came after the last line: " << r.out;
+    EXPECT_FALSE(unknown.empty()) << "no Put was in flight at the kill: " << r.out;
+    EXPECT_EQ(r.code, 8) << r.out;
+    EXPECT_TRUE(absl::StartsWith(
+        r.out,
+        absl::StrCat("bulk-put: ", kLines, " lines, ", written.size(), " written, ", failed.size(),
+                     " failed (0 malformed), ", unknown.size(), " outcome unknown, 0 blank")))
+        << r.out;
+    // Every failure is a connection that could not be made (the node was down): nothing sent.
+    for (absl::string_view line : absl::StrSplit(r.err, '\n', absl::SkipEmpty())) {
+      if (!absl::StartsWith(line, "line ") || absl::StrContains(line, ": outcome unknown: "))
+        continue;
+      EXPECT_TRUE(absl::StrContains(line, ": UNAVAILABLE: failed to connect to all addresses"))
+          << line;
     }
-  }
-  for (int64_t line : failed) {
-    if (value_of(line).has_value() && ++failed_present <= 5) {
-      ADD_FAILURE() << "line " << line << " reported failed, but it was written";
+    std::map<std::string, std::string> content;
+    grpc::Status listed = RawKv(central_->address()).Content(&content);
+    ASSERT_TRUE(listed.ok()) << listed.error_message();
+    auto value_of = [&](int64_t line) -> std::optional<std::string> {
+      auto it = content.find(absl::StrCat("crash/", line));
+      if (it == content.end()) return std::nullopt;
+      // "version|expiration|value"
+      std::vector<std::string> parts = absl::StrSplit(it->second, absl::MaxSplits('|', 2));
+      return parts.back();
+    };
+    int written_missing = 0, failed_present = 0, unknown_applied = 0;
+    for (int64_t line : written) {
+      std::optional<std::string> v = value_of(line);
+      if (v != absl::StrCat("v", line)) {
+        if (++written_missing <= 5)
+          ADD_FAILURE() << "line " << line << " reported written, not there";
+      }
     }
-  }
-  for (int64_t line : unknown) {
-    std::optional<std::string> v = value_of(line);
-    if (v.has_value()) {
-      EXPECT_EQ(*v, absl::StrCat("v", line));
-      ++unknown_applied;
+    for (int64_t line : failed) {
+      if (value_of(line).has_value() && ++failed_present <= 5) {
+        ADD_FAILURE() << "line " << line << " reported failed, but it was written";
+      }
     }
-  }
-  EXPECT_EQ(written_missing, 0);
-  EXPECT_EQ(failed_present, 0);
-  EXPECT_EQ(content.size(), written.size() + unknown_applied);
-  std::cerr << written.size() << " written, " << failed.size() << " failed, " << unknown.size()
-            << " outcome unknown (" << unknown_applied << " of them applied)\n";
+    for (int64_t line : unknown) {
+      std::optional<std::string> v = value_of(line);
+      if (v.has_value()) {
+        EXPECT_EQ(*v, absl::StrCat("v", line));
+        ++unknown_applied;
+      }
+    }
+    EXPECT_EQ(written_missing, 0);
+    EXPECT_EQ(failed_present, 0);
+    EXPECT_EQ(content.size(), written.size() + unknown_applied);
+    std::cerr << written.size() << " written, " << failed.size() << " failed, " << unknown.size()
+              << " outcome unknown (" << unknown_applied << " of them applied)\n";
 
-  // --unknown-out holds exactly the input lines with unknown outcome, in order.
-  std::vector<std::string> expected_unknown;
-  for (int64_t line : unknown) expected_unknown.push_back(lines[line - 1]);
-  EXPECT_EQ(Slurp(unknown_path), Lines(expected_unknown));
+    // --unknown-out holds exactly the input lines with unknown outcome, in order.
+    std::vector<std::string> expected_unknown;
+    for (int64_t line : unknown) expected_unknown.push_back(lines[line - 1]);
+    EXPECT_EQ(Slurp(unknown_path), Lines(expected_unknown));
+  }
+};
+
+// With commits of 10 lines, 2 in flight: killed after a tenth of the file.
+TEST_F(KvctlKillTest, BulkPutByCommitsReportsHonestOutcomesWhenTheCentralNodeIsKilled) {
+  KillCentralDuringBulkPut({"--commit-keys", "10", "--commits-in-flight", "2"}, 400);
+}
+
+// One Put per line, 64 in flight: killed after a tenth of the file.
+TEST_F(KvctlKillTest, BulkPutOnePerCallReportsHonestOutcomesWhenTheCentralNodeIsKilled) {
+  KillCentralDuringBulkPut({"--one-per-call", "--window", "64"}, 4000);
 }
 
 // The token workflow of docs/security.md with kvctl alone: a key file, its JWKS seeding a

@@ -217,6 +217,76 @@ struct DeleteResult {
   uint64_t version = 0;
 };
 
+// One condition of a Commit on a key's current state.
+struct CommitCheck {
+  std::string key;
+  // The key must exist at exactly this version; nullopt = it must not exist.
+  std::optional<uint64_t> version;
+
+  static CommitCheck AtVersion(std::string key, uint64_t version) {
+    return {std::move(key), version};
+  }
+  static CommitCheck Absent(std::string key) { return {std::move(key), std::nullopt}; }
+};
+
+// One change of a Commit. Every mutation of a commit names a different key.
+struct CommitMutation {
+  enum class Kind {
+    // Sets value and `put` options (metadata, ttl or expiration; if_version is not allowed: a
+    // commit states its conditions as checks).
+    kPut,
+    // Removes the key (deleting an absent key changes nothing).
+    kDelete,
+    // Adds `delta` to a little-endian 64-bit counter; an absent key counts as 0, and a value
+    // that is not 8 bytes fails the commit with FAILED_PRECONDITION.
+    kAdd,
+  };
+  Kind kind = Kind::kPut;
+  std::string key;
+  std::string value;
+  PutOptions put;
+  int64_t delta = 0;
+
+  static CommitMutation Put(std::string key, std::string value, PutOptions options = {}) {
+    CommitMutation m;
+    m.key = std::move(key);
+    m.value = std::move(value);
+    m.put = std::move(options);
+    return m;
+  }
+  static CommitMutation Delete(std::string key) {
+    CommitMutation m;
+    m.kind = Kind::kDelete;
+    m.key = std::move(key);
+    return m;
+  }
+  static CommitMutation Add(std::string key, int64_t delta) {
+    CommitMutation m;
+    m.kind = Kind::kAdd;
+    m.key = std::move(key);
+    m.delta = delta;
+    return m;
+  }
+};
+
+struct CommitOptions {
+  // Deadline of this call; ZeroDuration() = ClientOptions::timeout. Never retried.
+  absl::Duration timeout = absl::ZeroDuration();
+};
+
+struct CommitResult {
+  // The version every mutation took effect at (the head it was judged at, when it changed
+  // nothing: only deletes of absent keys).
+  uint64_t version = 0;
+  // The new value of each kAdd counter, in the order of the mutations.
+  std::vector<int64_t> counters;
+};
+
+// Little-endian 64-bit counters, as kAdd keeps them: the value to put, and the value read back
+// (nullopt when the value is not 8 bytes).
+std::string EncodeCounter(int64_t value);
+std::optional<int64_t> DecodeCounter(absl::string_view value);
+
 // True when a write (Put, Delete, or a BulkWriter Put) failed in a way that leaves its outcome
 // unknown: the request may have reached the central node and been committed, but no answer came
 // back (the connection broke after the request was sent, the deadline passed, the server failed
@@ -324,6 +394,15 @@ class Client {
     return DoDelete(key, options);
   }
 
+  // Applies `mutations` (1..1000 of different keys, at most 10 MiB) at one version if every
+  // check holds, or nothing. A failed check is FAILED_PRECONDITION naming the key and its
+  // current version. Never retried; a failure may be an unknown outcome (IsOutcomeUnknown).
+  absl::StatusOr<CommitResult> Commit(const std::vector<CommitCheck>& checks,
+                                      const std::vector<CommitMutation>& mutations,
+                                      const CommitOptions& options = {}) {
+    return DoCommit(checks, mutations, options);
+  }
+
   // Pipelined puts to the write endpoint; see BulkWriter.
   std::unique_ptr<BulkWriter> NewBulkWriter(const BulkOptions& options = {}) {
     return DoNewBulkWriter(options);
@@ -353,6 +432,9 @@ class Client {
                                           const PutOptions& options) = 0;
   virtual absl::StatusOr<DeleteResult> DoDelete(absl::string_view key,
                                                 const DeleteOptions& options) = 0;
+  virtual absl::StatusOr<CommitResult> DoCommit(const std::vector<CommitCheck>& checks,
+                                                const std::vector<CommitMutation>& mutations,
+                                                const CommitOptions& options) = 0;
   virtual std::unique_ptr<BulkWriter> DoNewBulkWriter(const BulkOptions& options) = 0;
   virtual absl::StatusOr<NodeStatus> DoStatus(absl::string_view endpoint,
                                               absl::Duration timeout) = 0;
