@@ -177,6 +177,12 @@ class LocalReplicaImpl final : public LocalReplica {
     return upstream_->Delete(key, options);
   }
 
+  absl::StatusOr<CommitResult> Commit(const std::vector<CommitCheck>& checks,
+                                      const std::vector<CommitMutation>& mutations,
+                                      const CommitOptions& options) override {
+    return upstream_->Commit(checks, mutations, options);
+  }
+
   ReplicaStatus Status() const override {
     ReplicaStatus st;
     st.mode = options_.mode;
@@ -413,21 +419,20 @@ class LocalReplicaImpl final : public LocalReplica {
         item.entry = ToEntry(*std::move(records[i]));
       }
     } else {
-      complete = cache_->ReadConsistent([&] {
-        complete = true;
-        as_of = cache_->applied_version();
-        for (size_t i = 0; i < keys.size(); ++i) {
-          auto& item = result.items[i];
-          item = {};
-          item.source = Source::kLocalReplica;
-          auto cached = cache_->Lookup(keys[i]);
-          if (cached == nullptr) {
-            complete = false;
-            continue;
-          }
-          FillCached(keys[i], *cached, &item.found, &item.entry);
+      std::vector<std::shared_ptr<const server::cache::CachedValue>> hits;
+      as_of = cache_->LookupAll(keys, &hits);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        auto& item = result.items[i];
+        item.source = Source::kLocalReplica;
+        // A cold key, or a value a fetch installed newer than the hits' state (it may belong to
+        // a commit whose other keys are cached older): the upstream answers the whole batch
+        // (the cache edge's rule, docs/design-notes.md "Commits at a cache edge").
+        if (hits[i] == nullptr || hits[i]->version > as_of) {
+          complete = false;
+          break;
         }
-      }) && complete;
+        FillCached(keys[i], *hits[i], &item.found, &item.entry);
+      }
     }
     if (!complete) return std::nullopt;
     result.info = LocalInfo(as_of, stale_fallback);

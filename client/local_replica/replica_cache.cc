@@ -21,30 +21,18 @@ absl::StatusOr<std::unique_ptr<ReplicaCache>> ReplicaCache::Create(
 
 absl::Status ReplicaCache::Apply(
     const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) {
-  seq_.fetch_add(1, std::memory_order_acq_rel);
-  absl::Status s = store_->Apply(changes);
-  seq_.fetch_add(1, std::memory_order_acq_rel);
-  return s;
+  return store_->Apply(changes);
 }
 
 absl::Status ReplicaCache::StartFrom(uint64_t version, const std::string& cluster_id) {
-  seq_.fetch_add(1, std::memory_order_acq_rel);
-  absl::Status s = store_->StartFrom(version, cluster_id);
-  seq_.fetch_add(1, std::memory_order_acq_rel);
-  return s;
+  return store_->StartFrom(version, cluster_id);
 }
 
-bool ReplicaCache::ReadConsistent(absl::FunctionRef<void()> read) const {
-  constexpr int kTries = 8;
-  for (int i = 0; i < kTries; ++i) {
-    const uint64_t before = seq_.load(std::memory_order_acquire);
-    if (before % 2 != 0) continue;
-    read();
-    // The cache's shard locks order these reads after any change they saw, and that change
-    // after the odd bump: an unchanged even number means no batch overlapped them.
-    if (seq_.load(std::memory_order_acquire) == before) return true;
-  }
-  return false;
+uint64_t ReplicaCache::LookupAll(
+    const std::vector<std::string>& keys,
+    std::vector<std::shared_ptr<const server::cache::CachedValue>>* out) {
+  google::protobuf::RepeatedPtrField<std::string> wire(keys.begin(), keys.end());
+  return store_->LookupAll(wire, out);
 }
 
 server::FetchOutcome ReplicaCache::Fetch(const std::string& key, absl::Time deadline) {

@@ -1,24 +1,17 @@
 #pragma once
 // A LocalReplica's cache mode: the cache edge's CacheStore (W-TinyLFU, coherent with the stream,
-// one coalesced upstream fetch per cold key), held in memory only, behind an applier that makes
-// each applied batch visible to a multi-key read all at once.
+// one coalesced upstream fetch per cold key, multi-key lookups at one stream state), held in
+// memory only, and the blocking cold fetch a replica's caller waits on.
 //
-// The stream is applied through this class (it is the Subscriber's ChangeApplier and
-// HeadFollower): it bumps a sequence number to odd before handing a batch to the CacheStore and
-// to even after, so ReadConsistent can tell a read that overlapped a batch (and retry it) from
-// one that saw the cache at one version.
-//
-// Threading: Apply, StartFrom and SetHistoryId come from the Subscriber's thread; everything
-// else from any thread. Fetch blocks the calling thread for at most `timeout`. Ownership: owns
-// its CacheStore; the stub outlives it.
+// Threading: the ChangeApplier and HeadFollower methods come from the Subscriber's thread;
+// everything else from any thread. Fetch blocks the calling thread for at most until its
+// deadline. Ownership: owns its CacheStore; the stub outlives it.
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kvstore/v1/replication.grpc.pb.h"
@@ -34,7 +27,7 @@ class ReplicaCache final : public replication::ChangeApplier, public replication
       uint64_t cache_bytes, kvstore::v1::Replication::Stub* upstream, std::string node_id,
       std::function<void(grpc::ClientContext*)> authorize);
 
-  // ChangeApplier / HeadFollower, passed to the CacheStore between two sequence bumps.
+  // ChangeApplier / HeadFollower: the CacheStore's.
   uint64_t applied_version() const override { return store_->applied_version(); }
   std::string cluster_id() const override { return store_->cluster_id(); }
   std::string history_id() const override { return store_->history_id(); }
@@ -53,9 +46,10 @@ class ReplicaCache final : public replication::ChangeApplier, public replication
   // replica's applied version, and waits for it until `deadline`. An upstream answer's
   // staleness includes how long this caller joined after the fetch began.
   server::FetchOutcome Fetch(const std::string& key, absl::Time deadline);
-  // Runs `read` so that it sees the cache between two batches (see above); false when a batch
-  // overlapped every try (the caller then reads another way).
-  bool ReadConsistent(absl::FunctionRef<void()> read) const;
+  // Every key at one state of the stream; returns that state's applied version (a value a cold
+  // fetch installed may be newer: CacheStore::LookupAll).
+  uint64_t LookupAll(const std::vector<std::string>& keys,
+                     std::vector<std::shared_ptr<const server::cache::CachedValue>>* out);
 
   void FillStatus(kvstore::v1::CacheStatus* status) const { store_->FillStatus(status); }
 
@@ -71,8 +65,6 @@ class ReplicaCache final : public replication::ChangeApplier, public replication
   kvstore::v1::Replication::Stub* const upstream_;
   const std::string node_id_;
   const std::function<void(grpc::ClientContext*)> authorize_;
-  // Even between batches, odd while one is applied.
-  std::atomic<uint64_t> seq_{0};
 };
 
 }  // namespace kv::replica

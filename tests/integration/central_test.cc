@@ -1,6 +1,7 @@
 // The central node as a real process, driven over gRPC on loopback: the write path, reads,
 // listing, expiry, conditional writes, restarts, crashes and bad input.
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,8 +9,6 @@
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -47,8 +46,9 @@ class CentralTest : public ::testing::Test {
  protected:
   void SetUp() override {
     central_ = std::make_unique<KvdProcess>(
-        "central", std::vector<std::string>{"central", "--data-dir", dir_.Sub("central"),
-                                            "--expiry-sweep-interval", "200ms"},
+        "central",
+        std::vector<std::string>{"central", "--data-dir", dir_.Sub("central"),
+                                 "--expiry-sweep-interval", "200ms"},
         dir_.path());
     ASSERT_TRUE(central_->Start().ok()) << central_->ReadLog();
     stub_ = central_->KvStub();
@@ -307,9 +307,8 @@ TEST(KvdCommandLine, UnknownFlagsAndBusyDataDirectoriesAreClearErrors) {
   TempDir dir;
   std::string kvd = KvdPath();
   std::string out = dir.Sub("out.txt");
-  int rc = std::system((kvd + " central --data-dir " + dir.Sub("d") + " --no-such-flag > " + out +
-                        " 2>&1")
-                           .c_str());
+  int rc = std::system(
+      (kvd + " central --data-dir " + dir.Sub("d") + " --no-such-flag > " + out + " 2>&1").c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 2);
   rc = std::system((kvd + " > " + out + " 2>&1").c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 2);

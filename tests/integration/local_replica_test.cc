@@ -236,6 +236,30 @@ TEST_F(LocalReplicaTest, ADeadUpstreamFailsBoundedReadsAndServesStaleOnlyWhenAsk
   EXPECT_FALSE(again->info.stale);
 }
 
+TEST_F(LocalReplicaTest, ACommitThroughTheReplicaIsReadBackWhole) {
+  StartCentral();
+  for (ReplicaMode mode : {ReplicaMode::kFull, ReplicaMode::kCache}) {
+    auto replica = Replica(central_->address(), mode);
+    ASSERT_TRUE(replica->WaitUntilReady(absl::Seconds(20)).ok());
+    const std::string a = mode == ReplicaMode::kFull ? "full/a" : "cache/a";
+    const std::string b = mode == ReplicaMode::kFull ? "full/b" : "cache/b";
+    auto committed = replica->Commit(
+        {client::CommitCheck::Absent(a)},
+        {client::CommitMutation::Put(a, "10"), client::CommitMutation::Put(b, "20")});
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    client::ReadOptions at;
+    at.min_version = committed->version;
+    auto read = replica->BatchGet({a, b}, at);  // a cache replica reads these through first
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_TRUE(read->items[0].found && read->items[1].found);
+    EXPECT_EQ(read->items[0].entry.version, committed->version);
+    EXPECT_EQ(read->items[1].entry.version, committed->version);
+    auto again =
+        replica->Commit({client::CommitCheck::Absent(a)}, {client::CommitMutation::Put(a, "11")});
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
+  }
+}
+
 TEST_F(LocalReplicaTest, LargeValuesAreReadThrough) {
   StartCentral({"--push-value-limit=1024"});
   auto writer = Writer(central_->address());

@@ -118,6 +118,34 @@ class ReplicaKvServer::Service final : public pb::KV::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Commit(grpc::ServerContext*, const pb::CommitRequest* request,
+                      pb::CommitResponse* response) override {
+    std::vector<client::CommitCheck> checks;
+    for (const auto& c : request->checks()) {
+      checks.push_back(c.absent() ? client::CommitCheck::Absent(c.key())
+                                  : client::CommitCheck::AtVersion(c.key(), c.version()));
+    }
+    std::vector<client::CommitMutation> mutations;
+    for (const auto& m : request->mutations()) {
+      if (m.has_put()) {
+        client::PutOptions put;
+        put.metadata = m.put().metadata();
+        put.ttl = absl::Seconds(m.put().ttl_seconds());
+        put.expiration = m.put().expiration();
+        mutations.push_back(client::CommitMutation::Put(m.put().key(), m.put().value(), put));
+      } else if (m.has_delete_()) {
+        mutations.push_back(client::CommitMutation::Delete(m.delete_().key()));
+      } else {
+        mutations.push_back(client::CommitMutation::Add(m.add().key(), m.add().delta()));
+      }
+    }
+    auto done = replica_->Commit(checks, mutations);
+    if (!done.ok()) return ToGrpcStatus(done.status());
+    response->set_version(done->version);
+    for (int64_t c : done->counters) response->add_counters(c);
+    return grpc::Status::OK;
+  }
+
   grpc::Status Delete(grpc::ServerContext*, const pb::DeleteRequest* request,
                       pb::DeleteResponse* response) override {
     client::DeleteOptions del;

@@ -21,8 +21,8 @@
 // unreachable, fails with UNAVAILABLE, or is answered from the local copy labelled stale when
 // allow_stale is set); a read with a min_version the replica has not applied waits up to
 // min_version_wait for the stream, then goes upstream; everything else is answered here, with
-// ReadInfo.source = kLocalReplica and the replica's staleness and applied version. Puts and
-// Deletes go to the upstream (which forwards them to the central node).
+// ReadInfo.source = kLocalReplica and the replica's staleness and applied version. Puts,
+// Deletes and Commits go to the upstream (which forwards them to the central node).
 //
 // Credentials: the upstream serves the replication stream only to callers with the `replicate`
 // scope or a client certificate from the cluster CA (docs/security.md), since a replica holds
@@ -133,6 +133,10 @@ class LocalReplica {
                                         const PutOptions& options = {}) = 0;
   virtual absl::StatusOr<DeleteResult> Delete(absl::string_view key,
                                               const DeleteOptions& options = {}) = 0;
+  // An atomic commit (Client::Commit), through the upstream; the replica then applies it whole.
+  virtual absl::StatusOr<CommitResult> Commit(const std::vector<CommitCheck>& checks,
+                                              const std::vector<CommitMutation>& mutations,
+                                              const CommitOptions& options = {}) = 0;
 
   virtual ReplicaStatus Status() const = 0;
 };
