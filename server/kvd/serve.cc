@@ -141,6 +141,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   std::unique_ptr<Node> status_node;
   if (node_tls != nullptr) status_node = std::make_unique<TlsStatusNode>(&checked, node_tls);
   KvService kv_service(&authorized, hooks.gate, hooks.tracker);
+  kv_service.SetWatch(hooks.watch_hub, &authorized);
   AdminService admin_service(status_node != nullptr ? status_node.get() : &checked, hooks.key_sets,
                              hooks.gate, hooks.tracker);
   admin_service.SetBackups(hooks.backups);
@@ -269,6 +270,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
   // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
+  if (hooks.watch_hub != nullptr) hooks.watch_hub->FinishAll();  // watch streams never end alone
   if (hooks.backups != nullptr) hooks.backups->Cancel();  // else the drain waits for the copy
   if (http) http->Stop();                                 // answers reads in flight, then closes
   if (resp_server) resp_server->Stop();                   // answers commands in flight, then closes
