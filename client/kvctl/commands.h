@@ -16,6 +16,7 @@ Command AddBulkPutCommand(CLI::App& root);
 Command AddAuthCommand(CLI::App& root);
 Command AddAdminCommand(CLI::App& root);
 Command AddVerifyCommand(CLI::App& root);
+Command AddWatchCommand(CLI::App& root);
 
 // Adds "-o, --output text|json" to a subcommand.
 void AddOutputFlag(CLI::App* app, std::string* output);

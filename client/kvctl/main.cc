@@ -33,9 +33,9 @@ int main(int argc, char** argv) {
   Context ctx;
   AddGlobalFlags(app, &ctx.flags);
   std::vector<Command> commands = {
-      AddPutCommand(app),  AddGetCommand(app),    AddDeleteCommand(app),
-      AddListCommand(app), AddStatusCommand(app), AddBulkPutCommand(app),
-      AddAuthCommand(app), AddAdminCommand(app),  AddVerifyCommand(app)};
+      AddPutCommand(app),    AddGetCommand(app),     AddDeleteCommand(app), AddListCommand(app),
+      AddStatusCommand(app), AddBulkPutCommand(app), AddAuthCommand(app),   AddAdminCommand(app),
+      AddVerifyCommand(app), AddWatchCommand(app)};
   for (Command& c : commands) {
     c.app->footer(
         "Global options, before or after the command: --endpoint HOST:PORT (else $KV_ENDPOINT, "

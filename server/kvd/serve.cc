@@ -15,6 +15,7 @@
 #include "server/http/gateway.h"
 #include "server/http/http_metrics.h"
 #include "server/http/http_server.h"
+#include "server/http/watch_events.h"
 #include "server/kvd/grpc_self_check.h"
 #include "server/kvd/health_reporter.h"
 #include "server/kvd/tls_status.h"
@@ -199,6 +200,9 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
     GatewayOptions gateway;
     gateway.read_timeout = options.http_read_timeout;
     RegisterGatewayRoutes(http.get(), &checked, hooks.metrics, gateway, hooks.gate);
+    if (hooks.watch_hub != nullptr) {
+      RegisterWatchRoute(http.get(), hooks.watch_hub, &authorized, hooks.gate);
+    }
     if (absl::Status s = http->Start(); !s.ok()) {
       server->Shutdown(std::chrono::system_clock::now());
       return s;
