@@ -218,8 +218,7 @@ void WatchHub::RequestEnd(Watcher* w, WatchEnd end) {
   kick_ = true;
 }
 
-bool WatchHub::AddChange(Watcher* w, const Change& change) {
-  const size_t bytes = change.ByteSizeLong();
+bool WatchHub::AddChange(Watcher* w, const Change& change, size_t bytes) {
   if (w->outgoing.events_size() > 0 &&
       (static_cast<size_t>(w->outgoing.events_size()) >= options_.max_message_events ||
        w->outgoing_bytes + bytes > options_.max_message_bytes)) {
@@ -231,7 +230,8 @@ bool WatchHub::AddChange(Watcher* w, const Change& change) {
 
 void WatchHub::FillFromRing(Watcher* w) {
   while (w->cursor <= head_ && w->cursor >= ring_start_) {
-    if (!AddChange(w, *ring_[w->cursor - ring_start_].change)) return;
+    const Entry& e = ring_[w->cursor - ring_start_];
+    if (!AddChange(w, *e.change, e.bytes)) return;
     ++w->cursor;
   }
 }
@@ -305,7 +305,7 @@ bool WatchHub::FinishLogRead(Watcher* w, uint64_t from, std::vector<Change> chan
     return false;
   }
   for (const Change& c : changes) {
-    if (c.version() != w->cursor || !AddChange(w, c)) break;
+    if (c.version() != w->cursor || !AddChange(w, c, c.ByteSizeLong())) break;
     ++w->cursor;
   }
   return true;

@@ -135,8 +135,9 @@ class WatchHub {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds matching changes from the ring at w's cursor to its outgoing message.
   void FillFromRing(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Adds one change; false when the message is full (the change is not added).
-  bool AddChange(Watcher* w, const kvstore::v1::Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds one change of `bytes` serialized; false when the message is full (nothing added).
+  bool AddChange(Watcher* w, const kvstore::v1::Change& change, size_t bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Completes a log read for w (on the hub thread); returns true when there is a message to send.
   bool FinishLogRead(Watcher* w, uint64_t from, std::vector<kvstore::v1::Change> changes,
                      absl::Status read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
