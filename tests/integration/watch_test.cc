@@ -352,6 +352,28 @@ TEST_F(WatchTest, TheClientLibraryResyncsWhenTheNodeNoLongerHoldsItsVersion) {
   EXPECT_EQ(got.Events(false).back().version, after.version());
 }
 
+TEST_F(WatchTest, ANodeShuttingDownEndsItsWatchersWithTheVersionToResumeFrom) {
+  central = StartCentral({"--http", "127.0.0.1:0"});
+  RawKv kv(central->address());
+  kvstore::v1::PutResponse put;
+  ASSERT_TRUE(kv.Put("s/1", "v", &put).ok());
+  WatchReader grpc_watch(central->address(), Prefix("s/", put.version()));
+  RawHttpStream sse(central->http_address(),
+                    absl::StrCat("/v1/watch?prefix=s%2F&from_version=", put.version()));
+  ASSERT_TRUE(grpc_watch.WaitForEvents(1));
+  ASSERT_TRUE(sse.ReadUntil("event: put"));
+  const absl::Time t0 = absl::Now();
+  EXPECT_EQ(central->Stop(), 0) << "shutdown with open watches must be clean";
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(10));
+  grpc::Status s = grpc_watch.WaitEnd();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(grpc_watch.Trailer("kv-resume-version"), absl::StrCat(put.version() + 1));
+  EXPECT_TRUE(sse.ReadUntil("event: error")) << sse.received();
+  EXPECT_NE(sse.received().find(absl::StrCat("\"resume_version\":", put.version() + 1)),
+            std::string::npos)
+      << sse.received();
+}
+
 TEST_F(WatchTest, ABadRequestIsInvalidArgument) {
   central = StartCentral();
   WatchRequest both = Prefix("a");
