@@ -110,6 +110,19 @@ int AddGrpcListenerCollector(Metrics& metrics, const ConnectionLimiter* limiter,
   });
 }
 
+// kv_watchers and the watch refusals, read from the hub at scrape time.
+int AddWatchCollector(Metrics& metrics, const WatchHub* hub) {
+  return metrics.AddCollector([hub](MetricSink& sink) {
+    sink.Gauge("kv_watchers", "Watch streams open at this node (gRPC and HTTP)", {},
+               static_cast<double>(hub->watchers()));
+    sink.Counter("kv_watchers_ended_slow_total",
+                 "Watchers ended with RESOURCE_EXHAUSTED for falling --watch-max-lag behind", {},
+                 static_cast<double>(hub->slow_watchers_ended()));
+    sink.Counter("kv_watchers_refused_total", "Watches refused because --max-watchers were open",
+                 {}, static_cast<double>(hub->refused_by_limit()));
+  });
+}
+
 }  // namespace
 
 void BlockShutdownSignals() {
@@ -257,6 +270,8 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   }
   if (hooks.on_serving) hooks.on_serving(grpc_address);
   const int grpc_collector = AddGrpcListenerCollector(*hooks.metrics, limiter.get(), &self_check);
+  const int watch_collector =
+      hooks.watch_hub != nullptr ? AddWatchCollector(*hooks.metrics, hooks.watch_hub) : 0;
   if (limiter != nullptr) {
     KV_LOG(INFO) << "gRPC connections capped at " << limiter->max_connections()
                  << " (--max-connections)";
@@ -270,6 +285,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   self_check.Stop();  // the port is about to close: keep the last result
   health.Stop();      // probes see NOT_SERVING while calls drain
   hooks.metrics->RemoveCollector(grpc_collector);
+  if (watch_collector != 0) hooks.metrics->RemoveCollector(watch_collector);
 
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
   // stops the server at once: gRPC's own grace period would also wait out idle connections.

@@ -177,7 +177,7 @@ TEST_F(WatchTest, AStartOlderThanTheLogIsOutOfRangeNamingTheOldestVersion) {
 }
 
 TEST_F(WatchTest, ThePerNodeWatcherLimitRefusesWithAClearError) {
-  central = StartCentral({"--max-watchers", "2"});
+  central = StartCentral({"--max-watchers", "2", "--http", "127.0.0.1:0"});
   WatchReader a(central->address(), Prefix("")), b(central->address(), Prefix(""));
   ASSERT_TRUE(a.WaitStarted());
   ASSERT_TRUE(b.WaitStarted());
@@ -185,6 +185,9 @@ TEST_F(WatchTest, ThePerNodeWatcherLimitRefusesWithAClearError) {
   grpc::Status s = c.WaitEnd();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(s.error_message().find("--max-watchers 2"), std::string::npos) << s.error_message();
+  RawHttpStream metrics(central->http_address(), "/metrics");
+  ASSERT_TRUE(metrics.ReadUntil("kv_watchers_refused_total 1")) << metrics.received();
+  EXPECT_NE(metrics.received().find("\nkv_watchers 2\n"), std::string::npos) << metrics.received();
 }
 
 TEST_F(WatchTest, AWatcherThatStopsReadingIsEndedWithTheVersionToResumeFrom) {
