@@ -73,7 +73,7 @@ void WatchHub::Append(const std::vector<std::shared_ptr<const Change>>& changes)
     ring_.pop_front();
     ++ring_start_;
   }
-  kick_ = true;
+  ScanAll();
 }
 
 void WatchHub::Rebase(uint64_t applied_version, const std::string& why) {
@@ -86,7 +86,7 @@ void WatchHub::Rebase(uint64_t applied_version, const std::string& why) {
   for (auto& [sink, w] : watchers_) {
     if (w->cursor <= applied_version) RequestEnd(w.get(), TooOld(w->cursor, why));
   }
-  kick_ = true;
+  ScanAll();
 }
 
 uint64_t WatchHub::applied_version() const {
@@ -139,8 +139,8 @@ std::optional<WatchEnd> WatchHub::Add(WatchSink* sink, const kvstore::v1::WatchR
                         absl::ToInt64Microseconds(options_.min_progress_interval));
   }
   w->interval_micros = interval;
+  Touch(w.get());
   watchers_[sink] = std::move(w);
-  kick_ = true;
   return std::nullopt;
 }
 
@@ -155,7 +155,7 @@ void WatchHub::OnSent(WatchSink* sink, bool ok) {
   if (!ok && !w->end_requested) {
     RequestEnd(w, WatchEnd{absl::CancelledError("the watcher went away")});
   }
-  kick_ = true;
+  Touch(w);
 }
 
 void WatchHub::OnCancel(WatchSink* sink) {
@@ -165,13 +165,11 @@ void WatchHub::OnCancel(WatchSink* sink) {
   if (!it->second->end_requested) {
     RequestEnd(it->second.get(), WatchEnd{absl::CancelledError("cancelled")});
   }
-  kick_ = true;
 }
 
 void WatchHub::OnGone(WatchSink* sink) {
   absl::MutexLock l(&mu_);
   watchers_.erase(sink);
-  kick_ = true;
 }
 
 void WatchHub::FinishAll() {
@@ -184,7 +182,6 @@ void WatchHub::FinishAll() {
       RequestEnd(w.get(), std::move(end));
     }
   }
-  kick_ = true;
 }
 
 void WatchHub::Stop() {
@@ -211,11 +208,21 @@ uint64_t WatchHub::refused_by_limit() const {
   return refused_;
 }
 
+void WatchHub::Touch(Watcher* w) {
+  dirty_.push_back(w->sink);
+  kick_ = true;
+}
+
+void WatchHub::ScanAll() {
+  scan_all_ = true;
+  kick_ = true;
+}
+
 void WatchHub::RequestEnd(Watcher* w, WatchEnd end) {
   if (w->end_requested) return;
   w->end_requested = true;
   w->end = std::move(end);
-  kick_ = true;
+  Touch(w);
 }
 
 bool WatchHub::AddChange(Watcher* w, const Change& change, size_t bytes) {
@@ -295,7 +302,7 @@ bool WatchHub::Plan(Watcher* w, int64_t now, int64_t* next_due, Work* work) {
 bool WatchHub::FinishLogRead(Watcher* w, uint64_t from, std::vector<Change> changes,
                              absl::Status read) {
   w->in_flight = false;
-  kick_ = true;
+  Touch(w);
   if (w->end_requested) return false;
   if (read.ok() && (changes.empty() || changes.front().version() != from)) {
     read = absl::OutOfRangeError("the change log no longer holds it");
@@ -317,16 +324,34 @@ void WatchHub::Run() {
     work.clear();
     {
       absl::MutexLock l(&mu_);
-      int64_t now = clock_->MonotonicMicros();
-      int64_t next_due = now + absl::ToInt64Microseconds(options_.progress_interval);
+      const int64_t now = clock_->MonotonicMicros();
       kick_ = false;
-      for (auto& [sink, w] : watchers_) {
-        Work one{};
-        if (Plan(w.get(), now, &next_due, &one)) work.push_back(one);
+      // Every watcher when the newest change moved (or a progress message may be due), else only
+      // the ones something happened to: a burst of OnSent never rescans every watcher.
+      if (scan_all_ || now >= next_due_) {
+        scan_all_ = false;
+        dirty_.clear();
+        next_due_ = now + absl::ToInt64Microseconds(options_.progress_interval);
+        for (auto& [sink, w] : watchers_) {
+          Work one{};
+          if (Plan(w.get(), now, &next_due_, &one)) work.push_back(one);
+        }
+      } else {
+        std::vector<WatchSink*> dirty;
+        dirty.swap(dirty_);
+        std::sort(dirty.begin(), dirty.end());
+        dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+        for (WatchSink* sink : dirty) {
+          auto it = watchers_.find(sink);
+          Work one{};
+          if (it != watchers_.end() && Plan(it->second.get(), now, &next_due_, &one)) {
+            work.push_back(one);
+          }
+        }
       }
       if (work.empty()) {
         if (stop_) return;
-        int64_t wait = std::max<int64_t>(next_due - now, 1000);
+        int64_t wait = std::max<int64_t>(next_due_ - now, 1000);
         mu_.AwaitWithTimeout(absl::Condition(this, &WatchHub::HasWork), absl::Microseconds(wait));
         continue;
       }

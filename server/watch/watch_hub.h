@@ -142,6 +142,9 @@ class WatchHub {
   bool FinishLogRead(Watcher* w, uint64_t from, std::vector<kvstore::v1::Change> changes,
                      absl::Status read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestEnd(Watcher* w, WatchEnd end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Something happened to `w` (the thread plans it next round); every watcher needs planning.
+  void Touch(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScanAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   WatchEnd TooOld(uint64_t start, const std::string& why) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t OldestLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Stamp(Watcher* w, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -161,6 +164,11 @@ class WatchHub {
   uint64_t floor_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<WatchSink*, std::unique_ptr<Watcher>> watchers_ ABSL_GUARDED_BY(mu_);
   bool kick_ ABSL_GUARDED_BY(mu_) = false;
+  // What the next round plans: every watcher, or the ones in dirty_ (sinks; may repeat, may be
+  // gone). next_due_: the earliest progress message due (the hub thread's, under mu_).
+  bool scan_all_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<WatchSink*> dirty_ ABSL_GUARDED_BY(mu_);
+  int64_t next_due_ ABSL_GUARDED_BY(mu_) = 0;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t slow_ended_ ABSL_GUARDED_BY(mu_) = 0;

@@ -23,12 +23,11 @@ class RecordingSink final : public WatchSink {
     if (ack_) hub_->OnSent(this, true);
   }
   void End(const WatchEnd& end) override {
-    {
-      absl::MutexLock l(&mu_);
-      end_ = end;
-      ended_ = true;
-    }
-    hub_->OnGone(this);
+    WatchEnd copy = end;  // `end` is the hub's, released by OnGone
+    hub_->OnGone(this);   // before "ended": a test that saw the end sees the slot free
+    absl::MutexLock l(&mu_);
+    end_ = std::move(copy);
+    ended_ = true;
   }
 
   // Waits until `pred(messages, ended)` holds; false after `timeout`.
