@@ -5,6 +5,7 @@
 #include "client/client_impl.h"
 #include "client/convert.h"
 #include "client/retry.h"
+#include "client/watch.h"
 #include "client/write_outcome.h"
 #include "common/grpc_status.h"
 
@@ -319,6 +320,11 @@ absl::StatusOr<NodeStatus> ClientImpl::DoStatus(absl::string_view endpoint,
   absl::StatusOr<kvstore::v1::StatusResponse> status = StatusProto(endpoint, timeout);
   if (!status.ok()) return status.status();
   return FromProto(*status, endpoint.empty() ? write_->address : std::string(endpoint));
+}
+
+std::unique_ptr<Watch> ClientImpl::DoWatch(const WatchOptions& options,
+                                           absl::AnyInvocable<void(const WatchUpdate&)> on_update) {
+  return StartClientWatch(this, options, std::move(on_update));
 }
 
 }  // namespace kv::client

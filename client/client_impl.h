@@ -60,6 +60,8 @@ class ClientImpl final : public Client {
                                         const CommitOptions& options) override;
   std::unique_ptr<BulkWriter> DoNewBulkWriter(const BulkOptions& options) override;
   absl::StatusOr<NodeStatus> DoStatus(absl::string_view endpoint, absl::Duration timeout) override;
+  std::unique_ptr<Watch> DoWatch(const WatchOptions& options,
+                                 absl::AnyInvocable<void(const WatchUpdate&)> on_update) override;
   uint64_t DoSessionVersion() const override { return session_.load(); }
   void DoSetSessionVersion(uint64_t v) override { session_.store(v); }
 

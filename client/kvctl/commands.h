@@ -17,6 +17,7 @@ Command AddCommitCommand(CLI::App& root);
 Command AddAuthCommand(CLI::App& root);
 Command AddAdminCommand(CLI::App& root);
 Command AddVerifyCommand(CLI::App& root);
+Command AddWatchCommand(CLI::App& root);
 
 // Adds "-o, --output text|json" to a subcommand.
 void AddOutputFlag(CLI::App* app, std::string* output);

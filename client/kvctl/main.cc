@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {
       AddPutCommand(app),    AddGetCommand(app),     AddDeleteCommand(app), AddListCommand(app),
       AddStatusCommand(app), AddBulkPutCommand(app), AddAuthCommand(app),   AddAdminCommand(app),
-      AddVerifyCommand(app), AddCommitCommand(app)};
+      AddVerifyCommand(app), AddCommitCommand(app),  AddWatchCommand(app)};
   for (Command& c : commands) {
     c.app->footer(
         "Global options, before or after the command: --endpoint HOST:PORT (else $KV_ENDPOINT, "

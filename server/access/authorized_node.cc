@@ -109,6 +109,26 @@ void AuthorizedNode::Commit(const kvstore::v1::CommitRequest& request,
   node_->Commit(request, response, call, std::move(done));
 }
 
+absl::Status AuthorizedNode::AuthorizeWatch(const CallContext& call,
+                                            const kvstore::v1::WatchRequest& request,
+                                            bool* hide_reserved) {
+  *hide_reserved = !IsAdmin(call);
+  if (!request.keys().empty()) {
+    for (const std::string& key : request.keys()) {
+      if (auto s = CheckRead(call, key); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  if (call.principal != nullptr) {
+    absl::Status s = call.principal->permissions.Check(auth::Action::kList, request.prefix());
+    if (!s.ok()) return Deny(std::move(s));
+  } else if (absl::StartsWith(request.prefix(), kReservedKeyPrefix)) {
+    return Deny(absl::PermissionDeniedError(
+        auth::MissingScopeMessage(auth::Action::kList, request.prefix())));
+  }
+  return absl::OkStatus();
+}
+
 void AuthorizedNode::List(const kvstore::v1::ListRequest& request,
                           kvstore::v1::ListResponse* response, const CallContext& call, Done done) {
   if (call.principal != nullptr) {

@@ -11,6 +11,9 @@
 //   Put, Delete       write: the key
 //   Commit            write: every mutated key, and read: every checked key (one missing
 //                            scope refuses the whole commit, and nothing is applied)
+//   Watch             read:  the whole watched prefix (as List), or every listed key (as
+//                            BatchGet); a watch of "" or "_" never sees reserved keys without
+//                            admin (AuthorizeWatch; the stream itself is served by the WatchHub)
 //   GetStatus         (Admin calls are checked by the Admin service: admin)
 //
 // The reserved namespace (common/reserved_keys.h) is never writable through the KV API (the
@@ -49,6 +52,12 @@ class AuthorizedNode final : public Node {
   // and no key set has arrived.
   void GetStatus(kvstore::v1::StatusResponse* status) override;
   bool Ready(std::string* why_not) override;
+
+  // KV.Watch (and GET /v1/watch) are streams served by the node's WatchHub, not Node calls:
+  // OK when the caller may watch `request`. Sets `hide_reserved` when reserved keys must be
+  // filtered out of the stream (a prefix that overlaps the namespace, a caller without admin).
+  absl::Status AuthorizeWatch(const CallContext& call, const kvstore::v1::WatchRequest& request,
+                              bool* hide_reserved);
 
  private:
   // OK when the caller may read `key`.

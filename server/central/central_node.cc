@@ -51,15 +51,24 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
       &node->store_->log(), clock, pub, node->cluster_id_, node->store_->head_version(),
       [] { return int64_t{0}; });
   node->publisher_->SetHistoryId(*history);
+  WatchHubOptions watch = options.watch;
+  watch.node_id = options.node_id;
+  watch.max_value_bytes = options.push_value_limit;
+  watch.max_key_bytes = options.limits.max_key_bytes;
+  node->watch_hub_ =
+      std::make_unique<WatchHub>(clock, watch, &node->store_->log(), std::function<int64_t()>());
+  node->watch_hub_->Start(node->store_->head_version());
 
   WritePipelineOptions wp;
   wp.max_batch_ops = options.max_batch_ops;
   wp.max_batch_bytes = options.max_batch_bytes;
   replication::Publisher* publisher = node->publisher_.get();
+  WatchHub* hub = node->watch_hub_.get();
   wp.on_batch = options.on_group_commit;
   auto on_cluster_data = options.on_cluster_data;
-  wp.on_commit = [publisher, on_cluster_data](const CommittedChanges& changes) {
+  wp.on_commit = [publisher, hub, on_cluster_data](const CommittedChanges& changes) {
     publisher->Append(changes);
+    hub->Append(changes);
     if (!on_cluster_data) return;
     for (const auto& c : changes) {
       if (IsReservedKey(c->key())) on_cluster_data(*c, /*restart=*/false);
@@ -98,6 +107,10 @@ void CentralNode::Stop() {
   if (publisher_) {
     publisher_->FinishAll();
     publisher_->Stop();
+  }
+  if (watch_hub_) {
+    watch_hub_->FinishAll();
+    watch_hub_->Stop();
   }
 }
 

@@ -7,8 +7,8 @@
 // run on the calling thread against the store; writes are queued to the WritePipeline, whose
 // commit thread answers them (Done runs there). Stop is called once, by kvd's main thread, after
 // the RPC server has shut down.
-// Ownership: the node owns its store, publisher, pipeline, sweeper and retention, all created by
-// Open and constant after it; the Clock outlives it.
+// Ownership: the node owns its store, publisher, watch hub, pipeline, sweeper and retention, all
+// created by Open and constant after it; the Clock outlives it.
 
 #include <atomic>
 #include <cstdint>
@@ -28,6 +28,7 @@
 #include "server/node/node.h"
 #include "server/node/replication_source.h"
 #include "server/storage/versioned_store.h"
+#include "server/watch/watch_hub.h"
 
 namespace kv::replication {
 class Publisher;
@@ -68,6 +69,9 @@ struct CentralOptions {
   // In-memory tail of recent changes kept for live subscribers.
   size_t publisher_tail_changes = 100000;
   uint64_t publisher_tail_bytes = 64ull << 20;
+  // Watchers (KV.Watch, GET /v1/watch): limits and progress interval. node_id, max_value_bytes
+  // (= push_value_limit) and max_key_bytes are filled in by Open.
+  WatchHubOptions watch;
 };
 
 class CentralNode final : public Node, public ReplicationSource, public KeySetAdmin {
@@ -107,6 +111,8 @@ class CentralNode final : public Node, public ReplicationSource, public KeySetAd
   replication::Publisher* publisher() override { return publisher_.get(); }
   absl::Status CanServeDownstreams() const override { return absl::OkStatus(); }
   WritePipeline* pipeline() { return pipeline_.get(); }
+  // Every committed change, for watchers.
+  WatchHub* watch_hub() { return watch_hub_.get(); }
   // Admin.Backup: online backups of the store.
   BackupAdmin* backups() { return backups_.get(); }
   ExpirySweeper* sweeper() { return sweeper_.get(); }
@@ -134,6 +140,7 @@ class CentralNode final : public Node, public ReplicationSource, public KeySetAd
   std::string cluster_id_;
   std::unique_ptr<VersionedStore> store_;
   std::unique_ptr<replication::Publisher> publisher_;
+  std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<WritePipeline> pipeline_;
   std::unique_ptr<ExpirySweeper> sweeper_;
   std::unique_ptr<replication::LogRetention> retention_;

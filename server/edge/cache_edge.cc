@@ -48,6 +48,9 @@ absl::StatusOr<std::unique_ptr<CacheEdge>> CacheEdge::Open(const EdgeOptions& op
   auto cache = CacheStore::Open(cache_options);
   if (!cache.ok()) return cache.status();
   node->cache_ = std::move(*cache);
+  // Watchers see every change of the stream, also of keys this node does not cache.
+  node->OpenWatchHub(nullptr, node->cache_->applied_version());
+  node->watched_ = std::make_unique<WatchedApplier>(node->cache_.get(), node->watch_hub());
   if (options.on_cluster_data) {
     for (const auto& change : node->cache_->ClusterData()) {
       options.on_cluster_data(change, /*restart=*/true);
@@ -65,7 +68,7 @@ CacheEdge::~CacheEdge() { Stop(); }
 std::unique_ptr<replication::Subscriber> CacheEdge::NewSubscriber(
     replication::SubscriberOptions options) {
   return std::make_unique<replication::Subscriber>(
-      upstream()->replication(), options_.upstream.address, cache_.get(),
+      upstream()->replication(), options_.upstream.address, watched_.get(),
       static_cast<replication::HeadFollower*>(this), freshness(), clock_, std::move(options));
 }
 
@@ -79,6 +82,8 @@ absl::Status CacheEdge::StartFrom(uint64_t version, const std::string& cluster_i
     return s;
   }
   if (auto s = cache_->StartFrom(version, cluster_id); !s.ok()) return s;
+  watch_hub()->Rebase(version,
+                      absl::StrCat("this node started over at its upstream's version ", version));
   if (cluster_fetch_) cluster_fetch_->Poke();
   return absl::OkStatus();
 }

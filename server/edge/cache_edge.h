@@ -19,6 +19,7 @@
 #include "replication/change_applier.h"
 #include "server/edge/cache_store.h"
 #include "server/edge/edge_node.h"
+#include "server/watch/watched_applier.h"
 
 namespace kv::server {
 
@@ -66,6 +67,7 @@ class CacheEdge final : public EdgeNode, public replication::HeadFollower {
 
   // Set by Open, constant after it.
   std::unique_ptr<CacheStore> cache_;
+  std::unique_ptr<WatchedApplier> watched_;  // cache_ as the stream's applier, feeding watchers
   std::unique_ptr<PeriodicTask> cluster_fetch_;
 
   // The cluster-data fetch in flight (at most one); Stop waits for it.

@@ -91,6 +91,20 @@ void EdgeNode::Stop() {
   }
   StopMode();
   waiters_.Stop();
+  if (watch_hub_) {
+    watch_hub_->FinishAll();
+    watch_hub_->Stop();
+  }
+}
+
+void EdgeNode::OpenWatchHub(const replication::ChangeLog* log, uint64_t applied_version) {
+  WatchHubOptions watch = options_.watch;
+  watch.node_id = options_.node_id;
+  watch.max_value_bytes = options_.full.push_value_limit;
+  watch.max_key_bytes = options_.limits.max_key_bytes;
+  watch_hub_ = std::make_unique<WatchHub>(clock_, watch, log,
+                                          [this] { return freshness_.StalenessMicros(); });
+  watch_hub_->Start(applied_version);
 }
 
 int64_t EdgeNode::BoundMicros(const kvstore::v1::ReadOptions& options) const {

@@ -37,6 +37,7 @@
 #include "server/edge/upstream_client.h"
 #include "server/edge/version_waiters.h"
 #include "server/node/node.h"
+#include "server/watch/watch_hub.h"
 
 namespace kv::server {
 
@@ -76,6 +77,8 @@ class EdgeNode : public Node {
   uint64_t fetches_served() const { return fetches_.load(); }
   // The version the local data holds (full) or follows (cache).
   virtual uint64_t applied_version() const = 0;
+  // Every change of the stream this node applies, for watchers; set by the mode's Open.
+  WatchHub* watch_hub() { return watch_hub_.get(); }
 
  protected:
   // Where a read is answered (server/edge/read_route.h).
@@ -135,6 +138,9 @@ class EdgeNode : public Node {
   absl::Status UpstreamFailed(Route route, const kvstore::v1::ReadOptions& options,
                               const absl::Status& status) const;
   UpstreamClient* upstream() { return &upstream_; }
+  // Creates and starts the watch hub (the mode's Open, once its data is open): `log` is the
+  // node's change log, or null when it has none (a cache edge).
+  void OpenWatchHub(const replication::ChangeLog* log, uint64_t applied_version);
   replication::FreshnessTracker* freshness() { return &freshness_; }
 
   // Constant after construction.
@@ -163,7 +169,8 @@ class EdgeNode : public Node {
   void ListRouted(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
                   const CallContext& call, Done done, Route route, bool stale_fallback);
 
-  // Thread-safe by themselves.
+  // Thread-safe by themselves; the hub is set by OpenWatchHub, before serving.
+  std::unique_ptr<WatchHub> watch_hub_;
   replication::FreshnessTracker freshness_;
   UpstreamClient upstream_;
   VersionWaiters waiters_;

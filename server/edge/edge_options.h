@@ -12,6 +12,7 @@
 #include "server/edge/upstream_client.h"
 #include "server/node/cluster_data.h"
 #include "server/node/limits.h"
+#include "server/watch/watch_hub.h"
 
 namespace kv::server {
 
@@ -71,6 +72,9 @@ struct EdgeOptions {
   // The cluster data is needed (tokens are checked here): a cache edge, which holds only some
   // keys, fetches it from its upstream when it has none from the history it follows.
   bool fetch_cluster_data = false;
+  // Watchers (KV.Watch, GET /v1/watch); node_id, max_value_bytes (= full.push_value_limit) and
+  // max_key_bytes are filled in by the node.
+  WatchHubOptions watch;
   // Only the options of `mode` are used.
   FullModeOptions full;
   CacheModeOptions cache;

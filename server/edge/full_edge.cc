@@ -51,6 +51,8 @@ absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& opti
   }
   node->retention_ =
       std::make_unique<replication::LogRetention>(&node->store_->log(), options.full.retention);
+  node->OpenWatchHub(&node->store_->log(), node->store_->head_version());
+  node->applier_->SetWatchHub(node->watch_hub());
   KV_LOG(INFO) << "edge " << options.node_id << " (full) opened " << options.data_dir
                << " at version " << node->applied_version()
                << (node->applier_->NeedsBootstrap() ? " (needs a snapshot)" : "") << "; upstream "

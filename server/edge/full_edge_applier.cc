@@ -61,6 +61,7 @@ absl::Status FullEdgeApplier::Apply(const std::vector<std::shared_ptr<const Chan
   for (const auto& c : changes) pointers.push_back(c.get());
   if (auto s = store_->Apply(pointers); !s.ok()) return s;
   publisher_->Append(changes);
+  if (watch_hub_ != nullptr) watch_hub_->Append(changes);
   // The batch is the central node's and is relayed as it came; only this node's copy is suspect.
   if (ChecksumState state = store_->checksum_state();
       state.central_known && state.central != state.checksum) {
@@ -116,6 +117,10 @@ absl::Status FullEdgeApplier::FinishSnapshot(uint64_t version, const std::string
   }
   // Edges below this one were following the old history: they must start over from here.
   publisher_->Rebase(cluster_id, version);
+  if (watch_hub_ != nullptr) {
+    watch_hub_->Rebase(
+        version, absl::StrCat("this node re-synchronised from a snapshot at version ", version));
+  }
   if (ChecksumState state = store_->checksum_state();
       state.central_known && state.central != state.checksum) {
     // The snapshot does not add up to the checksum it came with: take it again.

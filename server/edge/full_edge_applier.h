@@ -26,6 +26,7 @@
 #include "server/edge/value_fetcher.h"
 #include "server/node/cluster_data.h"
 #include "server/storage/versioned_store.h"
+#include "server/watch/watch_hub.h"
 
 namespace kv::server {
 
@@ -54,6 +55,9 @@ class FullEdgeApplier final : public replication::ChangeApplier,
   }
   absl::Status Apply(
       const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) override;
+  // Also hands every applied batch, and every snapshot's new version, to `hub` (the node's
+  // watchers). Set once before the stream starts; null = none.
+  void SetWatchHub(WatchHub* hub) { watch_hub_ = hub; }
 
   // Recomputes the store's checksum from its records and compares it with the persisted one
   // (at open: finds what changed on disk while the node was down). A mismatch is reported as
@@ -76,6 +80,7 @@ class FullEdgeApplier final : public replication::ChangeApplier,
   replication::Publisher* const publisher_;
   ValueFetcher* const fetcher_;
   const ClusterDataObserver on_cluster_data_;
+  WatchHub* watch_hub_ = nullptr;
 
   // Marks the data suspect: logs `what` once, counts it.
   void ReportMismatch(const std::string& what);

@@ -148,21 +148,10 @@ void HandleKv(const std::shared_ptr<KvRoute>& route, const HttpRequest& request,
   }
   call->context.deadline = absl::Now() + route->options.read_timeout;
   call->context.peer.assign(request.peer.data(), request.peer.size());
-  if (route->gate != nullptr) {
-    std::optional<absl::string_view> authorization;
-    if (request.HeaderCount("Authorization") > 0) authorization = request.Header("Authorization");
-    s = request.HeaderCount("Authorization") > 1
-            ? route->gate->MalformedAuthorization()
-            : route->gate->Admit(authorization, &call->context);
-    if (!s.ok()) {
-      if (absl::IsUnauthenticated(s)) {
-        responder.response().AddHeader("WWW-Authenticate", request.HeaderCount("Authorization") == 0
-                                                               ? "Bearer"
-                                                               : "Bearer error=\"invalid_token\"");
-      }
-      Reject(responder, metrics, start, HttpStatusFromCode(s.code()), s.code(), s.message());
-      return;
-    }
+  s = AdmitHttpCaller(request, route->gate, &call->context, &responder.response());
+  if (!s.ok()) {
+    Reject(responder, metrics, start, HttpStatusFromCode(s.code()), s.code(), s.message());
+    return;
   }
   call->responder = std::move(responder);
   call->metrics = metrics;
@@ -178,6 +167,21 @@ void HandleKv(const std::shared_ptr<KvRoute>& route, const HttpRequest& request,
 }
 
 }  // namespace
+
+absl::Status AdmitHttpCaller(const HttpRequest& request, Gatekeeper* gate, CallContext* call,
+                             HttpResponse* response) {
+  if (gate == nullptr) return absl::OkStatus();
+  std::optional<absl::string_view> authorization;
+  if (request.HeaderCount("Authorization") > 0) authorization = request.Header("Authorization");
+  absl::Status s = request.HeaderCount("Authorization") > 1 ? gate->MalformedAuthorization()
+                                                            : gate->Admit(authorization, call);
+  if (absl::IsUnauthenticated(s)) {
+    response->AddHeader("WWW-Authenticate", request.HeaderCount("Authorization") == 0
+                                                ? "Bearer"
+                                                : "Bearer error=\"invalid_token\"");
+  }
+  return s;
+}
 
 absl::Status ParseReadOptions(absl::string_view query, kvstore::v1::ReadOptions* options) {
   std::vector<QueryParam> params;

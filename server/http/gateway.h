@@ -4,6 +4,7 @@
 //   GET /readyz         200 "ready", or 503 with Node::Ready's reason
 //   GET /metrics        Prometheus text format
 //   GET /v1/kv/{key}    Node::Get; the value as the body, freshness in X-KV-* headers
+//   GET /v1/watch       Server-Sent Events of a watch (watch_events.h), when serving watches
 // HEAD is accepted wherever GET is.
 
 #include <cstddef>
@@ -39,6 +40,12 @@ void RegisterGatewayRoutes(HttpServer* server, Node* node, Metrics* metrics,
                            GatewayOptions options = {}, Gatekeeper* gate = nullptr);
 
 // The pieces of the /v1/kv handler, exposed for tests and for other HTTP front ends.
+
+// Admits the caller of an HTTP request by its `Authorization: Bearer` header (`gate` null: no
+// checks). A refusal is returned; when it is UNAUTHENTICATED, `response` gets the
+// `WWW-Authenticate: Bearer` challenge.
+absl::Status AdmitHttpCaller(const HttpRequest& request, Gatekeeper* gate, CallContext* call,
+                             HttpResponse* response);
 
 // Fills `options` from a query string ("consistency=strong&max_staleness=500ms&min_version=7&
 // allow_stale=true"). Unknown or repeated parameters and bad values are InvalidArgument with a

@@ -156,6 +156,14 @@ Responder::~Responder() {
   Send();
 }
 
+HttpStream Responder::SendStream(std::function<void(bool)> on_event) {
+  if (connection_ == nullptr) return HttpStream();
+  response_.stream_event_ = std::move(on_event);
+  HttpStream stream(connection_);
+  Send();
+  return stream;
+}
+
 void Responder::Send() {
   if (connection_ == nullptr) return;
   HttpConnection::Complete(std::move(connection_), std::move(response_));
@@ -258,7 +266,8 @@ void HttpConnection::OnHandshake(beast::error_code ec) {
 
 bool HttpConnection::Sweep() {
   if (state_ == State::kClosed) return false;
-  if (state_ == State::kHandling) return true;  // the node has the request; not the client's fault
+  if (state_ == State::kHandling) return true;   // the node has the request; not the client's fault
+  if (state_ == State::kStreaming) return true;  // a stream between chunks waits for its source
   const bool writing = state_ == State::kWriting;
   const int limit = writing ? shared_->max_write_ticks : shared_->max_idle_ticks;
   if (limit == 0 || ++idle_ticks_ < limit) return true;
@@ -269,7 +278,7 @@ bool HttpConnection::Sweep() {
 
 void HttpConnection::BeginShutdown() {
   closing_ = true;
-  if (state_ == State::kReading) Close();
+  if (state_ == State::kReading || state_ == State::kStreaming) Close();
 }
 
 void HttpConnection::Abandon() {
@@ -394,6 +403,10 @@ void HttpConnection::Write(HttpResponse response) {
   if (state_ != State::kHandling || (!socket_ && !tls_)) return;  // closed meanwhile
   state_ = State::kWriting;
   out_ = std::move(response);
+  if (out_.streamed()) {
+    stream_event_ = std::move(out_.stream_event_);
+    keep_alive_ = false;
+  }
   const bool close = !keep_alive_ || closing_;
   keep_alive_ = !close;
   const size_t content_length = out_.content().size();
@@ -404,9 +417,12 @@ void HttpConnection::Write(HttpResponse response) {
   const auto status = static_cast<http::status>(out_.status_);
   absl::string_view reason = View(http::obsolete_reason(status));
   if (reason.empty() || reason == "<unknown-status>") reason = "Unknown";
-  absl::StrAppend(&head_, "HTTP/1.1 ", out_.status_, " ", reason, "\r\n", out_.headers_,
-                  "Content-Length: ", head_only_ ? content_length : out_.content().size(), "\r\n",
-                  DateHeader());
+  absl::StrAppend(&head_, "HTTP/1.1 ", out_.status_, " ", reason, "\r\n", out_.headers_);
+  if (stream_event_ == nullptr) {
+    absl::StrAppend(&head_, "Content-Length: ", head_only_ ? content_length : out_.content().size(),
+                    "\r\n");
+  }
+  absl::StrAppend(&head_, DateHeader());
   if (close) {
     head_.append("Connection: close\r\n");
   } else if (version_ == 10) {
@@ -464,6 +480,10 @@ void HttpConnection::OnWrite(beast::error_code ec, size_t written) {
     WriteNext();  // progress: idle_ticks_ starts over
     return;
   }
+  if (stream_event_ != nullptr) {
+    OnStreamWritten();
+    return;
+  }
   ReleaseBody();
   spare_ = std::move(out_);
   if (!keep_alive_) {
@@ -504,9 +524,12 @@ void HttpConnection::Close() {
   Socket().close(ec);  // cancels a pending operation: it no longer touches the answer's buffers
   parser_.reset();
   ReleaseBody();
-  absl::MutexLock lock(&shared_->mu);
-  if (counted_open_) --shared_->open_connections;
-  counted_open_ = false;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    if (counted_open_) --shared_->open_connections;
+    counted_open_ = false;
+  }
+  EndStreamEvents();
 }
 
 }  // namespace kv::server

@@ -24,6 +24,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -145,12 +146,26 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   // Responder::Send: writes `response` on the connection's thread.
   static void Complete(std::shared_ptr<HttpConnection> self, HttpResponse response);
+  // HttpStream (http_stream.cc): the next chunk of a streamed answer, and its end; any thread.
+  static void StreamWrite(std::shared_ptr<HttpConnection> self, std::string chunk);
+  static void StreamEnd(std::shared_ptr<HttpConnection> self);
 
   boost::asio::io_context::executor_type executor() const { return executor_; }
   const std::string& peer() const { return peer_; }
 
  private:
-  enum class State { kReading, kHandling, kWriting, kClosed };
+  // kStreaming: a streamed answer between chunks.
+  enum class State { kReading, kHandling, kWriting, kStreaming, kClosed };
+  // Runs `f` on the connection's thread (at once when already there); dropped once the server
+  // has stopped.
+  template <typename F>
+  static void OnThread(std::shared_ptr<HttpConnection> self, F&& f);
+  // A streamed answer's chunk or head was written (from OnWrite).
+  void OnStreamWritten();
+  // Starts writing the first queued chunk.
+  void WriteNextChunk();
+  // Tells a streamed answer's owner that the connection closed (from Close).
+  void EndStreamEvents();
 
   // Calls f(stream) with the TLS stream, or the socket for plain HTTP.
   template <typename F>
@@ -209,6 +224,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool registered_ = false;
   bool counted_open_ = false;  // counted in shared_->open_connections
   int idle_ticks_ = 0;         // sweeps since the last read or write (piece) completed
+  // A streamed answer (out_.streamed() when it began): its callback, the chunk being written,
+  // and whether End was asked.
+  std::function<void(bool)> stream_event_;
+  std::string stream_chunk_;
+  std::deque<std::string> stream_queue_;  // chunks handed over while one is being written
+  bool stream_end_ = false;
 };
 
 }  // namespace kv::server

@@ -120,6 +120,8 @@ struct HttpRequest {
   const void* fields = nullptr;  // the parser's header fields (internal)
 };
 
+class HttpConnection;
+
 // An answer being built. Content-Length, Connection and Date are added by the server.
 class HttpResponse {
  public:
@@ -149,13 +151,36 @@ class HttpResponse {
 
   // Forgets status, headers and body, keeping the buffers' memory (up to a bound).
   void Clear();
+  // Makes this a streamed answer (Server-Sent Events; Responder::SendStream sets it).
+  bool streamed() const { return stream_event_ != nullptr; }
 
  private:
   friend class HttpConnection;
+  friend class Responder;
   int status_ = 200;
   std::string headers_;  // "Name: value\r\n" lines
   std::string body_;
   std::shared_ptr<const std::string> shared_body_;
+  std::function<void(bool)> stream_event_;  // a streamed answer's callback (HttpStream)
+};
+
+// The rest of a streamed answer (Responder::SendStream): chunks written in order on one
+// connection, which closes at the end. Copyable; every call may come from any thread and is a
+// no-op once the connection is closed.
+class HttpStream {
+ public:
+  HttpStream() = default;
+  // Writes `chunk`; call again only after the stream's callback reported the previous one
+  // written (at most one chunk in flight).
+  void Write(std::string chunk);
+  // Closes the connection once the chunk in flight (if any) is written.
+  void End();
+
+ private:
+  friend class Responder;
+  explicit HttpStream(std::shared_ptr<HttpConnection> connection)
+      : connection_(std::move(connection)) {}
+  std::shared_ptr<HttpConnection> connection_;
 };
 
 class HttpConnection;
@@ -173,6 +198,11 @@ class Responder {
   // Queues the answer for writing. A no-op once the connection or server is gone.
   void Send();
   bool sent() const { return connection_ == nullptr; }
+  // Sends the status and headers (no Content-Length; Connection: close) and the body as the
+  // first chunk of a streamed answer, and returns the way to write more. `on_event` runs on the
+  // connection's thread: true after each chunk (the first one included) is written, false once
+  // when the connection closes (client gone, write timeout, server stopping); never after that.
+  HttpStream SendStream(std::function<void(bool)> on_event);
 
  private:
   friend class HttpConnection;

@@ -48,6 +48,7 @@ int RunCentral(const CentralFlags& flags) {
   options.retention.max_entries = flags.log_retention_entries;
   for (absl::Status s : {
            ParseLimits(flags.common, &options.limits),
+           ParseWatchFlags(flags.common, &options.watch),
            ParseBytesFlagInto("--block-cache", flags.common.block_cache,
                               &options.block_cache_bytes),
            ParseDurationFlagInto("--log-retention-age", flags.log_retention_age,
@@ -97,6 +98,7 @@ int RunCentral(const CentralFlags& flags) {
   hooks.gate = &gate;
   hooks.key_sets = central;
   hooks.backups = central->backups();
+  hooks.watch_hub = central->watch_hub();
   hooks.max_concurrent_snapshots = hardening.max_concurrent_snapshots;
   hooks.stop = [central] { central->Stop(); };
   absl::Status served = ServeRole(central, central, "", serve, &metrics, std::move(hooks));

@@ -70,6 +70,21 @@ void AddCommonFlags(CLI::App* command, CommonFlags* flags, const std::string& de
                    "Close an HTTP connection whose client stopped reading an answer after this")
       ->capture_default_str();
   command
+      ->add_option("--max-watchers", flags->max_watchers,
+                   "Watch streams (gRPC KV.Watch and HTTP /v1/watch) this node serves at once; "
+                   "more are refused with RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  command
+      ->add_option("--watch-progress-interval", flags->watch_progress_interval,
+                   "How often a watcher gets a progress message (applied version, staleness) "
+                   "while nothing it watches changes")
+      ->capture_default_str();
+  command
+      ->add_option("--watch-max-lag", flags->watch_max_lag,
+                   "A watcher that reads so slowly that it falls more than this many versions "
+                   "behind is ended with RESOURCE_EXHAUSTED and the version to resume from")
+      ->capture_default_str();
+  command
       ->add_option("--http-max-connections", flags->http_max_connections,
                    "Open HTTP connections at most; the excess gets 503 and is closed")
       ->capture_default_str();
@@ -115,6 +130,17 @@ absl::Status ParsePositiveDurationFlagInto(const std::string& flag, const std::s
     return absl::InvalidArgumentError(absl::StrCat(flag, " must be a positive duration"));
   }
   return absl::OkStatus();
+}
+
+absl::Status ParseWatchFlags(const CommonFlags& flags, WatchHubOptions* watch) {
+  if (flags.max_watchers < 1 || flags.max_watchers > 1000000) {
+    return absl::InvalidArgumentError("--max-watchers must be 1..1000000");
+  }
+  if (flags.watch_max_lag < 1) return absl::InvalidArgumentError("--watch-max-lag must be >= 1");
+  watch->max_watchers = flags.max_watchers;
+  watch->max_lag_changes = flags.watch_max_lag;
+  return ParsePositiveDurationFlagInto("--watch-progress-interval", flags.watch_progress_interval,
+                                       &watch->progress_interval);
 }
 
 absl::Status ParseLimits(const CommonFlags& flags, Limits* limits) {

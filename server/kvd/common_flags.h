@@ -9,6 +9,7 @@
 #include "server/kvd/serve.h"
 #include "server/kvd/tls_flags.h"
 #include "server/node/limits.h"
+#include "server/watch/watch_hub.h"
 
 namespace kv::server {
 
@@ -34,6 +35,9 @@ struct CommonFlags {
   std::string http_write_timeout = "30s";
   int http_max_connections = 4096;
   std::string http_max_pending_bytes = "256MiB";
+  int max_watchers = 10000;
+  std::string watch_progress_interval = "1s";
+  uint64_t watch_max_lag = 10000;
   bool verbose = false;
   std::string log_format = "text";
   std::string log_level = "info";
@@ -54,6 +58,8 @@ absl::Status ParsePositiveDurationFlagInto(const std::string& flag, const std::s
 absl::Status ParseLimits(const CommonFlags& flags, Limits* limits);
 // Also raises the descriptor limit (descriptor_limit.h) to check --max-connections against it.
 absl::Status ParseServeOptions(const CommonFlags& flags, const Limits& limits, ServeOptions* serve);
+// Parses the watch flags (--max-watchers, --watch-progress-interval, --watch-max-lag).
+absl::Status ParseWatchFlags(const CommonFlags& flags, WatchHubOptions* watch);
 // Sets the log name and level from the flags.
 void SetUpLogging(const CommonFlags& flags, const std::string& role);
 

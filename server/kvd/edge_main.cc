@@ -83,6 +83,7 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
   options->full.retention.max_entries = flags.log_retention_entries;
   for (absl::Status s : {
            ParseLimits(flags.common, &options->limits),
+           ParseWatchFlags(flags.common, &options->watch),
            ParsePositiveDurationFlagInto("--max-staleness", flags.max_staleness,
                                          &options->max_staleness),
            ParseDurationFlagInto("--min-version-wait", flags.min_version_wait,
@@ -125,6 +126,7 @@ int OpenAndServe(EdgeOptions options, const ServeOptions& serve, Metrics* metric
   RoleHooks hooks;
   hooks.gate = gate;
   hooks.max_concurrent_snapshots = hardening.max_concurrent_snapshots;
+  hooks.watch_hub = edge->watch_hub();
   hooks.chain = [edge] { return edge->Chain(); };
   hooks.on_serving = [edge](const std::string& address) { edge->Start(address); };
   hooks.stop = [edge] { edge->Stop(); };

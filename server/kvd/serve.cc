@@ -15,6 +15,7 @@
 #include "server/http/gateway.h"
 #include "server/http/http_metrics.h"
 #include "server/http/http_server.h"
+#include "server/http/watch_events.h"
 #include "server/kvd/grpc_self_check.h"
 #include "server/kvd/health_reporter.h"
 #include "server/kvd/tls_status.h"
@@ -109,6 +110,19 @@ int AddGrpcListenerCollector(Metrics& metrics, const ConnectionLimiter* limiter,
   });
 }
 
+// kv_watchers and the watch refusals, read from the hub at scrape time.
+int AddWatchCollector(Metrics& metrics, const WatchHub* hub) {
+  return metrics.AddCollector([hub](MetricSink& sink) {
+    sink.Gauge("kv_watchers", "Watch streams open at this node (gRPC and HTTP)", {},
+               static_cast<double>(hub->watchers()));
+    sink.Counter("kv_watchers_ended_slow_total",
+                 "Watchers ended with RESOURCE_EXHAUSTED for falling --watch-max-lag behind", {},
+                 static_cast<double>(hub->slow_watchers_ended()));
+    sink.Counter("kv_watchers_refused_total", "Watches refused because --max-watchers were open",
+                 {}, static_cast<double>(hub->refused_by_limit()));
+  });
+}
+
 }  // namespace
 
 void BlockShutdownSignals() {
@@ -141,6 +155,7 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   std::unique_ptr<Node> status_node;
   if (node_tls != nullptr) status_node = std::make_unique<TlsStatusNode>(&checked, node_tls);
   KvService kv_service(&authorized, hooks.gate, hooks.tracker);
+  kv_service.SetWatch(hooks.watch_hub, &authorized);
   AdminService admin_service(status_node != nullptr ? status_node.get() : &checked, hooks.key_sets,
                              hooks.gate, hooks.tracker);
   admin_service.SetBackups(hooks.backups);
@@ -198,6 +213,9 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
     GatewayOptions gateway;
     gateway.read_timeout = options.http_read_timeout;
     RegisterGatewayRoutes(http.get(), &checked, hooks.metrics, gateway, hooks.gate);
+    if (hooks.watch_hub != nullptr) {
+      RegisterWatchRoute(http.get(), hooks.watch_hub, &authorized, hooks.gate);
+    }
     if (absl::Status s = http->Start(); !s.ok()) {
       server->Shutdown(std::chrono::system_clock::now());
       return s;
@@ -252,6 +270,8 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   }
   if (hooks.on_serving) hooks.on_serving(grpc_address);
   const int grpc_collector = AddGrpcListenerCollector(*hooks.metrics, limiter.get(), &self_check);
+  const int watch_collector =
+      hooks.watch_hub != nullptr ? AddWatchCollector(*hooks.metrics, hooks.watch_hub) : 0;
   if (limiter != nullptr) {
     KV_LOG(INFO) << "gRPC connections capped at " << limiter->max_connections()
                  << " (--max-connections)";
@@ -265,10 +285,12 @@ absl::Status Serve(Node* node, const ServeOptions& options, ServeHooks hooks) {
   self_check.Stop();  // the port is about to close: keep the last result
   health.Stop();      // probes see NOT_SERVING while calls drain
   hooks.metrics->RemoveCollector(grpc_collector);
+  if (watch_collector != 0) hooks.metrics->RemoveCollector(watch_collector);
 
   // Ends replication streams, lets unary calls in flight finish (refusing new ones), then
   // stops the server at once: gRPC's own grace period would also wait out idle connections.
   if (hooks.before_shutdown) hooks.before_shutdown();
+  if (hooks.watch_hub != nullptr) hooks.watch_hub->FinishAll();  // watch streams never end alone
   if (hooks.backups != nullptr) hooks.backups->Cancel();  // else the drain waits for the copy
   if (http) http->Stop();                                 // answers reads in flight, then closes
   if (resp_server) resp_server->Stop();                   // answers commands in flight, then closes

@@ -21,6 +21,7 @@
 #include "server/node/limits.h"
 #include "server/node/node.h"
 #include "server/rpc/call_tracker.h"
+#include "server/watch/watch_hub.h"
 
 namespace kv::server {
 
@@ -81,6 +82,8 @@ struct ServeHooks {
   KeySetAdmin* key_sets = nullptr;
   // The central node's online backups (Admin.Backup); null elsewhere.
   BackupAdmin* backups = nullptr;
+  // The node's watchers, served by KV.Watch and GET /v1/watch; null = no watches.
+  WatchHub* watch_hub = nullptr;
   // Registered on the builder before start (the KV and Admin services are added by Serve).
   std::vector<grpc::Service*> extra_services;
   // Called after the server stopped accepting and before it waits for in-flight calls (ends

@@ -26,6 +26,7 @@ absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string&
   serve.gate = hooks.gate;
   serve.key_sets = hooks.key_sets;
   serve.backups = hooks.backups;
+  serve.watch_hub = hooks.watch_hub;
   serve.extra_services.push_back(replication.get());
   serve.on_serving = std::move(hooks.on_serving);
   // Downstream streams never end by themselves: end them before waiting for calls in flight.

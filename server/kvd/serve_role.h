@@ -21,6 +21,8 @@ struct RoleHooks {
   KeySetAdmin* key_sets = nullptr;
   // The central node's online backups; null elsewhere.
   BackupAdmin* backups = nullptr;
+  // The node's watchers (required).
+  WatchHub* watch_hub = nullptr;
   // This node's chain for replication refusals (replication/chain.h); null = the publisher's.
   std::function<std::vector<std::string>()> chain;
   // Once serving, with the bound gRPC address (an edge starts replicating).

@@ -1,6 +1,7 @@
 #include "server/rpc/kv_service.h"
 
 #include "server/rpc/admission.h"
+#include "server/rpc/watch_stream.h"
 
 namespace kv::server {
 
@@ -55,6 +56,22 @@ grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* context,
                                           const kvstore::v1::ListRequest* request,
                                           kvstore::v1::ListResponse* response) {
   return Serve(context, Method::kList, request, response, &Node::List);
+}
+
+grpc::ServerWriteReactor<kvstore::v1::WatchResponse>* KvService::Watch(
+    grpc::CallbackServerContext* context, const kvstore::v1::WatchRequest* request) {
+  if (hub_ == nullptr || access_ == nullptr) {
+    return WatchStream::Refuse(context,
+                               {absl::UnimplementedError("this node does not serve watches")});
+  }
+  CallContext call;
+  bool hide_reserved = true;
+  absl::Status s = AdmitCall(context, gate_, &call);
+  if (s.ok()) s = access_->AuthorizeWatch(call, *request, &hide_reserved);
+  if (!s.ok()) return WatchStream::Refuse(context, {s});
+  absl::StatusOr<WatchFilter> filter = hub_->MakeFilter(*request, hide_reserved);
+  if (!filter.ok()) return WatchStream::Refuse(context, {filter.status()});
+  return WatchStream::Start(context, hub_, *request, *std::move(filter));
 }
 
 }  // namespace kv::server

@@ -1,12 +1,15 @@
 #pragma once
-// gRPC KV service: a thin adapter from the callback API to the node role.
+// gRPC KV service: a thin adapter from the callback API to the node role; Watch streams from
+// the node's WatchHub (server/rpc/watch_stream.h).
 
 #include <grpcpp/grpcpp.h>
 
 #include "kvstore/v1/kv.grpc.pb.h"
+#include "server/access/authorized_node.h"
 #include "server/access/gatekeeper.h"
 #include "server/node/node.h"
 #include "server/rpc/call_tracker.h"
+#include "server/watch/watch_hub.h"
 
 namespace kv::server {
 
@@ -16,6 +19,13 @@ class KvService final : public kvstore::v1::KV::CallbackService {
   // and `tracker` may be null.
   KvService(Node* node, Gatekeeper* gate, CallTracker* tracker)
       : node_(node), gate_(gate), tracker_(tracker) {}
+
+  // Serves Watch from `hub`, authorized by `access` (both outlive the service). Without it,
+  // Watch is UNIMPLEMENTED.
+  void SetWatch(WatchHub* hub, AuthorizedNode* access) {
+    hub_ = hub;
+    access_ = access;
+  }
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const kvstore::v1::GetRequest* request,
@@ -35,6 +45,8 @@ class KvService final : public kvstore::v1::KV::CallbackService {
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const kvstore::v1::ListRequest* request,
                                  kvstore::v1::ListResponse* response) override;
+  grpc::ServerWriteReactor<kvstore::v1::WatchResponse>* Watch(
+      grpc::CallbackServerContext* context, const kvstore::v1::WatchRequest* request) override;
 
  private:
   // Admits the call and hands it to the node's `call_node`.
@@ -47,6 +59,8 @@ class KvService final : public kvstore::v1::KV::CallbackService {
   Node* const node_;
   Gatekeeper* const gate_;
   CallTracker* const tracker_;
+  WatchHub* hub_ = nullptr;
+  AuthorizedNode* access_ = nullptr;
 };
 
 }  // namespace kv::server

@@ -119,6 +119,28 @@ class Caller {
     req.set_jwks(jwks);
     return admin_->SetKeySet(&ctx, req, out);
   }
+  // Opens a Watch of `prefix` (or of `keys`) and reads its first message: OK when the watch was
+  // admitted, else the refusal. With `events`, also collects the events that arrive within 1 s.
+  grpc::Status WatchOnce(const std::string& prefix, const std::vector<std::string>& keys = {},
+                         std::vector<kvstore::v1::WatchEvent>* events = nullptr,
+                         uint64_t start_version = 0) const {
+    grpc::ClientContext ctx;
+    Prepare(&ctx);
+    kvstore::v1::WatchRequest req;
+    req.set_prefix(prefix);
+    for (const auto& k : keys) req.add_keys(k);
+    req.set_start_version(start_version);
+    auto stream = kv_->Watch(&ctx, req);
+    kvstore::v1::WatchResponse first;
+    if (!stream->Read(&first)) return stream->Finish();
+    if (events != nullptr) {
+      events->assign(first.events().begin(), first.events().end());
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    }
+    ctx.TryCancel();
+    stream->Finish();
+    return grpc::Status::OK;
+  }
   // The first answer of a Subscribe from the head, or the stream's status. `trailers` gets the
   // refusal's trailing metadata names.
   grpc::Status SubscribeOnce(std::vector<std::string>* trailers = nullptr) const {
@@ -503,6 +525,34 @@ TEST_F(AuthTest, ACommitNeedsWriteForEveryMutatedKeyAndReadForEveryCheckedKey) {
                   .Commit({{"users/carol", "c"}}, {"users/dave"})
                   .ok());
   EXPECT_EQ(central_->Status()->head_version(), head + 1);
+}
+
+TEST_F(AuthTest, WatchNeedsTheReadScopeOfTheWholePrefixOrOfEveryKey) {
+  StartCluster();
+  const std::string users = Token("read:users/");
+  for (KvdProcess* node : {central_.get(), full_, cache_}) {
+    SCOPED_TRACE(node->name());
+    // No token, a token for another prefix, a prefix wider than the grant, one key outside it.
+    EXPECT_EQ(Caller(node->address(), "").WatchOnce("users/").error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+    grpc::Status other = Caller(node->address(), Token("read:orders/")).WatchOnce("users/");
+    EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_NE(other.error_message().find("read:users/"), std::string::npos)
+        << other.error_message();
+    EXPECT_EQ(Caller(node->address(), users).WatchOnce("").error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(Caller(node->address(), users).WatchOnce("", {"users/a", "orders/1"}).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    // The reserved namespace needs admin, even with read: of everything.
+    EXPECT_EQ(Caller(node->address(), Token("read:")).WatchOnce("__kv/").error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_TRUE(Caller(node->address(), users).WatchOnce("users/").ok());
+    EXPECT_TRUE(Caller(node->address(), users).WatchOnce("", {"users/a", "users/b"}).ok());
+  }
+  // A watch of everything without admin never carries the key set (cluster data).
+  std::vector<kvstore::v1::WatchEvent> events;
+  ASSERT_TRUE(Caller(central_->address(), Token("read:")).WatchOnce("", {}, &events, 1).ok());
+  for (const auto& e : events) EXPECT_NE(e.key(), std::string(kKeySetKey));
 }
 
 TEST_F(AuthTest, ReplicationNeedsTheReplicateScopeAndShowsWhoSubscribed) {

@@ -199,6 +199,49 @@ class KvctlTest : public ::testing::Test {
   std::unique_ptr<KvdProcess> edge_;
 };
 
+TEST_F(KvctlTest, WatchPrintsChangesAsTheyArriveFromAVersion) {
+  const uint64_t from = Head() + 1;
+  KvctlChild json_watch =
+      StartKvctl(dir_.path(),
+                 {"--endpoint", central_->address(), "watch", "--prefix", "w/", "--from-version",
+                  absl::StrCat(from), "--count", "3", "--for", "30s", "-o", "json"},
+                 "", std::nullopt);
+  KvctlChild text_watch =
+      StartKvctl(dir_.path(),
+                 {"--endpoint", central_->address(), "watch", "--prefix", "w/", "--from-version",
+                  absl::StrCat(from), "--count", "3", "--for", "30s"},
+                 "", std::nullopt);
+  RawKv kv(central_->address());
+  ASSERT_TRUE(kv.Put("w/a", "1").ok());
+  ASSERT_TRUE(kv.Put("x/ignored", "2").ok());
+  ASSERT_TRUE(kv.Put("w/b", "3").ok());
+  ASSERT_TRUE(kv.Delete("w/a").ok());
+  KvctlResult r = FinishKvctl(json_watch);
+  ASSERT_EQ(r.code, 0) << r;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << r;
+  json first = ParseJson(lines[0]), last = ParseJson(lines[2]);
+  EXPECT_EQ(first["type"], "put");
+  EXPECT_EQ(first["key"], "w/a");
+  EXPECT_EQ(first["value"], "1");
+  EXPECT_EQ(first["version"], from);
+  EXPECT_EQ(ParseJson(lines[1])["key"], "w/b");
+  EXPECT_EQ(last["type"], "delete");
+  EXPECT_EQ(last["version"], from + 3);
+  KvctlResult text = FinishKvctl(text_watch);
+  ASSERT_EQ(text.code, 0) << text;
+  EXPECT_EQ(text.out, absl::StrCat(from, "\tput\tw/a\tvalue=1\n", from + 2, "\tput\tw/b\tvalue=3\n",
+                                   from + 3, "\tdelete\tw/a\n"));
+}
+
+TEST_F(KvctlTest, WatchRefusesBadArgumentsClearly) {
+  KvctlResult r = Kvctl({"watch", "--prefix", "a", "--key", "b", "--for", "5s"});
+  EXPECT_EQ(r.code, 2) << r;  // usage
+  r = Kvctl({"watch", "--key", "", "--for", "5s"});
+  EXPECT_NE(r.code, 0) << r;
+  EXPECT_NE(r.err.find("kvctl watch"), std::string::npos) << r;
+}
+
 TEST_F(KvctlTest, PutGetDeleteRoundTrip) {
   KvctlResult r = Kvctl({"put", "greeting", "hello", "--metadata", "lang=en"});
   ASSERT_EQ(r.code, 0) << r;

@@ -350,6 +350,74 @@ class BulkWriter {
   virtual int InFlight() = 0;
 };
 
+// One change seen by a watch (docs/client.md, "Watch").
+struct WatchEvent {
+  enum class Type { kPut, kDelete };
+  Type type = Type::kPut;
+  std::string key;
+  // kPut: the value, unless value_omitted.
+  std::string value;
+  std::string metadata;
+  // Absolute expiration, Unix seconds; 0 = never.
+  int64_t expiration = 0;
+  // The version of the write; every event of one atomic commit has the same version.
+  uint64_t version = 0;
+  // kPut of a value larger than the node's --push-value-limit: not carried by the stream. Read
+  // it with Get(key, min_version = version), or set WatchOptions::fetch_omitted_values.
+  bool value_omitted = false;
+  uint64_t value_size = 0;
+};
+
+// What a watch delivers: the events of one or more whole versions in version order (all events
+// of one commit are in one update), or none (a progress update while nothing changes).
+struct WatchUpdate {
+  std::vector<WatchEvent> events;
+  // Every matching change up to this version has been delivered.
+  uint64_t applied_version = 0;
+  // The answering node's staleness when it sent this (zero at the central node).
+  absl::Duration staleness = absl::ZeroDuration();
+  std::string node_id;
+  // The endpoint (host:port) the watch is connected to.
+  std::string endpoint;
+  // The watch had to start over from a re-read because the node no longer held the version to
+  // resume from: `events` are puts of every key that exists now (as of applied_version), not
+  // changes. Replace what you hold for the watched keys with them (keys you hold that are not
+  // among them were deleted meanwhile).
+  bool resync = false;
+};
+
+struct WatchOptions {
+  // Every key starting with this, or (when `keys` is not empty) exactly these 1..100 keys.
+  std::string prefix;
+  std::vector<std::string> keys;
+  // The first version to deliver; 0 = changes after the node's current version.
+  uint64_t start_version = 0;
+  // Progress updates while nothing changes; ZeroDuration() = the node's default (1 s).
+  absl::Duration progress_interval = absl::ZeroDuration();
+  // After a disconnect, the node shutting down, or the node ending a watcher that fell behind,
+  // reconnect (to the read endpoints, nearest healthy first, with RetryPolicy's backoff) and
+  // resume after the last delivered applied_version, without gaps or repeats.
+  bool auto_resume = true;
+  // When the node no longer holds the version to resume from (OUT_OF_RANGE), re-read the keys
+  // (List or BatchGet), deliver them as one update with resync = true, and resume after the
+  // version of that read. Off: the watch ends with the OUT_OF_RANGE status.
+  bool resync_when_too_old = true;
+  // Read omitted (large) values with Get before delivering their events.
+  bool fetch_omitted_values = false;
+};
+
+// A running watch. Updates are delivered by its own thread, one at a time, in order; the callback
+// must not block for long (the node ends watchers that fall too far behind; auto_resume then
+// reconnects). Destroying it cancels the watch and waits for a callback in progress.
+class Watch {
+ public:
+  virtual ~Watch() = default;
+  // Stops the watch; Wait() then returns CANCELLED. Any thread; not from the callback.
+  virtual void Cancel() = 0;
+  // Blocks until the watch ends (an error that auto_resume does not retry, or Cancel).
+  virtual absl::Status Wait() = 0;
+};
+
 struct BulkOptions {
   // Puts in flight at once.
   int window = 64;
@@ -408,6 +476,14 @@ class Client {
     return DoNewBulkWriter(options);
   }
 
+  // Watches a prefix or keys from the read endpoints; `on_update` runs on the watch's thread.
+  // Errors that are not retried (PERMISSION_DENIED, INVALID_ARGUMENT, ...) end the watch: see
+  // Watch::Wait().
+  std::unique_ptr<Watch> StartWatch(const WatchOptions& options,
+                                    absl::AnyInvocable<void(const WatchUpdate&)> on_update) {
+    return DoWatch(options, std::move(on_update));
+  }
+
   // The status of one node; empty endpoint = the write endpoint; ZeroDuration() timeout =
   // ClientOptions::timeout. Retried like a read.
   absl::StatusOr<NodeStatus> Status(absl::string_view endpoint = "",
@@ -438,6 +514,9 @@ class Client {
   virtual std::unique_ptr<BulkWriter> DoNewBulkWriter(const BulkOptions& options) = 0;
   virtual absl::StatusOr<NodeStatus> DoStatus(absl::string_view endpoint,
                                               absl::Duration timeout) = 0;
+  // Default: a watch that ends at once with UNIMPLEMENTED (test doubles).
+  virtual std::unique_ptr<Watch> DoWatch(const WatchOptions& options,
+                                         absl::AnyInvocable<void(const WatchUpdate&)> on_update);
   virtual uint64_t DoSessionVersion() const = 0;
   virtual void DoSetSessionVersion(uint64_t v) = 0;
 };

@@ -1,0 +1,395 @@
+#include "server/watch/watch_hub.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace kv::server {
+
+using kvstore::v1::Change;
+
+struct WatchHub::Watcher {
+  explicit Watcher(WatchFilter f) : filter(std::move(f)) {}
+
+  WatchSink* sink = nullptr;
+  WatchFilter filter;
+  uint64_t cursor = 0;        // next version to look at
+  uint64_t sent_through = 0;  // every matching change up to this was handed to the sink
+  int64_t interval_micros = 0;
+  int64_t last_sent_micros = 0;
+  bool first_pending = true;  // the first message (naming the start) is not sent yet
+  bool live = false;          // has caught up with the newest change once
+  bool in_flight = false;     // a Send or a log read has not completed
+  bool end_requested = false;
+  bool ended = false;  // End was called: the sink gets nothing more
+  WatchEnd end;
+  kvstore::v1::WatchResponse outgoing;
+  size_t outgoing_bytes = 0;
+};
+
+WatchHub::WatchHub(Clock* clock, WatchHubOptions options, const replication::ChangeLog* log,
+                   std::function<int64_t()> staleness_micros)
+    : clock_(clock),
+      options_(std::move(options)),
+      log_(log),
+      staleness_micros_(std::move(staleness_micros)) {}
+
+WatchHub::~WatchHub() { Stop(); }
+
+void WatchHub::Start(uint64_t applied_version) {
+  {
+    absl::MutexLock l(&mu_);
+    head_ = applied_version;
+    ring_start_ = applied_version + 1;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void WatchHub::Append(const std::vector<std::shared_ptr<const Change>>& changes) {
+  if (changes.empty()) return;
+  absl::MutexLock l(&mu_);
+  for (const auto& c : changes) {
+    if (c->version() != head_ + 1) {
+      // Never expected (the feeders apply in order); a gap must not reach a watcher.
+      KV_LOG(ERROR) << "watch hub: change " << c->version() << " does not follow " << head_;
+      ring_.clear();
+      ring_bytes_ = 0;
+      floor_ = c->version();
+      ring_start_ = c->version();
+      for (auto& [sink, w] : watchers_) {
+        if (w->cursor < c->version()) RequestEnd(w.get(), TooOld(w->cursor, "a gap in the feed"));
+      }
+    }
+    size_t bytes = c->ByteSizeLong();
+    ring_.push_back({c, bytes});
+    ring_bytes_ += bytes;
+    head_ = c->version();
+  }
+  while (ring_.size() > 1 &&
+         (ring_.size() > options_.ring_changes || ring_bytes_ > options_.ring_bytes)) {
+    ring_bytes_ -= ring_.front().bytes;
+    ring_.pop_front();
+    ++ring_start_;
+  }
+  ScanAll();
+}
+
+void WatchHub::Rebase(uint64_t applied_version, const std::string& why) {
+  absl::MutexLock l(&mu_);
+  ring_.clear();
+  ring_bytes_ = 0;
+  head_ = applied_version;
+  ring_start_ = applied_version + 1;
+  floor_ = applied_version + 1;
+  for (auto& [sink, w] : watchers_) {
+    if (w->cursor <= applied_version) RequestEnd(w.get(), TooOld(w->cursor, why));
+  }
+  ScanAll();
+}
+
+uint64_t WatchHub::applied_version() const {
+  absl::MutexLock l(&mu_);
+  return head_;
+}
+
+uint64_t WatchHub::oldest_version() const {
+  absl::MutexLock l(&mu_);
+  return OldestLocked();
+}
+
+uint64_t WatchHub::OldestLocked() const {
+  uint64_t oldest = ring_start_;
+  if (log_ != nullptr) oldest = std::min(oldest, std::max(floor_, log_->oldest()));
+  return oldest;
+}
+
+WatchEnd WatchHub::TooOld(uint64_t start, const std::string& why) const {
+  WatchEnd end;
+  end.oldest_version = OldestLocked();
+  end.status = absl::OutOfRangeError(
+      absl::StrCat("version ", start, " is older than this node can serve (", why,
+                   "); the oldest version it can serve is ", end.oldest_version,
+                   ": read the current values again and watch from their version"));
+  return end;
+}
+
+std::optional<WatchEnd> WatchHub::Add(WatchSink* sink, const kvstore::v1::WatchRequest& request,
+                                      WatchFilter filter) {
+  absl::MutexLock l(&mu_);
+  if (closing_) {
+    return WatchEnd{absl::UnavailableError("the node is shutting down; watch another node")};
+  }
+  if (watchers_.size() >= static_cast<size_t>(options_.max_watchers)) {
+    ++refused_;
+    return WatchEnd{absl::ResourceExhaustedError(absl::StrCat(
+        "this node already serves ", watchers_.size(), " watchers, its limit (--max-watchers ",
+        options_.max_watchers, "); watch another node or retry later"))};
+  }
+  const uint64_t start = request.start_version() == 0 ? head_ + 1 : request.start_version();
+  if (start < OldestLocked()) return TooOld(start, "its change log no longer holds it");
+  auto w = std::make_unique<Watcher>(std::move(filter));
+  w->sink = sink;
+  w->cursor = start;
+  w->sent_through = start - 1;
+  int64_t interval = absl::ToInt64Microseconds(options_.progress_interval);
+  if (request.progress_interval_millis() > 0) {
+    interval = std::max(request.progress_interval_millis() * 1000,
+                        absl::ToInt64Microseconds(options_.min_progress_interval));
+  }
+  w->interval_micros = interval;
+  Touch(w.get());
+  watchers_[sink] = std::move(w);
+  return std::nullopt;
+}
+
+void WatchHub::OnSent(WatchSink* sink, bool ok) {
+  absl::MutexLock l(&mu_);
+  auto it = watchers_.find(sink);
+  if (it == watchers_.end()) return;
+  Watcher* w = it->second.get();
+  w->in_flight = false;
+  w->outgoing.Clear();
+  w->outgoing_bytes = 0;
+  if (!ok && !w->end_requested) {
+    RequestEnd(w, WatchEnd{absl::CancelledError("the watcher went away")});
+  }
+  Touch(w);
+}
+
+void WatchHub::OnCancel(WatchSink* sink) {
+  absl::MutexLock l(&mu_);
+  auto it = watchers_.find(sink);
+  if (it == watchers_.end()) return;
+  if (!it->second->end_requested) {
+    RequestEnd(it->second.get(), WatchEnd{absl::CancelledError("cancelled")});
+  }
+}
+
+void WatchHub::OnGone(WatchSink* sink) {
+  absl::MutexLock l(&mu_);
+  watchers_.erase(sink);
+}
+
+void WatchHub::FinishAll() {
+  absl::MutexLock l(&mu_);
+  closing_ = true;
+  for (auto& [sink, w] : watchers_) {
+    if (!w->end_requested) {
+      WatchEnd end{absl::UnavailableError("the node is shutting down; resume on another node")};
+      end.resume_version = w->sent_through + 1;
+      RequestEnd(w.get(), std::move(end));
+    }
+  }
+  // The transports close their connections next: wait (briefly) until every end has been handed
+  // to its sink, so each watcher is told where to resume instead of seeing its connection drop.
+  auto delivered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (auto& [sink, w] : watchers_) {
+      if (!w->ended) return false;
+    }
+    return ends_delivered_ >= ends_planned_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&delivered), absl::Seconds(2));
+}
+
+void WatchHub::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    closing_ = true;
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t WatchHub::watchers() const {
+  absl::MutexLock l(&mu_);
+  return watchers_.size();
+}
+
+uint64_t WatchHub::slow_watchers_ended() const {
+  absl::MutexLock l(&mu_);
+  return slow_ended_;
+}
+
+uint64_t WatchHub::refused_by_limit() const {
+  absl::MutexLock l(&mu_);
+  return refused_;
+}
+
+void WatchHub::Touch(Watcher* w) {
+  dirty_.push_back(w->sink);
+  kick_ = true;
+}
+
+void WatchHub::ScanAll() {
+  scan_all_ = true;
+  kick_ = true;
+}
+
+void WatchHub::RequestEnd(Watcher* w, WatchEnd end) {
+  if (w->end_requested) return;
+  w->end_requested = true;
+  w->end = std::move(end);
+  Touch(w);
+}
+
+bool WatchHub::AddChange(Watcher* w, const Change& change, size_t bytes) {
+  if (w->outgoing.events_size() > 0 &&
+      (static_cast<size_t>(w->outgoing.events_size()) >= options_.max_message_events ||
+       w->outgoing_bytes + bytes > options_.max_message_bytes)) {
+    return false;
+  }
+  if (w->filter.AddEvents(change, &w->outgoing) > 0) w->outgoing_bytes += bytes;
+  return true;
+}
+
+void WatchHub::FillFromRing(Watcher* w) {
+  while (w->cursor <= head_ && w->cursor >= ring_start_) {
+    const Entry& e = ring_[w->cursor - ring_start_];
+    if (!AddChange(w, *e.change, e.bytes)) return;
+    ++w->cursor;
+  }
+}
+
+void WatchHub::Stamp(Watcher* w, int64_t now) {
+  // A watch that starts ahead of this node claims no more than the node has applied.
+  w->outgoing.set_applied_version(std::min(w->cursor - 1, head_));
+  w->outgoing.set_node_id(options_.node_id);
+  int64_t staleness = staleness_micros_ ? staleness_micros_() : 0;
+  w->outgoing.set_staleness_micros(staleness);
+  w->sent_through = w->cursor - 1;
+  w->first_pending = false;
+  w->last_sent_micros = now;
+  w->in_flight = true;
+}
+
+bool WatchHub::Plan(Watcher* w, int64_t now, int64_t* next_due, Work* work) {
+  if (w->ended) return false;
+  // Only a watcher whose message is still in flight lags by its own fault: one that is not is
+  // filled right now, whatever this thread's own delay.
+  if (!w->end_requested && w->live && w->in_flight && w->cursor <= head_ &&
+      head_ - w->cursor + 1 > options_.max_lag_changes) {
+    ++slow_ended_;
+    WatchEnd end{absl::ResourceExhaustedError(absl::StrCat(
+        "this watcher fell more than ", options_.max_lag_changes,
+        " versions behind (--watch-max-lag): it reads too slowly; resume from version ",
+        w->sent_through + 1))};
+    end.resume_version = w->sent_through + 1;
+    RequestEnd(w, std::move(end));
+  }
+  if (w->end_requested) {
+    // Also with a Send in flight: a watcher that stopped reading would never complete it.
+    w->ended = true;
+    ++ends_planned_;
+    *work = {w->sink, w, Work::kEnd};
+    return true;
+  }
+  if (w->in_flight) return false;
+  if (w->cursor <= head_ && w->cursor < ring_start_) {
+    if (log_ != nullptr && w->cursor >= std::max(floor_, log_->oldest())) {
+      w->in_flight = true;
+      *work = {w->sink, w, Work::kReadLog, w->cursor, std::min(head_, ring_start_ - 1)};
+      return true;
+    }
+    RequestEnd(w, TooOld(w->cursor, "it fell behind the changes this node keeps"));
+    w->ended = true;
+    ++ends_planned_;
+    *work = {w->sink, w, Work::kEnd};
+    return true;
+  }
+  FillFromRing(w);
+  if (w->cursor > head_) w->live = true;
+  const bool progress_due = w->live && now - w->last_sent_micros >= w->interval_micros;
+  if (w->first_pending || w->outgoing.events_size() > 0 || progress_due) {
+    Stamp(w, now);
+    *work = {w->sink, w, Work::kSend};
+    return true;
+  }
+  *next_due = std::min(*next_due, w->last_sent_micros + w->interval_micros);
+  return false;
+}
+
+bool WatchHub::FinishLogRead(Watcher* w, uint64_t from, std::vector<Change> changes,
+                             absl::Status read) {
+  w->in_flight = false;
+  Touch(w);
+  if (w->end_requested) return false;
+  if (read.ok() && (changes.empty() || changes.front().version() != from)) {
+    read = absl::OutOfRangeError("the change log no longer holds it");
+  }
+  if (!read.ok()) {
+    RequestEnd(w, TooOld(from, std::string(read.message())));
+    return false;
+  }
+  for (const Change& c : changes) {
+    if (c.version() != w->cursor || !AddChange(w, c, c.ByteSizeLong())) break;
+    ++w->cursor;
+  }
+  return true;
+}
+
+void WatchHub::Run() {
+  std::vector<Work> work;
+  for (;;) {
+    work.clear();
+    {
+      absl::MutexLock l(&mu_);
+      const int64_t now = clock_->MonotonicMicros();
+      kick_ = false;
+      // Every watcher when the newest change moved (or a progress message may be due), else only
+      // the ones something happened to: a burst of OnSent never rescans every watcher.
+      if (scan_all_ || now >= next_due_) {
+        scan_all_ = false;
+        dirty_.clear();
+        next_due_ = now + absl::ToInt64Microseconds(options_.progress_interval);
+        for (auto& [sink, w] : watchers_) {
+          Work one{};
+          if (Plan(w.get(), now, &next_due_, &one)) work.push_back(one);
+        }
+      } else {
+        std::vector<WatchSink*> dirty;
+        dirty.swap(dirty_);
+        std::sort(dirty.begin(), dirty.end());
+        dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+        for (WatchSink* sink : dirty) {
+          auto it = watchers_.find(sink);
+          Work one{};
+          if (it != watchers_.end() && Plan(it->second.get(), now, &next_due_, &one)) {
+            work.push_back(one);
+          }
+        }
+      }
+      if (work.empty()) {
+        if (stop_) return;
+        int64_t wait = std::max<int64_t>(next_due_ - now, 1000);
+        mu_.AwaitWithTimeout(absl::Condition(this, &WatchHub::HasWork), absl::Microseconds(wait));
+        continue;
+      }
+    }
+    for (Work& w : work) {
+      switch (w.action) {
+        case Work::kSend:
+          w.sink->Send(&w.watcher->outgoing);
+          break;
+        case Work::kEnd: {
+          w.sink->End(w.watcher->end);
+          absl::MutexLock l(&mu_);
+          ++ends_delivered_;
+          break;
+        }
+        case Work::kReadLog: {
+          // A watcher behind the ring catches up from the log, one bounded chunk at a time.
+          std::vector<Change> changes;
+          size_t max = std::min<uint64_t>(options_.max_message_events, w.to - w.from + 1);
+          absl::Status read = log_->Read(w.from, max, options_.max_message_bytes, &changes);
+          absl::MutexLock l(&mu_);
+          FinishLogRead(w.watcher, w.from, std::move(changes), std::move(read));
+          break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace kv::server
