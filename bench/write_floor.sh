@@ -53,7 +53,7 @@ import json, sys
 j = json.loads(sys.argv[1])
 cpu_us = ($after - $before) * 1e6 / $(getconf CLK_TCK) / max(1, j['ops'])
 print(f\"round $round $variant: {j['ops_per_sec']:,.0f} Puts/s, p99 {j['latency_us']['p99'] / 1000:.1f} ms, \"
-      f\"{cpu_us:.1f} us server CPU per Put, errors {j.get('errors', 0)}, load {j['loadavg_before'][0]}\", file=sys.stderr)
+      f\"{cpu_us:.1f} us server CPU per Put, errors {sum(j['errors'].values()) if isinstance(j.get('errors'), dict) else j.get('errors', 0)}, load {j['loadavg_before'][0]}\", file=sys.stderr)
 print(j['ops_per_sec'])" "$out")
     SUM[$variant]=$(python3 -c "print(${SUM[$variant]} + $ops)")
   done
