@@ -15,30 +15,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "ha/etcd_client.h"
+#include "tests/support/loopback_port.h"
 
 namespace kv::ha::testing {
-namespace {
-
-// A loopback port nothing listens on (bound, then released).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-}  // namespace
 
 EtcdProcess::EtcdProcess() {
   std::string pattern = (std::filesystem::temp_directory_path() / "kv-etcd.XXXXXX").string();
   dir_ = mkdtemp(pattern.data());
-  endpoint_ = absl::StrCat("127.0.0.1:", FreePort());
-  peer_ = absl::StrCat("127.0.0.1:", FreePort());
+  endpoint_ = kv::testing::FreeLoopbackAddress();
+  peer_ = kv::testing::FreeLoopbackAddress();
 }
 
 EtcdProcess::~EtcdProcess() {

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/loopback_port.h"
 
 namespace kv::testing {
 
@@ -88,16 +89,6 @@ void ClusterFixture::TearDown() {
   for (auto& e : edges_) std::cerr << "---- " << e->name() << " ----\n" << e->ReadLog();
 }
 
-std::string DeadAddress() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-}
+std::string DeadAddress() { return FreeLoopbackAddress(); }
 
 }  // namespace kv::testing
