@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
@@ -85,16 +86,28 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   context->set_wait_for_ready(true);
 }
+
+// One unary call of `method` with a deadline of `timeout`; an error names etcd and the method.
+template <typename Stub, typename Request, typename Response>
+absl::Status Call(Stub* stub,
+                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                  const char* name, const Request& request, Response* response,
+                  absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout);
+  grpc::Status s = (stub->*method)(&context, request, response);
+  return s.ok() ? absl::OkStatus() : Failed(name, s);
+}
 }  // namespace
 
 absl::StatusOr<int64_t> EtcdClient::GrantLease(absl::Duration ttl) {
   etcdserverpb::LeaseGrantRequest request;
   request.set_ttl(std::max<int64_t>(1, absl::ToInt64Seconds(ttl)));
   etcdserverpb::LeaseGrantResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->lease->LeaseGrant(&context, request, &response);
-  if (!s.ok()) return Failed("LeaseGrant", s);
+  if (absl::Status s = Call(stubs_->lease.get(), &etcdserverpb::Lease::Stub::LeaseGrant,
+                            "LeaseGrant", request, &response, options_.timeout);
+      !s.ok())
+    return s;
   if (!response.error().empty()) {
     return absl::UnavailableError(absl::StrCat("etcd LeaseGrant: ", response.error()));
   }
@@ -128,20 +141,18 @@ absl::Status EtcdClient::RevokeLease(int64_t lease) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(lease);
   etcdserverpb::LeaseRevokeResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->lease->LeaseRevoke(&context, request, &response);
-  return s.ok() ? absl::OkStatus() : Failed("LeaseRevoke", s);
+  return Call(stubs_->lease.get(), &etcdserverpb::Lease::Stub::LeaseRevoke, "LeaseRevoke", request,
+              &response, options_.timeout);
 }
 
 absl::StatusOr<std::optional<EtcdKeyValue>> EtcdClient::Get(const std::string& key) {
   etcdserverpb::RangeRequest request;
   request.set_key(key);
   etcdserverpb::RangeResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->kv->Range(&context, request, &response);
-  if (!s.ok()) return Failed("Range", s);
+  if (absl::Status s = Call(stubs_->kv.get(), &etcdserverpb::KV::Stub::Range, "Range", request,
+                            &response, options_.timeout);
+      !s.ok())
+    return s;
   if (response.kvs_size() == 0) return std::nullopt;
   return FromProto(response.kvs(0));
 }
@@ -153,10 +164,10 @@ absl::StatusOr<std::vector<EtcdKeyValue>> EtcdClient::GetPrefix(const std::strin
   request.set_sort_order(etcdserverpb::RangeRequest::ASCEND);
   request.set_sort_target(etcdserverpb::RangeRequest::KEY);
   etcdserverpb::RangeResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->kv->Range(&context, request, &response);
-  if (!s.ok()) return Failed("Range", s);
+  if (absl::Status s = Call(stubs_->kv.get(), &etcdserverpb::KV::Stub::Range, "Range", request,
+                            &response, options_.timeout);
+      !s.ok())
+    return s;
   std::vector<EtcdKeyValue> out;
   for (const auto& kv : response.kvs()) out.push_back(FromProto(kv));
   return out;
@@ -175,10 +186,10 @@ absl::StatusOr<bool> EtcdClient::PutIf(const std::string& key, const std::string
   put->set_value(value);
   put->set_lease(lease);
   etcdserverpb::TxnResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->kv->Txn(&context, request, &response);
-  if (!s.ok()) return Failed("Txn", s);
+  if (absl::Status s = Call(stubs_->kv.get(), &etcdserverpb::KV::Stub::Txn, "Txn", request,
+                            &response, options_.timeout);
+      !s.ok())
+    return s;
   return response.succeeded();
 }
 
@@ -186,10 +197,8 @@ absl::Status EtcdClient::Delete(const std::string& key) {
   etcdserverpb::DeleteRangeRequest request;
   request.set_key(key);
   etcdserverpb::DeleteRangeResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->kv->DeleteRange(&context, request, &response);
-  return s.ok() ? absl::OkStatus() : Failed("DeleteRange", s);
+  return Call(stubs_->kv.get(), &etcdserverpb::KV::Stub::DeleteRange, "DeleteRange", request,
+              &response, options_.timeout);
 }
 
 absl::StatusOr<LeaderKey> EtcdClient::Campaign(const std::string& name, const std::string& value,
@@ -199,10 +208,10 @@ absl::StatusOr<LeaderKey> EtcdClient::Campaign(const std::string& name, const st
   request.set_value(value);
   request.set_lease(lease);
   v3electionpb::CampaignResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, timeout);
-  grpc::Status s = stubs_->election->Campaign(&context, request, &response);
-  if (!s.ok()) return Failed("Campaign", s);
+  if (absl::Status s = Call(stubs_->election.get(), &v3electionpb::Election::Stub::Campaign,
+                            "Campaign", request, &response, timeout);
+      !s.ok())
+    return s;
   LeaderKey leader;
   leader.name = response.leader().name();
   leader.key = response.leader().key();
@@ -215,14 +224,12 @@ absl::StatusOr<std::optional<EtcdKeyValue>> EtcdClient::Leader(const std::string
   v3electionpb::LeaderRequest request;
   request.set_name(name);
   v3electionpb::LeaderResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->election->Leader(&context, request, &response);
-  if (s.error_code() == grpc::StatusCode::UNKNOWN &&
-      s.error_message().find("no leader") != std::string::npos) {
+  absl::Status s = Call(stubs_->election.get(), &v3electionpb::Election::Stub::Leader, "Leader",
+                        request, &response, options_.timeout);
+  if (absl::IsUnknown(s) && absl::StrContains(s.message(), "no leader")) {
     return std::nullopt;  // etcd's ErrElectionNoLeader
   }
-  if (!s.ok()) return Failed("Leader", s);
+  if (!s.ok()) return s;
   if (!response.has_kv()) return std::nullopt;
   return FromProto(response.kv());
 }
@@ -241,16 +248,12 @@ absl::Status EtcdClient::Proclaim(const LeaderKey& leader, const std::string& va
   ToProto(leader, request.mutable_leader());
   request.set_value(value);
   v3electionpb::ProclaimResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->election->Proclaim(&context, request, &response);
-  if (!s.ok()) {
-    absl::Status failed = Failed("Proclaim", s);
-    if (s.error_message().find("not leader") != std::string::npos) {
-      return absl::FailedPreconditionError(failed.message());
-    }
-    return failed;
+  absl::Status s = Call(stubs_->election.get(), &v3electionpb::Election::Stub::Proclaim, "Proclaim",
+                        request, &response, options_.timeout);
+  if (absl::StrContains(s.message(), "not leader")) {
+    return absl::FailedPreconditionError(s.message());
   }
+  if (!s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -258,10 +261,8 @@ absl::Status EtcdClient::Resign(const LeaderKey& leader) {
   v3electionpb::ResignRequest request;
   ToProto(leader, request.mutable_leader());
   v3electionpb::ResignResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
-  grpc::Status s = stubs_->election->Resign(&context, request, &response);
-  return s.ok() ? absl::OkStatus() : Failed("Resign", s);
+  return Call(stubs_->election.get(), &v3electionpb::Election::Stub::Resign, "Resign", request,
+              &response, options_.timeout);
 }
 
 }  // namespace kv::ha

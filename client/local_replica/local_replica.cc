@@ -43,12 +43,6 @@ std::string DefaultNodeId() {
   return absl::StrCat("replica-", host[0] != '\0' ? host : "local", "-", getpid());
 }
 
-bool Unreachable(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kUnavailable ||
-         s.code() == absl::StatusCode::kDeadlineExceeded ||
-         s.code() == absl::StatusCode::kCancelled;
-}
-
 // An answer relayed from an edge upstream is "upstream" to the replica's caller.
 Source Relabel(Source s) {
   return s == Source::kEdgeStore || s == Source::kEdgeCache ? Source::kUpstream : s;
@@ -246,10 +240,13 @@ class LocalReplicaImpl final : public LocalReplica {
     return reached ? ReadRoute::kLocal : ReadRoute::kBehind;
   }
 
-  // A stale local answer may stand in for an unreachable upstream only when asked for and when
-  // it holds the version the read requires.
-  bool StaleFallbackAllowed(const ReadOptions& o) const {
-    return o.allow_stale && LocalUsable() && AppliedVersion() >= o.min_version;
+  // The edge's rule (read_route.h): may a kStale read whose upstream call failed be answered
+  // from the local copy, labelled stale?
+  bool FallBackToStale(ReadRoute route, const ReadOptions& o, const absl::Status& upstream) const {
+    return server::FallBackToStale(route, upstream, o.allow_stale,
+                                   {.min_version = o.min_version,
+                                    .applied_version = AppliedVersion(),
+                                    .local_suspect = !LocalUsable()});
   }
 
   ReadInfo LocalInfo(uint64_t as_of, bool stale) const {
@@ -266,7 +263,7 @@ class LocalReplicaImpl final : public LocalReplica {
   }
 
   absl::Status UpstreamFailed(ReadRoute route, const ReadOptions& o, const absl::Status& s) const {
-    if (!Unreachable(s)) return s;
+    if (!server::UpstreamUnreachable(s)) return s;
     const int64_t staleness = freshness_.StalenessMicros();
     const std::string who = absl::StrCat("local replica ", options_.node_id);
     const std::string upstream =
@@ -306,7 +303,7 @@ class LocalReplicaImpl final : public LocalReplica {
       got->info.source = Relabel(got->info.source);
       return got;
     }
-    if (route == ReadRoute::kStale && StaleFallbackAllowed(o) && Unreachable(got.status())) {
+    if (FallBackToStale(route, o, got.status())) {
       return GetLocal(key, o, /*stale_fallback=*/true);
     }
     return UpstreamFailed(route, o, got.status());
@@ -389,7 +386,7 @@ class LocalReplicaImpl final : public LocalReplica {
       got->info.source = Relabel(got->info.source);
       return got;
     }
-    if (route == ReadRoute::kStale && StaleFallbackAllowed(o) && Unreachable(got.status())) {
+    if (FallBackToStale(route, o, got.status())) {
       if (auto local = BatchGetLocal(keys, /*stale_fallback=*/true)) return *std::move(local);
       return absl::UnavailableError(absl::StrCat("local replica ", options_.node_id,
                                                  " does not hold every key and its upstream ",
@@ -447,7 +444,7 @@ class LocalReplicaImpl final : public LocalReplica {
       got->info.source = Relabel(got->info.source);
       return got;
     }
-    if (route == ReadRoute::kStale && StaleFallbackAllowed(o) && Unreachable(got.status())) {
+    if (FallBackToStale(route, o, got.status())) {
       if (auto local = ListLocal(list, /*stale_fallback=*/true)) return *std::move(local);
       return absl::UnavailableError(absl::StrCat("local replica ", options_.node_id,
                                                  " cannot list this page and its upstream ",

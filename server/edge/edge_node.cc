@@ -138,20 +138,17 @@ void EdgeNode::FillInfo(uint64_t as_of, kvstore::v1::Source source,
   info->set_node_id(options_.node_id);
 }
 
-bool EdgeNode::StaleFallbackAllowed(const kvstore::v1::ReadOptions& options) const {
-  return options.allow_stale() && applied_version() >= options.min_version() &&
-         LocalDataSuspect().empty();
-}
-
-bool EdgeNode::Unreachable(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable ||
-         status.code() == absl::StatusCode::kDeadlineExceeded ||
-         status.code() == absl::StatusCode::kCancelled;
+bool EdgeNode::FallBackToStale(Route route, const kvstore::v1::ReadOptions& options,
+                               const absl::Status& upstream) const {
+  return server::FallBackToStale(route, upstream, options.allow_stale(),
+                                 {.min_version = options.min_version(),
+                                  .applied_version = applied_version(),
+                                  .local_suspect = !LocalDataSuspect().empty()});
 }
 
 absl::Status EdgeNode::UpstreamFailed(Route route, const kvstore::v1::ReadOptions& options,
                                       const absl::Status& status) const {
-  if (!Unreachable(status)) return status;  // the upstream's own answer, passed through
+  if (!UpstreamUnreachable(status)) return status;  // the upstream's own answer, passed through
   int64_t staleness = freshness_.StalenessMicros();
   std::string how_stale = staleness == replication::FreshnessTracker::kNeverFresh
                               ? "has never synced"
@@ -181,7 +178,7 @@ absl::Status EdgeNode::UpstreamFailed(Route route, const kvstore::v1::ReadOption
 
 Done EdgeNode::ForwardedWriteDone(Done done) const {
   return [this, done = std::move(done)](absl::Status s) mutable {
-    if (Unreachable(s)) {
+    if (UpstreamUnreachable(s)) {
       s = absl::UnavailableError(absl::StrCat("edge ", options_.node_id, " forwards writes to ",
                                               options_.upstream.address,
                                               ", which is unreachable: ", s.message()));

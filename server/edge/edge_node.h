@@ -153,13 +153,12 @@ class EdgeNode : public Node {
   void Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
               absl::AnyInvocable<void(Route) &&> next);
   int64_t BoundMicros(const kvstore::v1::ReadOptions& options) const;
-  // Whether a failure of the upstream call means "could not reach it" (vs. its answer).
-  static bool Unreachable(const absl::Status& status);
   // Wraps the Done of a write forwarded upstream: an unreachable upstream is named.
   Done ForwardedWriteDone(Done done) const;
-  // A stale local answer may stand in for an unreachable upstream only when asked for
-  // (allow_stale) and when it holds the version the read requires (min_version).
-  bool StaleFallbackAllowed(const kvstore::v1::ReadOptions& options) const;
+  // The shared rule (read_route.h) for this node: may a kStale read whose upstream call failed
+  // with `upstream` be answered from the local copy, labelled stale?
+  bool FallBackToStale(Route route, const kvstore::v1::ReadOptions& options,
+                       const absl::Status& upstream) const;
   // Get and Fetch share everything but the upstream call they forward as.
   template <typename Request, typename Response>
   void ReadOne(const Request& request, Response* response, const CallContext& call, Done done);

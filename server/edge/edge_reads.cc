@@ -31,7 +31,7 @@ void EdgeNode::ReadUpstreamAs(const Request& request, Response* response, const 
       response->mutable_info()->set_source(Relabel(response->info().source()));
       return std::move(done)(absl::OkStatus());
     }
-    if (route == Route::kStale && StaleFallbackAllowed(request.options()) && Unreachable(s)) {
+    if (FallBackToStale(route, request.options(), s)) {
       response->Clear();
       return ReadLocal(request, response, call, std::move(done), /*stale_fallback=*/true);
     }
@@ -94,7 +94,7 @@ void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
           response->mutable_info()->set_source(Relabel(response->info().source()));
           return std::move(done)(absl::OkStatus());
         }
-        if (route == Route::kStale && StaleFallbackAllowed(request.options()) && Unreachable(s)) {
+        if (FallBackToStale(route, request.options(), s)) {
           response->Clear();
           return BatchGetLocal(request, response, call, std::move(done), /*stale_fallback=*/true);
         }
@@ -127,7 +127,7 @@ void EdgeNode::ListRouted(const kvstore::v1::ListRequest& request,
           response->mutable_info()->set_source(Relabel(response->info().source()));
           return std::move(done)(absl::OkStatus());
         }
-        if (route == Route::kStale && StaleFallbackAllowed(request.options()) && Unreachable(s)) {
+        if (FallBackToStale(route, request.options(), s)) {
           response->Clear();
           return ListRouted(request, response, call, std::move(done), route, true);
         }

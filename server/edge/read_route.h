@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "absl/status/status.h"
+
 namespace kv::server {
 
 enum class ReadRoute {
@@ -38,6 +40,22 @@ inline ReadRoute RouteRead(const ReadRouteFacts& f) {
   if (f.staleness_micros > f.bound_micros || f.local_suspect) return ReadRoute::kStale;
   if (f.min_version > f.applied_version) return ReadRoute::kBehind;
   return ReadRoute::kLocal;
+}
+
+// Whether a failed upstream call means "could not reach it" rather than its own answer.
+inline bool UpstreamUnreachable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded ||
+         status.code() == absl::StatusCode::kCancelled;
+}
+
+// Whether a read sent upstream for staleness (kStale) whose upstream call failed with `upstream`
+// is answered from the local copy, labelled stale: only when the upstream was unreachable, the
+// caller asked for it (allow_stale), and the copy holds min_version and is not suspect.
+inline bool FallBackToStale(ReadRoute route, const absl::Status& upstream, bool allow_stale,
+                            const ReadRouteFacts& f) {
+  return route == ReadRoute::kStale && allow_stale && UpstreamUnreachable(upstream) &&
+         f.applied_version >= f.min_version && !f.local_suspect;
 }
 
 }  // namespace kv::server
