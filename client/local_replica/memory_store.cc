@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -234,8 +235,37 @@ void MemoryStore::ApplyOne(const Change& c, uint64_t version) {
   if (!adds && old != nullptr) keys_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+namespace {
+
+// The record header holds key and metadata sizes in 16 bits and a value size in 30: a record
+// beyond them is refused (the whole batch, before anything is applied) rather than cut short.
+absl::Status CheckFits(absl::string_view key, size_t value_size, size_t metadata_size) {
+  constexpr size_t kMaxKeyOrMetadata = 65535, kMaxValue = (size_t{1} << 30) - 1;
+  if (key.size() <= kMaxKeyOrMetadata && metadata_size <= kMaxKeyOrMetadata &&
+      value_size <= kMaxValue) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "a local replica holds keys and metadata of at most 65,535 bytes and values under 1 GiB; "
+      "key '",
+      absl::CHexEscape(key.substr(0, 64)), "' has a ", key.size(), "-byte key, ", metadata_size,
+      " bytes of metadata and a ", value_size, "-byte value"));
+}
+
+absl::Status CheckFits(const Change& c) {
+  for (const Change& part : c.parts()) {
+    if (auto s = CheckFits(part); !s.ok()) return s;
+  }
+  return CheckFits(c.key(), c.value().size(), c.metadata().size());
+}
+
+}  // namespace
+
 absl::Status MemoryStore::Apply(const std::vector<std::shared_ptr<const Change>>& changes) {
   if (changes.empty()) return absl::OkStatus();
+  for (const auto& c : changes) {
+    if (auto s = CheckFits(*c); !s.ok()) return s;
+  }
   absl::MutexLock l(&apply_mu_);
   seq_.fetch_add(1, std::memory_order_acq_rel);  // odd: a batch is being applied
   std::string mismatch;
@@ -282,6 +312,12 @@ absl::Status MemoryStore::BeginSnapshot() {
 }
 
 absl::Status MemoryStore::ApplySnapshotChunk(const kvstore::v1::SnapshotChunk& chunk) {
+  for (const auto& e : chunk.entries()) {
+    if (auto s = CheckFits(e.key(), e.value().size(), e.metadata().size()); !s.ok()) return s;
+  }
+  for (const auto& e : chunk.missing_values()) {
+    if (auto s = CheckFits(e.key(), 0, e.metadata().size()); !s.ok()) return s;
+  }
   absl::MutexLock l(&apply_mu_);
   if (chunk.has_checksum()) snapshot_checksum_ = chunk.checksum();
   // Not served until FinishSnapshot, so no sequence bump is needed.

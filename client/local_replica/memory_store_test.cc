@@ -105,6 +105,35 @@ TEST(MemoryStoreTest, BinaryKeysAndValuesSurvive) {
   EXPECT_FALSE(store->Get(std::string("k\0", 2), &r));
 }
 
+// The header keeps key and metadata sizes in 16 bits: a central node configured with
+// --max-metadata-bytes above 64 KiB must not get records cut short, nor half a batch applied.
+TEST(MemoryStoreTest, ARecordTooLargeForItsHeaderIsRefusedWithItsWholeBatch) {
+  auto store = Bootstrapped();
+  auto big = std::const_pointer_cast<Change>(PutChange(2, "big", "v"));
+  big->set_metadata(std::string(70000, 'm'));
+  absl::Status s = store->Apply({PutChange(1, "first", "1"), big});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("70000 bytes of metadata"), std::string::npos) << s;
+  StoredRecord r;
+  EXPECT_FALSE(store->Get("first", &r)) << "nothing of the batch is applied";
+  EXPECT_EQ(store->applied_version(), 0u);
+
+  auto commit = std::make_shared<Change>();
+  commit->set_version(1);
+  commit->set_kind(Change::KIND_COMMIT);
+  auto* part = commit->add_parts();
+  part->set_kind(Change::KIND_PUT);
+  part->set_key(std::string(70000, 'k'));
+  EXPECT_FALSE(store->Apply({commit}).ok()) << "a part of a commit is checked too";
+
+  ASSERT_TRUE(store->BeginSnapshot().ok());
+  kvstore::v1::SnapshotChunk chunk;
+  auto* e = chunk.add_entries();
+  e->set_key("k");
+  e->set_metadata(std::string(70000, 'm'));
+  EXPECT_FALSE(store->ApplySnapshotChunk(chunk).ok());
+}
+
 TEST(MemoryStoreTest, AnInvalidationHoldsTheVersionButNotTheValue) {
   auto store = Bootstrapped();
   auto c = std::make_shared<Change>();
