@@ -359,8 +359,31 @@ absl::Status VersionedStore::ApplyChanges(const std::vector<const Change*>& chan
                                           const std::vector<Change*>* stamp) {
   if (changes.empty()) return absl::OkStatus();
   absl::MutexLock l(&write_mu_);
-  uint64_t expected = head_.load() + 1;
-  rocksdb::WriteBatch batch;
+  PreparedWrite prepared;
+  if (auto s = PrepareChanges(changes, stamp, &prepared); !s.ok()) return s;
+  return WritePreparedLocked(&prepared);
+}
+
+absl::StatusOr<std::unique_ptr<PreparedWrite>> VersionedStore::PrepareStamped(
+    const std::vector<Change*>& changes) {
+  if (changes.empty()) return absl::InvalidArgumentError("nothing to prepare");
+  std::vector<const Change*> pointers(changes.begin(), changes.end());
+  auto prepared = std::make_unique<PreparedWrite>();
+  absl::MutexLock l(&write_mu_);
+  if (auto s = PrepareChanges(pointers, &changes, prepared.get()); !s.ok()) return s;
+  return prepared;
+}
+
+absl::Status VersionedStore::WritePrepared(PreparedWrite* prepared) {
+  absl::MutexLock l(&write_mu_);
+  return WritePreparedLocked(prepared);
+}
+
+absl::Status VersionedStore::PrepareChanges(const std::vector<const Change*>& changes,
+                                            const std::vector<Change*>* stamp, PreparedWrite* out) {
+  out->base = head_.load();
+  uint64_t expected = out->base + 1;
+  rocksdb::WriteBatch& batch = out->batch;
   ChecksumState state = checksum_state();
   replication::DatasetChecksum sum(state.checksum);
   // Keys written earlier in this batch: their new term (nullopt = deleted).
@@ -393,18 +416,28 @@ absl::Status VersionedStore::ApplyChanges(const std::vector<const Change*>& chan
     if (auto st = log_->Append(*change, &batch); !st.ok()) return st;
     ++expected;
   }
-  uint64_t head = expected - 1;
-  batch.Put(meta_cf_, kMetaHead, EncodeVersionKey(head));
-  state.version = head;
+  out->head = expected - 1;
+  batch.Put(meta_cf_, kMetaHead, EncodeVersionKey(out->head));
+  state.version = out->head;
   state.checksum = sum.value();
   // The central node's checksum after the last change, as it said (at the central: its own).
   state.central_known = changes.back()->has_checksum();
   state.central = changes.back()->checksum();
   PutChecksum(state, &batch);
-  if (auto st = Write(&batch); !st.ok()) return st;
-  log_->Committed(head);
-  head_.store(head, std::memory_order_release);
-  SetChecksumState(state);
+  out->state = state;
+  return absl::OkStatus();
+}
+
+absl::Status VersionedStore::WritePreparedLocked(PreparedWrite* prepared) {
+  if (head_.load() != prepared->base) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("a prepared batch continues version ", prepared->base,
+                     " but the store is at ", head_.load()));
+  }
+  if (auto st = Write(&prepared->batch); !st.ok()) return st;
+  log_->Committed(prepared->head);
+  head_.store(prepared->head, std::memory_order_release);
+  SetChecksumState(prepared->state);
   return absl::OkStatus();
 }
 

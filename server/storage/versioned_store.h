@@ -40,6 +40,7 @@
 #include "kvstore/v1/replication.pb.h"
 #include "replication/change_log.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "server/storage/disk_reserve.h"
 #include "server/storage/record_codec.h"
 #include "server/storage/storage_health.h"
@@ -88,6 +89,24 @@ struct StoreMeta {
 };
 
 class VersionedStore;
+
+// A batch of the central node decided, stamped with its checksums and encoded, but not yet
+// written: a leader with standbys sends the changes to them first and writes once they hold
+// them (docs/ha.md). Made by PrepareStamped, consumed by WritePrepared.
+struct PreparedWrite {
+  rocksdb::WriteBatch batch;
+  ChecksumState state;
+  // The head it continues, and the head after it.
+  uint64_t base = 0;
+  uint64_t head = 0;
+};
+
+// A change a standby central node holds durably before its leader says it is committed, with
+// the leader's epoch it came under (docs/ha.md, "Standbys").
+struct PendingChange {
+  uint64_t epoch = 0;
+  std::shared_ptr<const kvstore::v1::Change> change;
+};
 
 // One consistent state of the store for reads of several keys (BatchGet): every Get at it sees
 // the same changes, so a reader never sees part of a commit. Copyable; the RocksDB snapshot is
@@ -180,6 +199,23 @@ class VersionedStore {
   // The central node: as Apply, and stamps each change with the checksum after it before it is
   // logged, so the stream carries it.
   absl::Status ApplyStamped(const std::vector<kvstore::v1::Change*>& changes);
+  // ApplyStamped in two steps, for a leader with standbys: the checksums are stamped and the
+  // batch encoded now, and written by WritePrepared once the standbys hold it. Nothing else may
+  // write in between (FAILED_PRECONDITION if the head moved).
+  absl::StatusOr<std::unique_ptr<PreparedWrite>> PrepareStamped(
+      const std::vector<kvstore::v1::Change*>& changes);
+  absl::Status WritePrepared(PreparedWrite* prepared);
+
+  // --- A standby central node's proposed changes (versioned_store_pending.cc) ----------------
+  // Keeps `changes` (proposed by the leader in `epoch`) in the meta family, synced, replacing
+  // any held at the same versions. They are not data: reads never see them.
+  absl::Status PutPending(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes,
+                          uint64_t epoch);
+  // Every pending change above the head version, in version order.
+  absl::StatusOr<std::vector<PendingChange>> ReadPending() const;
+  // Forgets pending changes at versions >= `from_version` (UINT64_MAX: none of those), and
+  // always those at or below the head (applied since).
+  absl::Status DropPending(uint64_t from_version);
 
   // The running checksum at the head version (any thread).
   ChecksumState checksum_state() const;
@@ -269,6 +305,11 @@ class VersionedStore {
   // Apply and ApplyStamped; `stamp` (the same changes, writable) gets the checksums.
   absl::Status ApplyChanges(const std::vector<const kvstore::v1::Change*>& changes,
                             const std::vector<kvstore::v1::Change*>* stamp);
+  // The batch of ApplyChanges, without writing it.
+  absl::Status PrepareChanges(const std::vector<const kvstore::v1::Change*>& changes,
+                              const std::vector<kvstore::v1::Change*>* stamp, PreparedWrite* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status WritePreparedLocked(PreparedWrite* prepared) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The checksum term of the key's current record, or nullopt when it has none; `pending` holds
   // the records written earlier in the same batch (not in RocksDB yet).
   absl::StatusOr<std::optional<uint64_t>> CurrentTerm(
