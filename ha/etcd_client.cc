@@ -175,16 +175,31 @@ absl::StatusOr<std::vector<EtcdKeyValue>> EtcdClient::GetPrefix(const std::strin
 
 absl::StatusOr<bool> EtcdClient::PutIf(const std::string& key, const std::string& value,
                                        int64_t expected_mod_revision, int64_t lease) {
+  return Txn({EtcdCompare{key, EtcdCompare::Target::kModRevision, expected_mod_revision}},
+             {EtcdPut{key, value, lease}});
+}
+
+absl::StatusOr<bool> EtcdClient::Txn(const std::vector<EtcdCompare>& compares,
+                                     const std::vector<EtcdPut>& puts) {
   etcdserverpb::TxnRequest request;
-  auto* cmp = request.add_compare();
-  cmp->set_key(key);
-  cmp->set_target(etcdserverpb::Compare::MOD);
-  cmp->set_result(etcdserverpb::Compare::EQUAL);
-  cmp->set_mod_revision(expected_mod_revision);
-  auto* put = request.add_success()->mutable_request_put();
-  put->set_key(key);
-  put->set_value(value);
-  put->set_lease(lease);
+  for (const EtcdCompare& c : compares) {
+    auto* cmp = request.add_compare();
+    cmp->set_key(c.key);
+    cmp->set_result(etcdserverpb::Compare::EQUAL);
+    if (c.target == EtcdCompare::Target::kCreateRevision) {
+      cmp->set_target(etcdserverpb::Compare::CREATE);
+      cmp->set_create_revision(c.revision);
+    } else {
+      cmp->set_target(etcdserverpb::Compare::MOD);
+      cmp->set_mod_revision(c.revision);
+    }
+  }
+  for (const EtcdPut& p : puts) {
+    auto* put = request.add_success()->mutable_request_put();
+    put->set_key(p.key);
+    put->set_value(p.value);
+    put->set_lease(p.lease);
+  }
   etcdserverpb::TxnResponse response;
   if (absl::Status s = Call(stubs_->kv.get(), &etcdserverpb::KV::Stub::Txn, "Txn", request,
                             &response, options_.timeout);

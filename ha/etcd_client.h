@@ -44,6 +44,22 @@ struct LeaderKey {
   int64_t lease = 0;
 };
 
+// One condition of a transaction: `key`'s create or mod revision equals `revision` (0 = the key
+// does not exist).
+struct EtcdCompare {
+  enum class Target { kCreateRevision, kModRevision };
+  std::string key;
+  Target target = Target::kModRevision;
+  int64_t revision = 0;
+};
+
+// One put of a transaction (`lease` 0 = none).
+struct EtcdPut {
+  std::string key;
+  std::string value;
+  int64_t lease = 0;
+};
+
 class EtcdClient {
  public:
   static absl::StatusOr<std::unique_ptr<EtcdClient>> Connect(const EtcdOptions& options);
@@ -66,6 +82,10 @@ class EtcdClient {
   absl::StatusOr<bool> PutIf(const std::string& key, const std::string& value,
                              int64_t expected_mod_revision, int64_t lease = 0);
   absl::Status Delete(const std::string& key);
+  // Every put, if every comparison holds (all or nothing, at one etcd revision). Returns whether
+  // it was applied.
+  absl::StatusOr<bool> Txn(const std::vector<EtcdCompare>& compares,
+                           const std::vector<EtcdPut>& puts);
 
   // --- Election (etcd's v3election service) -------------------------------------------------
   // Blocks until this candidate, holding `lease`, leads election `name` (or `timeout` passes:

@@ -40,6 +40,9 @@ class ChangeApplier {
   // Consecutive changes starting at applied_version() + 1, applied atomically.
   virtual absl::Status Apply(
       const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) = 0;
+  // A standby's leader says every version up to `version` is committed (docs/ha.md). An error
+  // ends the stream.
+  virtual absl::Status OnCommitted(uint64_t /*version*/) { return absl::OkStatus(); }
 };
 
 // A downstream holding every key bootstraps, and re-bootstraps after a RESET, from a snapshot.

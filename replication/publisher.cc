@@ -1,6 +1,7 @@
 #include "replication/publisher.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -34,6 +35,7 @@ Publisher::Publisher(ChangeLog* log, Clock* clock, PublisherOptions options, std
       staleness_micros_(std::move(staleness_micros)),
       cluster_id_(std::move(cluster_id)),
       head_(head_version),
+      committed_(head_version),
       tail_start_(head_version + 1) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -60,8 +62,72 @@ std::string Publisher::history_id() const {
 
 void Publisher::Append(const std::vector<std::shared_ptr<const Change>>& changes) {
   if (changes.empty()) return;
-  int64_t now = clock_->MonotonicMicros();
   absl::MutexLock l(&mu_);
+  AddToTail(changes);
+  committed_ = head_;
+}
+
+void Publisher::Propose(const std::vector<std::shared_ptr<const Change>>& changes) {
+  if (changes.empty()) return;
+  absl::MutexLock l(&mu_);
+  AddToTail(changes);
+}
+
+void Publisher::Commit(uint64_t version) {
+  absl::MutexLock l(&mu_);
+  committed_ = std::min(std::max(committed_, version), head_);
+  kick_ = true;
+}
+
+void Publisher::DropProposed(uint64_t store_head) {
+  absl::MutexLock l(&mu_);
+  if (store_head > committed_) {
+    tail_.clear();
+    tail_bytes_ = 0;
+    committed_ = store_head;
+  }
+  while (head_ > committed_ && !tail_.empty()) {
+    tail_bytes_ -= ChangeBytes(*tail_.back().change);
+    tail_.pop_back();
+    --head_;
+  }
+  head_ = committed_;
+  if (tail_.empty()) tail_start_ = head_ + 1;
+  for (auto& [stream, session] : sessions_) {
+    if (session->standby) {
+      EndSession(session.get(), grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                             "this node is no longer the leader"));
+    }
+  }
+  kick_ = true;
+}
+
+uint64_t Publisher::committed() const {
+  absl::MutexLock l(&mu_);
+  return committed_;
+}
+
+void Publisher::SetStandbyObserver(std::function<void(const StandbyAck&)> observer) {
+  absl::MutexLock l(&mu_);
+  standby_observer_ = std::move(observer);
+}
+
+void Publisher::SetEpoch(uint64_t epoch) {
+  absl::MutexLock l(&mu_);
+  epoch_ = epoch;
+}
+
+void Publisher::NotifyStandby(const StandbyAck& ack) {
+  std::function<void(const StandbyAck&)> observer;
+  {
+    absl::MutexLock l(&mu_);
+    observer = standby_observer_;
+  }
+  if (observer) observer(ack);
+}
+
+void Publisher::AddToTail(const std::vector<std::shared_ptr<const Change>>& changes) {
+  int64_t now = clock_->MonotonicMicros();
   for (const auto& change : changes) {
     if (change->version() != head_ + 1) {
       // Never expected; a hole in the tail would send a gap, so start the tail over instead
@@ -93,6 +159,7 @@ void Publisher::Rebase(std::string cluster_id, uint64_t head_version) {
   absl::MutexLock l(&mu_);
   cluster_id_ = std::move(cluster_id);
   head_ = head_version;
+  committed_ = head_version;
   tail_.clear();
   tail_bytes_ = 0;
   tail_start_ = head_version + 1;
@@ -183,10 +250,11 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
   s->node_id = hello.node_id();
   s->address = hello.address();
   s->mode = hello.mode();
+  s->standby = hello.standby();
   s->hello_done = true;
   s->start_pending = true;
   s->from_head = hello.from_version() == 0;
-  s->cursor = s->from_head ? head_ + 1 : hello.from_version();
+  s->cursor = s->from_head ? Limit(*s) + 1 : hello.from_version();
   s->acked = s->cursor - 1;
   if (!hello.cluster_id().empty() && hello.cluster_id() != cluster_id_) {
     RequestReset(s, absl::StrCat("the downstream's data is from cluster ", hello.cluster_id(),
@@ -202,11 +270,11 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
     RequestReset(
         s, absl::StrCat("version ", s->cursor,
                         " is no longer in the change log (oldest retained: ", log_->oldest(), ")"));
-  } else if (s->cursor > head_ + 1) {
+  } else if (s->cursor > Limit(*s) + 1) {
     // The downstream holds versions this upstream never had: it was restored from an older
     // backup (or a relay lost writes). Its extra versions name other changes; start it over.
     RequestReset(s, absl::StrCat("the downstream is at version ", s->cursor - 1,
-                                 ", ahead of this upstream's head ", head_,
+                                 ", ahead of this upstream's head ", Limit(*s),
                                  " (restored from an older backup?)"));
   }
   KV_LOG(INFO) << "downstream " << s->node_id << " (" << s->peer << ", " << s->mode
@@ -216,10 +284,18 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
 }
 
 void Publisher::OnPing(SubscribeStream* stream, const kvstore::v1::Ping& ping) {
-  absl::MutexLock l(&mu_);
-  auto it = sessions_.find(stream);
-  if (it == sessions_.end()) return;
-  Session* s = it->second.get();
+  StandbyAck ack;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = sessions_.find(stream);
+    if (it == sessions_.end()) return;
+    if (!HandlePing(it->second.get(), ping)) return;
+    ack = StandbyAck{it->second->node_id, it->second->acked, true};
+  }
+  NotifyStandby(ack);
+}
+
+bool Publisher::HandlePing(Session* s, const kvstore::v1::Ping& ping) {
   // 0: the downstream has not started this stream yet. Anything above what was sent is a lie
   // (it would show as false lag); the stream ends.
   if (ping.applied_version() > s->cursor - 1 && !s->reset_pending && s->hello_done &&
@@ -230,7 +306,7 @@ void Publisher::OnPing(SubscribeStream* stream, const kvstore::v1::Ping& ping) {
     EndSession(s, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                absl::StrCat("acknowledged version ", ping.applied_version(),
                                             " was never sent (sent up to ", s->cursor - 1, ")")));
-    return;
+    return false;
   }
   s->acked = std::max(s->acked, ping.applied_version());
   kvstore::v1::Pong pong;
@@ -238,9 +314,11 @@ void Publisher::OnPing(SubscribeStream* stream, const kvstore::v1::Ping& ping) {
   // Staleness first, then the head: everything this node held at (now - staleness) was
   // appended here before its freshness advanced, so this head covers it.
   pong.set_upstream_staleness_micros(staleness_micros_ ? staleness_micros_() : 0);
-  pong.set_head_version(head_);
+  // Committed only, also to a standby: its freshness is that of what it lets readers see.
+  pong.set_head_version(committed_);
   s->pongs.push_back(std::move(pong));
   kick_ = true;
+  return s->standby;
 }
 
 void Publisher::OnWriteDone(SubscribeStream* stream, bool ok) {
@@ -269,13 +347,18 @@ void Publisher::OnClosing(SubscribeStream* stream, grpc::Status status) {
 }
 
 void Publisher::OnDone(SubscribeStream* stream) {
-  absl::MutexLock l(&mu_);
-  auto it = sessions_.find(stream);
-  if (it == sessions_.end()) return;
-  KV_LOG(INFO) << "downstream " << it->second->node_id << " (" << it->second->peer
-               << ") disconnected at version " << it->second->acked;
-  sessions_.erase(it);
-  kick_ = true;
+  std::optional<StandbyAck> gone;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = sessions_.find(stream);
+    if (it == sessions_.end()) return;
+    KV_LOG(INFO) << "downstream " << it->second->node_id << " (" << it->second->peer
+                 << ") disconnected at version " << it->second->acked;
+    if (it->second->standby) gone = StandbyAck{it->second->node_id, it->second->acked, false};
+    sessions_.erase(it);
+    kick_ = true;
+  }
+  if (gone) NotifyStandby(*gone);
 }
 
 void Publisher::RequestReset(Session* s, const std::string& reason) {
@@ -313,7 +396,9 @@ bool Publisher::SessionHasWork(const Session& s) const {
   if (!s.began || s.finished || s.in_flight) return false;
   if (s.finish_requested || s.start_pending || s.reset_pending) return true;
   if (!s.hello_done) return false;
-  return s.cursor <= head_ || (!s.pongs.empty() && s.pongs.front().head_version() < s.cursor);
+  if (s.standby && s.sent_committed < committed_) return true;
+  return s.cursor <= Limit(s) ||
+         (!s.pongs.empty() && s.pongs.front().head_version() < s.cursor);
 }
 
 bool Publisher::HasWork() const {
@@ -360,7 +445,7 @@ bool Publisher::FillFromTail(Session* s) {
   if (s->cursor < tail_start_) return false;
   size_t bytes = 0;
   size_t n = 0;
-  while (s->cursor <= head_ && n < options_.max_batch_changes) {
+  while (s->cursor <= Limit(*s) && n < options_.max_batch_changes) {
     const Change& change = *tail_[s->cursor - tail_start_].change;
     // Close the batch before a change that would take it past the budget, not after: one
     // maximal value must not push a message over the gRPC limit.
@@ -423,7 +508,8 @@ void Publisher::Run() {
           auto* start = s->outgoing.mutable_start();
           start->set_cluster_id(cluster_id_);
           start->set_history_id(history_id_);
-          start->set_head_version(s->from_head ? s->cursor - 1 : head_);
+          start->set_head_version(s->from_head ? s->cursor - 1 : Limit(*s));
+          start->set_epoch(epoch_);
           start->set_oldest_version(log_->oldest());
           start->set_node_id(options_.node_id);
           start->add_chain(options_.node_id);
@@ -440,12 +526,16 @@ void Publisher::Run() {
           work.push_back({stream, s, Action::kWrite, {}});
           continue;
         }
-        if (s->hello_done && s->cursor <= head_ && !FillFromTail(s)) {
+        if (s->hello_done && s->cursor <= Limit(*s) && !FillFromTail(s)) {
           s->in_flight = true;
-          work.push_back({stream, s, Action::kReadLog, {}, s->cursor, head_});
+          work.push_back({stream, s, Action::kReadLog, {}, s->cursor, Limit(*s)});
           continue;
         }
         AttachPong(&s->pongs, s->cursor, &s->outgoing);
+        if (s->standby && s->sent_committed < committed_) {
+          s->outgoing.set_committed_version(committed_);
+          s->sent_committed = committed_;
+        }
         if (s->outgoing.ByteSizeLong() == 0) continue;
         s->in_flight = true;
         work.push_back({stream, s, Action::kWrite, {}});

@@ -48,6 +48,15 @@ struct PublisherOptions {
 
 class SubscribeStream;
 
+// A standby's acknowledgement as the leader's publisher saw it (docs/ha.md).
+struct StandbyAck {
+  std::string node_id;
+  // The highest version it holds durably (proposed or committed).
+  uint64_t acked = 0;
+  // False: its stream has ended.
+  bool connected = true;
+};
+
 class Publisher {
  public:
   // `staleness_micros` reports this node's own staleness (0 at the central node); it is read
@@ -56,8 +65,25 @@ class Publisher {
             uint64_t head_version, std::function<int64_t()> staleness_micros);
   ~Publisher();
 
-  // Changes in version order, starting at head()+1. Cheap: no I/O, no per-subscriber work.
+  // Changes in version order, starting at head()+1, committed. Cheap: no I/O, no per-subscriber
+  // work.
   void Append(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes);
+  // A leader with standbys (docs/ha.md): changes that are not committed yet. Only standby
+  // sessions are sent them; every other downstream (and every pong's head) stops at the
+  // committed version, which Commit moves.
+  void Propose(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes);
+  void Commit(uint64_t version);
+  uint64_t committed() const;
+  // A leader stepping down: forgets what it proposed and did not commit (a new leader decides
+  // those versions), and ends every standby's stream. `store_head` is the node's store head
+  // once its commit thread is idle: a batch written after the step-down began is committed (the
+  // standbys hold it) and is served from the change log from here on.
+  void DropProposed(uint64_t store_head);
+  // Called (outside the publisher's lock, on gRPC threads) for every acknowledgement and every
+  // end of a standby's stream. Set before standbys connect; empty = none.
+  void SetStandbyObserver(std::function<void(const StandbyAck&)> observer);
+  // The epoch sent in every stream start (0 without standbys).
+  void SetEpoch(uint64_t epoch);
   // Forgets the tail and moves the head (a relay that re-bootstrapped from a snapshot): every
   // current subscriber is reset.
   void Rebase(std::string cluster_id, uint64_t head_version);
@@ -99,6 +125,9 @@ class Publisher {
     std::string peer;
     std::string identity;
     std::string node_id, address, mode;
+    // A standby central node: sent proposed changes, and the committed version.
+    bool standby = false;
+    uint64_t sent_committed = 0;
     int64_t connected_micros = 0;
     bool began = false;  // reads started; only then may Finish be issued
     bool hello_done = false;
@@ -121,12 +150,22 @@ class Publisher {
   // Events from a stream (any gRPC thread).
   void OnHello(SubscribeStream* s, const kvstore::v1::SubscribeHello& hello);
   void OnPing(SubscribeStream* s, const kvstore::v1::Ping& ping);
+  // Records the acknowledgement and queues the pong; true when `s` is a standby's.
+  bool HandlePing(Session* s, const kvstore::v1::Ping& ping) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnWriteDone(SubscribeStream* s, bool ok);
   void OnClosing(SubscribeStream* s, grpc::Status status);
   void OnDone(SubscribeStream* s);
 
   void Run();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The last version `s` may be sent: the head for a standby, else the committed version.
+  uint64_t Limit(const Session& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return s.standby ? head_ : committed_;
+  }
+  void AddToTail(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the standby observer (after mu_ is released).
+  void NotifyStandby(const StandbyAck& ack);
   bool SessionHasWork(const Session& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves up to one batch of changes for `s` into s.outgoing from the tail. Returns false when
   // the cursor is behind the tail and the log must be read.
@@ -152,6 +191,10 @@ class Publisher {
   std::string history_id_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> upstream_chain_ ABSL_GUARDED_BY(mu_);
   uint64_t head_ ABSL_GUARDED_BY(mu_);
+  // Equal to head_ except at a leader with standbys, between Propose and Commit.
+  uint64_t committed_ ABSL_GUARDED_BY(mu_);
+  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void(const StandbyAck&)> standby_observer_ ABSL_GUARDED_BY(mu_);
   std::deque<TailEntry> tail_ ABSL_GUARDED_BY(mu_);
   uint64_t tail_start_ ABSL_GUARDED_BY(mu_);  // version of tail_.front()
   uint64_t tail_bytes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -283,7 +283,14 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
   // Starting over from the head, the old history does not matter (and must not cause a RESET).
   if (!from_head) hello.mutable_hello()->set_cluster_id(applier_->cluster_id());
   if (!from_head) hello.mutable_hello()->set_history_id(applier_->history_id());
+  hello.mutable_hello()->set_standby(options_.standby);
 
+  // The pinger and (for a standby) the reader's acknowledgements both write to the stream.
+  absl::Mutex write_mu;
+  auto write = [&](const kvstore::v1::DownstreamMessage& m) {
+    absl::MutexLock l(&write_mu);
+    return stream->Write(m);
+  };
   absl::Mutex ping_mu;
   bool ping_stop = false;
   // Until the stream has started, this node's applied version may be another history's: pings
@@ -303,7 +310,7 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
         kvstore::v1::DownstreamMessage ping;
         ping.mutable_ping()->set_t0_micros(freshness_->PingTime());
         ping.mutable_ping()->set_applied_version(started.load() ? applier_->applied_version() : 0);
-        if (!stream->Write(ping)) return;
+        if (!write(ping)) return;
       }
     });
 
@@ -313,7 +320,19 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
     uint64_t changes_before = 0;
     while (stream->Read(&msg)) {
       bool was_started = receiver.started();
+      const uint64_t committed = msg.committed_version();
+      const uint64_t applied_before = receiver.changes_applied();
       absl::Status handled = receiver.Handle(&msg);
+      if (handled.ok() && options_.standby && receiver.started()) {
+        if (receiver.changes_applied() > applied_before) {
+          // The leader waits for this acknowledgement before it answers its writers.
+          kvstore::v1::DownstreamMessage ack;
+          ack.mutable_ping()->set_t0_micros(freshness_->PingTime());
+          ack.mutable_ping()->set_applied_version(applier_->applied_version());
+          if (!write(ack)) handled = absl::UnavailableError("cannot acknowledge to the leader");
+        }
+        if (handled.ok() && committed != 0) handled = applier_->OnCommitted(committed);
+      }
       if (!was_started && receiver.started()) {
         started.store(true);
         LearnChain(std::vector<std::string>(receiver.start().chain().begin(),

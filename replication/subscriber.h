@@ -57,6 +57,10 @@ struct SubscriberOptions {
   // Whether a RESET or snapshot from another cluster may replace the local data of a cluster
   // (replication/cluster_change.h); off, such an upstream is refused and the data kept.
   bool allow_cluster_change = false;
+  // A standby central node (docs/ha.md): says so in its hello (the leader then sends it
+  // proposed changes and the committed version), and acknowledges every applied batch at once
+  // instead of with the next ping, since the leader waits for it.
+  bool standby = false;
   // This node's own `authorization` value for Subscribe and Snapshot ("Bearer ..."), asked for
   // at every connection; empty or returning "" = none.
   std::function<std::string()> authorization;
