@@ -49,7 +49,7 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   pub.tail_bytes = options.publisher_tail_bytes;
   node->publisher_ = std::make_unique<replication::Publisher>(
       &node->store_->log(), clock, pub, node->cluster_id_, node->store_->head_version(),
-      [] { return int64_t{0}; });
+      options.staleness_micros ? options.staleness_micros : [] { return int64_t{0}; });
   node->publisher_->SetHistoryId(*history);
   WatchHubOptions watch = options.watch;
   watch.node_id = options.node_id;
@@ -66,8 +66,16 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   WatchHub* hub = node->watch_hub_.get();
   wp.on_batch = options.on_group_commit;
   auto on_cluster_data = options.on_cluster_data;
-  wp.on_commit = [publisher, hub, on_cluster_data](const CommittedChanges& changes) {
-    publisher->Append(changes);
+  wp.replicate = options.replicate;
+  wp.may_acknowledge = options.may_acknowledge;
+  const bool proposed = static_cast<bool>(options.replicate);
+  wp.on_commit = [publisher, hub, on_cluster_data, proposed](const CommittedChanges& changes) {
+    // A leader with standbys proposed the batch to them already: it is committed now.
+    if (proposed) {
+      publisher->Commit(changes.back()->version());
+    } else {
+      publisher->Append(changes);
+    }
     hub->Append(changes);
     if (!on_cluster_data) return;
     for (const auto& c : changes) {
@@ -75,6 +83,10 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
     }
   };
   node->pipeline_ = std::make_unique<WritePipeline>(node->store_.get(), clock, std::move(wp));
+  if (proposed) {
+    node->pipeline_->SetRefusal(absl::UnavailableError(
+        "this central node has not joined its cluster yet (no leader known)"));
+  }
   node->sweeper_ = std::make_unique<ExpirySweeper>(node->store_.get(), node->pipeline_.get(), clock,
                                                    options.expiry);
   node->retention_ =
@@ -85,7 +97,9 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
       !s.ok()) {
     return s;
   }
-  if (auto s = node->SeedKeySet(); !s.ok()) return s;
+  if (!proposed) {
+    if (auto s = node->SeedKeySet(); !s.ok()) return s;
+  }
   KV_LOG(INFO) << "central node " << options.node_id << " opened " << options.data_dir
                << ": cluster " << node->cluster_id_ << ", history " << *history << ", head version "
                << node->store_->head_version() << ", change log " << node->store_->log().oldest()
@@ -145,6 +159,26 @@ absl::Status CentralNode::SeedKeySet() {
   if (!result.status.ok()) return result.status;
   KV_LOG(INFO) << "key set from --auth-jwks committed at version " << result.version;
   return absl::OkStatus();
+}
+
+void CentralNode::SeedKeySetInBackground() {
+  if (options_.seed_key_set.empty()) return;
+  PinnedRecord record;
+  auto found = store_->Get(kKeySetKey, &record);
+  if (!found.ok() || *found) return;
+  WriteOp op;
+  op.kind = WriteOp::Kind::kPut;
+  op.key = std::string(kKeySetKey);
+  op.value = options_.seed_key_set;
+  op.if_version = 0;  // only if still absent: a key set set meanwhile wins
+  op.done = [](const WriteResult& r) {
+    if (r.status.ok()) {
+      KV_LOG(INFO) << "key set from --auth-jwks committed at version " << r.version;
+    } else {
+      KV_LOG(WARN) << "could not commit the key set from --auth-jwks: " << r.status;
+    }
+  };
+  pipeline_->Submit(std::move(op));
 }
 
 void CentralNode::SetKeySet(const kvstore::v1::SetKeySetRequest& request,

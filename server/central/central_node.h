@@ -69,6 +69,14 @@ struct CentralOptions {
   // In-memory tail of recent changes kept for live subscribers.
   size_t publisher_tail_changes = 100000;
   uint64_t publisher_tail_bytes = 64ull << 20;
+  // Central nodes with standbys (docs/ha.md): the leader's hooks of the write pipeline
+  // (WritePipelineOptions::replicate and may_acknowledge) and the staleness this node reports
+  // downstream (a standby's). With `replicate` set the node starts as a standby: it refuses
+  // writes until SetWritable(OK), publishes a batch to edges only once it is committed, and
+  // seeds the key set only when it leads. Empty = a central node alone.
+  std::function<absl::Status(const CommittedChanges&)> replicate;
+  std::function<absl::Status()> may_acknowledge;
+  std::function<int64_t()> staleness_micros;
   // Watchers (KV.Watch, GET /v1/watch): limits and progress interval. node_id, max_value_bytes
   // (= push_value_limit) and max_key_bytes are filled in by Open.
   WatchHubOptions watch;
@@ -105,6 +113,12 @@ class CentralNode final : public Node, public ReplicationSource, public KeySetAd
 
   // Finishes queued writes and stops background work. Call after the RPC server has shut down.
   void Stop();
+  // Central nodes with standbys: OK opens the write pipeline (this node leads); an error closes
+  // it, and every write is answered with it (a standby).
+  void SetWritable(absl::Status refusal) { pipeline_->SetRefusal(std::move(refusal)); }
+  // The new leader commits --auth-jwks when the store holds no key set; in the background,
+  // since the commit waits for the standbys (the outcome is logged).
+  void SeedKeySetInBackground();
 
   // ReplicationSource: the root upstream serves downstreams from the start.
   VersionedStore* store() override { return store_.get(); }

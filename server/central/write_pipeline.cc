@@ -44,16 +44,30 @@ WritePipeline::WritePipeline(VersionedStore* store, Clock* clock, WritePipelineO
 WritePipeline::~WritePipeline() { Stop(); }
 
 void WritePipeline::Submit(WriteOp op) {
+  WriteResult result;
   {
     absl::MutexLock l(&mu_);
-    if (!stopping_) {
+    if (!stopping_ && refusal_.ok()) {
       queue_.push_back(std::move(op));
       return;
     }
+    result.status =
+        stopping_ ? absl::UnavailableError("the central node is shutting down") : refusal_;
   }
-  WriteResult result;
-  result.status = absl::UnavailableError("the central node is shutting down");
   std::move(op.done)(result);
+}
+
+void WritePipeline::WaitIdle() {
+  absl::MutexLock l(&mu_);
+  mu_.Await(absl::Condition(
+      +[](WritePipeline* p)
+           ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return !p->busy_ && p->queue_.empty(); },
+      this));
+}
+
+void WritePipeline::SetRefusal(absl::Status refusal) {
+  absl::MutexLock l(&mu_);
+  refusal_ = std::move(refusal);
 }
 
 void WritePipeline::Stop() {
@@ -92,9 +106,28 @@ void WritePipeline::Run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      busy_ = true;
     }
     CommitBatch(&batch);
+    absl::MutexLock l(&mu_);
+    busy_ = false;
   }
+}
+
+absl::Status WritePipeline::WriteBatchOf(const CommittedChanges& changes,
+                                         const std::vector<Change*>& writable) {
+  if (!options_.replicate) return store_->ApplyStamped(writable);
+  // Stamped and encoded before the standbys see the changes (the stamps are part of them).
+  auto prepared = store_->PrepareStamped(writable);
+  if (!prepared.ok()) return prepared.status();
+  if (absl::Status s = options_.replicate(changes); absl::IsUnavailable(s)) {
+    return s;  // refused before anything was proposed (too few standbys in sync)
+  } else if (!s.ok()) {
+    // Not refused before writing in the sense of RESOURCE_EXHAUSTED/UNAVAILABLE: the standbys
+    // may hold the batch, and a new leader would commit it.
+    return absl::AbortedError(absl::StrCat("the write's outcome is unknown: ", s.message()));
+  }
+  return store_->WritePrepared(prepared->get());
 }
 
 absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(const std::string& key,
@@ -188,11 +221,12 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   absl::Status committed = absl::OkStatus();
   bool refused = false;
   if (!changes.empty()) {
-    committed = store_->ApplyStamped(writable);
+    committed = WriteBatchOf(changes, writable);
     // VersionedStore::Apply refuses with these codes only before writing anything.
     refused = absl::IsResourceExhausted(committed) || absl::IsUnavailable(committed);
     if (committed.ok()) {
       if (options_.on_commit) options_.on_commit(changes);
+      if (options_.may_acknowledge) committed = options_.may_acknowledge();
     } else if (refused) {
       KV_LOG(DEBUG) << "group commit of " << changes.size() << " writes refused: " << committed;
     } else {
@@ -209,9 +243,10 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   for (size_t i = 0; i < ops->size(); ++i) {
     WriteResult& result = results[i];
     if (!committed.ok() && result.status.ok() && result.applied) {
-      if (refused) {
+      if (refused || absl::IsAborted(committed)) {
         // Refused before anything was written (no disk space, storage stopped): a definite
-        // failure the caller may retry later.
+        // failure the caller may retry later. ABORTED: the leader lost its standbys or its
+        // lease, and its message says the outcome is unknown.
         result.status = committed;
       } else {
         // A failed synced write may still be in the WAL and reappear after a restart: the

@@ -77,6 +77,14 @@ struct WritePipelineOptions {
   // Runs on the writer thread after a batch is durable and before any caller is answered, so a
   // version is published before anyone can learn it. Must not block.
   std::function<void(const CommittedChanges&)> on_commit;
+  // A leader with standbys (docs/ha.md). `replicate` gets each decided batch, stamped, before it
+  // is written, and returns once the standbys hold it durably; an error leaves the batch
+  // unwritten and its writes' outcome unknown (standbys may hold it: the node must step down).
+  // `may_acknowledge` is asked after the write and before anyone is answered: an error (the
+  // leader's lease can no longer be trusted) answers the writes with an unknown outcome.
+  // Both run on the writer thread; empty = a central node alone.
+  std::function<absl::Status(const CommittedChanges&)> replicate;
+  std::function<absl::Status()> may_acknowledge;
   // Observes each batch (ops, time spent writing), for metrics.
   std::function<void(size_t ops, double seconds)> on_batch;
 };
@@ -90,6 +98,12 @@ class WritePipeline {
   void Submit(WriteOp op);
   // Stops accepting, commits everything already queued, answers it, and joins the writer.
   void Stop();
+  // While `refusal` is an error, every write submitted is answered with it at once (a standby
+  // central node, docs/ha.md); OK accepts writes again.
+  void SetRefusal(absl::Status refusal);
+  // Waits until no batch is being committed and none is queued (after SetRefusal, so that none
+  // starts again).
+  void WaitIdle();
 
   uint64_t batches() const;
   uint64_t writes() const;
@@ -105,6 +119,9 @@ class WritePipeline {
   using Overlay = absl::flat_hash_map<std::string, KeyState>;
   void Run();
   void CommitBatch(std::vector<WriteOp>* ops);
+  // Writes the decided batch: at once, or (a leader with standbys) after they hold it.
+  absl::Status WriteBatchOf(const CommittedChanges& changes,
+                            const std::vector<kvstore::v1::Change*>& writable);
   // The key's state as of the writes before it in this batch.
   absl::StatusOr<KeyState> CurrentState(const std::string& key, int64_t now_unix, Overlay* overlay);
   // A commit (write_pipeline_commit.cc): decides it against the current state and returns its
@@ -123,6 +140,8 @@ class WritePipeline {
   mutable absl::Mutex mu_;
   std::deque<WriteOp> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status refusal_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a batch is being committed
   uint64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread writer_;
