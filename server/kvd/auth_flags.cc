@@ -27,6 +27,10 @@ void AddAuthFlags(CLI::App* command, AuthFlags* flags, AuthRole role) {
     command->add_option("--auth-jwks", flags->jwks_file,
                         "A JWKS file that seeds the cluster's key set when the store holds none "
                         "(later: kvctl auth set-keys); every node receives it by replication");
+    command->add_option(
+        "--upstream-token-file", flags->upstream_token_file,
+        "With --ha-etcd: a file holding the token (replicate scope) this node presents to the "
+        "leader it follows as a standby; read again when it changes");
   } else {
     command->add_option(
         "--upstream-token-file", flags->upstream_token_file,

@@ -3,7 +3,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "replication/chain.h"
+#include "absl/strings/match.h"
 #include "server/central/central_node.h"
+#include "server/ha/ha_controller.h"
+#include "server/ha/ha_node.h"
 #include "server/kvd/serve_role.h"
 #include "server/metrics/metrics.h"
 
@@ -34,8 +37,78 @@ CLI::App* AddCentralCommand(CLI::App* app, CentralFlags* flags) {
                   "Values larger than this are streamed to edges as invalidations and fetched on "
                   "demand")
       ->capture_default_str();
+  cmd->add_option("--ha-etcd", flags->ha_etcd,
+                  "etcd client endpoints (HOST:PORT, comma-separated or repeated): run as one of "
+                  "several central nodes, one leader and standbys, elected through etcd "
+                  "(docs/ha.md)")
+      ->delimiter(',');
+  cmd->add_option("--ha-cluster", flags->ha_cluster,
+                  "The name this cluster's central nodes share in etcd")
+      ->capture_default_str();
+  cmd->add_option("--advertise", flags->advertise,
+                  "With --ha-etcd: the gRPC address the other central nodes and the edges reach "
+                  "this node at [--listen]");
+  cmd->add_option("--sync-standbys", flags->sync_standbys,
+                  "With --ha-etcd: standbys that must hold a write durably before the leader "
+                  "acknowledges it (0 = none: a failover may lose acknowledged writes)")
+      ->capture_default_str();
+  cmd->add_option("--ha-lease-ttl", flags->ha_lease_ttl,
+                  "With --ha-etcd: the leader's etcd lease; a dead leader is replaced after about "
+                  "this long")
+      ->capture_default_str();
+  cmd->add_option("--ha-standby-timeout", flags->ha_standby_timeout,
+                  "With --ha-etcd: a standby this far behind (or gone this long) leaves the "
+                  "in-sync set and is no longer waited for")
+      ->capture_default_str();
+  cmd->add_option("--standby-max-staleness", flags->standby_max_staleness,
+                  "With --ha-etcd: the staleness bound of reads at a standby that name none; a "
+                  "staler standby sends them to the leader")
+      ->capture_default_str();
   return cmd;
 }
+
+namespace {
+
+// --ha-etcd and friends; `ha` stays null without --ha-etcd.
+absl::Status SetUpHa(const CentralFlags& flags, const ServeOptions& serve,
+                     CentralOptions* options, std::unique_ptr<HaController>* ha,
+                     absl::Duration* standby_bound) {
+  if (flags.ha_etcd.empty()) return absl::OkStatus();
+  HaOptions ha_options;
+  ha_options.etcd_endpoints = flags.ha_etcd;
+  ha_options.cluster = flags.ha_cluster;
+  ha_options.node_id = options->node_id;
+  ha_options.advertise = flags.advertise;  // empty: the bound --listen address
+  if (flags.advertise.empty() && (absl::StartsWith(flags.common.listen, "0.0.0.0") ||
+                                  absl::StartsWith(flags.common.listen, "[::]"))) {
+    return absl::InvalidArgumentError(
+        "--advertise is needed when --listen is a wildcard address: the address the other "
+        "central nodes and the edges reach this node at");
+  }
+  ha_options.sync_standbys = flags.sync_standbys;
+  ha_options.upstream.security = serve.upstream_security;
+  ha_options.upstream.token_file = flags.auth.upstream_token_file;
+  for (absl::Status s : {
+           ParsePositiveDurationFlagInto("--ha-lease-ttl", flags.ha_lease_ttl,
+                                         &ha_options.lease_ttl),
+           ParsePositiveDurationFlagInto("--ha-standby-timeout", flags.ha_standby_timeout,
+                                         &ha_options.standby_timeout),
+           ParsePositiveDurationFlagInto("--standby-max-staleness", flags.standby_max_staleness,
+                                         standby_bound),
+       }) {
+    if (!s.ok()) return s;
+  }
+  auto controller = HaController::Create(std::move(ha_options), Clock::Real());
+  if (!controller.ok()) return controller.status();
+  *ha = *std::move(controller);
+  HaController* c = ha->get();
+  options->replicate = [c](const CommittedChanges& changes) { return c->Replicate(changes); };
+  options->may_acknowledge = [c] { return c->MayAcknowledge(); };
+  options->staleness_micros = [c] { return c->StalenessMicros(); };
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int RunCentral(const CentralFlags& flags) {
   CentralOptions options;
@@ -85,23 +158,48 @@ int RunCentral(const CentralFlags& flags) {
   options.on_group_commit = [&metrics](size_t writes, double seconds) {
     metrics.RecordGroupCommit(writes, absl::Seconds(seconds));
   };
+  std::unique_ptr<HaController> ha;
+  absl::Duration standby_bound;
+  if (auto s = SetUpHa(flags, serve, &options, &ha, &standby_bound); !s.ok()) {
+    return StartupFailure(s);
+  }
   auto node = CentralNode::Open(options, Clock::Real());
   if (!node.ok()) return StartupFailure(node.status());
   CentralNode* central = node->get();
-  if (gate.required() && !gate.has_key_set()) {
+  // A standby receives the key set from its leader.
+  if (ha == nullptr && gate.required() && !gate.has_key_set()) {
     // Nobody could prove to be an admin to set one later.
     return StartupFailure(absl::FailedPreconditionError(
         "--auth required needs the cluster's key set: give --auth-jwks FILE (a JWKS document) "
         "on this first start"));
   }
+  std::unique_ptr<HaNode> ha_node;
+  Node* served_node = central;
+  KeySetAdmin* key_sets = central;
+  if (ha != nullptr) {
+    ha_node = std::make_unique<HaNode>(central, ha.get(), standby_bound);
+    served_node = ha_node.get();
+    key_sets = ha_node.get();
+  }
   RoleHooks hooks;
   hooks.gate = &gate;
-  hooks.key_sets = central;
+  hooks.key_sets = key_sets;
   hooks.backups = central->backups();
   hooks.watch_hub = central->watch_hub();
   hooks.max_concurrent_snapshots = hardening.max_concurrent_snapshots;
-  hooks.stop = [central] { central->Stop(); };
-  absl::Status served = ServeRole(central, central, "", serve, &metrics, std::move(hooks));
+  HaController* controller = ha.get();
+  if (controller != nullptr) {
+    // Joins the cluster once this node can be reached at its address.
+    hooks.on_serving = [controller, central](const std::string& bound) {
+      controller->Start(central, bound);
+    };
+  }
+  hooks.stop = [controller, central] {
+    if (controller != nullptr) controller->Stop();  // steps down first: a standby takes over
+    central->Stop();
+  };
+  absl::Status served = ServeRole(served_node, central, "", serve, &metrics, std::move(hooks));
+  ha.reset();
   node->reset();  // closes RocksDB
   if (!served.ok()) return StartupFailure(served);
   return 0;

@@ -27,7 +27,9 @@ CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags) {
       ->check(CLI::IsMember({"full", "cache"}))
       ->capture_default_str();
   cmd->add_option("--upstream", flags->upstream,
-                  "HOST:PORT of this edge's upstream: the central node or a full edge")
+                  "HOST:PORT of this edge's upstream: the central node or a full edge; "
+                  "several comma-separated IP:PORT (the central nodes of a cluster with "
+                  "standbys, docs/ha.md): the first that answers is used")
       ->required();
   cmd->add_option("--max-staleness", flags->max_staleness,
                   "Default staleness bound of reads; a staler edge forwards reads upstream and "

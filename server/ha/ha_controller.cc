@@ -1,0 +1,440 @@
+#include "server/ha/ha_controller.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace kv::server {
+
+absl::StatusOr<std::unique_ptr<HaController>> HaController::Create(HaOptions options,
+                                                                   Clock* clock) {
+  if (options.etcd_endpoints.empty()) return absl::InvalidArgumentError("--ha-etcd is empty");
+  if (options.cluster.empty() || options.cluster.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError("--ha-cluster must be a non-empty name without '/'");
+  }
+  if (options.sync_standbys < 0) return absl::InvalidArgumentError("--sync-standbys must be >= 0");
+  if (options.lease_ttl < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--ha-lease-ttl must be at least 1s (etcd's granularity)");
+  }
+  ha::EtcdOptions etcd_options;
+  etcd_options.endpoints = options.etcd_endpoints;
+  etcd_options.timeout = std::min(absl::Seconds(2), options.lease_ttl / 2);
+  auto etcd = ha::EtcdClient::Connect(etcd_options);
+  if (!etcd.ok()) return etcd.status();
+  return std::unique_ptr<HaController>(
+      new HaController(std::move(options), clock, *std::move(etcd)));
+}
+
+HaController::HaController(HaOptions options, Clock* clock, std::unique_ptr<ha::EtcdClient> etcd)
+    : options_(std::move(options)),
+      clock_(clock),
+      etcd_(std::move(etcd)),
+      layout_(options_.cluster),
+      freshness_(clock) {}
+
+HaController::~HaController() { Stop(); }
+
+const char* HaController::RoleName(Role role) {
+  switch (role) {
+    case Role::kLeader:
+      return "leader";
+    case Role::kStandby:
+      return "standby";
+    case Role::kJoining:
+    default:
+      return "joining";
+  }
+}
+
+void HaController::Start(CentralNode* node, const std::string& bound_address) {
+  node_ = node;
+  if (options_.advertise.empty()) options_.advertise = bound_address;
+  inner_applier_ = std::make_unique<FullEdgeApplier>(node->store(), node->publisher(), nullptr,
+                                                     node->options().on_cluster_data);
+  inner_applier_->SetWatchHub(node->watch_hub());
+  standby_ = std::make_unique<StandbyApplier>(node->store(), inner_applier_.get());
+  thread_ = std::thread([this] { Run(); });
+}
+
+bool HaController::Stopping() const {
+  absl::MutexLock l(&mu_);
+  return stop_;
+}
+
+void HaController::SleepUnlessStopped(absl::Duration d) {
+  absl::MutexLock l(&mu_);
+  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+  mu_.AwaitWithTimeout(absl::Condition(&stopped), d);
+}
+
+void HaController::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+HaController::Role HaController::role() const {
+  absl::MutexLock l(&mu_);
+  return role_;
+}
+
+uint64_t HaController::epoch() const {
+  absl::MutexLock l(&mu_);
+  return epoch_;
+}
+
+std::string HaController::leader_address() const {
+  absl::MutexLock l(&mu_);
+  return leader_address_;
+}
+
+std::vector<std::string> HaController::in_sync() const {
+  std::shared_ptr<SyncStandbys> sync;
+  {
+    absl::MutexLock l(&mu_);
+    sync = sync_;
+  }
+  return sync ? sync->members() : std::vector<std::string>();
+}
+
+std::shared_ptr<UpstreamClient> HaController::leader() const {
+  absl::MutexLock l(&mu_);
+  return leader_client_;
+}
+
+int64_t HaController::StalenessMicros() const {
+  {
+    absl::MutexLock l(&mu_);
+    if (role_ == Role::kLeader) return 0;
+  }
+  return freshness_.StalenessMicros();
+}
+
+absl::Status HaController::Replicate(const CommittedChanges& changes) {
+  std::shared_ptr<SyncStandbys> sync;
+  std::shared_ptr<ha::LeaderLease> lease;
+  {
+    // Proposing under mu_: a step-down (which takes mu_) never interleaves with it.
+    absl::MutexLock l(&mu_);
+    if (role_ != Role::kLeader || lease_ == nullptr || !lease_->Trusted()) {
+      return absl::UnavailableError(
+          "this central node is not the leader (any more); nothing was written");
+    }
+    sync = sync_;
+    lease = lease_;
+    if (absl::Status ready = sync->Ready(); !ready.ok()) return ready;
+    node_->publisher()->Propose(changes);
+  }
+  // Lock-free: WaitFor holds the sync set's lock while it asks. A step-down (and Stop) ends the
+  // lease's trust first.
+  return sync->WaitFor(changes.back()->version(), [lease] { return !lease->Trusted(); });
+}
+
+absl::Status HaController::MayAcknowledge() const {
+  absl::MutexLock l(&mu_);
+  if (role_ == Role::kLeader && lease_ != nullptr && lease_->Trusted()) return absl::OkStatus();
+  return absl::AbortedError(
+      "the write's outcome is unknown: this node's leadership lapsed before it could "
+      "acknowledge it (the new leader holds it if it was committed)");
+}
+
+absl::StatusOr<EpochStarts> HaController::ReadEpochs() {
+  auto kvs = etcd_->GetPrefix(layout_.epochs());
+  if (!kvs.ok()) return kvs.status();
+  EpochStarts starts;
+  for (const auto& kv : *kvs) {
+    auto epoch = layout_.EpochOfKey(kv.key);
+    uint64_t start = 0;
+    if (!epoch || !absl::SimpleAtoi(kv.value, &start)) {
+      return absl::DataLossError(absl::StrCat("etcd holds a malformed epoch record ", kv.key));
+    }
+    starts[*epoch] = start;
+  }
+  return starts;
+}
+
+absl::Status HaController::PersistInSync(int64_t leader_create_revision,
+                                         const std::vector<std::string>& ids) {
+  // Only while this node's leader key is the one it created.
+  auto ok = etcd_->Txn({ha::EtcdCompare{layout_.leader(),
+                                        ha::EtcdCompare::Target::kCreateRevision,
+                                        leader_create_revision}},
+                       {ha::EtcdPut{layout_.insync(), EtcdLayout::EncodeMembers(ids), 0}});
+  if (!ok.ok()) return ok.status();
+  if (!*ok) return absl::FailedPreconditionError("this node no longer holds the leader key");
+  return absl::OkStatus();
+}
+
+void HaController::Run() {
+  KV_LOG(INFO) << "central node " << options_.node_id << " joining cluster " << options_.cluster
+               << " through etcd " << options_.etcd_endpoints.front()
+               << (options_.etcd_endpoints.size() > 1 ? ", ..." : "");
+  int64_t last_error_log = 0;
+  while (!Stopping()) {
+    auto key = etcd_->Get(layout_.leader());
+    if (!key.ok()) {
+      // etcd unreachable: keep following whoever was followed; campaign only when it answers.
+      if (clock_->MonotonicMicros() - last_error_log > 5'000'000) {
+        KV_LOG(WARN) << "cannot read the leader from etcd: " << key.status();
+        last_error_log = clock_->MonotonicMicros();
+      }
+      SleepUnlessStopped(options_.poll_interval);
+      continue;
+    }
+    std::optional<LeaderRecord> leader;
+    if (*key) {
+      leader = EtcdLayout::DecodeLeader((*key)->value);
+      if (!leader) {
+        KV_LOG(ERROR) << "etcd's leader key " << layout_.leader() << " holds no leader record";
+        SleepUnlessStopped(options_.poll_interval);
+        continue;
+      }
+      leader->lease = (*key)->lease;
+      leader->create_revision = (*key)->create_revision;
+    }
+    if (!leader) {
+      LeaderRecord me;
+      if (Campaign(&me)) {
+        Lead(me);
+        continue;
+      }
+    } else if (leader->node_id == options_.node_id) {
+      // This node's key from before it restarted: that process is gone, so is its leadership.
+      KV_LOG(INFO) << "etcd still names this node leader (epoch " << leader->epoch
+                   << ", from before a restart); revoking that lease";
+      StopFollowing();
+      if (auto s = etcd_->RevokeLease(leader->lease); !s.ok() && !absl::IsNotFound(s)) {
+        KV_LOG(WARN) << "revoking the old leader lease: " << s;
+      }
+      continue;
+    } else {
+      Follow(*leader);
+    }
+    SleepUnlessStopped(options_.poll_interval);
+  }
+  StopFollowing();
+}
+
+void HaController::Follow(const LeaderRecord& leader) {
+  if (subscriber_ != nullptr && following_.node_id == leader.node_id &&
+      following_.epoch == leader.epoch && following_.address == leader.address) {
+    return;
+  }
+  StopFollowing();
+  auto starts = ReadEpochs();
+  if (!starts.ok()) {
+    KV_LOG(WARN) << "cannot read the epochs from etcd: " << starts.status();
+    return;
+  }
+  auto held = standby_->Validate(leader.epoch, *starts);
+  if (!held.ok()) {
+    KV_LOG(ERROR) << "standby: cannot prepare to follow " << leader.node_id << ": "
+                  << held.status();
+    return;
+  }
+  UpstreamOptions upstream = options_.upstream;
+  upstream.address = leader.address;
+  auto client = std::make_shared<UpstreamClient>(upstream);
+  replication::SubscriberOptions sub;
+  sub.node_id = options_.node_id;
+  sub.advertised_address = options_.advertise;
+  sub.standby = true;
+  // A node that holds nothing yet takes the cluster's data whatever id it made for itself.
+  sub.allow_cluster_change = *held == 0;
+  sub.authorization = [client] { return client->OwnAuthorization(); };
+  subscriber_ = std::make_unique<replication::Subscriber>(
+      client->replication(), leader.address, standby_.get(),
+      static_cast<replication::SnapshotTarget*>(standby_.get()), &freshness_, clock_, sub);
+  following_ = leader;
+  {
+    absl::MutexLock l(&mu_);
+    role_ = Role::kStandby;
+    epoch_ = leader.epoch;
+    leader_address_ = leader.address;
+    leader_client_ = client;
+  }
+  node_->SetWritable(absl::UnavailableError(absl::StrCat(
+      "this central node is a standby; the leader is ", leader.node_id, " at ", leader.address)));
+  subscriber_->Start();
+  KV_LOG(INFO) << "standby of " << leader.node_id << " at " << leader.address << " (epoch "
+               << leader.epoch << ") from version " << *held + 1;
+}
+
+void HaController::StopFollowing() {
+  if (subscriber_ != nullptr) {
+    subscriber_->Stop();
+    subscriber_.reset();
+  }
+  following_ = LeaderRecord();
+  absl::MutexLock l(&mu_);
+  if (role_ == Role::kStandby) role_ = Role::kJoining;
+  leader_client_.reset();
+  leader_address_.clear();
+}
+
+bool HaController::Campaign(LeaderRecord* won) {
+  StopFollowing();
+  auto starts = ReadEpochs();
+  if (!starts.ok()) return false;
+  const uint64_t newest = starts->empty() ? 0 : starts->rbegin()->first;
+  // What this node holds that the cluster's history can still contain.
+  auto held = standby_->Validate(newest, *starts);
+  if (!held.ok()) {
+    KV_LOG(ERROR) << "cannot campaign: " << held.status();
+    return false;
+  }
+  ha::LeaderLeaseOptions lease_options;
+  lease_options.ttl = options_.lease_ttl;
+  lease_options.on_lost = [](const std::string& why) {
+    KV_LOG(WARN) << "leader lease lost: " << why;
+  };
+  auto lease = std::make_shared<ha::LeaderLease>(etcd_.get(), clock_, lease_options);
+  if (auto s = lease->Start(); !s.ok()) return false;
+  auto give_up = [&] {
+    lease->Stop(/*revoke=*/true);
+    return false;
+  };
+  auto posted = etcd_->Txn({}, {ha::EtcdPut{layout_.candidate(options_.node_id),
+                                            absl::StrCat(*held), lease->lease_id()}});
+  if (!posted.ok()) return give_up();
+  SleepUnlessStopped(options_.settle);
+  if (Stopping()) return give_up();
+  auto leader = etcd_->Get(layout_.leader());
+  auto insync = etcd_->Get(layout_.insync());
+  auto candidates = etcd_->GetPrefix(layout_.candidates());
+  if (!leader.ok() || !insync.ok() || !candidates.ok() || *leader) return give_up();
+  std::vector<std::string> members;
+  int64_t insync_mod = 0;
+  if (*insync) {
+    members = EtcdLayout::DecodeMembers((*insync)->value);
+    insync_mod = (*insync)->mod_revision;
+  }
+  auto eligible = [&members](const std::string& id) {
+    return members.empty() || std::find(members.begin(), members.end(), id) != members.end();
+  };
+  if (!eligible(options_.node_id)) {
+    KV_LOG(INFO) << "not a candidate: this node is not in sync (in sync: "
+                 << EtcdLayout::EncodeMembers(members) << ")";
+    return give_up();
+  }
+  // The eligible candidate holding the most wins; ties go to the smallest id.
+  std::string best;
+  uint64_t best_version = 0;
+  for (const auto& kv : *candidates) {
+    std::string id = kv.key.substr(layout_.candidates().size());
+    uint64_t version = 0;
+    if (!eligible(id) || !absl::SimpleAtoi(kv.value, &version)) continue;
+    if (best.empty() || version > best_version || (version == best_version && id < best)) {
+      best = id;
+      best_version = version;
+    }
+  }
+  if (best != options_.node_id) {
+    KV_LOG(INFO) << "candidate " << best << " holds version " << best_version
+                 << " (this node " << *held << "); letting it lead";
+    return give_up();
+  }
+  LeaderRecord me;
+  me.node_id = options_.node_id;
+  me.address = options_.advertise;
+  me.epoch = newest + 1;
+  auto elected = etcd_->Txn(
+      {ha::EtcdCompare{layout_.leader(), ha::EtcdCompare::Target::kCreateRevision, 0},
+       ha::EtcdCompare{layout_.insync(), ha::EtcdCompare::Target::kModRevision, insync_mod},
+       ha::EtcdCompare{layout_.epoch(me.epoch), ha::EtcdCompare::Target::kCreateRevision, 0}},
+      {ha::EtcdPut{layout_.leader(), EtcdLayout::EncodeLeader(me), lease->lease_id()},
+       ha::EtcdPut{layout_.epoch(me.epoch), absl::StrCat(*held + 1), 0}});
+  if (!elected.ok() || !*elected) return give_up();
+  auto key = etcd_->Get(layout_.leader());
+  if (!key.ok() || !*key) return give_up();
+  me.create_revision = (*key)->create_revision;
+  me.lease = lease->lease_id();
+  (void)etcd_->Delete(layout_.candidate(options_.node_id));
+  {
+    absl::MutexLock l(&mu_);
+    lease_ = lease;
+  }
+  *won = me;
+  return true;
+}
+
+void HaController::Lead(const LeaderRecord& me) {
+  std::shared_ptr<ha::LeaderLease> lease;
+  {
+    absl::MutexLock l(&mu_);
+    lease = lease_;
+  }
+  const uint64_t from = node_->store()->head_version() + 1;
+  absl::Status ready = standby_->CommitAllPending();
+  std::vector<std::string> members;
+  if (ready.ok()) {
+    auto insync = etcd_->Get(layout_.insync());
+    if (!insync.ok()) {
+      ready = insync.status();
+    } else if (*insync) {
+      for (std::string& id : EtcdLayout::DecodeMembers((*insync)->value)) {
+        if (id != options_.node_id) members.push_back(std::move(id));
+      }
+    }
+  }
+  if (!ready.ok()) {
+    KV_LOG(ERROR) << "elected, but cannot lead: " << ready << "; stepping down";
+    lease->Stop(/*revoke=*/true);
+    absl::MutexLock l(&mu_);
+    lease_.reset();
+    return;
+  }
+  SyncStandbysOptions sync_options;
+  sync_options.required = options_.sync_standbys;
+  sync_options.lag_timeout = options_.standby_timeout;
+  const int64_t revision = me.create_revision;
+  sync_options.persist = [this, revision](const std::vector<std::string>& ids) {
+    return PersistInSync(revision, ids);
+  };
+  auto sync = std::make_shared<SyncStandbys>(clock_, sync_options, members,
+                                             node_->store()->head_version());
+  node_->publisher()->SetEpoch(me.epoch);
+  node_->publisher()->SetStandbyObserver(
+      [sync](const replication::StandbyAck& ack) { sync->OnAck(ack); });
+  {
+    absl::MutexLock l(&mu_);
+    role_ = Role::kLeader;
+    epoch_ = me.epoch;
+    leader_address_ = options_.advertise;
+    leader_client_.reset();
+    sync_ = sync;
+  }
+  node_->SetWritable(absl::OkStatus());
+  node_->SeedKeySetInBackground();
+  KV_LOG(INFO) << "leading cluster " << options_.cluster << " in epoch " << me.epoch
+               << " from version " << node_->store()->head_version() << " (held pending from "
+               << from << "); waiting for " << options_.sync_standbys
+               << " standby(s) in sync (in sync before: " << EtcdLayout::EncodeMembers(members)
+               << ")";
+  while (!Stopping() && lease->Trusted()) SleepUnlessStopped(options_.poll_interval);
+
+  // Step down: trust ends first (a batch waiting for its standbys gives up), then the role, so
+  // that nothing new is proposed, then the pipeline is closed and drained, and the publisher
+  // forgets what was proposed and not committed.
+  KV_LOG(WARN) << "stepping down as leader of epoch " << me.epoch
+               << (Stopping() ? " (shutting down)" : " (the lease can no longer be trusted)");
+  lease->Stop(/*revoke=*/true);
+  {
+    absl::MutexLock l(&mu_);
+    role_ = Role::kJoining;
+    lease_.reset();
+    sync_.reset();
+    leader_address_.clear();
+  }
+  node_->SetWritable(absl::UnavailableError("this central node stepped down as leader"));
+  node_->pipeline()->WaitIdle();
+  node_->publisher()->SetStandbyObserver(nullptr);
+  node_->publisher()->DropProposed(node_->store()->head_version());
+}
+
+}  // namespace kv::server

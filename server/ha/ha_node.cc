@@ -1,0 +1,159 @@
+#include "server/ha/ha_node.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace kv::server {
+namespace {
+
+absl::Status NoLeader() {
+  return absl::UnavailableError(
+      "no leader is known to this central node yet (a failover is in progress?); retry");
+}
+
+}  // namespace
+
+template <typename Request, typename Response, typename Local, typename Upstream>
+void HaNode::Read(const Request& request, Response* response, const CallContext& call, Done done,
+                  Local local, Upstream upstream) {
+  if (ha_->role() == HaController::Role::kLeader) return local(std::move(done));
+  const kvstore::v1::ReadOptions& options = request.options();
+  ReadRouteFacts facts;
+  facts.strong = options.consistency() == kvstore::v1::CONSISTENCY_STRONG;
+  facts.bound_micros = options.max_staleness_micros() > 0
+                           ? options.max_staleness_micros()
+                           : absl::ToInt64Microseconds(max_staleness_);
+  facts.min_version = options.min_version();
+  facts.staleness_micros = ha_->StalenessMicros();
+  facts.applied_version = central_->store()->head_version();
+  const ReadRoute route = RouteRead(facts);
+  auto answer_here = [this, response, facts](Done done, bool stale) {
+    return [this, response, facts, stale, done = std::move(done)](absl::Status s) mutable {
+      if (s.ok()) {
+        kvstore::v1::ReadInfo* info = response->mutable_info();
+        info->set_staleness_micros(ha_->StalenessMicros());
+        info->set_stale(stale);
+      }
+      std::move(done)(s);
+    };
+  };
+  if (route == ReadRoute::kLocal) return local(answer_here(std::move(done), false));
+  std::shared_ptr<UpstreamClient> leader = ha_->leader();
+  if (leader == nullptr) {
+    if (FallBackToStale(route, NoLeader(), options.allow_stale(), facts)) {
+      return local(answer_here(std::move(done), true));
+    }
+    return std::move(done)(NoLeader());
+  }
+  upstream(leader, [this, leader, route, options, facts, local, answer_here,
+                    done = std::move(done)](absl::Status s) mutable {
+    if (!s.ok() && FallBackToStale(route, s, options.allow_stale(), facts)) {
+      return local(answer_here(std::move(done), true));
+    }
+    std::move(done)(s);
+  });
+}
+
+void HaNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
+                 const CallContext& call, Done done) {
+  Read(
+      request, response, call, std::move(done),
+      [this, &request, response, call](Done d) {
+        response->Clear();
+        central_->Get(request, response, call, std::move(d));
+      },
+      [&request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
+        leader->Get(&request, response, call, std::move(d));
+      });
+}
+
+void HaNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
+                      kvstore::v1::BatchGetResponse* response, const CallContext& call,
+                      Done done) {
+  Read(
+      request, response, call, std::move(done),
+      [this, &request, response, call](Done d) {
+        response->Clear();
+        central_->BatchGet(request, response, call, std::move(d));
+      },
+      [&request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
+        leader->BatchGet(&request, response, call, std::move(d));
+      });
+}
+
+void HaNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
+                  const CallContext& call, Done done) {
+  Read(
+      request, response, call, std::move(done),
+      [this, &request, response, call](Done d) {
+        response->Clear();
+        central_->List(request, response, call, std::move(d));
+      },
+      [&request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
+        leader->List(&request, response, call, std::move(d));
+      });
+}
+
+template <typename Request, typename Response, typename Forward>
+void HaNode::Write(const Request& request, Response* response, const CallContext& call, Done done,
+                   Forward forward) {
+  (void)request;
+  (void)response;
+  (void)call;
+  if (ha_->role() == HaController::Role::kLeader) return forward(nullptr, std::move(done));
+  std::shared_ptr<UpstreamClient> leader = ha_->leader();
+  if (leader == nullptr) return std::move(done)(NoLeader());
+  // The client is kept alive until the leader has answered.
+  forward(leader, [leader, done = std::move(done)](absl::Status s) mutable {
+    std::move(done)(s);
+  });
+}
+
+void HaNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
+                 const CallContext& call, Done done) {
+  Write(request, response, call, std::move(done),
+        [this, &request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
+          if (leader == nullptr) return central_->Put(request, response, call, std::move(d));
+          leader->Put(&request, response, call, std::move(d));
+        });
+}
+
+void HaNode::Delete(const kvstore::v1::DeleteRequest& request,
+                    kvstore::v1::DeleteResponse* response, const CallContext& call, Done done) {
+  Write(request, response, call, std::move(done),
+        [this, &request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
+          if (leader == nullptr) return central_->Delete(request, response, call, std::move(d));
+          leader->Delete(&request, response, call, std::move(d));
+        });
+}
+
+void HaNode::Commit(const kvstore::v1::CommitRequest& request,
+                    kvstore::v1::CommitResponse* response, const CallContext& call, Done done) {
+  Write(request, response, call, std::move(done),
+        [this, &request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
+          if (leader == nullptr) return central_->Commit(request, response, call, std::move(d));
+          leader->Commit(&request, response, call, std::move(d));
+        });
+}
+
+void HaNode::SetKeySet(const kvstore::v1::SetKeySetRequest& request,
+                       kvstore::v1::SetKeySetResponse* response, const CallContext& call,
+                       Done done) {
+  if (ha_->role() == HaController::Role::kLeader) {
+    return central_->SetKeySet(request, response, call, std::move(done));
+  }
+  std::string leader = ha_->leader_address();
+  std::move(done)(absl::FailedPreconditionError(
+      leader.empty() ? std::string("no leader is known yet; retry against the leader")
+                     : absl::StrCat("this central node is a standby; send this to the leader at ",
+                                    leader)));
+}
+
+void HaNode::GetStatus(kvstore::v1::StatusResponse* status) {
+  central_->GetStatus(status);
+  status->set_ha_role(HaController::RoleName(ha_->role()));
+  status->set_ha_epoch(ha_->epoch());
+  status->set_ha_leader(ha_->leader_address());
+  for (const std::string& id : ha_->in_sync()) status->add_ha_in_sync(id);
+}
+
+}  // namespace kv::server
