@@ -194,7 +194,19 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
   std::string out;
   std::string role = s.role().empty() ? "?" : s.role();
   if (!s.mode().empty()) absl::StrAppend(&role, " (", s.mode(), ")");
+  if (!s.ha_role().empty()) absl::StrAppend(&role, " (", s.ha_role(), ")");
   absl::StrAppend(&out, "role:             ", role, "\n");
+  if (!s.ha_role().empty()) {
+    // Central nodes with standbys (docs/ha.md).
+    absl::StrAppend(&out, "epoch:            ", s.ha_epoch(), "\n");
+    absl::StrAppend(&out, "leader:           ", s.ha_leader().empty() ? "(none known)" : s.ha_leader(),
+                    "\n");
+    if (s.ha_role() == "leader") {
+      absl::StrAppend(&out, "in sync:          ",
+                      s.ha_in_sync().empty() ? "(none)" : absl::StrJoin(s.ha_in_sync(), ", "),
+                      "\n");
+    }
+  }
   absl::StrAppend(&out, "node id:          ", s.node_id(), "\n");
   if (!s.cluster_id().empty()) absl::StrAppend(&out, "cluster id:       ", s.cluster_id(), "\n");
   if (!s.history_id().empty()) absl::StrAppend(&out, "history id:       ", s.history_id(), "\n");

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/channel_target.h"
 #include "common/tls/certificate.h"
 
 namespace kv::tls {
@@ -58,7 +59,7 @@ void ClientChannelSecurity::ApplyTo(grpc::ChannelArguments* args) const {
 std::shared_ptr<grpc::Channel> ClientChannelSecurity::CreateChannel(
     const std::string& target, grpc::ChannelArguments args) const {
   ApplyTo(&args);
-  return grpc::CreateCustomChannel(target, credentials_, args);
+  return grpc::CreateCustomChannel(ChannelTarget(target), credentials_, args);
 }
 
 void ClientChannelSecurity::Authorize(grpc::ClientContext* context) const {

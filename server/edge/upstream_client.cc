@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/channel_target.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 
@@ -33,7 +34,7 @@ UpstreamClient::UpstreamClient(UpstreamOptions options) : options_(std::move(opt
   } else if (!options_.security.server_name.empty()) {
     args.SetSslTargetNameOverride(options_.security.server_name);
   }
-  channel_ = grpc::CreateCustomChannel(options_.address, credentials, args);
+  channel_ = grpc::CreateCustomChannel(ChannelTarget(options_.address), credentials, args);
   kv_ = kvstore::v1::KV::NewStub(channel_);
   replication_ = kvstore::v1::Replication::NewStub(channel_);
 }
