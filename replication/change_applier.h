@@ -43,6 +43,14 @@ class ChangeApplier {
   // A standby's leader says every version up to `version` is committed (docs/ha.md). An error
   // ends the stream.
   virtual absl::Status OnCommitted(uint64_t /*version*/) { return absl::OkStatus(); }
+  // The version readers of this node see, which freshness is measured by: applied_version(),
+  // except at a standby, which holds proposed changes it does not show yet.
+  virtual uint64_t visible_version() const { return applied_version(); }
+  // The stream's start, before anything on it is applied; an error ends the stream (a standby
+  // checks it comes from the leader of the epoch it prepared for).
+  virtual absl::Status CheckStart(const kvstore::v1::StreamStart& /*start*/) {
+    return absl::OkStatus();
+  }
 };
 
 // A downstream holding every key bootstraps, and re-bootstraps after a RESET, from a snapshot.

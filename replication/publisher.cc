@@ -65,12 +65,14 @@ void Publisher::Append(const std::vector<std::shared_ptr<const Change>>& changes
   absl::MutexLock l(&mu_);
   AddToTail(changes);
   committed_ = head_;
+  TrimTail();
 }
 
 void Publisher::Propose(const std::vector<std::shared_ptr<const Change>>& changes) {
   if (changes.empty()) return;
   absl::MutexLock l(&mu_);
   AddToTail(changes);
+  TrimTail();
 }
 
 void Publisher::Commit(uint64_t version) {
@@ -142,12 +144,13 @@ void Publisher::AddToTail(const std::vector<std::shared_ptr<const Change>>& chan
     tail_bytes_ += ChangeBytes(*change);
     head_ = change->version();
   }
-  TrimTail();
   kick_ = true;
 }
 
 void Publisher::TrimTail() {
-  while (!tail_.empty() &&
+  // Proposed changes (beyond committed_) stay: they are not in the change log yet, and a standby
+  // can only get them from here.
+  while (!tail_.empty() && tail_start_ <= committed_ &&
          (tail_.size() > options_.tail_changes || tail_bytes_ > options_.tail_bytes)) {
     tail_bytes_ -= ChangeBytes(*tail_.front().change);
     tail_.pop_front();
@@ -178,6 +181,7 @@ SubscribeStream* Publisher::NewStream(const std::string& peer, const std::string
     session->peer = peer;
     session->identity = identity;
     session->connected_micros = clock_->MonotonicMicros();
+    session->serial = ++next_serial_;
     if (closing_) {
       session->finish_requested = true;
       session->finish_status =
@@ -270,6 +274,16 @@ void Publisher::OnHello(SubscribeStream* stream, const kvstore::v1::SubscribeHel
     RequestReset(
         s, absl::StrCat("version ", s->cursor,
                         " is no longer in the change log (oldest retained: ", log_->oldest(), ")"));
+  } else if (s->cursor > Limit(*s) + 1 && !hello.history_id().empty() &&
+             hello.history_id() == history_id_) {
+    // Same history, only further along: this node has not caught up yet (a standby central node
+    // the downstream failed over to, a relay that restarted). Its versions will come; a RESET
+    // would throw away good data. The downstream retries.
+    EndSession(s, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               absl::StrCat("the downstream is at version ", s->cursor - 1,
+                                            ", ahead of this node's ", Limit(*s),
+                                            " in the same history; retry")));
+    return;
   } else if (s->cursor > Limit(*s) + 1) {
     // The downstream holds versions this upstream never had: it was restored from an older
     // backup (or a relay lost writes). Its extra versions name other changes; start it over.
@@ -290,7 +304,7 @@ void Publisher::OnPing(SubscribeStream* stream, const kvstore::v1::Ping& ping) {
     auto it = sessions_.find(stream);
     if (it == sessions_.end()) return;
     if (!HandlePing(it->second.get(), ping)) return;
-    ack = StandbyAck{it->second->node_id, it->second->acked, true};
+    ack = StandbyAck{it->second->node_id, it->second->acked, true, it->second->serial};
   }
   NotifyStandby(ack);
 }
@@ -354,7 +368,9 @@ void Publisher::OnDone(SubscribeStream* stream) {
     if (it == sessions_.end()) return;
     KV_LOG(INFO) << "downstream " << it->second->node_id << " (" << it->second->peer
                  << ") disconnected at version " << it->second->acked;
-    if (it->second->standby) gone = StandbyAck{it->second->node_id, it->second->acked, false};
+    if (it->second->standby) {
+      gone = StandbyAck{it->second->node_id, it->second->acked, false, it->second->serial};
+    }
     sessions_.erase(it);
     kick_ = true;
   }
@@ -532,7 +548,12 @@ void Publisher::Run() {
           continue;
         }
         AttachPong(&s->pongs, s->cursor, &s->outgoing);
-        if (s->standby && s->sent_committed < committed_) {
+        // Every message to a standby says what is committed: one that catches up in several
+        // messages learns it for the changes of each.
+        if (s->standby && s->outgoing.ByteSizeLong() > 0) {
+          s->outgoing.set_committed_version(committed_);
+          s->sent_committed = committed_;
+        } else if (s->standby && s->sent_committed < committed_) {
           s->outgoing.set_committed_version(committed_);
           s->sent_committed = committed_;
         }

@@ -55,6 +55,9 @@ struct StandbyAck {
   uint64_t acked = 0;
   // False: its stream has ended.
   bool connected = true;
+  // Which stream (increasing with each new one): a reconnected standby's acknowledgements
+  // start over, and an old stream's end does not end the new one.
+  uint64_t stream = 0;
 };
 
 class Publisher {
@@ -127,6 +130,7 @@ class Publisher {
     std::string node_id, address, mode;
     // A standby central node: sent proposed changes, and the committed version.
     bool standby = false;
+    uint64_t serial = 0;  // StandbyAck::stream
     uint64_t sent_committed = 0;
     int64_t connected_micros = 0;
     bool began = false;  // reads started; only then may Finish be issued
@@ -203,6 +207,7 @@ class Publisher {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool kick_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t resets_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_serial_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

@@ -37,7 +37,7 @@ absl::Status StreamReceiver::Handle(kvstore::v1::UpstreamMessage* message) {
   if (message->has_pong()) {
     const auto& pong = message->pong();
     freshness_->OnPong(pong.t0_micros(), pong.head_version(), pong.upstream_staleness_micros(),
-                       applier_->applied_version());
+                       applier_->visible_version());
   }
   return absl::OkStatus();
 }
@@ -47,6 +47,7 @@ absl::Status StreamReceiver::HandleStart(const kvstore::v1::StreamStart& start) 
     std::vector<std::string> chain(start.chain().begin(), start.chain().end());
     if (absl::Status s = CheckNoCycle(self_node_id_, chain); !s.ok()) return s;
   }
+  if (absl::Status s = applier_->CheckStart(start); !s.ok()) return s;
   started_ = true;
   start_ = start;
   if (from_version_ == 0) {
@@ -146,7 +147,7 @@ absl::Status StreamReceiver::HandleChanges(kvstore::v1::UpstreamMessage* message
   changes_applied_ += batch.size();
   ++batches_applied_;
   uint64_t applied = applier_->applied_version();
-  freshness_->OnApplied(applied);
+  freshness_->OnApplied(applier_->visible_version());
   if (on_applied_) on_applied_(applied);
   return absl::OkStatus();
 }

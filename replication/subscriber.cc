@@ -331,7 +331,10 @@ absl::Status Subscriber::Stream(bool* progressed, bool after_snapshot) {
           ack.mutable_ping()->set_applied_version(applier_->applied_version());
           if (!write(ack)) handled = absl::UnavailableError("cannot acknowledge to the leader");
         }
-        if (handled.ok() && committed != 0) handled = applier_->OnCommitted(committed);
+        if (handled.ok() && committed != 0) {
+          handled = applier_->OnCommitted(committed);
+          freshness_->OnApplied(applier_->visible_version());
+        }
       }
       if (!was_started && receiver.started()) {
         started.store(true);

@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   auto on_cluster_data = options.on_cluster_data;
   wp.replicate = options.replicate;
   wp.may_acknowledge = options.may_acknowledge;
+  wp.abandon = options.abandon;
   const bool proposed = static_cast<bool>(options.replicate);
   wp.on_commit = [publisher, hub, on_cluster_data, proposed](const CommittedChanges& changes) {
     // A leader with standbys proposed the batch to them already: it is committed now.

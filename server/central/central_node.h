@@ -76,6 +76,7 @@ struct CentralOptions {
   // seeds the key set only when it leads. Empty = a central node alone.
   std::function<absl::Status(const CommittedChanges&)> replicate;
   std::function<absl::Status()> may_acknowledge;
+  std::function<void(const absl::Status&)> abandon;
   std::function<int64_t()> staleness_micros;
   // Watchers (KV.Watch, GET /v1/watch): limits and progress interval. node_id, max_value_bytes
   // (= push_value_limit) and max_key_bytes are filled in by Open.

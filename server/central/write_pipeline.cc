@@ -120,14 +120,21 @@ absl::Status WritePipeline::WriteBatchOf(const CommittedChanges& changes,
   // Stamped and encoded before the standbys see the changes (the stamps are part of them).
   auto prepared = store_->PrepareStamped(writable);
   if (!prepared.ok()) return prepared.status();
-  if (absl::Status s = options_.replicate(changes); absl::IsUnavailable(s)) {
-    return s;  // refused before anything was proposed (too few standbys in sync)
+  if (absl::Status s = options_.replicate(changes);
+      absl::IsUnavailable(s) || absl::IsResourceExhausted(s)) {
+    return s;  // refused before anything was proposed (too few standbys, no disk space)
   } else if (!s.ok()) {
-    // Not refused before writing in the sense of RESOURCE_EXHAUSTED/UNAVAILABLE: the standbys
-    // may hold the batch, and a new leader would commit it.
+    // The standbys may hold the batch, and a new leader would commit it.
     return absl::AbortedError(absl::StrCat("the write's outcome is unknown: ", s.message()));
   }
-  return store_->WritePrepared(prepared->get());
+  if (absl::Status written = store_->WritePrepared(prepared->get()); !written.ok()) {
+    // The standbys hold it: not a definite failure, and its versions must never be reused.
+    if (options_.abandon) options_.abandon(written);
+    return absl::AbortedError(absl::StrCat(
+        "the write's outcome is unknown: the leader could not write a batch its standbys hold (",
+        written.message(), "); it steps down and a standby commits it"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(const std::string& key,

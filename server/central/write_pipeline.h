@@ -85,6 +85,9 @@ struct WritePipelineOptions {
   // Both run on the writer thread; empty = a central node alone.
   std::function<absl::Status(const CommittedChanges&)> replicate;
   std::function<absl::Status()> may_acknowledge;
+  // Called when a batch `replicate` accepted could not be written here: its versions are spent
+  // (the standbys hold them), so this node must stop leading.
+  std::function<void(const absl::Status&)> abandon;
   // Observes each batch (ops, time spent writing), for metrics.
   std::function<void(size_t ops, double seconds)> on_batch;
 };

@@ -78,9 +78,18 @@ void HaController::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-HaController::Role HaController::role() const {
+HaController::Role HaController::role() const { return role_.load(); }
+
+bool HaController::LeaderTrusted() const {
+  if (role_.load() != Role::kLeader) return false;
   absl::MutexLock l(&mu_);
-  return role_;
+  return lease_ != nullptr && lease_->Trusted() && !must_step_down_.load();
+}
+
+void HaController::AbandonLeadership(const absl::Status& why) {
+  KV_LOG(ERROR) << "a batch the standbys hold could not be written here (" << why
+                << "); stepping down so that a standby commits it";
+  must_step_down_.store(true);
 }
 
 uint64_t HaController::epoch() const {
@@ -108,11 +117,12 @@ std::shared_ptr<UpstreamClient> HaController::leader() const {
 }
 
 int64_t HaController::StalenessMicros() const {
-  {
-    absl::MutexLock l(&mu_);
-    if (role_ == Role::kLeader) return 0;
-  }
-  return freshness_.StalenessMicros();
+  // Lock-free: called by the publisher under its own lock.
+  if (role_.load() == Role::kLeader) return 0;
+  const int64_t led_until = led_until_micros_.load();
+  int64_t staleness = freshness_.StalenessMicros();
+  if (led_until != 0) staleness = std::min(staleness, clock_->MonotonicMicros() - led_until);
+  return staleness;
 }
 
 absl::Status HaController::Replicate(const CommittedChanges& changes) {
@@ -121,23 +131,28 @@ absl::Status HaController::Replicate(const CommittedChanges& changes) {
   {
     // Proposing under mu_: a step-down (which takes mu_) never interleaves with it.
     absl::MutexLock l(&mu_);
-    if (role_ != Role::kLeader || lease_ == nullptr || !lease_->Trusted()) {
+    if (role_ != Role::kLeader || lease_ == nullptr || !lease_->Trusted() ||
+        must_step_down_.load()) {
       return absl::UnavailableError(
           "this central node is not the leader (any more); nothing was written");
     }
     sync = sync_;
     lease = lease_;
-    if (absl::Status ready = sync->Ready(); !ready.ok()) return ready;
-    node_->publisher()->Propose(changes);
   }
+  if (absl::Status ready = sync->Ready(); !ready.ok()) return ready;
+  // A write the store would refuse is refused before the standbys see it: once they hold a
+  // batch, its versions are spent.
+  if (absl::Status accepted = node_->store()->WritesAccepted(); !accepted.ok()) return accepted;
+  // Only the commit thread proposes, and a step-down drains it (WaitIdle) before it forgets
+  // what was proposed.
+  node_->publisher()->Propose(changes);
   // Lock-free: WaitFor holds the sync set's lock while it asks. A step-down (and Stop) ends the
   // lease's trust first.
   return sync->WaitFor(changes.back()->version(), [lease] { return !lease->Trusted(); });
 }
 
 absl::Status HaController::MayAcknowledge() const {
-  absl::MutexLock l(&mu_);
-  if (role_ == Role::kLeader && lease_ != nullptr && lease_->Trusted()) return absl::OkStatus();
+  if (LeaderTrusted()) return absl::OkStatus();
   return absl::AbortedError(
       "the write's outcome is unknown: this node's leadership lapsed before it could "
       "acknowledge it (the new leader holds it if it was committed)");
@@ -251,6 +266,7 @@ void HaController::Follow(const LeaderRecord& leader) {
       client->replication(), leader.address, standby_.get(),
       static_cast<replication::SnapshotTarget*>(standby_.get()), &freshness_, clock_, sub);
   following_ = leader;
+  previous_leader_ = leader.node_id;
   {
     absl::MutexLock l(&mu_);
     role_ = Role::kStandby;
@@ -279,6 +295,11 @@ void HaController::StopFollowing() {
 
 bool HaController::Campaign(LeaderRecord* won) {
   StopFollowing();
+  // Half a snapshot is not a history to lead with.
+  if (inner_applier_->NeedsBootstrap()) {
+    KV_LOG(INFO) << "not a candidate: this node's data is being rebuilt from a snapshot";
+    return false;
+  }
   auto starts = ReadEpochs();
   if (!starts.ok()) return false;
   const uint64_t newest = starts->empty() ? 0 : starts->rbegin()->first;
@@ -308,14 +329,17 @@ bool HaController::Campaign(LeaderRecord* won) {
   auto insync = etcd_->Get(layout_.insync());
   auto candidates = etcd_->GetPrefix(layout_.candidates());
   if (!leader.ok() || !insync.ok() || !candidates.ok() || *leader) return give_up();
+  // Once a leader has recorded an in-sync set (itself and the standbys it waits for), only
+  // its members hold every acknowledged write; before that (a new cluster), anyone may lead.
+  const bool recorded = insync->has_value();
   std::vector<std::string> members;
   int64_t insync_mod = 0;
-  if (*insync) {
+  if (recorded) {
     members = EtcdLayout::DecodeMembers((*insync)->value);
     insync_mod = (*insync)->mod_revision;
   }
-  auto eligible = [&members](const std::string& id) {
-    return members.empty() || std::find(members.begin(), members.end(), id) != members.end();
+  auto eligible = [&](const std::string& id) {
+    return !recorded || std::find(members.begin(), members.end(), id) != members.end();
   };
   if (!eligible(options_.node_id)) {
     KV_LOG(INFO) << "not a candidate: this node is not in sync (in sync: "
@@ -371,32 +395,43 @@ void HaController::Lead(const LeaderRecord& me) {
   }
   const uint64_t from = node_->store()->head_version() + 1;
   absl::Status ready = standby_->CommitAllPending();
-  std::vector<std::string> members;
+  std::vector<std::string> members;  // etcd's, less this node
+  std::vector<std::string> waited;   // and less the previous leader
   if (ready.ok()) {
     auto insync = etcd_->Get(layout_.insync());
     if (!insync.ok()) {
       ready = insync.status();
     } else if (*insync) {
       for (std::string& id : EtcdLayout::DecodeMembers((*insync)->value)) {
-        if (id != options_.node_id) members.push_back(std::move(id));
+        if (id == options_.node_id) continue;
+        if (id != previous_leader_) waited.push_back(id);
+        members.push_back(std::move(id));
       }
     }
   }
   if (!ready.ok()) {
     KV_LOG(ERROR) << "elected, but cannot lead: " << ready << "; stepping down";
     lease->Stop(/*revoke=*/true);
-    absl::MutexLock l(&mu_);
-    lease_.reset();
+    {
+      absl::MutexLock l(&mu_);
+      lease_.reset();
+    }
+    // Let another candidate win rather than this node again at once.
+    SleepUnlessStopped(options_.lease_ttl);
     return;
   }
   SyncStandbysOptions sync_options;
   sync_options.required = options_.sync_standbys;
   sync_options.lag_timeout = options_.standby_timeout;
   const int64_t revision = me.create_revision;
-  sync_options.persist = [this, revision](const std::vector<std::string>& ids) {
+  sync_options.persist = [this, revision](const std::vector<std::string>& standbys) {
+    // The leader is a member too: it holds every acknowledged write (it writes after its
+    // standbys hold them), so it may lead again after a restart.
+    std::vector<std::string> ids = standbys;
+    ids.push_back(options_.node_id);
     return PersistInSync(revision, ids);
   };
-  auto sync = std::make_shared<SyncStandbys>(clock_, sync_options, members,
+  auto sync = std::make_shared<SyncStandbys>(clock_, sync_options, members, waited,
                                              node_->store()->head_version());
   node_->publisher()->SetEpoch(me.epoch);
   node_->publisher()->SetStandbyObserver(
@@ -416,17 +451,29 @@ void HaController::Lead(const LeaderRecord& me) {
                << from << "); waiting for " << options_.sync_standbys
                << " standby(s) in sync (in sync before: " << EtcdLayout::EncodeMembers(members)
                << ")";
-  while (!Stopping() && lease->Trusted()) SleepUnlessStopped(options_.poll_interval);
+  while (!Stopping() && lease->Trusted() && !must_step_down_.load()) {
+    // Wake at the poll interval, or when trust would run out if sooner.
+    const int64_t left = lease->TrustedUntilMicros() - clock_->MonotonicMicros();
+    SleepUnlessStopped(std::min(options_.poll_interval, absl::Microseconds(std::max<int64_t>(left, 1000))));
+  }
 
-  // Step down: trust ends first (a batch waiting for its standbys gives up), then the role, so
-  // that nothing new is proposed, then the pipeline is closed and drained, and the publisher
+  // Step down: the role first (reads stop being answered as the leader's, nothing new is
+  // proposed), then trust ends (a batch waiting for its standbys gives up; the revoke lets a
+  // standby take over at once), then the pipeline is closed and drained, and the publisher
   // forgets what was proposed and not committed.
+  const bool abandoned = must_step_down_.load();
   KV_LOG(WARN) << "stepping down as leader of epoch " << me.epoch
-               << (Stopping() ? " (shutting down)" : " (the lease can no longer be trusted)");
-  lease->Stop(/*revoke=*/true);
+               << (Stopping()   ? " (shutting down)"
+                   : abandoned ? " (a batch could not be written here)"
+                               : " (the lease can no longer be trusted)");
   {
     absl::MutexLock l(&mu_);
     role_ = Role::kJoining;
+    led_until_micros_ = clock_->MonotonicMicros();
+  }
+  lease->Stop(/*revoke=*/true);
+  {
+    absl::MutexLock l(&mu_);
     lease_.reset();
     sync_.reset();
     leader_address_.clear();
@@ -435,6 +482,9 @@ void HaController::Lead(const LeaderRecord& me) {
   node_->pipeline()->WaitIdle();
   node_->publisher()->SetStandbyObserver(nullptr);
   node_->publisher()->DropProposed(node_->store()->head_version());
+  must_step_down_.store(false);
+  // Let another candidate win the next election rather than this node again at once.
+  if (abandoned) SleepUnlessStopped(options_.lease_ttl);
 }
 
 }  // namespace kv::server

@@ -18,6 +18,7 @@
 // does its work on its own thread. Ownership: owns its etcd client, lease, standby machinery
 // and subscriber; the CentralNode outlives it (Stop before the node stops).
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -75,6 +76,10 @@ class HaController {
   // staleness a standby reports downstream; bound before the node opens.
   absl::Status Replicate(const CommittedChanges& changes);
   absl::Status MayAcknowledge() const;
+  // The write pipeline could not write a batch its standbys hold (`why`): step down.
+  void AbandonLeadership(const absl::Status& why);
+  // This node leads and its lease can be trusted now (strong reads may be answered here).
+  bool LeaderTrusted() const;
   int64_t StalenessMicros() const;
 
   // `bound_address`: the gRPC address the node serves on, advertised when HaOptions::advertise
@@ -121,15 +126,26 @@ class HaController {
   // The controller's thread only.
   std::unique_ptr<replication::Subscriber> subscriber_;
   LeaderRecord following_;
+  // The last leader this node followed: when this node is elected after it, it does not wait
+  // for it (it must come back as a standby and catch up first).
+  std::string previous_leader_;
 
   mutable absl::Mutex mu_;
-  Role role_ ABSL_GUARDED_BY(mu_) = Role::kJoining;
+  // Read lock-free (the publisher asks StalenessMicros under its own lock, and Replicate
+  // proposes to the publisher: a lock here on both paths would deadlock); written under mu_.
+  std::atomic<Role> role_{Role::kJoining};
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
   std::string leader_address_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<UpstreamClient> leader_client_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<ha::LeaderLease> lease_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<SyncStandbys> sync_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // When this node last stopped leading (monotonic micros; 0 = never led): until a standby
+  // stream proves better, its data is as fresh as that moment.
+  std::atomic<int64_t> led_until_micros_{0};
+  // Set when a batch the standbys hold could not be written here: this node must not lead on
+  // (the next batch would reuse those versions); the controller steps down.
+  std::atomic<bool> must_step_down_{false};
   std::thread thread_;
 };
 

@@ -15,7 +15,8 @@ absl::Status NoLeader() {
 template <typename Request, typename Response, typename Local, typename Upstream>
 void HaNode::Read(const Request& request, Response* response, const CallContext& call, Done done,
                   Local local, Upstream upstream) {
-  if (ha_->role() == HaController::Role::kLeader) return local(std::move(done));
+  // The leader answers as a central node alone, while its lease can be trusted.
+  if (ha_->LeaderTrusted()) return local(std::move(done));
   const kvstore::v1::ReadOptions& options = request.options();
   ReadRouteFacts facts;
   facts.strong = options.consistency() == kvstore::v1::CONSISTENCY_STRONG;

@@ -68,6 +68,14 @@ absl::Status StandbyApplier::Apply(const std::vector<std::shared_ptr<const Chang
   return absl::OkStatus();
 }
 
+absl::Status StandbyApplier::CheckStart(const kvstore::v1::StreamStart& start) {
+  if (start.epoch() == epoch_ && epoch_ != 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("standby: node ", start.node_id(), " serves epoch ", start.epoch(),
+                   ", but this standby prepared to follow the leader of epoch ", epoch_,
+                   "; waiting for etcd to name the leader"));
+}
+
 absl::Status StandbyApplier::OnCommitted(uint64_t version) {
   return ApplyPendingThrough(version);
 }

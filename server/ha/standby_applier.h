@@ -55,6 +55,11 @@ class StandbyApplier final : public replication::ChangeApplier,
   absl::Status Apply(
       const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes) override;
   absl::Status OnCommitted(uint64_t version) override;
+  // Readers see committed changes only.
+  uint64_t visible_version() const override { return store_->head_version(); }
+  // The stream must come from the leader of the epoch Validate prepared for: pending changes
+  // are recorded under that epoch, and the epoch rule is only sound if they truly are its.
+  absl::Status CheckStart(const kvstore::v1::StreamStart& start) override;
 
   // SnapshotTarget: the pending changes are forgotten first (the snapshot replaces everything).
   bool NeedsBootstrap() const override { return inner_->NeedsBootstrap(); }

@@ -7,10 +7,11 @@
 namespace kv::server {
 
 SyncStandbys::SyncStandbys(Clock* clock, SyncStandbysOptions options,
-                           std::vector<std::string> members, uint64_t head)
+                           std::vector<std::string> recorded, std::vector<std::string> waited,
+                           uint64_t head)
     : clock_(clock), options_(std::move(options)), started_micros_(clock->MonotonicMicros()) {
-  waited_.insert(members.begin(), members.end());
-  recorded_ = waited_;
+  waited_.insert(waited.begin(), waited.end());
+  recorded_.insert(recorded.begin(), recorded.end());
   proposed_ = head;
   thread_ = std::thread([this] { Run(); });
 }
@@ -26,6 +27,8 @@ SyncStandbys::~SyncStandbys() {
 void SyncStandbys::OnAck(const replication::StandbyAck& ack) {
   absl::MutexLock l(&mu_);
   Standby& s = standbys_[ack.node_id];
+  if (ack.stream < s.stream) return;  // an older stream's news, after the new one began
+  if (ack.stream > s.stream) s = Standby{ack.stream, 0, true};
   s.connected = ack.connected;
   if (ack.connected) s.acked = std::max(s.acked, ack.acked);
 }
@@ -46,6 +49,10 @@ absl::Status SyncStandbys::WaitFor(uint64_t version, const std::function<bool()>
   waiting_since_ = clock_->MonotonicMicros();
   auto held = [this, version]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (static_cast<int>(waited_.size()) < options_.required) return false;
+    // A member etcd names but this leader does not wait for could be elected without the batch.
+    for (const std::string& id : recorded_) {
+      if (!waited_.count(id)) return false;
+    }
     for (const std::string& id : waited_) {
       auto it = standbys_.find(id);
       if (it == standbys_.end() || it->second.acked < version) return false;

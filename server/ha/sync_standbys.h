@@ -43,9 +43,12 @@ struct SyncStandbysOptions {
 
 class SyncStandbys {
  public:
-  // `members` is the set etcd holds when this node became the leader.
-  SyncStandbys(Clock* clock, SyncStandbysOptions options, std::vector<std::string> members,
-               uint64_t head);
+  // `recorded`: the standbys etcd's set holds when this node became the leader; `waited`: those
+  // of them to wait for (the previous leader, which must catch up as a standby first, is left
+  // out). Until etcd holds `waited`, no batch is acknowledged: every recorded member must be
+  // waited for.
+  SyncStandbys(Clock* clock, SyncStandbysOptions options, std::vector<std::string> recorded,
+               std::vector<std::string> waited, uint64_t head);
   ~SyncStandbys();
 
   void OnAck(const replication::StandbyAck& ack);
@@ -57,7 +60,10 @@ class SyncStandbys {
   std::vector<std::string> members() const;
 
  private:
+  // Its current stream: acknowledgements count per stream (a standby that reconnected, perhaps
+  // after a snapshot wiped it, must prove again what it holds).
   struct Standby {
+    uint64_t stream = 0;
     uint64_t acked = 0;
     bool connected = false;
   };

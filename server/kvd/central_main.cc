@@ -91,6 +91,10 @@ absl::Status SetUpHa(const CentralFlags& flags, const ServeOptions& serve,
   for (absl::Status s : {
            ParsePositiveDurationFlagInto("--ha-lease-ttl", flags.ha_lease_ttl,
                                          &ha_options.lease_ttl),
+           // etcd grants leases in whole seconds; trusting a fraction more would break the fence.
+           ha_options.lease_ttl % absl::Seconds(1) == absl::ZeroDuration()
+               ? absl::OkStatus()
+               : absl::InvalidArgumentError("--ha-lease-ttl must be whole seconds (etcd's unit)"),
            ParsePositiveDurationFlagInto("--ha-standby-timeout", flags.ha_standby_timeout,
                                          &ha_options.standby_timeout),
            ParsePositiveDurationFlagInto("--standby-max-staleness", flags.standby_max_staleness,
@@ -104,6 +108,7 @@ absl::Status SetUpHa(const CentralFlags& flags, const ServeOptions& serve,
   HaController* c = ha->get();
   options->replicate = [c](const CommittedChanges& changes) { return c->Replicate(changes); };
   options->may_acknowledge = [c] { return c->MayAcknowledge(); };
+  options->abandon = [c](const absl::Status& why) { c->AbandonLeadership(why); };
   options->staleness_micros = [c] { return c->StalenessMicros(); };
   return absl::OkStatus();
 }
