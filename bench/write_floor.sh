@@ -7,6 +7,9 @@
 # 8 s of kvbench writes (CONCURRENCY in flight [64], 100-byte values, 100,000 keys) and prints
 # ops/s, p99 and the server's CPU per Put (user + system from /proc/PID/stat; for the central node
 # its own process only, the edges' apply is not counted), then the ratio of the means.
+# With KVD_BASELINE=PATH (another kvd binary, e.g. one built from the commit before a change), a
+# second central node with its two edges runs from it, and each round measures it too, so a
+# change is compared with what came before in the same run (the machine is noisy).
 # Build first: ninja -C build kvd kvbench kv_floor_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,30 +21,44 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -r
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ready() { for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.1; done; echo "not ready: $1" >&2; exit 1; }
 
-C=127.0.0.1:$(port)
-build/bin/kvd central --listen "$C" --data-dir "$WORK/c" --ready-file "$WORK/c.ready" \
-  >"$WORK/c.log" 2>&1 &
-CENTRAL=$!
-PIDS+=($CENTRAL)
-ready "$WORK/c.ready"
-for e in 1 2; do
-  build/bin/kvd edge --mode full --upstream "$C" --listen 127.0.0.1:0 --data-dir "$WORK/e$e" \
-    --node-id "e$e" --ready-file "$WORK/e$e.ready" >"$WORK/e$e.log" 2>&1 &
-  PIDS+=($!)
-  ready "$WORK/e$e.ready"
-done
+# A central node from binary $1 with two full edges, files under $WORK/$2; sets ADDR and PID.
+start_central() {
+  local bin=$1 dir=$WORK/$2
+  mkdir -p "$dir"
+  ADDR=127.0.0.1:$(port)
+  "$bin" central --listen "$ADDR" --data-dir "$dir/c" --ready-file "$dir/c.ready" \
+    >"$dir/c.log" 2>&1 &
+  PID=$!
+  PIDS+=($PID)
+  ready "$dir/c.ready"
+  for e in 1 2; do
+    "$bin" edge --mode full --upstream "$ADDR" --listen 127.0.0.1:0 --data-dir "$dir/e$e" \
+      --node-id "e$e" --ready-file "$dir/e$e.ready" >"$dir/e$e.log" 2>&1 &
+    PIDS+=($!)
+    ready "$dir/e$e.ready"
+  done
+}
+declare -A TARGET PID_OF
+VARIANTS=(central)
+start_central build/bin/kvd central
+TARGET[central]=$ADDR PID_OF[central]=$PID
+if [ -n "${KVD_BASELINE:-}" ]; then
+  start_central "$KVD_BASELINE" baseline
+  TARGET[baseline]=$ADDR PID_OF[baseline]=$PID
+  VARIANTS+=(baseline)
+fi
 F=127.0.0.1:$(port)
 build/bin/kv_floor_server --listen "$F" --ready-file "$WORK/f.ready" >"$WORK/f.log" 2>&1 &
-FLOOR=$!
-PIDS+=($FLOOR)
+PIDS+=($!)
+TARGET[floor]=$F PID_OF[floor]=$!
+VARIANTS+=(floor)
 ready "$WORK/f.ready"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 
-declare -A SUM=([central]=0 [floor]=0)
+declare -A SUM=([central]=0 [baseline]=0 [floor]=0)
 for round in $(seq 1 "$ROUNDS"); do
-  for variant in central floor; do
-    target=$C pid=$CENTRAL
-    [ "$variant" = floor ] && target=$F pid=$FLOOR
+  for variant in "${VARIANTS[@]}"; do
+    target=${TARGET[$variant]} pid=${PID_OF[$variant]}
     build/bin/kvbench run --target "$target" --workload write --concurrency "$CONCURRENCY" \
       --keys 100000 --value-size 100 --duration 2s --warmup 0s --quiet --json >/dev/null
     before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
@@ -59,5 +76,6 @@ print(j['ops_per_sec'])" "$out")
   done
 done
 python3 -c "
-c, f = ${SUM[central]} / $ROUNDS, ${SUM[floor]} / $ROUNDS
-print(f'mean central {c:,.0f} Puts/s, floor {f:,.0f}: central / floor = {c / f:.2f} (target >= 0.8)')"
+c, b, f = ${SUM[central]} / $ROUNDS, ${SUM[baseline]} / $ROUNDS, ${SUM[floor]} / $ROUNDS
+print(f'mean central {c:,.0f} Puts/s, floor {f:,.0f}: central / floor = {c / f:.2f} (target >= 0.8)')
+if b: print(f'mean baseline {b:,.0f} Puts/s: baseline / floor = {b / f:.2f}, central / baseline = {c / b:.2f}')"

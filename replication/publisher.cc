@@ -144,7 +144,8 @@ void Publisher::AddToTail(const std::vector<std::shared_ptr<const Change>>& chan
     tail_bytes_ += ChangeBytes(*change);
     head_ = change->version();
   }
-  kick_ = true;
+  // No kick_: HasWork sees the new head for every session that can send now, and a session
+  // with a message in flight would only make the thread wake up for nothing.
 }
 
 void Publisher::TrimTail() {
@@ -345,7 +346,9 @@ void Publisher::OnWriteDone(SubscribeStream* stream, bool ok) {
     s->finish_requested = true;
     s->finish_status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to downstream failed");
   }
-  kick_ = true;
+  // No kick_: HasWork sees whether this session has more to send (on the central node it
+  // usually has not until the next batch), so a write done no longer wakes the thread for
+  // nothing.
 }
 
 void Publisher::OnClosing(SubscribeStream* stream, grpc::Status status) {

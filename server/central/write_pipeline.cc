@@ -151,6 +151,25 @@ absl::StatusOr<WritePipeline::KeyState> WritePipeline::CurrentState(const std::s
   return state;
 }
 
+void WritePipeline::AddPut(WriteOp* op, uint64_t version, int64_t now_micros, Overlay* overlay,
+                           WriteResult* result, std::vector<Change*>* writable,
+                           CommittedChanges* changes) {
+  auto change = std::make_shared<Change>();
+  change->set_version(version);
+  change->set_kind(Change::KIND_PUT);
+  change->set_key(std::move(op->key));
+  change->set_value(std::move(op->value));
+  change->set_metadata(std::move(op->metadata));
+  change->set_expiration(op->expiration);
+  change->set_commit_unix_micros(now_micros);
+  (*overlay)[change->key()] = KeyState{true, version, change.get()};
+  result->version = version;
+  result->applied = true;
+  result->expiration = op->expiration;
+  writable->push_back(change.get());
+  changes->push_back(std::move(change));
+}
+
 void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
   const int64_t started_micros = clock_->MonotonicMicros();
   const int64_t now_unix = clock_->UnixSeconds();
@@ -175,6 +194,13 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
       change->set_commit_unix_micros(now_micros);
       writable.push_back(change.get());
       changes.push_back(std::move(change));
+      ++next;
+      continue;
+    }
+    if (op.kind == WriteOp::Kind::kPut && !op.if_version.has_value()) {
+      // An unconditional Put is decided by nothing the key holds: no read here (the store reads
+      // the record it replaces once, for the checksum).
+      AddPut(&op, next, now_micros, &overlay, &result, &writable, &changes);
       ++next;
       continue;
     }
@@ -203,23 +229,19 @@ void WritePipeline::CommitBatch(std::vector<WriteOp>* ops) {
       result.version = head;
       continue;
     }
+    if (op.kind == WriteOp::Kind::kPut) {
+      AddPut(&op, next, now_micros, &overlay, &result, &writable, &changes);
+      ++next;
+      continue;
+    }
     auto change = std::make_shared<Change>();
     change->set_version(next);
-    change->set_key(op.key);
+    change->set_key(std::move(op.key));
     change->set_commit_unix_micros(now_micros);
-    if (op.kind == WriteOp::Kind::kPut) {
-      change->set_kind(Change::KIND_PUT);
-      change->set_value(std::move(op.value));
-      change->set_metadata(std::move(op.metadata));
-      change->set_expiration(op.expiration);
-      overlay[op.key] = KeyState{true, next, change.get()};
-    } else {
-      change->set_kind(Change::KIND_DELETE);
-      overlay[op.key] = KeyState{false, 0, nullptr};
-    }
+    change->set_kind(Change::KIND_DELETE);
+    overlay[change->key()] = KeyState{false, 0, nullptr};
     result.version = next;
     result.applied = true;
-    result.expiration = op.expiration;
     writable.push_back(change.get());
     changes.push_back(std::move(change));
     ++next;

@@ -125,6 +125,11 @@ class WritePipeline {
   // Writes the decided batch: at once, or (a leader with standbys) after they hold it.
   absl::Status WriteBatchOf(const CommittedChanges& changes,
                             const std::vector<kvstore::v1::Change*>& writable);
+  // Adds the Put `op` (decided: it will be written) to the batch at `version`; takes its key and
+  // value.
+  void AddPut(WriteOp* op, uint64_t version, int64_t now_micros, Overlay* overlay,
+              WriteResult* result, std::vector<kvstore::v1::Change*>* writable,
+              CommittedChanges* changes);
   // The key's state as of the writes before it in this batch.
   absl::StatusOr<KeyState> CurrentState(const std::string& key, int64_t now_unix, Overlay* overlay);
   // A commit (write_pipeline_commit.cc): decides it against the current state and returns its
