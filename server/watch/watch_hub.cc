@@ -1,5 +1,7 @@
 #include "server/watch/watch_hub.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -44,7 +46,10 @@ void WatchHub::Start(uint64_t applied_version) {
     head_ = applied_version;
     ring_start_ = applied_version + 1;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kv-watch-hub");
+    Run();
+  });
 }
 
 void WatchHub::Append(const std::vector<std::shared_ptr<const Change>>& changes) {
