@@ -291,7 +291,8 @@ bool WatchHub::Plan(Watcher* w, int64_t now, int64_t* next_due, Work* work) {
     return true;
   }
   if (w->in_flight) return false;
-  if (w->cursor <= head_ && w->cursor < ring_start_) {
+  // Behind the ring: read on from the log, once what the last read took has been sent.
+  if (w->cursor <= head_ && w->cursor < ring_start_ && w->outgoing.events_size() == 0) {
     if (log_ != nullptr && w->cursor >= std::max(floor_, log_->oldest())) {
       w->in_flight = true;
       *work = {w->sink, w, Work::kReadLog, w->cursor, std::min(head_, ring_start_ - 1)};
