@@ -160,7 +160,13 @@ void WatchHub::OnSent(WatchSink* sink, bool ok) {
   if (!ok && !w->end_requested) {
     RequestEnd(w, WatchEnd{absl::CancelledError("the watcher went away")});
   }
-  Touch(w);
+  // The hub thread is woken only when this watcher has something to do before the next round
+  // it plans anyway: a change it has not seen, its end, or a progress message due earlier.
+  // Most completions (a watcher that has read the newest change) wake nobody.
+  if (w->end_requested || w->cursor <= head_ ||
+      w->last_sent_micros + w->interval_micros < next_due_) {
+    Touch(w);
+  }
 }
 
 void WatchHub::OnCancel(WatchSink* sink) {
