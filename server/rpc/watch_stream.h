@@ -26,7 +26,7 @@ class WatchStream final : public grpc::ServerWriteReactor<kvstore::v1::WatchResp
       grpc::CallbackServerContext* context, const WatchEnd& end);
 
   // WatchSink (the hub's thread).
-  void Send(const kvstore::v1::WatchResponse* response) override { StartWrite(response); }
+  void Send(const WatchMessage& message) override { StartWrite(&message.response()); }
   void End(const WatchEnd& end) override;
 
   // gRPC.
