@@ -2,8 +2,8 @@
 # bench/watch_latency/run.sh MODE WATCHERS [WRITES]: starts a central node and one edge (MODE
 # full or cache) on loopback, runs watch_latency with WATCHERS watchers at the edge, stops both.
 # Also prints the edge's CPU (user + system) over the run: in all, per delivered event, and per
-# thread name (the hub's thread is kv-watch-hub). PERF_DATA=FILE: `perf record -g` the edge
-# during the benchmark into FILE.
+# thread name (the hub's thread is kv-watch-hub); and its threads' context switches.
+# PERF_DATA=FILE: `perf record -g` the edge during the benchmark into FILE.
 set -e
 B=${BUILD_BIN:-$(dirname "$0")/../../build/bin}
 D=$(mktemp -d /tmp/watchbench.XXXX)
@@ -22,6 +22,7 @@ ticks() {
     echo "$(cat $t/comm | tr ' ' _) $(cut -d')' -f2 $t/stat | awk '{print $12 + $13}')"
   done | awk '{s[$1] += $2} END {for (n in s) print n, s[n]}' | sort
   echo "ALL $(cut -d')' -f2 /proc/$EPID/stat | awk '{print $12 + $13}')"  # incl. exited threads
+  echo "SWITCHES $(cat /proc/$EPID/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}')"
 }
 ticks > $D/cpu.before
 echo "central $C edge $E ($1); load: $(cat /proc/loadavg)"
@@ -33,7 +34,9 @@ echo "load after: $(cat /proc/loadavg)"
 HZ=$(getconf CLK_TCK)
 DELIVERIES=$(sed -n 's/.*deliveries=\([0-9]*\).*/\1/p' $D/out)
 join -a 2 -e 0 -o 0,1.2,2.2 <(sort $D/cpu.before) <(sort $D/cpu.after) |
-  awk -v hz=$HZ -v n=${DELIVERIES:-0} '{d = ($3 - $2) / hz; if ($1 == "ALL") all = d; else if (d > 0) by = by sprintf(" %s %.2f s;", $1, d)}
-       END {printf "edge CPU: %.2f s (%.1f us per delivered event);%s\n", all, n ? all * 1e6 / n : 0, by}'
+  awk -v hz=$HZ -v n=${DELIVERIES:-0} '$1 == "SWITCHES" {sw = $3 - $2; next}
+       {d = ($3 - $2) / hz; if ($1 == "ALL") all = d; else if (d > 0) by = by sprintf(" %s %.2f s;", $1, d)}
+       END {printf "edge CPU: %.2f s (%.1f us per delivered event);%s\n", all, n ? all * 1e6 / n : 0, by;
+            printf "edge context switches: %d (%.2f per delivered event)\n", sw, n ? sw / n : 0}'
 kill $EPID $CPID; wait $EPID $CPID 2>/dev/null || true
 rm -rf $D
