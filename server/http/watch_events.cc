@@ -76,10 +76,10 @@ class SseSink final : public WatchSink {
     if (gone_) stream_.End();  // ended before the head went out
   }
 
-  void Send(const kvstore::v1::WatchResponse* response) override {
+  void Send(const WatchMessage& message) override {
     absl::MutexLock l(&mu_);
     in_flight_ = true;
-    WriteLocked(FormatWatchEvents(*response));
+    WriteLocked(message.Text(&FormatWatchEvents));  // formatted once for every SSE watcher
   }
   void End(const WatchEnd& end) override {
     json data = {{"code", GrpcCodeName(ToGrpcStatus(end.status).error_code())},

@@ -1,5 +1,7 @@
 #include "server/rpc/kv_service.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include "server/rpc/admission.h"
 #include "server/rpc/watch_stream.h"
 
@@ -58,20 +60,26 @@ grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* context,
   return Serve(context, Method::kList, request, response, &Node::List);
 }
 
-grpc::ServerWriteReactor<kvstore::v1::WatchResponse>* KvService::Watch(
-    grpc::CallbackServerContext* context, const kvstore::v1::WatchRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* KvService::Watch(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* raw) {
   if (hub_ == nullptr || access_ == nullptr) {
     return WatchStream::Refuse(context,
                                {absl::UnimplementedError("this node does not serve watches")});
   }
+  kvstore::v1::WatchRequest request;
+  grpc::ByteBuffer bytes = *raw;  // shares the slices; parsing consumes its buffer
+  if (!grpc::SerializationTraits<kvstore::v1::WatchRequest>::Deserialize(&bytes, &request).ok()) {
+    return WatchStream::Refuse(context,
+                               {absl::InvalidArgumentError("the WatchRequest does not parse")});
+  }
   CallContext call;
   bool hide_reserved = true;
   absl::Status s = AdmitCall(context, gate_, &call);
-  if (s.ok()) s = access_->AuthorizeWatch(call, *request, &hide_reserved);
+  if (s.ok()) s = access_->AuthorizeWatch(call, request, &hide_reserved);
   if (!s.ok()) return WatchStream::Refuse(context, {s});
-  absl::StatusOr<WatchFilter> filter = hub_->MakeFilter(*request, hide_reserved);
+  absl::StatusOr<WatchFilter> filter = hub_->MakeFilter(request, hide_reserved);
   if (!filter.ok()) return WatchStream::Refuse(context, {filter.status()});
-  return WatchStream::Start(context, hub_, *request, *std::move(filter));
+  return WatchStream::Start(context, hub_, request, *std::move(filter));
 }
 
 }  // namespace kv::server

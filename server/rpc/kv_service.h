@@ -1,6 +1,7 @@
 #pragma once
 // gRPC KV service: a thin adapter from the callback API to the node role; Watch streams from
-// the node's WatchHub (server/rpc/watch_stream.h).
+// the node's WatchHub (server/rpc/watch_stream.h), as a raw method so that each message is
+// serialised once for all the watchers it goes to.
 
 #include <grpcpp/grpcpp.h>
 
@@ -13,7 +14,8 @@
 
 namespace kv::server {
 
-class KvService final : public kvstore::v1::KV::CallbackService {
+class KvService final
+    : public kvstore::v1::KV::WithRawCallbackMethod_Watch<kvstore::v1::KV::CallbackService> {
  public:
   // `node` (normally an AuthorizedNode), `gate` and `tracker` must outlive the service; `gate`
   // and `tracker` may be null.
@@ -45,8 +47,9 @@ class KvService final : public kvstore::v1::KV::CallbackService {
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const kvstore::v1::ListRequest* request,
                                  kvstore::v1::ListResponse* response) override;
-  grpc::ServerWriteReactor<kvstore::v1::WatchResponse>* Watch(
-      grpc::CallbackServerContext* context, const kvstore::v1::WatchRequest* request) override;
+  // `request` is a serialised WatchRequest; the answers are serialised WatchResponses.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* request) override;
 
  private:
   // Admits the call and hands it to the node's `call_node`.

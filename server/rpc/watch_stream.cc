@@ -28,7 +28,7 @@ WatchStream* WatchStream::Start(grpc::CallbackServerContext* context, WatchHub* 
   return stream;
 }
 
-grpc::ServerWriteReactor<kvstore::v1::WatchResponse>* WatchStream::Refuse(
+grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchStream::Refuse(
     grpc::CallbackServerContext* context, const WatchEnd& end) {
   auto* stream = new WatchStream(context, nullptr);
   stream->End(end);

@@ -3,6 +3,10 @@
 // hub decides every write and the end (watch_sink.h); this class only moves them to gRPC and
 // reports back, and puts kv-oldest-version / kv-resume-version in the trailing metadata.
 //
+// Watch is a raw method (KvService): the stream writes grpc::ByteBuffers, each the shared,
+// already serialised bytes of a WatchMessage, so a message going to many watchers is serialised
+// once (the wire format is the generated WatchResponse's).
+//
 // Threading and ownership: owned by gRPC; deletes itself in OnDone after telling the hub it is
 // gone. The hub outlives every stream (it is stopped after the server is down).
 
@@ -14,19 +18,18 @@
 
 namespace kv::server {
 
-class WatchStream final : public grpc::ServerWriteReactor<kvstore::v1::WatchResponse>,
-                          public WatchSink {
+class WatchStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public WatchSink {
  public:
   // Registers with `hub` for `request` (already admitted and authorized); a refusal ends the
   // stream at once.
   static WatchStream* Start(grpc::CallbackServerContext* context, WatchHub* hub,
                             const kvstore::v1::WatchRequest& request, WatchFilter filter);
   // Ends a stream that never reached the hub (bad request, refused caller).
-  static grpc::ServerWriteReactor<kvstore::v1::WatchResponse>* Refuse(
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(
       grpc::CallbackServerContext* context, const WatchEnd& end);
 
   // WatchSink (the hub's thread).
-  void Send(const kvstore::v1::WatchResponse* response) override { StartWrite(response); }
+  void Send(const WatchMessage& message) override { StartWrite(&message.grpc_bytes()); }
   void End(const WatchEnd& end) override;
 
   // gRPC.

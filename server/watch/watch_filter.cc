@@ -1,5 +1,8 @@
 #include "server/watch/watch_filter.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/reserved_keys.h"
@@ -37,6 +40,15 @@ absl::StatusOr<WatchFilter> WatchFilter::Make(const kvstore::v1::WatchRequest& r
   }
   f.hide_reserved_ = hide_reserved;
   f.max_value_bytes_ = max_value_bytes;
+  // hidden-reserved flag, value limit, then the sorted keys (each with its length) or the prefix.
+  f.key_ = absl::StrCat(hide_reserved ? "r" : "-", max_value_bytes, ":");
+  if (!f.keys_.empty()) {
+    std::vector<absl::string_view> sorted(f.keys_.begin(), f.keys_.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (absl::string_view key : sorted) absl::StrAppend(&f.key_, "k", key.size(), ":", key);
+  } else {
+    absl::StrAppend(&f.key_, "p", f.prefix_);
+  }
   return f;
 }
 

@@ -34,6 +34,10 @@ class WatchFilter {
 
   bool Matches(const std::string& key) const;
 
+  // Equal for two filters exactly when they match the same changes and make the same events of
+  // them: the hub gives the watchers of equal filters one shared message.
+  const std::string& key() const { return key_; }
+
   // Adds the events of `change` that match (none, or every matching part of a commit) to `out`.
   // Returns the number of events added.
   int AddEvents(const kvstore::v1::Change& change, kvstore::v1::WatchResponse* out) const;
@@ -47,6 +51,7 @@ class WatchFilter {
   absl::flat_hash_set<std::string> keys_;  // empty: the prefix decides
   bool hide_reserved_ = false;
   uint64_t max_value_bytes_ = 0;
+  std::string key_;
 };
 
 }  // namespace kv::server

@@ -33,5 +33,28 @@ TEST(WatchFilterTest, AdminSeesReservedKeys) {
   EXPECT_TRUE(user->Matches("x"));
 }
 
+TEST(WatchFilterTest, KeysAreEqualExactlyForFiltersThatActAlike) {
+  auto key = [](const kvstore::v1::WatchRequest& r, bool hide_reserved = true,
+                uint64_t max_value = 100) {
+    return WatchFilter::Make(r, 512, hide_reserved, max_value)->key();
+  };
+  kvstore::v1::WatchRequest ab, ba, a_prefix, a_key, all;
+  ab.add_keys("a");
+  ab.add_keys("b");
+  ba.add_keys("b");
+  ba.add_keys("a");
+  a_prefix.set_prefix("a");
+  a_key.add_keys("a");
+  EXPECT_EQ(key(ab), key(ba));  // the order of the keys does not matter
+  EXPECT_NE(key(a_prefix), key(a_key));
+  EXPECT_NE(key(all), key(all, /*hide_reserved=*/false));
+  EXPECT_NE(key(all), key(all, true, 101));
+  kvstore::v1::WatchRequest one_key, two_keys;  // a key's bytes cannot pass for two keys
+  one_key.add_keys("k1:x");
+  two_keys.add_keys("k1");
+  two_keys.add_keys("x");
+  EXPECT_NE(key(one_key), key(two_keys));
+}
+
 }  // namespace
 }  // namespace kv::server

@@ -1,5 +1,7 @@
 #include "server/watch/watch_hub.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -11,10 +13,8 @@ namespace kv::server {
 using kvstore::v1::Change;
 
 struct WatchHub::Watcher {
-  explicit Watcher(WatchFilter f) : filter(std::move(f)) {}
-
   WatchSink* sink = nullptr;
-  WatchFilter filter;
+  const WatchFilter* filter = nullptr;  // shared with the watchers of equal filters (filters_)
   uint64_t cursor = 0;        // next version to look at
   uint64_t sent_through = 0;  // every matching change up to this was handed to the sink
   int64_t interval_micros = 0;
@@ -25,8 +25,23 @@ struct WatchHub::Watcher {
   bool end_requested = false;
   bool ended = false;  // End was called: the sink gets nothing more
   WatchEnd end;
-  kvstore::v1::WatchResponse outgoing;
-  size_t outgoing_bytes = 0;
+  // The message in flight (held until OnSent).
+  std::shared_ptr<const WatchMessage> outgoing;
+  // A message this watcher fills alone, begun by a read from the log (null, or has events).
+  std::shared_ptr<WatchMessage> own;
+  size_t own_bytes = 0;
+};
+
+// The messages one planning pass built, for the watchers of one filter at one cursor: each is
+// built once, and every watcher of that filter at that cursor moves to the same cursor after it.
+struct WatchHub::Round {
+  struct Built {
+    std::shared_ptr<const WatchMessage> message;
+    uint64_t cursor;
+  };
+  int64_t now = 0;
+  std::optional<int64_t> staleness;  // asked once per round
+  absl::flat_hash_map<std::pair<const WatchFilter*, uint64_t>, Built> built;
 };
 
 WatchHub::WatchHub(Clock* clock, WatchHubOptions options, const replication::ChangeLog* log,
@@ -44,7 +59,10 @@ void WatchHub::Start(uint64_t applied_version) {
     head_ = applied_version;
     ring_start_ = applied_version + 1;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kv-watch-hub");
+    Run();
+  });
 }
 
 void WatchHub::Append(const std::vector<std::shared_ptr<const Change>>& changes) {
@@ -129,7 +147,11 @@ std::optional<WatchEnd> WatchHub::Add(WatchSink* sink, const kvstore::v1::WatchR
   }
   const uint64_t start = request.start_version() == 0 ? head_ + 1 : request.start_version();
   if (start < OldestLocked()) return TooOld(start, "its change log no longer holds it");
-  auto w = std::make_unique<Watcher>(std::move(filter));
+  auto w = std::make_unique<Watcher>();
+  SharedFilter& shared = filters_[filter.key()];
+  if (shared.filter == nullptr) shared.filter = std::make_unique<WatchFilter>(std::move(filter));
+  ++shared.watchers;
+  w->filter = shared.filter.get();
   w->sink = sink;
   w->cursor = start;
   w->sent_through = start - 1;
@@ -150,12 +172,17 @@ void WatchHub::OnSent(WatchSink* sink, bool ok) {
   if (it == watchers_.end()) return;
   Watcher* w = it->second.get();
   w->in_flight = false;
-  w->outgoing.Clear();
-  w->outgoing_bytes = 0;
+  w->outgoing.reset();
   if (!ok && !w->end_requested) {
     RequestEnd(w, WatchEnd{absl::CancelledError("the watcher went away")});
   }
-  Touch(w);
+  // The hub thread is woken only when this watcher has something to do before the next round
+  // it plans anyway: a change it has not seen, its end, or a progress message due earlier.
+  // Most completions (a watcher that has read the newest change) wake nobody.
+  if (w->end_requested || w->cursor <= head_ ||
+      w->last_sent_micros + w->interval_micros < next_due_) {
+    Touch(w);
+  }
 }
 
 void WatchHub::OnCancel(WatchSink* sink) {
@@ -169,7 +196,11 @@ void WatchHub::OnCancel(WatchSink* sink) {
 
 void WatchHub::OnGone(WatchSink* sink) {
   absl::MutexLock l(&mu_);
-  watchers_.erase(sink);
+  auto it = watchers_.find(sink);
+  if (it == watchers_.end()) return;
+  auto shared = filters_.find(it->second->filter->key());
+  if (--shared->second.watchers == 0) filters_.erase(shared);
+  watchers_.erase(it);
 }
 
 void WatchHub::FinishAll() {
@@ -234,37 +265,66 @@ void WatchHub::RequestEnd(Watcher* w, WatchEnd end) {
   Touch(w);
 }
 
-bool WatchHub::AddChange(Watcher* w, const Change& change, size_t bytes) {
-  if (w->outgoing.events_size() > 0 &&
-      (static_cast<size_t>(w->outgoing.events_size()) >= options_.max_message_events ||
-       w->outgoing_bytes + bytes > options_.max_message_bytes)) {
+bool WatchHub::AddChange(const WatchFilter& filter, const Change& change, size_t bytes,
+                         WatchMessage* out, size_t* out_bytes) const {
+  kvstore::v1::WatchResponse* r = out->mutable_response();
+  if (r->events_size() > 0 &&
+      (static_cast<size_t>(r->events_size()) >= options_.max_message_events ||
+       *out_bytes + bytes > options_.max_message_bytes)) {
     return false;
   }
-  if (w->filter.AddEvents(change, &w->outgoing) > 0) w->outgoing_bytes += bytes;
+  if (filter.AddEvents(change, r) > 0) *out_bytes += bytes;
   return true;
 }
 
-void WatchHub::FillFromRing(Watcher* w) {
-  while (w->cursor <= head_ && w->cursor >= ring_start_) {
-    const Entry& e = ring_[w->cursor - ring_start_];
-    if (!AddChange(w, *e.change, e.bytes)) return;
-    ++w->cursor;
+void WatchHub::FillFromRing(const WatchFilter& filter, uint64_t* cursor, WatchMessage* out,
+                            size_t* out_bytes) const {
+  while (*cursor <= head_ && *cursor >= ring_start_) {
+    const Entry& e = ring_[*cursor - ring_start_];
+    if (!AddChange(filter, *e.change, e.bytes, out, out_bytes)) return;
+    ++*cursor;
   }
 }
 
-void WatchHub::Stamp(Watcher* w, int64_t now) {
+void WatchHub::StampMessage(WatchMessage* m, uint64_t cursor, Round* round) const {
+  if (!round->staleness) round->staleness = staleness_micros_ ? staleness_micros_() : 0;
+  kvstore::v1::WatchResponse* r = m->mutable_response();
   // A watch that starts ahead of this node claims no more than the node has applied.
-  w->outgoing.set_applied_version(std::min(w->cursor - 1, head_));
-  w->outgoing.set_node_id(options_.node_id);
-  int64_t staleness = staleness_micros_ ? staleness_micros_() : 0;
-  w->outgoing.set_staleness_micros(staleness);
+  r->set_applied_version(std::min(cursor - 1, head_));
+  r->set_node_id(options_.node_id);
+  r->set_staleness_micros(*round->staleness);
+}
+
+std::shared_ptr<const WatchMessage> WatchHub::NextMessage(Watcher* w, Round* round) {
+  if (w->own != nullptr) {
+    // Begun from the log: this watcher's alone, finished from the ring.
+    FillFromRing(*w->filter, &w->cursor, w->own.get(), &w->own_bytes);
+    StampMessage(w->own.get(), w->cursor, round);
+    w->own_bytes = 0;
+    return std::move(w->own);
+  }
+  auto [it, inserted] = round->built.try_emplace(std::make_pair(w->filter, w->cursor));
+  if (inserted) {
+    auto m = std::make_shared<WatchMessage>();
+    uint64_t cursor = w->cursor;
+    size_t bytes = 0;
+    FillFromRing(*w->filter, &cursor, m.get(), &bytes);
+    StampMessage(m.get(), cursor, round);
+    it->second = {std::move(m), cursor};
+  }
+  w->cursor = it->second.cursor;
+  return it->second.message;
+}
+
+void WatchHub::Stamp(Watcher* w, int64_t now) {
   w->sent_through = w->cursor - 1;
   w->first_pending = false;
   w->last_sent_micros = now;
   w->in_flight = true;
 }
 
-bool WatchHub::Plan(Watcher* w, int64_t now, int64_t* next_due, Work* work) {
+bool WatchHub::Plan(Watcher* w, Round* round, int64_t* next_due, Work* work) {
+  const int64_t now = round->now;
   if (w->ended) return false;
   // Only a watcher whose message is still in flight lags by its own fault: one that is not is
   // filled right now, whatever this thread's own delay.
@@ -286,7 +346,8 @@ bool WatchHub::Plan(Watcher* w, int64_t now, int64_t* next_due, Work* work) {
     return true;
   }
   if (w->in_flight) return false;
-  if (w->cursor <= head_ && w->cursor < ring_start_) {
+  // Behind the ring: read on from the log, once what the last read took has been sent.
+  if (w->cursor <= head_ && w->cursor < ring_start_ && w->own == nullptr) {
     if (log_ != nullptr && w->cursor >= std::max(floor_, log_->oldest())) {
       w->in_flight = true;
       *work = {w->sink, w, Work::kReadLog, w->cursor, std::min(head_, ring_start_ - 1)};
@@ -298,35 +359,43 @@ bool WatchHub::Plan(Watcher* w, int64_t now, int64_t* next_due, Work* work) {
     *work = {w->sink, w, Work::kEnd};
     return true;
   }
-  FillFromRing(w);
+  std::shared_ptr<const WatchMessage> message = NextMessage(w, round);
   if (w->cursor > head_) w->live = true;
   const bool progress_due = w->live && now - w->last_sent_micros >= w->interval_micros;
-  if (w->first_pending || w->outgoing.events_size() > 0 || progress_due) {
+  if (w->first_pending || message->response().events_size() > 0 || progress_due) {
     Stamp(w, now);
-    *work = {w->sink, w, Work::kSend};
+    w->outgoing = message;
+    *work = {w->sink, w, Work::kSend, 0, 0, std::move(message)};
     return true;
   }
   *next_due = std::min(*next_due, w->last_sent_micros + w->interval_micros);
   return false;
 }
 
-bool WatchHub::FinishLogRead(Watcher* w, uint64_t from, std::vector<Change> changes,
+void WatchHub::FinishLogRead(Watcher* w, uint64_t from, std::vector<Change> changes,
                              absl::Status read) {
   w->in_flight = false;
   Touch(w);
-  if (w->end_requested) return false;
+  if (w->end_requested) return;
   if (read.ok() && (changes.empty() || changes.front().version() != from)) {
     read = absl::OutOfRangeError("the change log no longer holds it");
   }
   if (!read.ok()) {
     RequestEnd(w, TooOld(from, std::string(read.message())));
-    return false;
+    return;
   }
+  auto own = std::make_shared<WatchMessage>();
+  size_t bytes = 0;
   for (const Change& c : changes) {
-    if (c.version() != w->cursor || !AddChange(w, c, c.ByteSizeLong())) break;
+    if (c.version() != w->cursor || !AddChange(*w->filter, c, c.ByteSizeLong(), own.get(), &bytes)) {
+      break;
+    }
     ++w->cursor;
   }
-  return true;
+  if (own->response().events_size() > 0) {
+    w->own = std::move(own);
+    w->own_bytes = bytes;
+  }
 }
 
 void WatchHub::Run() {
@@ -336,6 +405,8 @@ void WatchHub::Run() {
     {
       absl::MutexLock l(&mu_);
       const int64_t now = clock_->MonotonicMicros();
+      Round round;
+      round.now = now;
       kick_ = false;
       // Every watcher when the newest change moved (or a progress message may be due), else only
       // the ones something happened to: a burst of OnSent never rescans every watcher.
@@ -345,7 +416,7 @@ void WatchHub::Run() {
         next_due_ = now + absl::ToInt64Microseconds(options_.progress_interval);
         for (auto& [sink, w] : watchers_) {
           Work one{};
-          if (Plan(w.get(), now, &next_due_, &one)) work.push_back(one);
+          if (Plan(w.get(), &round, &next_due_, &one)) work.push_back(std::move(one));
         }
       } else {
         std::vector<WatchSink*> dirty;
@@ -355,8 +426,8 @@ void WatchHub::Run() {
         for (WatchSink* sink : dirty) {
           auto it = watchers_.find(sink);
           Work one{};
-          if (it != watchers_.end() && Plan(it->second.get(), now, &next_due_, &one)) {
-            work.push_back(one);
+          if (it != watchers_.end() && Plan(it->second.get(), &round, &next_due_, &one)) {
+            work.push_back(std::move(one));
           }
         }
       }
@@ -370,7 +441,7 @@ void WatchHub::Run() {
     for (Work& w : work) {
       switch (w.action) {
         case Work::kSend:
-          w.sink->Send(&w.watcher->outgoing);
+          w.sink->Send(*w.message);
           break;
         case Work::kEnd: {
           w.sink->End(w.watcher->end);

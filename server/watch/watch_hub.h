@@ -13,9 +13,15 @@
 // version the node can serve. Append does no per-watcher work, so no watcher can slow the
 // feeder (replication or the commit thread) or the other watchers.
 //
+// The work per change is per group, not per watcher, where watchers share: watchers with equal
+// filters (WatchFilter::key) share one filter, and in each round of the hub thread the watchers
+// of one filter at one cursor get one shared WatchMessage (built, filtered and encoded once);
+// what remains per watcher is its cursor and the sink's write.
+//
 // Threading: Append and Rebase are called by one feeder at a time (the commit thread, or the
 // subscriber thread); Add, OnSent, OnCancel and OnGone come from the sinks' threads (gRPC, HTTP);
-// the hub's own thread does all sending and reads the log. Everything shared is guarded by mu_.
+// the hub's own thread (kv-watch-hub) does all sending and reads the log. Everything shared is
+// guarded by mu_; a message is built under mu_ and immutable once handed to a sink.
 // Ownership: the node owns the hub; the change log (may be null) and clock outlive it; sinks are
 // owned by their transport and call OnGone before they go away. Shutdown: FinishAll (end every
 // watcher, refuse new ones), then Stop once the transports are down (joins the thread).
@@ -38,6 +44,7 @@
 #include "kvstore/v1/replication.pb.h"
 #include "replication/change_log.h"
 #include "server/watch/watch_filter.h"
+#include "server/watch/watch_message.h"
 #include "server/watch/watch_sink.h"
 
 namespace kv::server {
@@ -117,6 +124,7 @@ class WatchHub {
 
  private:
   struct Watcher;
+  struct Round;
   struct Entry {
     std::shared_ptr<const kvstore::v1::Change> change;
     size_t bytes;
@@ -127,20 +135,34 @@ class WatchHub {
     Watcher* watcher;
     enum { kSend, kEnd, kReadLog } action;
     uint64_t from = 0, to = 0;
+    std::shared_ptr<const WatchMessage> message = nullptr;  // kSend
+  };
+  // One filter and the number of watchers using it.
+  struct SharedFilter {
+    std::unique_ptr<const WatchFilter> filter;
+    size_t watchers = 0;
   };
 
   void Run();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return kick_ || stop_; }
-  // Decides what `w` needs now; returns false when nothing. Updates `next_due`.
-  bool Plan(Watcher* w, int64_t now, int64_t* next_due, Work* work)
+  // Decides what `w` needs now (in `round`); returns false when nothing. Updates `next_due`.
+  bool Plan(Watcher* w, Round* round, int64_t* next_due, Work* work)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Adds matching changes from the ring at w's cursor to its outgoing message.
-  void FillFromRing(Watcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // w's next message from its cursor, and moves the cursor past it: the one this round built for
+  // w's filter at that cursor (built now if none yet), or w's own begun from the log.
+  std::shared_ptr<const WatchMessage> NextMessage(Watcher* w, Round* round)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds the matching changes from the ring at *cursor to `out` until it is full.
+  void FillFromRing(const WatchFilter& filter, uint64_t* cursor, WatchMessage* out,
+                    size_t* out_bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds one change of `bytes` serialized; false when the message is full (nothing added).
-  bool AddChange(Watcher* w, const kvstore::v1::Change& change, size_t bytes)
+  bool AddChange(const WatchFilter& filter, const kvstore::v1::Change& change, size_t bytes,
+                 WatchMessage* out, size_t* out_bytes) const;
+  // Sets what a message says of this node once its events are in (up to `cursor` - 1).
+  void StampMessage(WatchMessage* m, uint64_t cursor, Round* round) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Completes a log read for w (on the hub thread); returns true when there is a message to send.
-  bool FinishLogRead(Watcher* w, uint64_t from, std::vector<kvstore::v1::Change> changes,
+  // Completes a log read for w (on the hub thread): w's own message, or its end.
+  void FinishLogRead(Watcher* w, uint64_t from, std::vector<kvstore::v1::Change> changes,
                      absl::Status read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequestEnd(Watcher* w, WatchEnd end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Something happened to `w` (the thread plans it next round); every watcher needs planning.
@@ -148,6 +170,7 @@ class WatchHub {
   void ScanAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   WatchEnd TooOld(uint64_t start, const std::string& why) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t OldestLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records that w is sent what it has read up to its cursor, at `now`.
   void Stamp(Watcher* w, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
@@ -164,6 +187,8 @@ class WatchHub {
   // The log holds nothing before this (a Rebase dropped the history this hub could serve).
   uint64_t floor_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<WatchSink*, std::unique_ptr<Watcher>> watchers_ ABSL_GUARDED_BY(mu_);
+  // The watchers' filters by WatchFilter::key, each kept while a watcher uses it.
+  absl::flat_hash_map<std::string, SharedFilter> filters_ ABSL_GUARDED_BY(mu_);
   bool kick_ ABSL_GUARDED_BY(mu_) = false;
   // What the next round plans: every watcher, or the ones in dirty_ (sinks; may repeat, may be
   // gone). next_due_: the earliest progress message due (the hub thread's, under mu_).

@@ -119,6 +119,30 @@ TEST_F(WatchHubTest, KeysFilterAndReservedKeysHidden) {
   for (const auto& ev : all.events()) EXPECT_NE(ev.key(), "__kv/auth/jwks");
 }
 
+TEST_F(WatchHubTest, WatchersOfEqualFiltersAtOnePositionShareOneMessage) {
+  WatchHubOptions options;
+  options.progress_interval = absl::Hours(1);
+  Open(options);
+  // Sinks that acknowledge nothing by themselves: each message stays in flight (and alive).
+  RecordingSink& a = Sink(/*ack=*/false);
+  RecordingSink& b = Sink(/*ack=*/false);
+  RecordingSink& keys = Sink(/*ack=*/false);
+  WatchRequest r;
+  r.add_keys("a/1");
+  ASSERT_FALSE(Add(&a, Prefix("a/")));
+  ASSERT_FALSE(Add(&b, Prefix("a/")));
+  ASSERT_FALSE(Add(&keys, r));
+  for (RecordingSink* sink : {&a, &b, &keys}) {
+    AwaitStart(*sink);
+    hub_->OnSent(sink, true);
+  }
+  Append({Put(1, "a/1", "v")});  // one round plans all three
+  for (RecordingSink* sink : {&a, &b, &keys}) ASSERT_TRUE(sink->WaitForEvents(1));
+  EXPECT_EQ(a.shared()[1], b.shared()[1]);
+  EXPECT_NE(a.shared()[1], keys.shared()[1]);  // another filter: its own message
+  EXPECT_EQ(a.messages()[1].SerializeAsString(), keys.messages()[1].SerializeAsString());
+}
+
 TEST_F(WatchHubTest, ACommitIsOneMessageWithItsMatchingPartsAtOneVersion) {
   Open();
   RecordingSink& sink = Sink();

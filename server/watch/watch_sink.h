@@ -15,7 +15,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "kvstore/v1/kv.pb.h"
+#include "server/watch/watch_message.h"
 
 namespace kv::server {
 
@@ -36,8 +36,9 @@ struct WatchEnd {
 class WatchSink {
  public:
   virtual ~WatchSink() = default;
-  // Writes `response`, which stays alive and unchanged until the sink calls OnSent.
-  virtual void Send(const kvstore::v1::WatchResponse* response) = 0;
+  // Writes `message`, which stays alive and unchanged until the sink calls OnSent. The same
+  // message may be in flight to many sinks at once (watch_message.h).
+  virtual void Send(const WatchMessage& message) = 0;
   // Ends the watch.
   virtual void End(const WatchEnd& end) = 0;
 };

@@ -15,10 +15,11 @@ class RecordingSink final : public WatchSink {
   // `ack`: complete every Send at once; false: never (a stalled reader).
   RecordingSink(WatchHub* hub, bool ack = true) : hub_(hub), ack_(ack) {}
 
-  void Send(const kvstore::v1::WatchResponse* response) override {
+  void Send(const WatchMessage& message) override {
     {
       absl::MutexLock l(&mu_);
-      messages_.push_back(*response);
+      messages_.push_back(message.response());
+      shared_.push_back(&message);
     }
     if (ack_) hub_->OnSent(this, true);
   }
@@ -60,6 +61,11 @@ class RecordingSink final : public WatchSink {
     for (const auto& r : messages_) out.insert(out.end(), r.events().begin(), r.events().end());
     return out;
   }
+  // Which WatchMessage each message was (compare only messages in flight at the same time).
+  std::vector<const WatchMessage*> shared() {
+    absl::MutexLock l(&mu_);
+    return shared_;
+  }
   WatchEnd end() {
     absl::MutexLock l(&mu_);
     return end_;
@@ -70,6 +76,7 @@ class RecordingSink final : public WatchSink {
   const bool ack_;
   absl::Mutex mu_;
   std::vector<kvstore::v1::WatchResponse> messages_ ABSL_GUARDED_BY(mu_);
+  std::vector<const WatchMessage*> shared_ ABSL_GUARDED_BY(mu_);
   WatchEnd end_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
 };
