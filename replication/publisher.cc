@@ -14,8 +14,6 @@
 
 namespace kv::replication {
 
-using kvstore::v1::UpstreamMessage;
-
 using kvstore::v1::Change;
 
 namespace {
@@ -77,7 +75,7 @@ void Publisher::Append(const std::vector<std::shared_ptr<const Change>>& changes
       tail_bytes_ = 0;
       tail_start_ = change->version();
     }
-    tail_.push_back(TailEntry{change, now});
+    tail_.push_back(TailEntry{change, now, grpc::Slice()});
     tail_bytes_ += ChangeBytes(*change);
     head_ = change->version();
   }
@@ -88,7 +86,7 @@ void Publisher::Append(const std::vector<std::shared_ptr<const Change>>& changes
 void Publisher::TrimTail() {
   while (!tail_.empty() &&
          (tail_.size() > options_.tail_changes || tail_bytes_ > options_.tail_bytes)) {
-    tail_bytes_ -= ChangeBytes(*tail_.front().change);
+    tail_bytes_ -= ChangeBytes(*tail_.front().change) + tail_.front().encoded.size();
     tail_.pop_front();
     ++tail_start_;
   }
@@ -329,8 +327,7 @@ bool Publisher::HasWork() const {
   return false;
 }
 
-void Publisher::AddChange(const Change& change, UpstreamMessage* out) const {
-  Change* c = out->add_changes();
+void Publisher::AddChange(const Change& change, Change* c) const {
   if (change.kind() != Change::KIND_COMMIT) return AddKeyChange(change, c);
   // A commit travels as one change; each of its parts follows the rule for a single change.
   c->set_version(change.version());
@@ -339,6 +336,24 @@ void Publisher::AddChange(const Change& change, UpstreamMessage* out) const {
   if (change.has_checksum()) c->set_checksum(change.checksum());
   c->mutable_parts()->Reserve(change.parts_size());
   for (const Change& part : change.parts()) AddKeyChange(part, c->add_parts());
+}
+
+bool Publisher::TravelsWhole(const Change& change) const {
+  bool whole = true;
+  ForEachKeyChange(change, [&](const Change& c, uint64_t) {
+    if (c.kind() == Change::KIND_PUT && c.value().size() > options_.push_value_limit &&
+        !IsReservedKey(c.key())) {
+      whole = false;
+    }
+  });
+  return whole;
+}
+
+grpc::Slice Publisher::EncodeAsSent(const Change& change) const {
+  if (TravelsWhole(change)) return EncodeChange(change);
+  Change sent;
+  AddChange(change, &sent);
+  return EncodeChange(sent);
 }
 
 void Publisher::AddKeyChange(const Change& change, Change* c) const {
@@ -361,17 +376,26 @@ void Publisher::AddKeyChange(const Change& change, Change* c) const {
   }
 }
 
+const grpc::Slice& Publisher::Encoded(TailEntry* entry) {
+  if (entry->encoded.size() == 0) {
+    entry->encoded = EncodeAsSent(*entry->change);
+    tail_bytes_ += entry->encoded.size();
+  }
+  return entry->encoded;
+}
+
 bool Publisher::FillFromTail(Session* s) {
   if (s->cursor < tail_start_) return false;
   size_t bytes = 0;
   size_t n = 0;
   while (s->cursor <= head_ && n < options_.max_batch_changes) {
-    const Change& change = *tail_[s->cursor - tail_start_].change;
+    TailEntry& entry = tail_[s->cursor - tail_start_];
+    const Change& change = *entry.change;
     // Close the batch before a change that would take it past the budget, not after: one
     // maximal value must not push a message over the gRPC limit.
     const size_t change_bytes = ChangeBytes(change);
     if (n > 0 && bytes + change_bytes > options_.max_batch_bytes) break;
-    AddChange(change, &s->outgoing);
+    s->outgoing.AddChange(Encoded(&entry));
     bytes += change_bytes;
     ++n;
     ++s->cursor;
@@ -382,9 +406,9 @@ bool Publisher::FillFromTail(Session* s) {
 namespace {
 // Moves the newest pong the session may send (all changes up to its head already sent) into
 // the outgoing message; older eligible pongs are superseded by it.
-void AttachPong(std::deque<kvstore::v1::Pong>* pongs, uint64_t cursor, UpstreamMessage* out) {
+void AttachPong(std::deque<kvstore::v1::Pong>* pongs, uint64_t cursor, StreamMessage* out) {
   while (!pongs->empty() && pongs->front().head_version() < cursor) {
-    *out->mutable_pong() = std::move(pongs->front());
+    *out->fields()->mutable_pong() = std::move(pongs->front());
     pongs->pop_front();
   }
 }
@@ -425,7 +449,7 @@ void Publisher::Run() {
         }
         s->outgoing.Clear();
         if (s->start_pending) {
-          auto* start = s->outgoing.mutable_start();
+          auto* start = s->outgoing.fields()->mutable_start();
           start->set_cluster_id(cluster_id_);
           start->set_history_id(history_id_);
           start->set_head_version(s->from_head ? s->cursor - 1 : head_);
@@ -436,8 +460,8 @@ void Publisher::Run() {
           s->start_pending = false;
         }
         if (s->reset_pending) {
-          s->outgoing.clear_start();
-          *s->outgoing.mutable_reset() = s->reset;
+          s->outgoing.fields()->clear_start();
+          *s->outgoing.fields()->mutable_reset() = s->reset;
           s->reset_pending = false;
           s->finish_requested = true;
           s->finish_status = grpc::Status::OK;
@@ -451,7 +475,7 @@ void Publisher::Run() {
           continue;
         }
         AttachPong(&s->pongs, s->cursor, &s->outgoing);
-        if (s->outgoing.ByteSizeLong() == 0) continue;
+        if (s->outgoing.empty()) continue;
         s->in_flight = true;
         work.push_back({stream, s, Action::kWrite, {}});
       }
@@ -459,7 +483,7 @@ void Publisher::Run() {
     for (Work& w : work) {
       switch (w.action) {
         case Action::kWrite:
-          w.stream->StartWrite(&w.session->outgoing);
+          w.stream->StartWrite(w.session->outgoing.Seal());
           break;
         case Action::kFinish:
           w.stream->Finish(w.status);
@@ -488,14 +512,14 @@ void Publisher::Run() {
             } else {
               for (const Change& c : changes) {
                 if (c.version() > w.to) break;
-                AddChange(c, &s->outgoing);
+                s->outgoing.AddChange(EncodeAsSent(c));
                 s->cursor = c.version() + 1;
               }
               AttachPong(&s->pongs, s->cursor, &s->outgoing);
               write = true;
             }
           }
-          if (write) w.stream->StartWrite(&w.session->outgoing);
+          if (write) w.stream->StartWrite(w.session->outgoing.Seal());
           break;
         }
       }
