@@ -17,6 +17,9 @@ namespace kv::replication {
 using kvstore::v1::Change;
 
 namespace {
+// Pongs one session holds while its changes are not sent (OnPing).
+constexpr size_t kMaxPendingPongs = 64;
+
 uint64_t ChangeBytes(const Change& change) {
   uint64_t bytes = 48;
   ForEachKeyChange(change, [&bytes](const Change& c, uint64_t) {
@@ -242,7 +245,20 @@ void Publisher::OnPing(SubscribeStream* stream, const kvstore::v1::Ping& ping) {
   // appended here before its freshness advanced, so this head covers it.
   pong.set_upstream_staleness_micros(staleness_micros_ ? staleness_micros_() : 0);
   pong.set_head_version(head_);
-  s->pongs.push_back(std::move(pong));
+  // Pongs wait for the changes up to their head to be sent; a stream that does not drain must
+  // not make them pile up. A newer pong with the same head that proves at least as much
+  // replaces the last one; beyond the cap the oldest goes (the downstream's freshness then
+  // advances with a newer one, later: never wrongly).
+  auto proves = [](const kvstore::v1::Pong& p) {
+    return p.t0_micros() - p.upstream_staleness_micros();
+  };
+  if (!s->pongs.empty() && s->pongs.back().head_version() == pong.head_version() &&
+      proves(pong) >= proves(s->pongs.back())) {
+    s->pongs.back() = std::move(pong);
+  } else {
+    s->pongs.push_back(std::move(pong));
+    if (s->pongs.size() > kMaxPendingPongs) s->pongs.pop_front();
+  }
   kick_ = true;
 }
 

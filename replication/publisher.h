@@ -118,6 +118,7 @@ class Publisher {
     bool from_head = false;
     uint64_t cursor = 0;  // next version to send
     uint64_t acked = 0;
+    // Answers waiting for their head to be sent; bounded (OnPing).
     std::deque<kvstore::v1::Pong> pongs;
     bool reset_pending = false;
     kvstore::v1::Reset reset;
