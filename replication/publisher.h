@@ -15,9 +15,13 @@
 //
 // Threading: Append is called by one writer at a time (the central node's commit thread, or a
 // relay's stream applier); stream events arrive on gRPC threads; the publisher's own thread
-// does the sending. Everything shared is guarded by mu_. Ownership: the change log belongs to
-// the node's store and outlives the publisher; each SubscribeStream is owned by gRPC and
-// deletes itself; shutdown is FinishAll (end streams) then Stop (join the thread).
+// does the sending, and sleeps until a session has work (HasWork, evaluated as other threads
+// release mu_). Everything shared is guarded by mu_; a session's outgoing message is touched
+// without it only by the publisher thread while the session's write is in flight. Ownership:
+// the change log belongs to the node's store and outlives the publisher; each SubscribeStream
+// is owned by gRPC and deletes itself; an encoded change is shared (reference-counted) by the
+// tail, the messages that carry it and gRPC until its last write completes; shutdown is
+// FinishAll (end streams) then Stop (join the thread).
 
 #include <cstdint>
 #include <deque>
