@@ -177,7 +177,8 @@ class Publisher {
   uint64_t head_ ABSL_GUARDED_BY(mu_);
   std::deque<TailEntry> tail_ ABSL_GUARDED_BY(mu_);
   uint64_t tail_start_ ABSL_GUARDED_BY(mu_);  // version of tail_.front()
-  // The tail's changes and their encodings, bounded by options_.tail_bytes.
+  // The tail's changes and their encodings; trimmed to options_.tail_bytes at each Append
+  // (encodings made since count from then on).
   uint64_t tail_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<SubscribeStream*, std::unique_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
