@@ -8,11 +8,20 @@
 // never holds more than one message in flight, so a slow one costs nothing but its own progress
 // and never blocks the write path or the others.
 //
+// Encoded once: a change of the tail is serialised the first time a subscriber needs it, and
+// the same bytes go into the message of every subscriber that carries it (stream_message.h);
+// a message adds only its own start, pong or reset. The stream is a raw gRPC method, so gRPC
+// does not serialise it again.
+//
 // Threading: Append is called by one writer at a time (the central node's commit thread, or a
 // relay's stream applier); stream events arrive on gRPC threads; the publisher's own thread
-// does the sending. Everything shared is guarded by mu_. Ownership: the change log belongs to
-// the node's store and outlives the publisher; each SubscribeStream is owned by gRPC and
-// deletes itself; shutdown is FinishAll (end streams) then Stop (join the thread).
+// does the sending, and sleeps until a session has work (HasWork, evaluated as other threads
+// release mu_). Everything shared is guarded by mu_; a session's outgoing message is touched
+// without it only by the publisher thread while the session's write is in flight. Ownership:
+// the change log belongs to the node's store and outlives the publisher; each SubscribeStream
+// is owned by gRPC and deletes itself; an encoded change is shared (reference-counted) by the
+// tail, the messages that carry it and gRPC until its last write completes; shutdown is
+// FinishAll (end streams) then Stop (join the thread).
 
 #include <cstdint>
 #include <deque>
@@ -30,13 +39,15 @@
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/replication.pb.h"
 #include "replication/change_log.h"
+#include "replication/stream_message.h"
 
 namespace kv::replication {
 
 struct PublisherOptions {
   // This node's id, sent in StreamStart.
   std::string node_id;
-  // Recent changes kept in memory for live subscribers (count and bytes).
+  // Recent changes kept in memory for live subscribers (count, and bytes of the changes and
+  // their encodings for the stream).
   size_t tail_changes = 100000;
   uint64_t tail_bytes = 64ull << 20;
   // Values larger than this are sent as invalidations (key + version), fetched on demand.
@@ -122,6 +133,9 @@ class Publisher {
   struct TailEntry {
     std::shared_ptr<const kvstore::v1::Change> change;
     int64_t appended_micros;
+    // The change as it travels, encoded by the first FillFromTail that sends it; empty until
+    // then. Shared by every message that carries it.
+    grpc::Slice encoded;
   };
   struct Session {
     SubscribeStream* stream = nullptr;
@@ -141,6 +155,7 @@ class Publisher {
     bool from_head = false;
     uint64_t cursor = 0;  // next version to send
     uint64_t acked = 0;
+    // Answers waiting for their head to be sent; bounded (OnPing).
     std::deque<kvstore::v1::Pong> pongs;
     bool reset_pending = false;
     kvstore::v1::Reset reset;
@@ -148,7 +163,7 @@ class Publisher {
     bool finish_requested = false;
     bool finished = false;
     grpc::Status finish_status;
-    kvstore::v1::UpstreamMessage outgoing;
+    StreamMessage outgoing;
   };
 
   // Events from a stream (any gRPC thread).
@@ -174,7 +189,15 @@ class Publisher {
   // Moves up to one batch of changes for `s` into s.outgoing from the tail. Returns false when
   // the cursor is behind the tail and the log must be read.
   bool FillFromTail(Session* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AddChange(const kvstore::v1::Change& change, kvstore::v1::UpstreamMessage* out) const;
+  // The tail entry's encoded change, encoding it on first use.
+  const grpc::Slice& Encoded(TailEntry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `change` as it travels, encoded (a value over the push limit becomes an invalidation).
+  grpc::Slice EncodeAsSent(const kvstore::v1::Change& change) const;
+  // Whether `change` travels exactly as stored (no value over the push limit, in it or its parts).
+  bool TravelsWhole(const kvstore::v1::Change& change) const;
+  // `change` as it travels into `c`: a commit stays one change, each key change follows
+  // AddKeyChange.
+  void AddChange(const kvstore::v1::Change& change, kvstore::v1::Change* c) const;
   // One key's change (a change or a commit's part) as it travels: a value over the push limit
   // becomes an invalidation.
   void AddKeyChange(const kvstore::v1::Change& change, kvstore::v1::Change* out) const;
@@ -201,6 +224,8 @@ class Publisher {
   std::function<void(const StandbyAck&)> standby_observer_ ABSL_GUARDED_BY(mu_);
   std::deque<TailEntry> tail_ ABSL_GUARDED_BY(mu_);
   uint64_t tail_start_ ABSL_GUARDED_BY(mu_);  // version of tail_.front()
+  // The tail's changes and their encodings; trimmed to options_.tail_bytes at each Append
+  // (encodings made since count from then on).
   uint64_t tail_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<SubscribeStream*, std::unique_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,17 +1,27 @@
 #include "replication/subscribe_stream.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include "replication/publisher.h"
 
 namespace kv::replication {
 
 SubscribeStream::SubscribeStream(Publisher* publisher) : publisher_(publisher) {}
 
-void SubscribeStream::Begin() { StartRead(&incoming_); }
+void SubscribeStream::Begin() { StartRead(&incoming_bytes_); }
 
 void SubscribeStream::OnReadDone(bool ok) {
   if (!ok) {
     // The downstream closed its side or the stream broke.
     publisher_->OnClosing(this, grpc::Status::OK);
+    return;
+  }
+  incoming_.Clear();
+  if (!grpc::SerializationTraits<kvstore::v1::DownstreamMessage>::Deserialize(&incoming_bytes_,
+                                                                             &incoming_)
+           .ok()) {
+    publisher_->OnClosing(this, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                             "a message that is not a DownstreamMessage"));
     return;
   }
   if (incoming_.has_hello()) {
@@ -30,7 +40,7 @@ void SubscribeStream::OnReadDone(bool ok) {
     }
     publisher_->OnPing(this, incoming_.ping());
   }
-  StartRead(&incoming_);
+  StartRead(&incoming_bytes_);
 }
 
 void SubscribeStream::OnWriteDone(bool ok) { publisher_->OnWriteDone(this, ok); }

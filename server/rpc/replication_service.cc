@@ -146,12 +146,11 @@ absl::Status ReplicationService::AdmitPeer(grpc::ServerContextBase* context, Cal
   return absl::OkStatus();
 }
 
-grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>*
-ReplicationService::Subscribe(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ReplicationService::Subscribe(
+    grpc::CallbackServerContext* context) {
   CallContext call;
   std::string identity;
-  using Reactor =
-      grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>;
+  using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
   absl::Status s = CanServe();
   // The chain (for loop detection) goes to peers only: a caller without credentials learns
   // nothing about the topology.

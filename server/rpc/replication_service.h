@@ -9,6 +9,9 @@
 // last one ends the allocator is asked to give freed memory back to the system (malloc_trim):
 // a snapshot's chunks are large, short-lived allocations that glibc otherwise keeps.
 //
+// Subscribe is registered raw (bytes in, bytes out): the publisher writes changes it encoded
+// once for every stream (replication/stream_message.h). Clients use the generated stub as usual.
+//
 // Threading: gRPC calls the handlers from its threads, any number at once; the service holds no
 // state of its own beyond counters. The node, source, clock and tracker outlive it, and the
 // service outlives the streams it started (the server is shut down before it is destroyed).
@@ -41,7 +44,12 @@ struct ReplicationServiceOptions {
   std::function<std::vector<std::string>()> chain;
 };
 
-class ReplicationService final : public kvstore::v1::Replication::CallbackService {
+// The generated callback service with Subscribe raw.
+using ReplicationServiceBase = kvstore::v1::Replication::WithRawCallbackMethod_Subscribe<
+    kvstore::v1::Replication::WithCallbackMethod_Snapshot<
+        kvstore::v1::Replication::WithCallbackMethod_Fetch<kvstore::v1::Replication::Service>>>;
+
+class ReplicationService final : public ReplicationServiceBase {
  public:
   // An upstream's service: `source` serves streams and snapshots, `node` answers Fetch (null:
   // Fetch is refused). With `gate` requiring tokens, a peer must present a client certificate
@@ -51,7 +59,8 @@ class ReplicationService final : public kvstore::v1::Replication::CallbackServic
   // The service of a node that cannot be an upstream: refuses every call with `why`.
   explicit ReplicationService(std::string why, ReplicationServiceOptions options = {});
 
-  grpc::ServerBidiReactor<kvstore::v1::DownstreamMessage, kvstore::v1::UpstreamMessage>* Subscribe(
+  // Reads DownstreamMessage and writes UpstreamMessage, as bytes.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Subscribe(
       grpc::CallbackServerContext* context) override;
   grpc::ServerWriteReactor<kvstore::v1::SnapshotChunk>* Snapshot(
       grpc::CallbackServerContext* context, const kvstore::v1::SnapshotRequest* request) override;
