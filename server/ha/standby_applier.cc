@@ -88,7 +88,7 @@ absl::Status StandbyApplier::ApplyPendingThrough(uint64_t version) {
   if (auto s = inner_->Apply(batch); !s.ok()) return s;
   pending_.erase(pending_.begin(), pending_.begin() + n);
   // The applied ones are garbage now; a crash before this only leaves them to be skipped.
-  return store_->DropPending(UINT64_MAX);
+  return store_->ForgetPending(batch.front()->version(), batch.back()->version());
 }
 
 absl::Status StandbyApplier::CommitAllPending() {

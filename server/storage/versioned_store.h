@@ -214,8 +214,13 @@ class VersionedStore {
   // Every pending change above the head version, in version order.
   absl::StatusOr<std::vector<PendingChange>> ReadPending() const;
   // Forgets pending changes at versions >= `from_version` (UINT64_MAX: none of those), and
-  // always those at or below the head (applied since).
+  // always those at or below the head (applied since). A range deletion: for the rare moments a
+  // standby starts over (validation, snapshot), not for every batch.
   absl::Status DropPending(uint64_t from_version);
+  // Forgets the pending changes at versions first..last, just applied. Point deletions, not
+  // synced: one range tombstone per batch would pile up in the meta family and make every read
+  // of it slower (a crash only leaves them to be skipped, as they are at or below the head).
+  absl::Status ForgetPending(uint64_t first, uint64_t last);
 
   // The running checksum at the head version (any thread).
   ChecksumState checksum_state() const;

@@ -72,4 +72,11 @@ absl::Status VersionedStore::DropPending(uint64_t from_version) {
   return Write(&batch, DiskReserve::Kind::kReclaim, Sync::kAlways);
 }
 
+absl::Status VersionedStore::ForgetPending(uint64_t first, uint64_t last) {
+  rocksdb::WriteBatch batch;
+  for (uint64_t v = first; v <= last && v != 0; ++v) batch.Delete(meta_cf_, PendingKey(v));
+  absl::MutexLock l(&write_mu_);
+  return Write(&batch, DiskReserve::Kind::kReclaim, Sync::kNever);
+}
+
 }  // namespace kv::server
