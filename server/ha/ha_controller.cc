@@ -108,11 +108,14 @@ std::shared_ptr<UpstreamClient> HaController::leader() const {
 }
 
 int64_t HaController::StalenessMicros() const {
-  {
-    absl::MutexLock l(&mu_);
-    if (role_ == Role::kLeader) return 0;
-  }
+  // Not under mu_: called with the publisher's lock held (see leading_).
+  if (leading_.load()) return 0;
   return freshness_.StalenessMicros();
+}
+
+void HaController::SetRole(Role role) {
+  role_ = role;
+  leading_.store(role == Role::kLeader);
 }
 
 absl::Status HaController::Replicate(const CommittedChanges& changes) {
@@ -253,7 +256,7 @@ void HaController::Follow(const LeaderRecord& leader) {
   following_ = leader;
   {
     absl::MutexLock l(&mu_);
-    role_ = Role::kStandby;
+    SetRole(Role::kStandby);
     epoch_ = leader.epoch;
     leader_address_ = leader.address;
     leader_client_ = client;
@@ -272,7 +275,7 @@ void HaController::StopFollowing() {
   }
   following_ = LeaderRecord();
   absl::MutexLock l(&mu_);
-  if (role_ == Role::kStandby) role_ = Role::kJoining;
+  if (role_ == Role::kStandby) SetRole(Role::kJoining);
   leader_client_.reset();
   leader_address_.clear();
 }
@@ -403,7 +406,7 @@ void HaController::Lead(const LeaderRecord& me) {
       [sync](const replication::StandbyAck& ack) { sync->OnAck(ack); });
   {
     absl::MutexLock l(&mu_);
-    role_ = Role::kLeader;
+    SetRole(Role::kLeader);
     epoch_ = me.epoch;
     leader_address_ = options_.advertise;
     leader_client_.reset();
@@ -426,7 +429,7 @@ void HaController::Lead(const LeaderRecord& me) {
   lease->Stop(/*revoke=*/true);
   {
     absl::MutexLock l(&mu_);
-    role_ = Role::kJoining;
+    SetRole(Role::kJoining);
     lease_.reset();
     sync_.reset();
     leader_address_.clear();

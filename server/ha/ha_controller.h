@@ -18,6 +18,7 @@
 // does its work on its own thread. Ownership: owns its etcd client, lease, standby machinery
 // and subscriber; the CentralNode outlives it (Stop before the node stops).
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -122,8 +123,15 @@ class HaController {
   std::unique_ptr<replication::Subscriber> subscriber_;
   LeaderRecord following_;
 
+  // role_ and leading_ together.
+  void SetRole(Role role) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   Role role_ ABSL_GUARDED_BY(mu_) = Role::kJoining;
+  // role_ == kLeader, readable without mu_: StalenessMicros runs under the publisher's lock
+  // (its pongs), while Replicate holds mu_ and takes the publisher's lock to propose; taking
+  // mu_ there deadlocked the leader under load (a ping arriving during a proposal).
+  std::atomic<bool> leading_{false};
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
   std::string leader_address_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<UpstreamClient> leader_client_ ABSL_GUARDED_BY(mu_);
