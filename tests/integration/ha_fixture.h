@@ -165,6 +165,19 @@ class HaTest : public ::testing::Test {
   void TearDown() override {
     if (HasFailure()) {
       std::fprintf(stderr, "reproduce: KV_HA_SEED=%llu\n", static_cast<unsigned long long>(seed_));
+      // A node that does not answer its status is hung: keep its threads' stacks.
+      for (auto& node : nodes_) {
+        if (!node->running() || node->Status().ok()) continue;
+        const std::string file =
+            absl::StrCat("/tmp/kv-ha-stacks-", node->name(), "-", node->pid(), ".txt");
+        const std::string command = absl::StrCat("gdb -p ", node->pid(),
+                                                 " -batch -ex 'thread apply all bt' >", file,
+                                                 " 2>&1");
+        if (std::system(command.c_str()) == 0) {
+          std::fprintf(stderr, "%s does not answer; its stacks: %s\n", node->name().c_str(),
+                       file.c_str());
+        }
+      }
       for (auto* list : {&nodes_, &edges_}) {
         for (auto& node : *list) {
           std::fprintf(stderr, "==== %s ====\n%s\n", node->name().c_str(),
@@ -226,7 +239,8 @@ class HaTest : public ::testing::Test {
   static std::string Role(KvdProcess* node) {
     if (!node->running()) return "down";
     auto status = node->Status();
-    return status.ok() ? status->ha_role() : "unreachable";
+    return status.ok() ? status->ha_role()
+                       : absl::StrCat("unreachable (", status.status().message(), ")");
   }
 
   std::string Roles() {
