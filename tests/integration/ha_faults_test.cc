@@ -270,13 +270,19 @@ TEST_F(HaFaultTest, WholeClusterRestarted) {
   ASSERT_GT(load.count(), 0u);
   const bool kill = rng_() % 2 == 0;
   target.store(nullptr);
+  std::string stops;
   for (auto& node : nodes_) {
     if (kill) {
       node->Kill();
     } else {
-      node->Stop();
+      const absl::Time t = absl::Now();
+      const int code = node->Stop();
+      EXPECT_EQ(code, 0) << node->name() << " did not exit cleanly on SIGTERM";
+      absl::StrAppend(&stops, " ", node->name(), " exit ", code, " after ",
+                      absl::ToInt64Milliseconds(absl::Now() - t), " ms;");
     }
   }
+  if (!kill) std::fprintf(stderr, "whole cluster stopped (SIGTERM):%s\n", stops.c_str());
   const size_t acked_before = load.count();
   const int64_t restart_at = NowMicros();
   // Started in a seeded order.
