@@ -64,8 +64,14 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Connect(const EtcdOption
   }
   auto stubs = std::make_unique<Stubs>();
   grpc::ChannelArguments args;
-  // No keepalive pings: etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time)
-  // with GOAWAY, and every call has a deadline anyway, so a dead member shows within it.
+  // Keepalive pings while calls are open, so a connection whose peer went silent (a partition
+  // that swallowed the RST, a firewall that forgot the flow, a member frozen) is dropped and
+  // redialed: a call's deadline alone fails that call but keeps the dead connection, and every
+  // later call times out on it too, for good (found by ha_faults_test's etcd partition: the old
+  // leader never reached etcd again after the heal). Not more often than every 5 s: etcd answers
+  // pings more frequent than --grpc-keepalive-min-time (5 s) with GOAWAY.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 6000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   // Reconnect quickly: the leader's lease gives it seconds, not gRPC's default 1-120 s backoff.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also the connect timeout.)

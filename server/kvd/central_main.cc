@@ -199,6 +199,7 @@ int RunCentral(const CentralFlags& flags) {
       controller->Start(central, bound);
     };
   }
+  if (controller != nullptr) hooks.step_down = [controller] { controller->Stop(); };
   hooks.stop = [controller, central] {
     if (controller != nullptr) controller->Stop();  // steps down first: a standby takes over
     central->Stop();

@@ -30,7 +30,10 @@ absl::Status ServeRole(Node* node, ReplicationSource* source, const std::string&
   serve.extra_services.push_back(replication.get());
   serve.on_serving = std::move(hooks.on_serving);
   // Downstream streams never end by themselves: end them before waiting for calls in flight.
-  if (source != nullptr) serve.before_shutdown = [source] { source->publisher()->FinishAll(); };
+  serve.before_shutdown = [source, step_down = hooks.step_down] {
+    if (step_down) step_down();
+    if (source != nullptr) source->publisher()->FinishAll();
+  };
   serve.after_shutdown = hooks.stop;
   absl::Status served = Serve(node, options, std::move(serve));
   if (hooks.stop) hooks.stop();  // also when serving never started

@@ -29,6 +29,10 @@ struct RoleHooks {
   std::function<void(const std::string& grpc_address)> on_serving;
   // --max-concurrent-snapshots: snapshots this node serves at once (an upstream's).
   int max_concurrent_snapshots = 2;
+  // When a shutdown begins, before downstream streams end and calls in flight drain: a leader
+  // with standbys steps down here (its lease's trust ends, so a write waiting for standbys gives
+  // up; run after the drain, that write held the drain, and the process, forever).
+  std::function<void()> step_down;
   // After the RPC server is down: stop the node's background work.
   std::function<void()> stop;
 };
