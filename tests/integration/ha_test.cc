@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <thread>
 
@@ -21,9 +23,17 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "tests/integration/ha_fixture.h"
+#include "tests/support/cluster_fixture.h"
 
 namespace kv::testing {
 namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 using kvstore::v1::GetRequest;
 using kvstore::v1::GetResponse;
@@ -90,6 +100,26 @@ TEST_F(HaTest, OneLeaderStandbysFollowAndForwardWrites) {
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->ha_role(), "standby");
   EXPECT_GE(status->ha_epoch(), 1u);
+
+  // kvctl takes the central nodes as one comma-separated list and reaches a live one (the first
+  // here is dead); a standby forwards the write. Its status names its role and the leader.
+  const std::string out = dir_.Sub("kvctl.out");
+  auto kvctl = [&](const std::string& args) {
+    int rc = std::system(absl::StrCat(KvctlPath(), " ", args, " >", out, " 2>&1").c_str());
+    return rc;
+  };
+  EXPECT_EQ(kvctl(absl::StrCat("--endpoint ", DeadAddress(), ",", standby->address(),
+                               " put via-list yes")),
+            0)
+      << ReadFile(out);
+  EXPECT_EQ(kvctl(absl::StrCat("--endpoint ", standby->address(), " status")), 0) << ReadFile(out);
+  const std::string text = ReadFile(out);
+  EXPECT_NE(text.find("role:             central (standby)"), std::string::npos) << text;
+  EXPECT_NE(text.find(absl::StrCat("leader:           ", leader->address())), std::string::npos)
+      << text;
+  PutResponse after;
+  ASSERT_TRUE(Put(leader, "c", "3", &after).ok());
+  EXPECT_EQ(after.version(), forwarded.version() + 2) << "the list's write was not applied once";
 }
 
 // kill -9 of the leader under a write load, KV_HA_ROUNDS times (the seed picks the moment of
