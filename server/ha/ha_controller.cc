@@ -320,9 +320,20 @@ bool HaController::Campaign(LeaderRecord* won) {
     lease->Stop(/*revoke=*/true);
     return false;
   };
-  auto posted = etcd_->Txn({}, {ha::EtcdPut{layout_.candidate(options_.node_id),
-                                            absl::StrCat(*held), lease->lease_id()}});
+  // Create-only: a key already there is another live process with this node id (an operator's
+  // mistake), or this node's own from before a restart; either way it expires with its lease,
+  // and this node does not campaign until then.
+  const std::string candidate_key = layout_.candidate(options_.node_id);
+  auto posted = etcd_->Txn(
+      {ha::EtcdCompare{candidate_key, ha::EtcdCompare::Target::kCreateRevision, 0}},
+      {ha::EtcdPut{candidate_key, absl::StrCat(*held), lease->lease_id()}});
   if (!posted.ok()) return give_up();
+  if (!*posted) {
+    KV_LOG(WARN) << "not a candidate: etcd already holds a candidacy of node id "
+                 << options_.node_id << " (another process with this id, or this one's from "
+                 << "before a restart: it expires with its lease)";
+    return give_up();
+  }
   SleepUnlessStopped(options_.settle);
   if (Stopping()) return give_up();
   auto leader = etcd_->Get(layout_.leader());
