@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/channel_target.h"
 #include "kvstore/v1/kv.grpc.pb.h"
 #include "tests/checker/hash.h"
 #include "tests/checker/proto_convert.h"
@@ -33,7 +34,7 @@ std::unique_ptr<kvstore::v1::KV::Stub> StubFor(const std::string& address) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   return kvstore::v1::KV::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      grpc::CreateCustomChannel(ChannelTarget(address), grpc::InsecureChannelCredentials(), args));
 }
 
 Outcome OutcomeOf(const grpc::Status& s) {
