@@ -94,12 +94,8 @@ void HaNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResp
       });
 }
 
-template <typename Request, typename Response, typename Forward>
-void HaNode::Write(const Request& request, Response* response, const CallContext& call, Done done,
-                   Forward forward) {
-  (void)request;
-  (void)response;
-  (void)call;
+template <typename Forward>
+void HaNode::Write(Done done, Forward forward) {
   if (ha_->role() == HaController::Role::kLeader) return forward(nullptr, std::move(done));
   std::shared_ptr<UpstreamClient> leader = ha_->leader();
   if (leader == nullptr) return std::move(done)(NoLeader());
@@ -111,7 +107,7 @@ void HaNode::Write(const Request& request, Response* response, const CallContext
 
 void HaNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
                  const CallContext& call, Done done) {
-  Write(request, response, call, std::move(done),
+  Write(std::move(done),
         [this, &request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
           if (leader == nullptr) return central_->Put(request, response, call, std::move(d));
           leader->Put(&request, response, call, std::move(d));
@@ -120,7 +116,7 @@ void HaNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutRespons
 
 void HaNode::Delete(const kvstore::v1::DeleteRequest& request,
                     kvstore::v1::DeleteResponse* response, const CallContext& call, Done done) {
-  Write(request, response, call, std::move(done),
+  Write(std::move(done),
         [this, &request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
           if (leader == nullptr) return central_->Delete(request, response, call, std::move(d));
           leader->Delete(&request, response, call, std::move(d));
@@ -129,7 +125,7 @@ void HaNode::Delete(const kvstore::v1::DeleteRequest& request,
 
 void HaNode::Commit(const kvstore::v1::CommitRequest& request,
                     kvstore::v1::CommitResponse* response, const CallContext& call, Done done) {
-  Write(request, response, call, std::move(done),
+  Write(std::move(done),
         [this, &request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
           if (leader == nullptr) return central_->Commit(request, response, call, std::move(d));
           leader->Commit(&request, response, call, std::move(d));

@@ -51,9 +51,8 @@ class HaNode final : public ForwardingNode, public KeySetAdmin {
   void Read(const Request& request, Response* response, const CallContext& call, Done done,
             Local local, Upstream upstream);
   // A write: into this node's pipeline when it leads, else forwarded to the leader.
-  template <typename Request, typename Response, typename Forward>
-  void Write(const Request& request, Response* response, const CallContext& call, Done done,
-             Forward forward);
+  template <typename Forward>
+  void Write(Done done, Forward forward);
 
   CentralNode* const central_;
   HaController* const ha_;
