@@ -103,8 +103,8 @@ void Publisher::DropProposed(uint64_t store_head) {
   if (tail_.empty()) tail_start_ = head_ + 1;
   for (auto& [stream, session] : sessions_) {
     if (session->standby) {
-      EndSession(session.get(), grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                             "this node is no longer the leader"));
+      EndSession(session.get(),
+                 grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node is no longer the leader"));
     }
   }
   kick_ = true;
@@ -435,8 +435,7 @@ bool Publisher::SessionHasWork(const Session& s) const {
   if (s.finish_requested || s.start_pending || s.reset_pending) return true;
   if (!s.hello_done) return false;
   if (s.standby && s.sent_committed < committed_) return true;
-  return s.cursor <= Limit(s) ||
-         (!s.pongs.empty() && s.pongs.front().head_version() < s.cursor);
+  return s.cursor <= Limit(s) || (!s.pongs.empty() && s.pongs.front().head_version() < s.cursor);
 }
 
 bool Publisher::HasWork() const {

@@ -5,8 +5,8 @@
 
 namespace kv::replication {
 
-using google::protobuf::io::CodedOutputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
 
 grpc::Slice EncodeChange(const kvstore::v1::Change& change) {
   constexpr uint32_t kTag = WireFormatLite::MakeTag(

@@ -1,7 +1,7 @@
 #include "replication/stream_message.h"
 
-#include <gtest/gtest.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
+#include <gtest/gtest.h>
 
 #include <string>
 

@@ -18,7 +18,7 @@ void SubscribeStream::OnReadDone(bool ok) {
   }
   incoming_.Clear();
   if (!grpc::SerializationTraits<kvstore::v1::DownstreamMessage>::Deserialize(&incoming_bytes_,
-                                                                             &incoming_)
+                                                                              &incoming_)
            .ok()) {
     publisher_->OnClosing(this, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                              "a message that is not a DownstreamMessage"));

@@ -199,8 +199,8 @@ std::string FormatStatusText(const kvstore::v1::StatusResponse& s) {
   if (!s.ha_role().empty()) {
     // Central nodes with standbys (docs/ha.md).
     absl::StrAppend(&out, "epoch:            ", s.ha_epoch(), "\n");
-    absl::StrAppend(&out, "leader:           ", s.ha_leader().empty() ? "(none known)" : s.ha_leader(),
-                    "\n");
+    absl::StrAppend(
+        &out, "leader:           ", s.ha_leader().empty() ? "(none known)" : s.ha_leader(), "\n");
     if (s.ha_role() == "leader") {
       absl::StrAppend(&out, "in sync:          ",
                       s.ha_in_sync().empty() ? "(none)" : absl::StrJoin(s.ha_in_sync(), ", "),

@@ -176,8 +176,7 @@ absl::StatusOr<EpochStarts> HaController::ReadEpochs() {
 absl::Status HaController::PersistInSync(int64_t leader_create_revision,
                                          const std::vector<std::string>& ids) {
   // Only while this node's leader key is the one it created.
-  auto ok = etcd_->Txn({ha::EtcdCompare{layout_.leader(),
-                                        ha::EtcdCompare::Target::kCreateRevision,
+  auto ok = etcd_->Txn({ha::EtcdCompare{layout_.leader(), ha::EtcdCompare::Target::kCreateRevision,
                                         leader_create_revision}},
                        {ha::EtcdPut{layout_.insync(), EtcdLayout::EncodeMembers(ids), 0}});
   if (!ok.ok()) return ok.status();
@@ -324,9 +323,9 @@ bool HaController::Campaign(LeaderRecord* won) {
   // mistake), or this node's own from before a restart; either way it expires with its lease,
   // and this node does not campaign until then.
   const std::string candidate_key = layout_.candidate(options_.node_id);
-  auto posted = etcd_->Txn(
-      {ha::EtcdCompare{candidate_key, ha::EtcdCompare::Target::kCreateRevision, 0}},
-      {ha::EtcdPut{candidate_key, absl::StrCat(*held), lease->lease_id()}});
+  auto posted =
+      etcd_->Txn({ha::EtcdCompare{candidate_key, ha::EtcdCompare::Target::kCreateRevision, 0}},
+                 {ha::EtcdPut{candidate_key, absl::StrCat(*held), lease->lease_id()}});
   if (!posted.ok()) return give_up();
   if (!*posted) {
     KV_LOG(WARN) << "not a candidate: etcd already holds a candidacy of node id "
@@ -370,8 +369,8 @@ bool HaController::Campaign(LeaderRecord* won) {
     }
   }
   if (best != options_.node_id) {
-    KV_LOG(INFO) << "candidate " << best << " holds version " << best_version
-                 << " (this node " << *held << "); letting it lead";
+    KV_LOG(INFO) << "candidate " << best << " holds version " << best_version << " (this node "
+                 << *held << "); letting it lead";
     return give_up();
   }
   LeaderRecord me;
@@ -465,7 +464,8 @@ void HaController::Lead(const LeaderRecord& me) {
   while (!Stopping() && lease->Trusted() && !must_step_down_.load()) {
     // Wake at the poll interval, or when trust would run out if sooner.
     const int64_t left = lease->TrustedUntilMicros() - clock_->MonotonicMicros();
-    SleepUnlessStopped(std::min(options_.poll_interval, absl::Microseconds(std::max<int64_t>(left, 1000))));
+    SleepUnlessStopped(
+        std::min(options_.poll_interval, absl::Microseconds(std::max<int64_t>(left, 1000))));
   }
 
   // Step down: the role first (reads stop being answered as the leader's, nothing new is
@@ -474,7 +474,7 @@ void HaController::Lead(const LeaderRecord& me) {
   // forgets what was proposed and not committed.
   const bool abandoned = must_step_down_.load();
   KV_LOG(WARN) << "stepping down as leader of epoch " << me.epoch
-               << (Stopping()   ? " (shutting down)"
+               << (Stopping()  ? " (shutting down)"
                    : abandoned ? " (a batch could not be written here)"
                                : " (the lease can no longer be trusted)");
   {

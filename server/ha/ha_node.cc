@@ -68,8 +68,7 @@ void HaNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetRespons
 }
 
 void HaNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
-                      kvstore::v1::BatchGetResponse* response, const CallContext& call,
-                      Done done) {
+                      kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done) {
   Read(
       request, response, call, std::move(done),
       [this, &request, response, call](Done d) {
@@ -100,9 +99,7 @@ void HaNode::Write(Done done, Forward forward) {
   std::shared_ptr<UpstreamClient> leader = ha_->leader();
   if (leader == nullptr) return std::move(done)(NoLeader());
   // The client is kept alive until the leader has answered.
-  forward(leader, [leader, done = std::move(done)](absl::Status s) mutable {
-    std::move(done)(s);
-  });
+  forward(leader, [leader, done = std::move(done)](absl::Status s) mutable { std::move(done)(s); });
 }
 
 void HaNode::Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
@@ -140,9 +137,9 @@ void HaNode::SetKeySet(const kvstore::v1::SetKeySetRequest& request,
   }
   std::string leader = ha_->leader_address();
   std::move(done)(absl::FailedPreconditionError(
-      leader.empty() ? std::string("no leader is known yet; retry against the leader")
-                     : absl::StrCat("this central node is a standby; send this to the leader at ",
-                                    leader)));
+      leader.empty()
+          ? std::string("no leader is known yet; retry against the leader")
+          : absl::StrCat("this central node is a standby; send this to the leader at ", leader)));
 }
 
 void HaNode::GetStatus(kvstore::v1::StatusResponse* status) {

@@ -59,8 +59,8 @@ absl::StatusOr<uint64_t> StandbyApplier::Validate(uint64_t epoch, const EpochSta
 absl::Status StandbyApplier::Apply(const std::vector<std::shared_ptr<const Change>>& changes) {
   if (changes.empty()) return absl::OkStatus();
   if (changes.front()->version() != held_.load() + 1) {
-    return absl::FailedPreconditionError(absl::StrCat("standby: change ", changes.front()->version(),
-                                                      " does not follow ", held_.load()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "standby: change ", changes.front()->version(), " does not follow ", held_.load()));
   }
   if (auto s = store_->PutPending(changes, epoch_); !s.ok()) return s;
   pending_.insert(pending_.end(), changes.begin(), changes.end());
@@ -76,9 +76,7 @@ absl::Status StandbyApplier::CheckStart(const kvstore::v1::StreamStart& start) {
                    "; waiting for etcd to name the leader"));
 }
 
-absl::Status StandbyApplier::OnCommitted(uint64_t version) {
-  return ApplyPendingThrough(version);
-}
+absl::Status StandbyApplier::OnCommitted(uint64_t version) { return ApplyPendingThrough(version); }
 
 absl::Status StandbyApplier::ApplyPendingThrough(uint64_t version) {
   size_t n = 0;

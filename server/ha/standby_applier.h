@@ -28,8 +28,7 @@ namespace kv::server {
 // Epoch number -> the first version its leader committed (etcd's record, docs/ha.md).
 using EpochStarts = std::map<uint64_t, uint64_t>;
 
-class StandbyApplier final : public replication::ChangeApplier,
-                             public replication::SnapshotTarget {
+class StandbyApplier final : public replication::ChangeApplier, public replication::SnapshotTarget {
  public:
   StandbyApplier(VersionedStore* store, FullEdgeApplier* inner);
 

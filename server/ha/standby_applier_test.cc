@@ -120,8 +120,8 @@ TEST_F(StandbyApplierTest, ChangesOfTheCurrentEpochStayPendingAcrossARestart) {
   Open();
   auto held = applier_->Validate(3, {{1, 1}, {3, 1}});
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(*held, 2u);                   // resumes after them
-  EXPECT_EQ(store_->head_version(), 0u);  // still not visible: not known to be committed
+  EXPECT_EQ(*held, 2u);                            // resumes after them
+  EXPECT_EQ(store_->head_version(), 0u);           // still not visible: not known to be committed
   ASSERT_TRUE(applier_->CommitAllPending().ok());  // elected: they are its history now
   EXPECT_EQ(store_->head_version(), 2u);
   EXPECT_EQ(Value("k2"), "x");

@@ -63,8 +63,7 @@ absl::Status SyncStandbys::WaitFor(uint64_t version, const std::function<bool()>
     if (held()) break;
     if (fenced()) {
       waiting_for_ = 0;
-      return absl::AbortedError(
-          "this node lost its leadership before its standbys held the batch");
+      return absl::AbortedError("this node lost its leadership before its standbys held the batch");
     }
     mu_.AwaitWithTimeout(absl::Condition(&held), absl::Milliseconds(5));
   }
@@ -91,7 +90,8 @@ void SyncStandbys::Run() {
       for (const std::string& id : waited_) {
         auto it = standbys_.find(id);
         bool gone = it == standbys_.end() || !it->second.connected;
-        bool lagging = waiting_for_ != 0 && (it == standbys_.end() || it->second.acked < waiting_for_) &&
+        bool lagging = waiting_for_ != 0 &&
+                       (it == standbys_.end() || it->second.acked < waiting_for_) &&
                        now - waiting_since_ > absl::ToInt64Microseconds(options_.lag_timeout);
         // A member is given lag_timeout from this node's election to (re)connect.
         if (gone && now - started_micros_ < absl::ToInt64Microseconds(options_.lag_timeout)) {
@@ -130,11 +130,11 @@ void SyncStandbys::Run() {
     if (!leaving.empty()) {
       waited_.erase(leaving);
       KV_LOG(WARN) << "standby " << leaving << " left the in-sync set (disconnected or more than "
-                   << absl::FormatDuration(options_.lag_timeout) << " behind); in sync: "
-                   << absl::StrJoin(recorded_, ", ");
+                   << absl::FormatDuration(options_.lag_timeout)
+                   << " behind); in sync: " << absl::StrJoin(recorded_, ", ");
     } else if (joining != "(retry)") {
-      KV_LOG(INFO) << "standby " << joining << " joined the in-sync set; in sync: "
-                   << absl::StrJoin(recorded_, ", ");
+      KV_LOG(INFO) << "standby " << joining
+                   << " joined the in-sync set; in sync: " << absl::StrJoin(recorded_, ", ");
     }
   }
 }

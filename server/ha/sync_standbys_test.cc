@@ -51,7 +51,8 @@ class SyncStandbysTest : public ::testing::Test {
 // Waits for `version` on another thread; `done` tells when WaitFor returned. `started` when it
 // has begun waiting (the lag clock starts then). A failed test still ends it (as a fence would).
 struct Waiter {
-  Waiter(SyncStandbys* sync, uint64_t version, std::function<bool()> fenced = [] { return false; })
+  Waiter(
+      SyncStandbys* sync, uint64_t version, std::function<bool()> fenced = [] { return false; })
       : thread([=, this] {
           status = sync->WaitFor(version, [&] {
             if (!started.HasBeenNotified()) started.Notify();

@@ -1,9 +1,9 @@
 #include "server/kvd/central_main.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "replication/chain.h"
-#include "absl/strings/match.h"
 #include "server/central/central_node.h"
 #include "server/ha/ha_controller.h"
 #include "server/ha/ha_node.h"
@@ -70,9 +70,8 @@ CLI::App* AddCentralCommand(CLI::App* app, CentralFlags* flags) {
 namespace {
 
 // --ha-etcd and friends; `ha` stays null without --ha-etcd.
-absl::Status SetUpHa(const CentralFlags& flags, const ServeOptions& serve,
-                     CentralOptions* options, std::unique_ptr<HaController>* ha,
-                     absl::Duration* standby_bound) {
+absl::Status SetUpHa(const CentralFlags& flags, const ServeOptions& serve, CentralOptions* options,
+                     std::unique_ptr<HaController>* ha, absl::Duration* standby_bound) {
   if (flags.ha_etcd.empty()) return absl::OkStatus();
   HaOptions ha_options;
   ha_options.etcd_endpoints = flags.ha_etcd;

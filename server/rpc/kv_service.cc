@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* KvService::List(grpc::CallbackServerContext* context,
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* KvService::Watch(grpc::CallbackServerContext* context,
-                                                              const grpc::ByteBuffer* raw) {
+                                                             const grpc::ByteBuffer* raw) {
   if (hub_ == nullptr || access_ == nullptr) {
     return WatchStream::Refuse(context,
                                {absl::UnimplementedError("this node does not serve watches")});

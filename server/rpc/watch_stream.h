@@ -25,8 +25,8 @@ class WatchStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, pub
   static WatchStream* Start(grpc::CallbackServerContext* context, WatchHub* hub,
                             const kvstore::v1::WatchRequest& request, WatchFilter filter);
   // Ends a stream that never reached the hub (bad request, refused caller).
-  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(
-      grpc::CallbackServerContext* context, const WatchEnd& end);
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(grpc::CallbackServerContext* context,
+                                                            const WatchEnd& end);
 
   // WatchSink (the hub's thread).
   void Send(const WatchMessage& message) override { StartWrite(&message.grpc_bytes()); }

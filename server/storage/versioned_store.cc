@@ -430,9 +430,9 @@ absl::Status VersionedStore::PrepareChanges(const std::vector<const Change*>& ch
 
 absl::Status VersionedStore::WritePreparedLocked(PreparedWrite* prepared) {
   if (head_.load() != prepared->base) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("a prepared batch continues version ", prepared->base,
-                     " but the store is at ", head_.load()));
+    return absl::FailedPreconditionError(absl::StrCat("a prepared batch continues version ",
+                                                      prepared->base, " but the store is at ",
+                                                      head_.load()));
   }
   if (auto st = Write(&prepared->batch); !st.ok()) return st;
   log_->Committed(prepared->head);

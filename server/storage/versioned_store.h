@@ -314,7 +314,8 @@ class VersionedStore {
   absl::Status PrepareChanges(const std::vector<const kvstore::v1::Change*>& changes,
                               const std::vector<kvstore::v1::Change*>* stamp, PreparedWrite* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status WritePreparedLocked(PreparedWrite* prepared) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status WritePreparedLocked(PreparedWrite* prepared)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The checksum term of the key's current record, or nullopt when it has none; `pending` holds
   // the records written earlier in the same batch (not in RocksDB yet).
   absl::StatusOr<std::optional<uint64_t>> CurrentTerm(

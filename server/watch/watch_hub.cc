@@ -15,8 +15,8 @@ using kvstore::v1::Change;
 struct WatchHub::Watcher {
   WatchSink* sink = nullptr;
   const WatchFilter* filter = nullptr;  // shared with the watchers of equal filters (filters_)
-  uint64_t cursor = 0;        // next version to look at
-  uint64_t sent_through = 0;  // every matching change up to this was handed to the sink
+  uint64_t cursor = 0;                  // next version to look at
+  uint64_t sent_through = 0;            // every matching change up to this was handed to the sink
   int64_t interval_micros = 0;
   int64_t last_sent_micros = 0;
   bool first_pending = true;  // the first message (naming the start) is not sent yet
@@ -387,7 +387,8 @@ void WatchHub::FinishLogRead(Watcher* w, uint64_t from, std::vector<Change> chan
   auto own = std::make_shared<WatchMessage>();
   size_t bytes = 0;
   for (const Change& c : changes) {
-    if (c.version() != w->cursor || !AddChange(*w->filter, c, c.ByteSizeLong(), own.get(), &bytes)) {
+    if (c.version() != w->cursor ||
+        !AddChange(*w->filter, c, c.ByteSizeLong(), own.get(), &bytes)) {
       break;
     }
     ++w->cursor;

@@ -11,8 +11,8 @@ const grpc::ByteBuffer& WatchMessage::grpc_bytes() const {
     bool own = false;
     // Fails only past protobuf's 2 GiB limit; a message is far smaller (max_message_bytes, and
     // one commit's own limits).
-    grpc::Status s = grpc::SerializationTraits<kvstore::v1::WatchResponse>::Serialize(
-        response_, &bytes_, &own);
+    grpc::Status s =
+        grpc::SerializationTraits<kvstore::v1::WatchResponse>::Serialize(response_, &bytes_, &own);
     if (!s.ok()) {
       KV_LOG(ERROR) << "watch: a message did not serialise: " << s.error_message();
     }

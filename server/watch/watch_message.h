@@ -10,9 +10,9 @@
 // thread (computed once, under absl::call_once).
 // Ownership: shared (std::shared_ptr<const WatchMessage>) by the watchers it is in flight to.
 
-#include <string>
-
 #include <grpcpp/support/byte_buffer.h>
+
+#include <string>
 
 #include "absl/base/call_once.h"
 #include "kvstore/v1/kv.pb.h"

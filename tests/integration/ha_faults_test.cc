@@ -20,8 +20,8 @@
 #include "absl/strings/str_join.h"
 #include "ha/etcd_client.h"
 #include "server/ha/etcd_layout.h"
-#include "tests/faultproxy/fault_proxy.h"
 #include "tests/checker/proto_convert.h"
+#include "tests/faultproxy/fault_proxy.h"
 #include "tests/integration/fault_check.h"
 #include "tests/integration/fault_workload.h"
 #include "tests/integration/ha_fixture.h"
@@ -106,11 +106,10 @@ TEST_F(HaFaultTest, LeaderPartitionedFromEtcd) {
   WorkloadOptions checked_options;
   checked_options.writers = 2;
   checked_options.readers_per_edge = 1;
-  Workload checked({{"c1", old_leader->address(), true, -1},
-                    {"c2,c3", absl::StrCat(Central("c2")->address(), ",",
-                                           Central("c3")->address()),
-                     false, -1}},
-                   &history, checked_options, seed_);
+  Workload checked(
+      {{"c1", old_leader->address(), true, -1},
+       {"c2,c3", absl::StrCat(Central("c2")->address(), ",", Central("c3")->address()), false, -1}},
+      &history, checked_options, seed_);
   checked.Start();
   absl::SleepFor(RandomMillis(500, 1500));
   ASSERT_GT(load.count(), 0u);

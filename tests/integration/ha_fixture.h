@@ -170,9 +170,8 @@ class HaTest : public ::testing::Test {
         if (!node->running() || node->Status().ok()) continue;
         const std::string file =
             absl::StrCat("/tmp/kv-ha-stacks-", node->name(), "-", node->pid(), ".txt");
-        const std::string command = absl::StrCat("gdb -p ", node->pid(),
-                                                 " -batch -ex 'thread apply all bt' >", file,
-                                                 " 2>&1");
+        const std::string command = absl::StrCat(
+            "gdb -p ", node->pid(), " -batch -ex 'thread apply all bt' >", file, " 2>&1");
         if (std::system(command.c_str()) == 0) {
           std::fprintf(stderr, "%s does not answer; its stacks: %s\n", node->name().c_str(),
                        file.c_str());
@@ -180,8 +179,7 @@ class HaTest : public ::testing::Test {
       }
       for (auto* list : {&nodes_, &edges_}) {
         for (auto& node : *list) {
-          std::fprintf(stderr, "==== %s ====\n%s\n", node->name().c_str(),
-                       node->ReadLog().c_str());
+          std::fprintf(stderr, "==== %s ====\n%s\n", node->name().c_str(), node->ReadLog().c_str());
         }
       }
     }
@@ -217,11 +215,19 @@ class HaTest : public ::testing::Test {
   KvdProcess* StartEdge(const std::string& name, const std::string& mode) {
     std::vector<std::string> upstreams;
     for (auto& node : nodes_) upstreams.push_back(node->address());
-    std::vector<std::string> args = {"edge",           "--mode",      mode,
-                                     "--upstream",     absl::StrJoin(upstreams, ","),
-                                     "--data-dir",     dir_.Sub(name), "--node-id",
-                                     name,             "--max-staleness", "1s",
-                                     "--upstream-timeout", "1s"};
+    std::vector<std::string> args = {"edge",
+                                     "--mode",
+                                     mode,
+                                     "--upstream",
+                                     absl::StrJoin(upstreams, ","),
+                                     "--data-dir",
+                                     dir_.Sub(name),
+                                     "--node-id",
+                                     name,
+                                     "--max-staleness",
+                                     "1s",
+                                     "--upstream-timeout",
+                                     "1s"};
     edges_.push_back(std::make_unique<KvdProcess>(name, args, dir_.path()));
     KvdProcess* edge = edges_.back().get();
     absl::Status s = edge->Start();
@@ -275,8 +281,7 @@ class HaTest : public ::testing::Test {
 
   KvdProcess* WaitSettledLeader(absl::Duration timeout = absl::Seconds(30)) {
     KvdProcess* leader = nullptr;
-    WaitFor([&] { return (leader = SettledLeader()) != nullptr; }, timeout,
-            absl::Milliseconds(50));
+    WaitFor([&] { return (leader = SettledLeader()) != nullptr; }, timeout, absl::Milliseconds(50));
     return leader;
   }
 
@@ -342,10 +347,10 @@ class HaTest : public ::testing::Test {
             if (++missing <= 5) {
               ADD_FAILURE() << node->name() << ": acknowledged " << write.key << " at version "
                             << write.version << " (by " << write.node << ") reads "
-                            << (s.ok() ? (got.found()
-                                              ? absl::StrCat("version ", got.entry().version())
-                                              : "absent")
-                                       : s.error_message());
+                            << (s.ok()
+                                    ? (got.found() ? absl::StrCat("version ", got.entry().version())
+                                                   : "absent")
+                                    : s.error_message());
             }
           }
         }

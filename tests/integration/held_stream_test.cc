@@ -162,10 +162,10 @@ TEST_F(HeldStreamTest, HeldEdgeDoesNotSlowWritesOrOthersAndResumes) {
   const uint64_t head = central->head_version();
   std::cerr << "writes: " << free_writes << " in " << absl::FormatDuration(window)
             << " before the hold, " << held_writes << " while held; central head " << head
-            << ", held edge at " << Head(held) << " (" << held_at << " when held), sent to it up to "
-            << d->sent_version() << "; open edges caught up within "
-            << absl::FormatDuration(max_catch_up_) << "; proxy " << held.link->stats().ToString()
-            << "\n";
+            << ", held edge at " << Head(held) << " (" << held_at
+            << " when held), sent to it up to " << d->sent_version()
+            << "; open edges caught up within " << absl::FormatDuration(max_catch_up_) << "; proxy "
+            << held.link->stats().ToString() << "\n";
   EXPECT_LT(d->sent_version(), head) << "everything was handed to the held stream";
   EXPECT_GT(d->lag_versions(), 0u);
   // Lenient (a shared machine): the hold must not stall the write path.
@@ -190,8 +190,8 @@ TEST_F(HeldStreamTest, HeldEdgeDoesNotSlowWritesOrOthersAndResumes) {
 // Held until its connection dies (gRPC keepalive: 10 s + 5 s) while the change log moves past
 // it: once released, the held edge is RESET and takes a snapshot; nobody else noticed.
 TEST_F(HeldStreamTest, HeldEdgeBehindTheLogIsResetOnceReleased) {
-  ASSERT_NO_FATAL_FAILURE(StartCluster(
-      {"--log-retention-entries", "500", "--log-retention-interval", "100ms"}));
+  ASSERT_NO_FATAL_FAILURE(
+      StartCluster({"--log-retention-entries", "500", "--log-retention-interval", "100ms"}));
   ClusterNode& held = Edge("held");
   Writers writers(cluster_->central().address(), 2);
   held.link->Pause(Direction::kServerToClient);
