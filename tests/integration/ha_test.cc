@@ -15,8 +15,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -198,6 +198,22 @@ TEST_F(HaTest, KillingTheLeaderUnderLoadLosesNoAcknowledgedWrite) {
   ASSERT_EQ(gap_ms.size(), static_cast<size_t>(rounds));
   // --ha-lease-ttl 2s: a new leader takes writes within the TTL plus a second (issue 17).
   EXPECT_LE(Percentile(gap_ms, 99), 3000);
+}
+
+// Flags that would break the fence or the etcd layout are refused at start, naming the flag.
+TEST_F(HaTest, BadHaFlagsAreRefusedAtStart) {
+  const std::string out = dir_.Sub("kvd.out");
+  for (const auto& [flags, named] : std::vector<std::pair<std::string, std::string>>{
+           {"--ha-lease-ttl 1500ms", "--ha-lease-ttl"},  // etcd grants whole seconds
+           {"--ha-cluster a/b", "--ha-cluster"},         // would escape /kv/<cluster>/
+           {"--sync-standbys -1", "--sync-standbys"},
+           {"--listen 0.0.0.0:0 --insecure", "--advertise"}}) {
+    const std::string cmd =
+        absl::StrCat(KvdPath(), " central --data-dir ", dir_.Sub("bad"), " --ha-etcd ",
+                     etcd_.endpoint(), " ", flags, " >", out, " 2>&1");
+    EXPECT_NE(std::system(cmd.c_str()), 0) << flags;
+    EXPECT_NE(ReadFile(out).find(named), std::string::npos) << flags << ": " << ReadFile(out);
+  }
 }
 
 // The history checker (tests/checker) over a run with leader kills (KV_HA_ROUNDS, default 2):
