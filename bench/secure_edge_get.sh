@@ -9,7 +9,8 @@
 # in flight [50], one token for every call, so the verified-token cache answers all but the
 # first) and prints ops/s, p99 and the edge's CPU per Get (user + system, from /proc/PID/stat),
 # then the ratio of the means. VARIANTS="open tls auth secure" adds an edge with TLS alone and
-# one with tokens alone (plain text), to split the cost between the two.
+# one with tokens alone (plain text), to split the cost between the two. PERF_DATA=PREFIX records
+# the whole machine (perf record -a -g) for 6 s of each variant's first round into PREFIX.VARIANT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -92,8 +93,14 @@ for round in $(seq 1 "$ROUNDS"); do
       --duration 2s --warmup 1s --quiet --json >/dev/null
     pid=${PID[$variant]}
     before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    if [ -n "${PERF_DATA:-}" ] && [ "$round" = 1 ]; then
+      # The whole machine (edge and kvbench share it) for 6 s of this variant's first round.
+      (sleep 1; perf record -a -g -F 2000 -o "$PERF_DATA.$variant" -- sleep 6 >/dev/null 2>&1) &
+      perf_pid=$!
+    fi
     out=$("$KVBENCH" run "${client[@]}" --workload read --concurrency "$CONCURRENCY" \
       --keys 100000 --duration 8s --warmup 0s --quiet --json | tail -1)
+    [ -n "${perf_pid:-}" ] && wait "$perf_pid" && perf_pid=
     after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     ops=$(python3 -c "
 import json, sys
