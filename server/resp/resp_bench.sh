@@ -12,9 +12,10 @@
 #                             [--only get|mget|set] [--perf SECONDS]
 #
 # --perf records a profile of the full edge (PERF_TARGET=cache: the cache edge) during the GET
-# run (with --only mget: the MGET run) with -P ${PERF_PIPELINE:-1} (perf record -g) and prints
-# the top of it; PERF_KEEP=FILE keeps perf.data. Needs redis-server, redis-tools
-# (redis-benchmark, redis-cli) and, for --perf, linux-perf.
+# run (with --only mget: the MGET run) with -P ${PERF_PIPELINE:-1} and prints the top of it;
+# PERF_KEEP=FILE keeps perf.data, PERF_CALLGRAPH="--call-graph dwarf" replaces perf record's -g
+# (libc has no frame pointers). Needs redis-server, redis-tools (redis-benchmark, redis-cli)
+# and, for --perf, linux-perf.
 set -euo pipefail
 
 KVD=${KVD:-build/bin/kvd}
@@ -151,7 +152,7 @@ profiling() {  # get|mget
 perf_start() {
   local on=$EDGE_PID
   [ "${PERF_TARGET:-edge}" = cache ] && on=$CACHE_PID
-  perf record -g -o "$WORK/perf.data" -p "$on" -- sleep "$PERF" >/dev/null 2>&1 &
+  perf record ${PERF_CALLGRAPH:--g} -o "$WORK/perf.data" -p "$on" -- sleep "$PERF" >/dev/null 2>&1 &
   PERF_PID=$!
 }
 perf_stop() {
