@@ -272,15 +272,9 @@ void CentralNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
         absl::StrCat("min_version ", request.options().min_version(),
                      " is ahead of the central node's head version ", as_of)));
   }
-  int64_t now = clock_->UnixSeconds();
-  for (const std::string& key : request.keys()) {
-    auto* result = response->add_results();
-    auto read = ReadLocal(*store_, key, now, result->mutable_entry(), &point);
-    if (!read.ok()) return std::move(done)(read.status());
-    result->set_found(*read == LocalRead::kFound);
-    if (!result->found()) result->clear_entry();
-    result->set_source(kvstore::v1::SOURCE_CENTRAL);
-  }
+  auto read = BatchReadLocal(*store_, request.keys(), clock_->UnixSeconds(), point, response);
+  if (!read.ok()) return std::move(done)(read.status());
+  for (auto& result : *response->mutable_results()) result.set_source(kvstore::v1::SOURCE_CENTRAL);
   FillInfo(as_of, response->mutable_info());
   std::move(done)(absl::OkStatus());
 }

@@ -216,8 +216,44 @@ void CacheEdge::StartFetch(const std::string& key) {
 void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
                               kvstore::v1::BatchGetResponse* response, const CallContext& call,
                               Done done, bool stale_fallback) {
-  // Hits are filled at once; misses join their keys' fetches and the last one to finish
-  // answers the batch.
+  // Every hit at one state of the stream, as of `as_of`.
+  std::vector<std::shared_ptr<const CachedValue>> hits;
+  const uint64_t as_of = cache_->LookupAll(request.keys(), &hits);
+  const int64_t staleness = freshness()->StalenessMicros();  // with the hits, not when it ends
+  const int64_t now = clock_->UnixSeconds();
+  // The newest version among the hits (cached "not found" entries have one too), and whether
+  // every key hit.
+  uint64_t max_version = 0;
+  bool all_hit = true;
+  for (int i = 0; i < request.keys_size(); ++i) {
+    auto* result = response->add_results();
+    if (const auto& cached = hits[i]) {
+      FillCached(request.keys(i), *cached, now, result);
+      result->set_source(kvstore::v1::SOURCE_EDGE_CACHE);
+      max_version = std::max(max_version, cached->version);
+    } else {
+      all_hit = false;
+    }
+  }
+  // A result newer than the hits' state (a fetched value, or one a fetch installed) may belong
+  // to a commit whose other keys are cached older: the upstream answers the whole batch at one
+  // state instead (docs/design-notes.md, "Commits at a cache edge").
+  if (all_hit) {
+    if (max_version > as_of) {
+      response->Clear();
+      return BatchGetUpstream(request, response, call, std::move(done), Route::kLocal);
+    }
+    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+    response->mutable_info()->set_staleness_micros(staleness);
+    response->mutable_info()->set_stale(stale_fallback);
+    return std::move(done)(absl::OkStatus());
+  }
+  if (stale_fallback) {
+    return std::move(done)(absl::UnavailableError(
+        absl::StrCat("edge ", options_.node_id, " does not hold every key and its upstream ",
+                     options_.upstream.address, " is unreachable")));
+  }
+  // Misses join their keys' fetches and the last one to finish answers the batch.
   struct Batch {
     absl::Mutex mu;
     int remaining ABSL_GUARDED_BY(mu) = 1;  // one extra count for the loop below
@@ -225,23 +261,18 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
     bool forward ABSL_GUARDED_BY(mu) = false;
     // The answer's staleness: this node's when the hits were read, or older fetched answers'.
     int64_t staleness ABSL_GUARDED_BY(mu) = 0;
-    // The newest version among the results (cached "not found" entries have one too).
-    uint64_t max_version ABSL_GUARDED_BY(mu) = 0;
-    Done done;  // called once, by the last to finish
+    uint64_t max_version ABSL_GUARDED_BY(mu) = 0;  // among all results
+    Done done;                                     // called once, by the last to finish
   };
   auto batch = std::make_shared<Batch>();
   batch->done = std::move(done);
-  // Every hit at one state of the stream, as of `as_of`.
-  std::vector<std::shared_ptr<const CachedValue>> hits;
-  const uint64_t as_of = cache_->LookupAll(request.keys(), &hits);
   {
     absl::MutexLock l(&batch->mu);
-    batch->staleness = freshness()->StalenessMicros();  // with the hits, not when it ends
+    batch->staleness = staleness;
+    batch->max_version = max_version;
   }
   const int64_t joined = clock_->MonotonicMicros();
-  int64_t now = clock_->UnixSeconds();
-  for (int i = 0; i < request.keys_size(); ++i) response->add_results();
-  auto finish_one = [this, batch, &request, response, call, as_of, stale_fallback]() {
+  auto finish_one = [this, batch, &request, response, call, as_of]() {
     absl::Status error;
     bool forward = false;
     int64_t staleness = 0;
@@ -249,10 +280,7 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
       absl::MutexLock l(&batch->mu);
       if (--batch->remaining > 0) return;
       error = batch->error;
-      // A result newer than the hits' state (a fetched value, or one a fetch installed) may
-      // belong to a commit whose other keys are cached older: the upstream answers the whole
-      // batch at one state instead (docs/design-notes.md, "Commits at a cache edge").
-      forward = batch->forward || batch->max_version > as_of;
+      forward = batch->forward || batch->max_version > as_of;  // as for all hits, above
       staleness = batch->staleness;
     }
     if (!error.ok()) return std::move(batch->done)(error);
@@ -262,26 +290,12 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
     }
     FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
     response->mutable_info()->set_staleness_micros(staleness);
-    response->mutable_info()->set_stale(stale_fallback);
     std::move(batch->done)(absl::OkStatus());
   };
   for (int i = 0; i < request.keys_size(); ++i) {
+    if (hits[i]) continue;
     const std::string& key = request.keys(i);
     auto* result = response->mutable_results(i);
-    if (const auto& cached = hits[i]) {
-      FillCached(key, *cached, now, result);
-      result->set_source(kvstore::v1::SOURCE_EDGE_CACHE);
-      absl::MutexLock l(&batch->mu);
-      batch->max_version = std::max(batch->max_version, cached->version);
-      continue;
-    }
-    if (stale_fallback) {
-      absl::MutexLock l(&batch->mu);
-      batch->error = absl::UnavailableError(
-          absl::StrCat("edge ", options_.node_id, " does not hold every key and its upstream ",
-                       options_.upstream.address, " is unreachable"));
-      continue;
-    }
     {
       absl::MutexLock l(&batch->mu);
       ++batch->remaining;

@@ -134,22 +134,19 @@ void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
   // One state for every key: a commit is seen whole or not at all.
   const ReadPoint point = store_->NewReadPoint();
   const uint64_t as_of = point.head;
-  int64_t now = clock_->UnixSeconds();
-  for (const std::string& key : request.keys()) {
-    auto* result = response->add_results();
-    auto read = server::ReadLocal(*store_, key, now, result->mutable_entry(), &point);
-    if (!read.ok()) return std::move(done)(read.status());
-    if (*read == LocalRead::kValueMissing) {
-      response->Clear();
-      if (stale_fallback) {
-        return std::move(done)(absl::UnavailableError(
-            "a requested value is not fetched yet and the upstream is unreachable"));
-      }
-      return BatchGetUpstream(request, response, call, std::move(done), Route::kLocal);
+  auto value_missing =
+      server::BatchReadLocal(*store_, request.keys(), clock_->UnixSeconds(), point, response);
+  if (!value_missing.ok()) return std::move(done)(value_missing.status());
+  if (*value_missing) {
+    response->Clear();
+    if (stale_fallback) {
+      return std::move(done)(absl::UnavailableError(
+          "a requested value is not fetched yet and the upstream is unreachable"));
     }
-    result->set_found(*read == LocalRead::kFound);
-    if (!result->found()) result->clear_entry();
-    result->set_source(kvstore::v1::SOURCE_EDGE_STORE);
+    return BatchGetUpstream(request, response, call, std::move(done), Route::kLocal);
+  }
+  for (auto& result : *response->mutable_results()) {
+    result.set_source(kvstore::v1::SOURCE_EDGE_STORE);
   }
   FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
   response->mutable_info()->set_stale(stale_fallback);

@@ -53,8 +53,10 @@ absl::Status ValidateBatchGet(const Limits& limits, const kvstore::v1::BatchGetR
         "keys has ", request.keys_size(), " keys, over the limit of ", limits.max_batch_keys));
   }
   for (int i = 0; i < request.keys_size(); ++i) {
+    if (ValidateKey(limits, request.keys(i)).ok()) continue;
+    // The field's name only for the error: BatchGet is on the read path.
     std::string field = absl::StrCat("keys[", i, "]");
-    if (auto s = ValidateKey(limits, request.keys(i), field.c_str()); !s.ok()) return s;
+    return ValidateKey(limits, request.keys(i), field.c_str());
   }
   return ValidateReadOptions(request.options());
 }

@@ -1,7 +1,7 @@
-// Read commands: GET, TTL, PTTL (Node::Get) and MGET, EXISTS (Node::BatchGet in chunks of the
-// node's batch limit, a few chunks at a time). Every read carries the connection's read options
-// (KV.READOPTS, read-your-writes), so the staleness bound, min_version waits, cache read-through
-// and forwarding all apply as for gRPC and HTTP reads.
+// Read commands: GET, TTL, PTTL (Node::Get) and MGET, EXISTS (Node::BatchGet: one call when the
+// keys fit in the node's batch limit, else chunks of it, a few chunks at a time). Every read
+// carries the connection's read options (KV.READOPTS, read-your-writes), so the staleness bound,
+// min_version waits, cache read-through and forwarding all apply as for gRPC and HTTP reads.
 
 #include <atomic>
 #include <memory>
@@ -10,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/arena.h"
 #include "server/resp/errors.h"
 #include "server/resp/fanout.h"
 #include "server/resp/handlers.h"
@@ -109,7 +111,121 @@ void StartGet(Invocation& call, GetMode mode) {
                         [get = std::move(get)](absl::Status s) mutable { FinishGet(*get, s); });
 }
 
-// MGET (values) or EXISTS (a count) over BatchGet chunks.
+// The bytes MGET's reply takes for `response`'s values, without the array header: what the
+// connection's output limit is checked against before anything is written.
+size_t ValuesReplyBytes(const kvstore::v1::BatchGetResponse& response, int protocol) {
+  const size_t null_bytes = protocol >= 3 ? 3 : 5;  // "_\r\n" or "$-1\r\n"
+  size_t bytes = 0;
+  for (const auto& r : response.results()) {
+    if (!r.found()) {
+      bytes += null_bytes;
+      continue;
+    }
+    const size_t size = r.entry().value().size();
+    char digits[32];
+    const size_t length_bytes =
+        absl::numbers_internal::FastIntToBuffer(static_cast<uint64_t>(size), digits) - digits;
+    bytes += 1 + length_bytes + 2 + size + 2;  // "$<length>\r\n<value>\r\n"
+  }
+  return bytes;
+}
+
+std::string ReplyTooLarge(size_t bytes, size_t max_bytes) {
+  return absl::StrCat("ERR MGET reply of ", bytes,
+                      " bytes is larger than this connection's output limit of ", max_bytes,
+                      " bytes; ask for fewer keys");
+}
+
+// An MGET or EXISTS whose keys fit in one BatchGet (the common case): one node call, and the
+// reply written straight from its response (values moved, no merging); pooled
+// (thread_pool_of.h), so the request's keys and the reply keep their memory across commands.
+// The response lives on an arena whose first block is part of this object: its results, entries
+// and string objects (several allocations per key on the heap) cost none for a few dozen keys;
+// the bytes of keys and values over 15 still do.
+struct BatchCall {
+  BatchCall() : arena(ArenaOptions(initial_block, sizeof(initial_block))) { NewResponse(); }
+
+  void Reset() {
+    request.Clear();
+    arena.Reset();  // frees the response and any blocks past the first
+    NewResponse();
+    // A fresh context: a reused one must never carry an earlier caller's credentials.
+    context = CallContext();
+    reply.Recycle();
+    max_reply_bytes = 0;
+    exists = false;
+    has_token = false;
+  }
+
+  static google::protobuf::ArenaOptions ArenaOptions(char* block, size_t size) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = size;
+    return options;
+  }
+  void NewResponse() {
+    response = google::protobuf::Arena::CreateMessage<kvstore::v1::BatchGetResponse>(&arena);
+  }
+
+  alignas(8) char initial_block[4096];  // before `arena`, which is built on it
+  google::protobuf::Arena arena;
+  kvstore::v1::BatchGetRequest request;
+  kvstore::v1::BatchGetResponse* response = nullptr;  // on `arena`
+  CallContext context;
+  Reply reply;
+  size_t max_reply_bytes = 0;
+  bool exists = false;
+  bool has_token = false;
+};
+
+void FinishBatchCall(BatchCall& call, const absl::Status& status) {
+  ReplyWriter w = call.reply.w();
+  if (!status.ok()) {
+    w.Error(ErrorForStatus(status, CallKind::kRead, call.has_token));
+    return call.reply.Send();
+  }
+  call.reply.set_read_info(call.response->info());
+  if (call.exists) {
+    int64_t found = 0;
+    for (const auto& r : call.response->results()) found += r.found() ? 1 : 0;
+    w.Integer(found);
+    return call.reply.Send();
+  }
+  if (const size_t bytes = ValuesReplyBytes(*call.response, call.reply.protocol());
+      bytes > call.max_reply_bytes) {
+    w.Error(ReplyTooLarge(bytes, call.max_reply_bytes));
+    return call.reply.Send();
+  }
+  w.ArrayHeader(call.response->results_size());
+  for (auto& r : *call.response->mutable_results()) {
+    if (r.found()) {
+      w.BulkOwned(std::move(*r.mutable_entry()->mutable_value()));
+    } else {
+      w.Null();
+    }
+  }
+  call.reply.Send();
+}
+
+// Keys checked and the context prepared by the caller.
+void StartBatchCall(Invocation& call, CallContext&& context, bool exists) {
+  PoolPtr<BatchCall> batch = TakeFromPool<BatchCall>();
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    batch->request.add_keys()->assign(call.args[i].data(), call.args[i].size());
+  }
+  FillReadOptions(call.connection, batch->request.mutable_options());
+  batch->context = std::move(context);
+  batch->has_token = !call.connection.auth_token.empty();
+  batch->exists = exists;
+  batch->max_reply_bytes = call.server.options.max_output_bytes;
+  batch->reply.Adopt(std::move(call.reply));
+  BatchCall* b = batch.get();
+  call.server.node->BatchGet(
+      b->request, b->response, b->context,
+      [batch = std::move(batch)](absl::Status s) mutable { FinishBatchCall(*batch, s); });
+}
+
+// MGET (values) or EXISTS (a count) over BatchGet chunks: more keys than one BatchGet takes.
 class BatchRead final : public Fanout {
  public:
   BatchRead(Invocation& call, CallContext context, bool exists, std::vector<std::string> keys,
@@ -182,9 +298,7 @@ class BatchRead final : public Fanout {
       size_t bytes = 0;
       for (const ReplyBuffer& part : parts_) bytes += part.size();
       if (bytes > max_reply_bytes_) {
-        w.Error(absl::StrCat("ERR MGET reply of ", bytes,
-                             " bytes is larger than this connection's output limit of ",
-                             max_reply_bytes_, " bytes; ask for fewer keys"));
+        w.Error(ReplyTooLarge(bytes, max_reply_bytes_));
       } else {
         w.ArrayHeader(keys_.size());
         for (ReplyBuffer& part : parts_) reply_.buffer().Append(std::move(part));
@@ -215,11 +329,8 @@ class BatchRead final : public Fanout {
 
 void StartBatchRead(Invocation& call, bool exists) {
   const Limits& limits = call.server.options.limits;
-  std::vector<std::string> keys;
-  keys.reserve(call.args.size() - 1);
   for (size_t i = 1; i < call.args.size(); ++i) {
     if (auto error = CheckKey(limits, call.args[i])) return call.reply.w().Error(*error);
-    keys.emplace_back(call.args[i]);
   }
   CallContext context;
   if (absl::Status s = PrepareContext(call, &context); !s.ok()) {
@@ -227,6 +338,8 @@ void StartBatchRead(Invocation& call, bool exists) {
         ErrorForStatus(s, CallKind::kRead, !call.connection.auth_token.empty()));
   }
   const size_t chunk = std::max<uint64_t>(1, limits.max_batch_keys);
+  if (call.args.size() - 1 <= chunk) return StartBatchCall(call, std::move(context), exists);
+  std::vector<std::string> keys(call.args.begin() + 1, call.args.end());
   Fanout::Run(
       std::make_unique<BatchRead>(call, std::move(context), exists, std::move(keys), chunk));
 }

@@ -163,6 +163,71 @@ TEST_F(CommandsTest, MgetKeepsOrderAcrossChunks) {
   EXPECT_EQ(v.elements[1].null_kind, '_');
 }
 
+TEST_F(CommandsTest, MgetOfOneBatchIsOneCallAndBinarySafe) {
+  const std::string key("k\0\r\n\xff", 5);
+  const std::string value("v\r\n\0\x80", 5);
+  node_.Set(key, value);
+  node_.Set("big", std::string(20000, 'b'));  // moved into the reply as a segment of its own
+  for (bool async : {false, true}) {
+    node_.set_async(async);
+    const int before = node_.calls("BatchGet");
+    RespValue v = Value({"MGET", key, "nope", "big", key});
+    ASSERT_EQ(v.type, RespValue::Type::kArray);
+    ASSERT_EQ(v.elements.size(), 4u);
+    EXPECT_EQ(v.elements[0].str, value);
+    EXPECT_EQ(v.elements[1].type, RespValue::Type::kNull);
+    EXPECT_EQ(v.elements[2].str, std::string(20000, 'b'));
+    EXPECT_EQ(v.elements[3].str, value);
+    EXPECT_EQ(Call({"EXISTS", key, "nope", "big", key}), "(integer) 3");
+    EXPECT_EQ(node_.calls("BatchGet"), before + 2);
+  }
+  // Exactly one batch, and one more key: two.
+  std::vector<std::string> args = {"MGET"};
+  for (int i = 0; i < 100; ++i) args.push_back(absl::StrCat("k", i));
+  int before = node_.calls("BatchGet");
+  EXPECT_EQ(Value(args).elements.size(), 100u);
+  EXPECT_EQ(node_.calls("BatchGet"), before + 1);
+  args.push_back("k100");
+  before = node_.calls("BatchGet");
+  EXPECT_EQ(Value(args).elements.size(), 101u);
+  EXPECT_EQ(node_.calls("BatchGet"), before + 2);
+  // The read's freshness is recorded as for GET.
+  EXPECT_THAT(Call({"KV.LASTREAD"}), HasSubstr("\"as_of_version\""));
+}
+
+TEST_F(CommandsTest, MgetErrorsInOneBatch) {
+  node_.Set("a", "1");
+  EXPECT_EQ(Call({"MGET", "a", "err/7/x"}), "(error) NOPERM node says no");
+  node_.set_async(true);
+  EXPECT_EQ(Call({"EXISTS", "a", "err/4/x"}), "(error) TRYAGAIN node says no");
+  EXPECT_EQ(Call({"MGET", "a"}), "[\"1\"]");
+}
+
+TEST_F(CommandsTest, MgetOverTheOutputLimitFailsTheSameInOneOrManyBatches) {
+  RespServerOptions options;
+  options.limits.max_value_bytes = 1000;
+  options.parser = ParserLimitsFor(options.limits);
+  options.max_output_bytes = 1000 + 1024;
+  options.limits.max_batch_keys = 2;
+  StartServer(options);
+  for (const char* key : {"a", "b", "c"}) node_.Set(key, std::string(1000, key[0]));
+  // 3 values of "$1000\r\n" + 1000 + "\r\n" and a null "$-1\r\n" (RESP3: "_\r\n").
+  auto error = [](int bytes) {
+    return absl::StrCat("(error) ERR MGET reply of ", bytes,
+                        " bytes is larger than this connection's output limit of 2024 bytes; "
+                        "ask for fewer keys");
+  };
+  for (int batch_keys : {2, 100}) {  // several batches, one batch
+    options.limits.max_batch_keys = batch_keys;
+    StartServer(options);
+    EXPECT_EQ(Value({"MGET", "a", "b"}).elements.size(), 2u) << batch_keys;
+    EXPECT_EQ(Call({"MGET", "a", "nope", "b", "c"}), error(3032)) << batch_keys;
+    EXPECT_EQ(Call({"EXISTS", "a", "nope", "b", "c"}), "(integer) 3");
+    ASSERT_EQ(Value({"HELLO", "3"}).type, RespValue::Type::kMap);
+    EXPECT_EQ(Call({"MGET", "a", "nope", "b", "c"}), error(3030)) << batch_keys;
+  }
+}
+
 TEST_F(CommandsTest, TtlAndPttl) {
   node_.Set("forever", "v");
   node_.Set("soon", "v", absl::ToUnixSeconds(absl::Now()) + 100);

@@ -12,8 +12,10 @@
 #                             [--only get|mget|set] [--perf SECONDS]
 #
 # --perf records a profile of the full edge (PERF_TARGET=cache: the cache edge) during the GET
-# run with -P ${PERF_PIPELINE:-1} (perf record -g) and prints the top of it. Needs redis-server, redis-tools (redis-benchmark, redis-cli) and, for --perf,
-# linux-perf.
+# run (with --only mget: the MGET run) with -P ${PERF_PIPELINE:-1} and prints the top of it;
+# PERF_KEEP=FILE keeps perf.data, PERF_CALLGRAPH="--call-graph dwarf" replaces perf record's -g
+# (libc has no frame pointers). Needs redis-server, redis-tools (redis-benchmark, redis-cli)
+# and, for --perf, linux-perf.
 set -euo pipefail
 
 KVD=${KVD:-build/bin/kvd}
@@ -140,6 +142,31 @@ print(f"| {name} | -P {pipeline} | {float(f[1]):,.0f} | {float(f[4]):.3f} | {flo
 PY
 }
 
+# The profiled run: GET, or MGET with --only mget (the first run of that kind with -P
+# ${PERF_PIPELINE:-1} at the PERF_TARGET; the profile covers its first --perf seconds).
+PERF_RUN=get
+[ "$ONLY" = mget ] && PERF_RUN=mget
+profiling() {  # get|mget
+  [ "$PERF" -gt 0 ] && [ "$P" = "${PERF_PIPELINE:-1}" ] && [ "$1" = "$PERF_RUN" ]
+}
+perf_start() {
+  local on=$EDGE_PID
+  [ "${PERF_TARGET:-edge}" = cache ] && on=$CACHE_PID
+  perf record ${PERF_CALLGRAPH:--g} -o "$WORK/perf.data" -p "$on" -- sleep "$PERF" >/dev/null 2>&1 &
+  PERF_PID=$!
+}
+perf_stop() {
+  wait $PERF_PID || true
+  { perf report -i "$WORK/perf.data" --no-children --sort dso -g none --stdio 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -12
+    echo
+    perf report -i "$WORK/perf.data" --no-children --sort symbol -g none --stdio 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -45; } >"$WORK/perf.txt" || true
+  # Kept for perf report --children / -g after the run.
+  [ -n "${PERF_KEEP:-}" ] && cp "$WORK/perf.data" "$PERF_KEEP"
+  return 0
+}
+
 MGET=(MGET key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__
       key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__ key:__rand_int__)
 echo
@@ -148,30 +175,24 @@ echo "| run | pipeline | requests/s | p50 ms | p99 ms | server CPU µs/request |
 echo "| --- | --- | --- | --- | --- | --- |"
 for P in 1 16; do
   if [ -z "$ONLY" ] || [ "$ONLY" = get ]; then
-    if [ "$PERF" -gt 0 ] && [ "$P" = "${PERF_PIPELINE:-1}" ]; then
-      PERF_ON=$EDGE_PID
-      [ "${PERF_TARGET:-edge}" = cache ] && PERF_ON=$CACHE_PID
-      perf record -g -o "$WORK/perf.data" -p "$PERF_ON" -- sleep "$PERF" >/dev/null 2>&1 &
-      PERF_PID=$!
-    fi
-    if [ "${PERF_TARGET:-edge}" = cache ] && [ "$PERF" -gt 0 ] && [ "$P" = "${PERF_PIPELINE:-1}" ]; then
-      run "cache edge GET" $K_RESP $CACHE_PID $P -t get
-    fi
-    run "edge GET" $E_RESP $EDGE_PID $P -t get
-    if [ "$PERF" -gt 0 ] && [ "$P" = "${PERF_PIPELINE:-1}" ]; then
-      wait $PERF_PID || true
-      { perf report -i "$WORK/perf.data" --no-children --sort dso -g none --stdio 2>/dev/null |
-          grep -v '^#' | grep -v '^$' | head -12
-        echo
-        perf report -i "$WORK/perf.data" --no-children --sort symbol -g none --stdio 2>/dev/null |
-          grep -v '^#' | grep -v '^$' | head -45; } >"$WORK/perf.txt" || true
+    if profiling get; then
+      perf_start
+      [ "${PERF_TARGET:-edge}" = cache ] && run "cache edge GET" $K_RESP $CACHE_PID $P -t get
+      run "edge GET" $E_RESP $EDGE_PID $P -t get
+      perf_stop
+    else
+      run "edge GET" $E_RESP $EDGE_PID $P -t get
     fi
     run "cache edge GET" $K_RESP $CACHE_PID $P -t get
     run "redis replica GET" $R_REPLICA $REDIS_REPLICA_PID $P -t get
   fi
   if [ -z "$ONLY" ] || [ "$ONLY" = mget ]; then
+    if profiling mget && [ "${PERF_TARGET:-edge}" = edge ]; then perf_start; fi
     run "edge MGET 10" $E_RESP $EDGE_PID $P "${MGET[@]}"
+    if profiling mget && [ "${PERF_TARGET:-edge}" = edge ]; then perf_stop; fi
+    if profiling mget && [ "${PERF_TARGET:-edge}" = cache ]; then perf_start; fi
     run "cache edge MGET 10" $K_RESP $CACHE_PID $P "${MGET[@]}"
+    if profiling mget && [ "${PERF_TARGET:-edge}" = cache ]; then perf_stop; fi
     run "redis replica MGET 10" $R_REPLICA $REDIS_REPLICA_PID $P "${MGET[@]}"
   fi
   if [ -z "$ONLY" ] || [ "$ONLY" = set ]; then
@@ -181,6 +202,6 @@ for P in 1 16; do
 done
 if [ -s "$WORK/perf.txt" ]; then
   echo
-  echo "perf (${PERF_TARGET:-edge}, -P ${PERF_PIPELINE:-1} GET, ${PERF}s):"
+  echo "perf (${PERF_TARGET:-edge}, -P ${PERF_PIPELINE:-1} ${PERF_RUN^^}, ${PERF}s):"
   cat "$WORK/perf.txt"
 fi

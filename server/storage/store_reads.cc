@@ -20,6 +20,32 @@ absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::stri
   return LocalRead::kFound;
 }
 
+absl::StatusOr<bool> BatchReadLocal(const VersionedStore& store,
+                                    const google::protobuf::RepeatedPtrField<std::string>& keys,
+                                    int64_t now_unix, const ReadPoint& at,
+                                    kvstore::v1::BatchGetResponse* response) {
+  PinnedRecords records;
+  if (auto s = store.MultiGet(keys, at, &records); !s.ok()) return s;
+  bool value_missing = false;
+  for (int i = 0; i < keys.size(); ++i) {
+    auto* result = response->add_results();
+    const RecordView& view = records.views[i];
+    if (!records.found[i] || view.ExpiredAt(now_unix)) continue;
+    if (view.value_missing) {
+      value_missing = true;
+      continue;
+    }
+    result->set_found(true);
+    auto* entry = result->mutable_entry();
+    entry->set_key(keys[i]);
+    entry->set_version(view.version);
+    entry->set_expiration(view.expiration);
+    entry->set_metadata(view.metadata.data(), view.metadata.size());
+    entry->set_value(view.value.data(), view.value.size());
+  }
+  return value_missing;
+}
+
 absl::StatusOr<size_t> ListLocal(const VersionedStore& store, const Limits& limits,
                                  const kvstore::v1::ListRequest& request, int64_t now_unix,
                                  kvstore::v1::ListResponse* response) {

@@ -24,6 +24,14 @@ absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::stri
                                     int64_t now_unix, kvstore::v1::Entry* entry,
                                     const ReadPoint* at = nullptr);
 
+// Reads every key of one BatchGet at `at` (one RocksDB MultiGet) into `response`: a result per
+// key, in order, found and filled as ReadLocal fills an entry (source left to the caller).
+// Returns true when some key's value is missing (its result is then not found).
+absl::StatusOr<bool> BatchReadLocal(const VersionedStore& store,
+                                    const google::protobuf::RepeatedPtrField<std::string>& keys,
+                                    int64_t now_unix, const ReadPoint& at,
+                                    kvstore::v1::BatchGetResponse* response);
+
 // One List page from the local store: entries and next_cursor. Returns how many listed keys
 // have a value this node has not fetched yet (only counted when values were asked for).
 absl::StatusOr<size_t> ListLocal(const VersionedStore& store, const Limits& limits,

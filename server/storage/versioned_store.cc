@@ -299,6 +299,32 @@ absl::StatusOr<bool> VersionedStore::Get(absl::string_view key, PinnedRecord* ou
   return true;
 }
 
+absl::Status VersionedStore::MultiGet(const google::protobuf::RepeatedPtrField<std::string>& keys,
+                                      const ReadPoint& at, PinnedRecords* out) const {
+  const size_t n = static_cast<size_t>(keys.size());
+  absl::InlinedVector<rocksdb::Slice, 16> slices;
+  slices.reserve(n);
+  for (const std::string& key : keys) slices.push_back(ToSlice(key));
+  absl::InlinedVector<rocksdb::Status, 16> statuses(n);
+  out->buffers.clear();
+  out->buffers.resize(n);
+  out->views.assign(n, RecordView());
+  out->found.assign(n, false);
+  rocksdb::ReadOptions read;
+  read.snapshot = at.snapshot.get();
+  db_->MultiGet(read, data_cf_, n, slices.data(), out->buffers.data(), statuses.data());
+  for (size_t i = 0; i < n; ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading keys");
+    if (!DecodeRecord(ToView(out->buffers[i]), &out->views[i])) {
+      return absl::DataLossError(absl::StrCat("corrupt record for key '",
+                                              absl::CHexEscape(keys[static_cast<int>(i)]), "'"));
+    }
+    out->found[i] = true;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status VersionedStore::Write(rocksdb::WriteBatch* batch, DiskReserve::Kind kind, Sync sync) {
   write_mu_.AssertHeld();
   if (auto s = health_->WritesStopped(); !s.ok()) return s;

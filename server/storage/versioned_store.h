@@ -32,6 +32,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -52,6 +53,14 @@ namespace kv::server {
 struct PinnedRecord {
   rocksdb::PinnableSlice buffer;
   RecordView view;
+};
+
+// The records of several keys read together (VersionedStore::MultiGet), pinned like
+// PinnedRecord; room for 16 keys before anything is allocated.
+struct PinnedRecords {
+  absl::InlinedVector<rocksdb::PinnableSlice, 16> buffers;
+  absl::InlinedVector<RecordView, 16> views;
+  absl::InlinedVector<bool, 16> found;  // false: the key has no record
 };
 
 // A key whose expiry index entry has come due.
@@ -189,6 +198,10 @@ class VersionedStore {
   // else the latest state. Returns false when the key has no record.
   absl::StatusOr<bool> Get(absl::string_view key, PinnedRecord* out,
                            const ReadPoint* at = nullptr) const;
+  // Point reads of `keys` at `at` with one RocksDB MultiGet (one pass over the memtables and
+  // files for all of them): out->found[i] and out->views[i] as Get for keys[i].
+  absl::Status MultiGet(const google::protobuf::RepeatedPtrField<std::string>& keys,
+                        const ReadPoint& at, PinnedRecords* out) const;
   // The current state, for reads of several keys that must agree (any thread).
   ReadPoint NewReadPoint() const;
 

@@ -223,6 +223,44 @@ TEST(VersionedStore, FetchedValueInstallsOnlyOverTheSameMissingVersion) {
   EXPECT_EQ(r.view.value, "newest");
 }
 
+TEST(VersionedStore, MultiGetReadsEveryKeyAtTheReadPoint) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  const std::string binary("k\0\xff", 3);
+  std::vector<Change> changes;
+  for (int i = 0; i < 20; ++i) {  // more than PinnedRecords holds inline
+    changes.push_back(Put(i + 1, absl::StrCat("k", i), absl::StrCat("v", i)));
+  }
+  changes.push_back(Put(21, binary, std::string("v\0", 2)));
+  ASSERT_TRUE(ApplyAll(store.get(), changes).ok());
+  const ReadPoint point = store->NewReadPoint();
+  // After the point: a whole commit the point must not show any part of.
+  ASSERT_TRUE(ApplyAll(store.get(), {Put(22, "k0", "new"), Del(23, "k19")}).ok());
+  google::protobuf::RepeatedPtrField<std::string> keys;
+  for (int i = 0; i < 20; ++i) *keys.Add() = absl::StrCat("k", i);
+  *keys.Add() = binary;
+  *keys.Add() = "nope";
+  *keys.Add() = "k1";  // twice
+  PinnedRecords records;
+  ASSERT_TRUE(store->MultiGet(keys, point, &records).ok());
+  ASSERT_EQ(records.found.size(), 23u);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(records.found[i]) << i;
+    EXPECT_EQ(records.views[i].value, absl::StrCat("v", i));
+    EXPECT_EQ(records.views[i].version, static_cast<uint64_t>(i + 1));
+  }
+  ASSERT_TRUE(records.found[20]);
+  EXPECT_EQ(records.views[20].value, std::string("v\0", 2));
+  EXPECT_FALSE(records.found[21]);
+  ASSERT_TRUE(records.found[22]);
+  EXPECT_EQ(records.views[22].value, "v1");
+  // At a new point: the later commit, whole.
+  ASSERT_TRUE(store->MultiGet(keys, store->NewReadPoint(), &records).ok());
+  EXPECT_EQ(records.views[0].value, "new");
+  EXPECT_FALSE(records.found[19]);
+  EXPECT_TRUE(records.found[20]);
+}
+
 TEST(VersionedStore, ExpiryIndexFindsDueKeysInOrder) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());

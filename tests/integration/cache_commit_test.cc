@@ -161,6 +161,24 @@ TEST(CacheCommitTest, ABatchMixingCacheAndANewerReadThroughIsAnsweredUpstreamWho
   EXPECT_EQ(a + b, 100) << "a=" << a << " b=" << b << ": part of a commit";
   EXPECT_EQ(a, 0);
   EXPECT_EQ(kv.batch_gets.load(), 1) << "the batch was not answered upstream";
+
+  // Both keys cached, acct/b at the commit's version (installed by its read-through) and acct/a
+  // from before it: a batch of hits only must be answered upstream whole too.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(at_edge.Get("acct/b", &got).ok());
+  ASSERT_EQ(got.entry().value(), "100");
+  ASSERT_EQ(got.info().source(), kvstore::v1::SOURCE_EDGE_CACHE) << "acct/b was not cached";
+  ASSERT_TRUE(at_edge.Get("acct/a", &got).ok());
+  ASSERT_EQ(got.entry().value(), "60");
+  ASSERT_EQ(got.info().source(), kvstore::v1::SOURCE_EDGE_CACHE);
+  response.Clear();
+  grpc::ClientContext again;
+  again.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  s = at_edge.stub->BatchGet(&again, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << edge.ReadLog();
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_EQ(response.results(0).entry().value(), "0");
+  EXPECT_EQ(response.results(1).entry().value(), "100");
+  EXPECT_EQ(kv.batch_gets.load(), 2) << "the batch of hits was not answered upstream";
   EXPECT_EQ(edge.Stop(), 0);
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
 }

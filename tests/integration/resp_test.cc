@@ -202,6 +202,17 @@ keys = set(k for k in full.scan_iter(match='pipe:*', count=100))
 assert keys == set(b'pipe:%d' % i for i in range(500)), len(keys)
 got = full.mget([b'pipe:%d' % i for i in range(500)])
 assert got == [b'v%d' % i for i in range(500)]
+
+# MGET at the cache edge: cold keys read through, then cached ones, hits and misses mixed,
+# binary-safe; in one batch and across chunks.
+cold = [b'pipe:%d' % i for i in range(0, 500, 7)] + [key, b'nope\x00']
+want = [b'v%d' % i for i in range(0, 500, 7)] + [value, None]
+assert cache.mget(cold) == want
+assert cache.mget(cold) == want, 'cached'
+mixed = [b'pipe:%d' % i for i in range(0, 20)] + [key, b'nope']
+assert cache.mget(mixed) == [b'v%d' % i for i in range(20)] + [value, None]
+assert cache.exists(*mixed) == 21
+assert cache.mget([b'pipe:%d' % i for i in range(500)]) == [b'v%d' % i for i in range(500)]
 try:
     full.scan(0, match='p?pe*')
     raise SystemExit('a glob pattern was accepted')
