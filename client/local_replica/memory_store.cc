@@ -16,7 +16,8 @@ namespace kv::replica {
 
 using kvstore::v1::Change;
 
-// One heap block per record: this header, then [expiration] key metadata (value | value hash).
+// One block per record (from the store's SlabAllocator): this header, then [expiration] key
+// metadata (value | value hash).
 struct MemoryStore::Record {
   static constexpr uint32_t kHasExpiration = 1u << 31;
   static constexpr uint32_t kValueMissing = 1u << 30;
@@ -47,6 +48,10 @@ struct MemoryStore::Record {
             value_missing() ? sizeof(uint64_t) : (value_size_and_flags & kSizeMask)};
   }
   uint64_t value_hash() const;
+  // The whole block, header included.
+  size_t block_bytes() const {
+    return sizeof(Record) + expiration_bytes() + key_size + metadata_size + tail().size();
+  }
 };
 
 uint64_t MemoryStore::Record::value_hash() const {
@@ -56,7 +61,11 @@ uint64_t MemoryStore::Record::value_hash() const {
   return h;
 }
 
-void MemoryStore::RecordDeleter::operator()(Record* r) const { ::operator delete(r); }
+void MemoryStore::RecordDeleter::operator()(Record* r) const {
+  const size_t bytes = r->block_bytes();
+  r->~Record();
+  records->Free(r, bytes);
+}
 
 bool MemoryStore::KeyLess::operator()(const Record* a, const Record* b) const {
   return a->key() < b->key();
@@ -95,7 +104,8 @@ MemoryStore::RecordPtr MemoryStore::MakeRecord(absl::string_view key, absl::stri
   const size_t expiration_bytes = expiration != 0 ? sizeof(int64_t) : 0;
   const size_t tail = missing_value_hash ? sizeof(uint64_t) : value.size();
   void* block =
-      ::operator new(sizeof(Record) + expiration_bytes + key.size() + metadata.size() + tail);
+      records_.Allocate(sizeof(Record) + expiration_bytes + key.size() + metadata.size() + tail);
+  static_assert(alignof(Record) <= SlabAllocator::kAlignment);
   auto* r = new (block) Record;
   r->version = version;
   r->value_size_and_flags = missing_value_hash ? 0 : static_cast<uint32_t>(value.size());
@@ -117,7 +127,7 @@ MemoryStore::RecordPtr MemoryStore::MakeRecord(absl::string_view key, absl::stri
   } else {
     std::memcpy(p, value.data(), value.size());
   }
-  return RecordPtr(r);
+  return RecordPtr(r, RecordDeleter{&records_});
 }
 
 uint64_t MemoryStore::TermOf(const Record& r) {
@@ -181,7 +191,7 @@ void MemoryStore::ReportMismatch(const std::string& what) {
 
 MemoryStore::RecordPtr MemoryStore::Put(absl::string_view key, RecordPtr record) {
   Shard& shard = ShardFor(key);
-  RecordPtr old;
+  RecordPtr old(nullptr, RecordDeleter{&records_});
   std::unique_lock l(shard.mu);
   auto found = shard.by_key.find(key);
   if (found != shard.by_key.end()) {
@@ -294,8 +304,9 @@ void MemoryStore::Clear() {
       drop.swap(shard->index);
       ByKey().swap(shard->by_key);
     }
-    for (Record* r : drop) RecordDeleter()(r);
   }
+  // Every record is unlinked: their memory goes back all at once.
+  records_.Clear();
   checksum_ = 0;
   keys_.store(0);
   payload_bytes_.store(0);

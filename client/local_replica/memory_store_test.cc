@@ -4,9 +4,11 @@
 #include "client/local_replica/memory_store.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -316,6 +318,106 @@ TEST(MemoryStoreTest, MultiKeyReadsNeverSeeHalfABatch) {
   list_reader.join();
   EXPECT_GT(reads.load(), 10);
   EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " multi-key reads";
+}
+
+// What a value must read for `key` at `version`: a reader can tell a record it copied whole from
+// one torn or reused under it. Sizes vary with the version, so overwrites change size class.
+std::string ValueFor(const std::string& key, uint64_t version) {
+  std::string unit = absl::StrCat(key, "@", version, ";");
+  std::string value;
+  while (value.size() < 20 + version % 200) value += unit;
+  return value;
+}
+
+size_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Records come from the store's slab allocator: overwrites and deletes reuse their memory, so a
+// long stream of them over the same keys does not grow the heap, and deleting every key gives
+// the records' memory back.
+TEST(MemoryStoreTest, OverwritesAndDeletesDoNotGrowTheHeap) {
+  auto store = Bootstrapped();
+  constexpr int kKeys = 20000;
+  std::mt19937_64 rng(11);
+  uint64_t v = 0;
+  auto key = [](int i) { return absl::StrFormat("churn/%06d", i); };
+  auto round = [&] {
+    ChangeList batch;
+    for (int n = 0; n < kKeys; ++n) {
+      const int i = static_cast<int>(rng() % kKeys);
+      ++v;
+      batch.push_back(rng() % 4 == 0 ? DeleteChange(v, key(i))
+                                     : PutChange(v, key(i), ValueFor(key(i), v)));
+      if (batch.size() == 500) {
+        ASSERT_TRUE(store->Apply(batch).ok());
+        batch.clear();
+      }
+    }
+    ASSERT_TRUE(store->Apply(batch).ok());
+  };
+  const size_t empty = HeapInUse();
+  for (int r = 0; r < 5; ++r) round();
+  const size_t settled = HeapInUse();
+  for (int r = 0; r < 45; ++r) round();
+  const size_t later = HeapInUse();
+  EXPECT_LE(later, settled + (settled - empty) / 10)
+      << "empty " << empty << ", after 5 rounds " << settled << ", after 50 " << later;
+
+  ChangeList deletes;
+  for (int i = 0; i < kKeys; ++i) deletes.push_back(DeleteChange(++v, key(i)));
+  ASSERT_TRUE(store->Apply(deletes).ok());
+  deletes.clear();
+  EXPECT_EQ(store->key_count(), 0u);
+  // What is left is the hash tables, which keep their size.
+  EXPECT_LT(HeapInUse() - empty, (settled - empty) / 4)
+      << "empty " << empty << ", full " << settled << ", all deleted " << HeapInUse();
+}
+
+// Get takes only its shard's lock for reading while the applier overwrites and deletes: every
+// record a reader copies out is whole, of one version, even as its memory is freed and reused.
+TEST(MemoryStoreTest, ReadersCopyWholeRecordsWhileTheirMemoryIsReused) {
+  auto store = Bootstrapped(/*shards=*/4);
+  constexpr int kKeys = 500;
+  auto key = [](int i) { return absl::StrFormat("k/%04d", i); };
+  uint64_t v = 0;
+  ChangeList init;
+  for (int i = 0; i < kKeys; ++i) {
+    ++v;
+    init.push_back(PutChange(v, key(i), ValueFor(key(i), v)));
+  }
+  ASSERT_TRUE(store->Apply(init).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, found{0};
+  auto reader = [&](int seed) {
+    std::mt19937_64 rng(seed);
+    StoredRecord r;
+    while (!stop.load()) {
+      const std::string k = key(static_cast<int>(rng() % kKeys));
+      if (!store->Get(k, &r)) continue;
+      found.fetch_add(1, std::memory_order_relaxed);
+      if (r.key != k || r.value != ValueFor(k, r.version)) bad.fetch_add(1);
+    }
+  };
+  std::thread r1(reader, 1), r2(reader, 2);
+  std::mt19937_64 rng(3);
+  const absl::Time end = absl::Now() + absl::Milliseconds(700);
+  while (absl::Now() < end) {
+    ChangeList batch;
+    for (int n = 0; n < 50; ++n) {
+      const int i = static_cast<int>(rng() % kKeys);
+      ++v;
+      batch.push_back(rng() % 5 == 0 ? DeleteChange(v, key(i))
+                                     : PutChange(v, key(i), ValueFor(key(i), v)));
+    }
+    ASSERT_TRUE(store->Apply(batch).ok());
+  }
+  stop.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_GT(found.load(), 1000);
+  EXPECT_EQ(bad.load(), 0) << "of " << found.load() << " records read";
 }
 
 }  // namespace
