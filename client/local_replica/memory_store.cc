@@ -23,11 +23,19 @@ struct MemoryStore::Record {
   static constexpr uint32_t kValueMissing = 1u << 30;
   static constexpr uint32_t kSizeMask = kValueMissing - 1;
 
-  uint64_t version;
+  // The allocator aligns blocks to 4 only (its slots go in steps of 4 bytes, not 8), so the
+  // 64-bit version is kept as bytes.
+  char version_bytes[8];
   uint32_t value_size_and_flags;
   uint16_t key_size;
   uint16_t metadata_size;
 
+  uint64_t version() const {
+    uint64_t v;
+    std::memcpy(&v, version_bytes, sizeof v);
+    return v;
+  }
+  void set_version(uint64_t v) { std::memcpy(version_bytes, &v, sizeof v); }
   const char* data() const { return reinterpret_cast<const char*>(this + 1); }
   char* data() { return reinterpret_cast<char*>(this + 1); }
   bool has_expiration() const { return value_size_and_flags & kHasExpiration; }
@@ -107,7 +115,7 @@ MemoryStore::RecordPtr MemoryStore::MakeRecord(absl::string_view key, absl::stri
       records_.Allocate(sizeof(Record) + expiration_bytes + key.size() + metadata.size() + tail);
   static_assert(alignof(Record) <= SlabAllocator::kAlignment);
   auto* r = new (block) Record;
-  r->version = version;
+  r->set_version(version);
   r->value_size_and_flags = missing_value_hash ? 0 : static_cast<uint32_t>(value.size());
   if (expiration != 0) r->value_size_and_flags |= Record::kHasExpiration;
   if (missing_value_hash) r->value_size_and_flags |= Record::kValueMissing;
@@ -131,13 +139,14 @@ MemoryStore::RecordPtr MemoryStore::MakeRecord(absl::string_view key, absl::stri
 }
 
 uint64_t MemoryStore::TermOf(const Record& r) {
-  return replication::RecordTerm(r.key(), r.version, r.expiration(), r.metadata(), r.value_hash());
+  return replication::RecordTerm(r.key(), r.version(), r.expiration(), r.metadata(),
+                                 r.value_hash());
 }
 
 void MemoryStore::CopyOut(const Record& r, bool with_value, StoredRecord* out) {
   out->key.assign(r.key().data(), r.key().size());
   out->metadata.assign(r.metadata().data(), r.metadata().size());
-  out->version = r.version;
+  out->version = r.version();
   out->expiration = r.expiration();
   out->value_missing = r.value_missing();
   if (with_value && !r.value_missing()) {

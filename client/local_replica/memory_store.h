@@ -4,7 +4,7 @@
 //
 // Layout: each record is one block (a 16-byte header, then the expiration when it has one, the
 // key, the metadata and the value) from the store's SlabAllocator, so a record costs its bytes
-// rounded up to 8 and a pointer in each of two indexes: a hash set (Get) and an ordered set
+// rounded up to 4 and a pointer in each of two indexes: a hash set (Get) and an ordered set
 // (List). They are split into
 // shards by key hash, each under its own reader-writer mutex: a Get takes one shard's lock for
 // reading and copies the record out, so readers of different keys do not meet on one lock, and

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <new>
 
 namespace kv::replica {
@@ -93,7 +94,7 @@ void* SlabAllocator::Allocate(size_t size) {
   if (slab->free != nullptr) {
     block = slab->free;
     ASAN_UNPOISON_MEMORY_REGION(block, slab->slot_bytes);
-    slab->free = *static_cast<void**>(block);
+    std::memcpy(&slab->free, block, sizeof(void*));  // blocks are aligned to 4 only
   } else {
     block = slab->slots() + size_t{slab->carved} * slab->slot_bytes;
     ++slab->carved;
@@ -118,7 +119,7 @@ void SlabAllocator::Free(void* block, size_t size) {
   Slab* slab = *--it;
   assert(slab->slot_bytes == ClassOf(size) * kAlignment);
   Class& c = classes_[slab->slot_bytes / kAlignment];
-  *static_cast<void**>(block) = slab->free;
+  std::memcpy(block, &slab->free, sizeof(void*));
   slab->free = block;
   ASAN_POISON_MEMORY_REGION(block, slab->slot_bytes);
   if (--slab->used == 0) {

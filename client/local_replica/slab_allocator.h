@@ -1,8 +1,9 @@
 #pragma once
 // Blocks for the full copy's records (memory_store.h), carved from slabs of up to 64 KiB by size
-// class (multiples of 8 bytes up to kMaxSlotBytes), so a record costs its bytes rounded up to 8
-// rather than malloc's header and 16-byte rounding (a 130-byte record: 136 bytes here, 144 from
-// malloc). Larger blocks come from operator new.
+// class (multiples of 4 bytes, 8 at least, up to kMaxSlotBytes), so a record costs its bytes
+// rounded up to 4 rather than malloc's header and 16-byte rounding (a 130-byte record: 132 bytes
+// here, 144 from malloc). Blocks are aligned to 4 only: what is wider in them is read with
+// memcpy. Larger blocks come from operator new.
 //
 // Slab size: an eighth of what the class already holds, between 1 KiB and 64 KiB, so the unused
 // tail of a class's newest slab is at most about an eighth of the class (and 64 KiB) however
@@ -24,6 +25,7 @@
 // Ownership: the allocator owns every slab and block; Clear and the destructor free them all,
 // whatever is still handed out.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -35,7 +37,7 @@ namespace kv::replica {
 
 class SlabAllocator {
  public:
-  static constexpr size_t kAlignment = 8;
+  static constexpr size_t kAlignment = 4;
   // Larger blocks come from operator new: malloc's 16 bytes are under 2% of them.
   static constexpr size_t kMaxSlotBytes = 1024;
   static constexpr size_t kMinSlabBytes = 1 << 10;  // or two slots, if more
@@ -74,7 +76,10 @@ class SlabAllocator {
     size_t bytes = 0;  // of its slabs
   };
 
-  static size_t ClassOf(size_t size) { return (size + kAlignment - 1) / kAlignment; }
+  // A free slot holds a pointer: 8 bytes at least.
+  static size_t ClassOf(size_t size) {
+    return (std::max<size_t>(size, sizeof(void*)) + kAlignment - 1) / kAlignment;
+  }
   Slab* NewSlab(size_t cls);
   void ReleaseSlab(Slab* slab);
   void Unlink(Class& c, Slab* slab);
