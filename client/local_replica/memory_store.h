@@ -5,11 +5,10 @@
 // Layout: each record is one block (a 16-byte header, then the expiration when it has one, the
 // key, the metadata and the value) from the store's SlabAllocator, so a record costs its bytes
 // rounded up to 4 and a pointer in each of two indexes: a hash set (Get) and an ordered set
-// (List). They are split into
-// shards by key hash, each under its own reader-writer mutex: a Get takes one shard's lock for
-// reading and copies the record out, so readers of different keys do not meet on one lock, and
-// List merges the shards' ordered runs. Memory and speed are measured in
-// bench/local_replica_bench.cc.
+// (List). They are split into shards by key hash, each under its own reader-writer mutex: a Get
+// takes one shard's lock for reading and copies the record out, so readers of different keys do
+// not meet on one lock, and List merges the shards' ordered runs. Memory and speed are measured
+// in bench/local_replica/local_replica_bench.cc (docs/BENCHMARKS.md, "LocalReplica").
 //
 // Consistency: one applied batch (and a commit, which is one change) becomes visible to a
 // multi-key read all at once or not at all. The applier bumps a sequence number to odd before a
