@@ -4,7 +4,8 @@
 # Starts a central node, preloads KEYS keys of 100 B with kvbench (default 100,000), and runs
 # build/bin/local_replica_bench (hot Get and BatchGet from 1 and 2 threads with p50/p99/p999,
 # and the full copy's heap bytes per raw byte). Build first: ninja -C build local_replica_bench
-# kvd kvbench.
+# kvd kvbench. LOCAL_REPLICA_BENCH="BIN1 BIN2 ..." runs each of those binaries in turn, twice,
+# against the same central node (an A/B of two builds on equal terms).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEYS=${1:-100000}
@@ -22,5 +23,18 @@ build/bin/kvd central --listen "$C" --data-dir "$WORK/c" --ready-file "$WORK/c.r
 PIDS+=($!)
 ready "$WORK/c.ready"
 build/bin/kvbench run --target "$C" --preload-only --keys "$KEYS" --quiet --json >/dev/null
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
-KV_UPSTREAM=$C KV_KEYS=$KEYS build/bin/local_replica_bench "$@"
+machine() {
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
+}
+if [ -z "${LOCAL_REPLICA_BENCH:-}" ]; then
+  machine
+  KV_UPSTREAM=$C KV_KEYS=$KEYS build/bin/local_replica_bench "$@"
+  exit 0
+fi
+for round in 1 2; do
+  for bin in $LOCAL_REPLICA_BENCH; do
+    echo "== $bin, round $round"
+    machine
+    KV_UPSTREAM=$C KV_KEYS=$KEYS "$bin" "$@"
+  done
+done

@@ -16,17 +16,26 @@ namespace kv::replica {
 
 using kvstore::v1::Change;
 
-// One heap block per record: this header, then [expiration] key metadata (value | value hash).
+// One block per record (from the store's SlabAllocator): this header, then [expiration] key
+// metadata (value | value hash).
 struct MemoryStore::Record {
   static constexpr uint32_t kHasExpiration = 1u << 31;
   static constexpr uint32_t kValueMissing = 1u << 30;
   static constexpr uint32_t kSizeMask = kValueMissing - 1;
 
-  uint64_t version;
+  // The allocator aligns blocks to 4 only (its slots go in steps of 4 bytes, not 8), so the
+  // 64-bit version is kept as bytes.
+  char version_bytes[8];
   uint32_t value_size_and_flags;
   uint16_t key_size;
   uint16_t metadata_size;
 
+  uint64_t version() const {
+    uint64_t v;
+    std::memcpy(&v, version_bytes, sizeof v);
+    return v;
+  }
+  void set_version(uint64_t v) { std::memcpy(version_bytes, &v, sizeof v); }
   const char* data() const { return reinterpret_cast<const char*>(this + 1); }
   char* data() { return reinterpret_cast<char*>(this + 1); }
   bool has_expiration() const { return value_size_and_flags & kHasExpiration; }
@@ -47,6 +56,10 @@ struct MemoryStore::Record {
             value_missing() ? sizeof(uint64_t) : (value_size_and_flags & kSizeMask)};
   }
   uint64_t value_hash() const;
+  // The whole block, header included.
+  size_t block_bytes() const {
+    return sizeof(Record) + expiration_bytes() + key_size + metadata_size + tail().size();
+  }
 };
 
 uint64_t MemoryStore::Record::value_hash() const {
@@ -56,7 +69,11 @@ uint64_t MemoryStore::Record::value_hash() const {
   return h;
 }
 
-void MemoryStore::RecordDeleter::operator()(Record* r) const { ::operator delete(r); }
+void MemoryStore::RecordDeleter::operator()(Record* r) const {
+  const size_t bytes = r->block_bytes();
+  r->~Record();
+  records->Free(r, bytes);
+}
 
 bool MemoryStore::KeyLess::operator()(const Record* a, const Record* b) const {
   return a->key() < b->key();
@@ -95,9 +112,10 @@ MemoryStore::RecordPtr MemoryStore::MakeRecord(absl::string_view key, absl::stri
   const size_t expiration_bytes = expiration != 0 ? sizeof(int64_t) : 0;
   const size_t tail = missing_value_hash ? sizeof(uint64_t) : value.size();
   void* block =
-      ::operator new(sizeof(Record) + expiration_bytes + key.size() + metadata.size() + tail);
+      records_.Allocate(sizeof(Record) + expiration_bytes + key.size() + metadata.size() + tail);
+  static_assert(alignof(Record) <= SlabAllocator::kAlignment);
   auto* r = new (block) Record;
-  r->version = version;
+  r->set_version(version);
   r->value_size_and_flags = missing_value_hash ? 0 : static_cast<uint32_t>(value.size());
   if (expiration != 0) r->value_size_and_flags |= Record::kHasExpiration;
   if (missing_value_hash) r->value_size_and_flags |= Record::kValueMissing;
@@ -117,17 +135,18 @@ MemoryStore::RecordPtr MemoryStore::MakeRecord(absl::string_view key, absl::stri
   } else {
     std::memcpy(p, value.data(), value.size());
   }
-  return RecordPtr(r);
+  return RecordPtr(r, RecordDeleter{&records_});
 }
 
 uint64_t MemoryStore::TermOf(const Record& r) {
-  return replication::RecordTerm(r.key(), r.version, r.expiration(), r.metadata(), r.value_hash());
+  return replication::RecordTerm(r.key(), r.version(), r.expiration(), r.metadata(),
+                                 r.value_hash());
 }
 
 void MemoryStore::CopyOut(const Record& r, bool with_value, StoredRecord* out) {
   out->key.assign(r.key().data(), r.key().size());
   out->metadata.assign(r.metadata().data(), r.metadata().size());
-  out->version = r.version;
+  out->version = r.version();
   out->expiration = r.expiration();
   out->value_missing = r.value_missing();
   if (with_value && !r.value_missing()) {
@@ -181,7 +200,7 @@ void MemoryStore::ReportMismatch(const std::string& what) {
 
 MemoryStore::RecordPtr MemoryStore::Put(absl::string_view key, RecordPtr record) {
   Shard& shard = ShardFor(key);
-  RecordPtr old;
+  RecordPtr old(nullptr, RecordDeleter{&records_});
   std::unique_lock l(shard.mu);
   auto found = shard.by_key.find(key);
   if (found != shard.by_key.end()) {
@@ -294,8 +313,9 @@ void MemoryStore::Clear() {
       drop.swap(shard->index);
       ByKey().swap(shard->by_key);
     }
-    for (Record* r : drop) RecordDeleter()(r);
   }
+  // Every record is unlinked: their memory goes back all at once.
+  records_.Clear();
   checksum_ = 0;
   keys_.store(0);
   payload_bytes_.store(0);

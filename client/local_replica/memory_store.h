@@ -2,13 +2,13 @@
 // A LocalReplica's full copy (client/include/kv/local_replica.h): every key in memory, written by
 // the replication stream, read by the application's threads.
 //
-// Layout: each record is one heap block (a 16-byte header, then the expiration when it has one,
-// the key, the metadata and the value), so a record costs its bytes plus one allocation and a
-// pointer in each of two indexes: a hash set (Get) and an ordered set (List). They are split into
-// shards by key hash, each under its own reader-writer mutex: a Get takes one shard's lock for
-// reading and copies the record out, so readers of different keys do not meet on one lock, and
-// List merges the shards' ordered runs. Memory and speed are measured in
-// bench/local_replica_bench.cc.
+// Layout: each record is one block (a 16-byte header, then the expiration when it has one, the
+// key, the metadata and the value) from the store's SlabAllocator, so a record costs its bytes
+// rounded up to 4 and a pointer in each of two indexes: a hash set (Get) and an ordered set
+// (List). They are split into shards by key hash, each under its own reader-writer mutex: a Get
+// takes one shard's lock for reading and copies the record out, so readers of different keys do
+// not meet on one lock, and List merges the shards' ordered runs. Memory and speed are measured
+// in bench/local_replica/local_replica_bench.cc (docs/BENCHMARKS.md, "LocalReplica").
 //
 // Consistency: one applied batch (and a commit, which is one change) becomes visible to a
 // multi-key read all at once or not at all. The applier bumps a sequence number to odd before a
@@ -25,7 +25,10 @@
 //
 // Threading: Apply, SetHistoryId and the snapshot methods are called by the Subscriber's thread
 // only (replication/change_applier.h); Get, BatchGet, List and every accessor from any thread.
-// Ownership: the store owns its records; a read returns copies.
+// Records are allocated and freed under apply_mu_ only; a record is freed after it has been
+// unlinked under its shard's lock, so no reader still holds it.
+// Ownership: the store owns its records (its allocator holds their memory); a read returns
+// copies.
 
 #include <atomic>
 #include <cstdint>
@@ -41,6 +44,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "client/local_replica/slab_allocator.h"
 #include "replication/change_applier.h"
 
 namespace kv::replica {
@@ -134,14 +138,17 @@ class MemoryStore final : public replication::ChangeApplier, public replication:
     ByKey by_key;  // Get: one hash probe, the record itself is the only other line touched
     Index index;   // List: key order
   };
+  // Gives the record back to the allocator: run under apply_mu_ only.
   struct RecordDeleter {
+    SlabAllocator* records = nullptr;
     void operator()(Record* r) const;
   };
   using RecordPtr = std::unique_ptr<Record, RecordDeleter>;
 
-  static RecordPtr MakeRecord(absl::string_view key, absl::string_view value,
-                              absl::string_view metadata, uint64_t version, int64_t expiration,
-                              std::optional<uint64_t> missing_value_hash);
+  RecordPtr MakeRecord(absl::string_view key, absl::string_view value, absl::string_view metadata,
+                       uint64_t version, int64_t expiration,
+                       std::optional<uint64_t> missing_value_hash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   static void CopyOut(const Record& r, bool with_value, StoredRecord* out);
   static uint64_t TermOf(const Record& r);
 
@@ -164,6 +171,8 @@ class MemoryStore final : public replication::ChangeApplier, public replication:
   // Held by the applier for a whole batch or snapshot step; a multi-key read that keeps losing
   // the race with it takes it too.
   mutable absl::Mutex apply_mu_;
+  // The records' memory.
+  SlabAllocator records_ ABSL_GUARDED_BY(apply_mu_);
   uint64_t checksum_ ABSL_GUARDED_BY(apply_mu_) = 0;
   // The central node's checksum from the snapshot being installed, if it sent one.
   std::optional<uint64_t> snapshot_checksum_ ABSL_GUARDED_BY(apply_mu_);

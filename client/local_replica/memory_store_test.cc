@@ -4,9 +4,11 @@
 #include "client/local_replica/memory_store.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -316,6 +318,133 @@ TEST(MemoryStoreTest, MultiKeyReadsNeverSeeHalfABatch) {
   list_reader.join();
   EXPECT_GT(reads.load(), 10);
   EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " multi-key reads";
+}
+
+// What a value must read for `key` at `version`: a reader can tell a record it copied whole from
+// one torn or reused under it. Its size is `extra` plus 100-599 bytes, which vary with the
+// version, so overwrites move a key between size classes.
+std::string ValueFor(const std::string& key, uint64_t version, size_t extra = 0) {
+  const std::string unit = absl::StrFormat("%s@%012d;", key, version);  // fixed width
+  std::string value;
+  while (value.size() < extra + 100 + version % 500) value += unit;
+  return value;
+}
+
+size_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Applies kChurnKeys random puts (3 in 4) and deletes over kChurnKeys keys, in batches of 500.
+constexpr int kChurnKeys = 20000;
+std::string ChurnKey(int i) { return absl::StrFormat("churn/%06d", i); }
+void Churn(MemoryStore* store, std::mt19937_64* rng, uint64_t* v, size_t extra) {
+  ChangeList batch;
+  for (int n = 0; n < kChurnKeys; ++n) {
+    const std::string key = ChurnKey(static_cast<int>((*rng)() % kChurnKeys));
+    ++*v;
+    batch.push_back((*rng)() % 4 == 0 ? DeleteChange(*v, key)
+                                      : PutChange(*v, key, ValueFor(key, *v, extra)));
+    if (batch.size() == 500 || n == kChurnKeys - 1) {
+      ASSERT_TRUE(store->Apply(batch).ok());
+      batch.clear();
+    }
+  }
+}
+
+// Records come from the store's slab allocator: overwrites and deletes reuse their memory, so a
+// long stream of them over the same keys does not grow the heap, and deleting every key gives
+// the records' memory back.
+TEST(MemoryStoreTest, OverwritesAndDeletesDoNotGrowTheHeap) {
+  auto store = Bootstrapped();
+  std::mt19937_64 rng(11);
+  uint64_t v = 0;
+  const size_t empty = HeapInUse();
+  for (int r = 0; r < 5; ++r) Churn(store.get(), &rng, &v, 0);
+  const size_t settled = HeapInUse();
+  for (int r = 0; r < 25; ++r) Churn(store.get(), &rng, &v, 0);
+  const size_t later = HeapInUse();
+  EXPECT_LE(later, settled + (settled - empty) / 20)
+      << "empty " << empty << ", after 5 rounds " << settled << ", after 30 " << later;
+
+  ChangeList deletes;
+  for (int i = 0; i < kChurnKeys; ++i) deletes.push_back(DeleteChange(++v, ChurnKey(i)));
+  ASSERT_TRUE(store->Apply(deletes).ok());
+  deletes.clear();
+  EXPECT_EQ(store->key_count(), 0u);
+  // What is left is the hash tables, which keep their size, and chunks glibc keeps in its
+  // per-thread cache (mallinfo counts them as in use).
+  EXPECT_LT(HeapInUse() - empty, (settled - empty) / 4)
+      << "empty " << empty << ", full " << settled << ", all deleted " << HeapInUse();
+}
+
+// When every record moves to other size classes (values 200 bytes longer), the old classes'
+// slabs are given back as overwrites empty them: the heap peaks while both are held, then
+// settles where it would have for the new sizes alone. (Live records are not moved, so a slab
+// goes back only when its last record is overwritten or deleted.)
+TEST(MemoryStoreTest, SlabsOfSizesNoLongerWrittenAreGivenBackAsTheyEmpty) {
+  auto store = Bootstrapped();
+  std::mt19937_64 rng(12);
+  uint64_t v = 0;
+  const size_t empty = HeapInUse();
+  for (int r = 0; r < 5; ++r) Churn(store.get(), &rng, &v, 0);
+  const size_t before = HeapInUse() - empty;
+  for (int r = 0; r < 15; ++r) Churn(store.get(), &rng, &v, 200);
+  const size_t shifted = HeapInUse() - empty;
+
+  auto fresh = Bootstrapped();  // the same stream of the new sizes only
+  std::mt19937_64 fresh_rng(13);
+  uint64_t fresh_v = 0;
+  const size_t fresh_empty = HeapInUse();
+  for (int r = 0; r < 5; ++r) Churn(fresh.get(), &fresh_rng, &fresh_v, 200);
+  const size_t alone = HeapInUse() - fresh_empty;
+  EXPECT_LT(shifted, alone + alone / 10)
+      << "old sizes " << before << ", after the shift " << shifted << ", new sizes alone " << alone;
+}
+
+// Get takes only its shard's lock for reading while the applier overwrites and deletes: every
+// record a reader copies out is whole, of one version, even as its memory is freed and reused.
+TEST(MemoryStoreTest, ReadersCopyWholeRecordsWhileTheirMemoryIsReused) {
+  auto store = Bootstrapped(/*shards=*/4);
+  constexpr int kKeys = 500;
+  auto key = [](int i) { return absl::StrFormat("k/%04d", i); };
+  uint64_t v = 0;
+  ChangeList init;
+  for (int i = 0; i < kKeys; ++i) {
+    ++v;
+    init.push_back(PutChange(v, key(i), ValueFor(key(i), v)));
+  }
+  ASSERT_TRUE(store->Apply(init).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, found{0};
+  auto reader = [&](int seed) {
+    std::mt19937_64 rng(seed);
+    StoredRecord r;
+    while (!stop.load()) {
+      const std::string k = key(static_cast<int>(rng() % kKeys));
+      if (!store->Get(k, &r)) continue;
+      found.fetch_add(1, std::memory_order_relaxed);
+      if (r.key != k || r.value != ValueFor(k, r.version)) bad.fetch_add(1);
+    }
+  };
+  std::thread r1(reader, 1), r2(reader, 2);
+  std::mt19937_64 rng(3);
+  const absl::Time end = absl::Now() + absl::Milliseconds(700);
+  while (absl::Now() < end) {
+    ChangeList batch;
+    for (int n = 0; n < 50; ++n) {
+      const int i = static_cast<int>(rng() % kKeys);
+      ++v;
+      batch.push_back(rng() % 5 == 0 ? DeleteChange(v, key(i))
+                                     : PutChange(v, key(i), ValueFor(key(i), v)));
+    }
+    ASSERT_TRUE(store->Apply(batch).ok());
+  }
+  stop.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_GT(found.load(), 1000);
+  EXPECT_EQ(bad.load(), 0) << "of " << found.load() << " records read";
 }
 
 }  // namespace
