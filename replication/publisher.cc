@@ -335,8 +335,11 @@ bool Publisher::HandlePing(Session* s, const kvstore::v1::Ping& ping) {
   // Staleness first, then the head: everything this node held at (now - staleness) was
   // appended here before its freshness advanced, so this head covers it.
   pong.set_upstream_staleness_micros(staleness_micros_ ? staleness_micros_() : 0);
-  // Committed only, also to a standby: its freshness is that of what it lets readers see.
-  pong.set_head_version(committed_);
+  // Committed only, also to a standby: its freshness is that of what it lets readers see. And
+  // no less than what readers here can see already, though it may not have been appended yet
+  // (PublisherOptions::readable_head): the pong waits for it.
+  pong.set_head_version(
+      std::max(committed_, options_.readable_head ? options_.readable_head() : uint64_t{0}));
   // Pongs wait for the changes up to their head to be sent; a stream that does not drain must
   // not make them pile up. A newer pong with the same head that proves at least as much
   // replaces the last one; beyond the cap the oldest goes (the downstream's freshness then

@@ -55,6 +55,12 @@ struct PublisherOptions {
   // Bounds of one stream message.
   size_t max_batch_changes = 1000;
   size_t max_batch_bytes = 4ull << 20;
+  // The newest version readers of this node can see (its store's head). A node makes a version
+  // readable before it appends it here, so a pong must name at least this version, or a
+  // downstream would count itself fresh as of a moment when readers here already saw a version
+  // it lacks (and may never get, if this node dies first). The pong then waits until that version
+  // has been sent. Empty: what was appended here.
+  std::function<uint64_t()> readable_head;
 };
 
 class SubscribeStream;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "replication/checksum.h"
 #include "replication/testing/fake_applier.h"
@@ -151,6 +152,37 @@ TEST_F(PublisherTest, AnIdleSubscriberGetsItsPongPromptly) {
   EXPECT_EQ(last.message.pong().head_version(), 10u);
   EXPECT_EQ(last.message.pong().upstream_staleness_micros(), 0);
   EXPECT_EQ(last.message.changes_size(), 0);
+}
+
+// A central node makes a batch readable (its store) before it appends it here. A ping answered
+// in between must not name the old head: the downstream would count itself fresh as of that
+// moment without versions readers here had already seen, and would go on serving without them
+// for its whole staleness bound if this node died before sending them (found by the history
+// checker across leader kills). The pong names them and waits for them.
+TEST_F(PublisherTest, APongNeverNamesLessThanReadersHereCanSee) {
+  Open();
+  node_->CommitPuts(10);
+  RawSubscriber sub(stub_.get(), 1);
+  ASSERT_TRUE(sub.WaitVersion(10, kWait));
+  std::vector<Change> puts(5);
+  for (int i = 0; i < 5; ++i) {
+    puts[i].set_kind(Change::KIND_PUT);
+    puts[i].set_key(absl::StrCat("readable-", i));
+    puts[i].set_value("v");
+  }
+  auto readable = node_->CommitToStore(std::move(puts));
+  ASSERT_EQ(node_->store()->head_version(), 15u);
+  ASSERT_TRUE(sub.Ping(77, 10));
+  absl::SleepFor(absl::Milliseconds(300));
+  for (const auto& r : sub.received()) {
+    ASSERT_FALSE(r.message.has_pong()) << "a pong named head " << r.message.pong().head_version()
+                                       << " while readers could see version 15";
+  }
+  node_->Publish(readable);
+  ASSERT_TRUE(sub.WaitUntil([](const auto& r) { return r.back().message.has_pong(); }, kWait));
+  EXPECT_EQ(sub.last_version(), 15u);
+  EXPECT_EQ(sub.received().back().message.pong().head_version(), 15u);
+  EXPECT_EQ(sub.received().back().message.pong().t0_micros(), 77);
 }
 
 TEST_F(PublisherTest, ASubscriberBehindTheTailCatchesUpFromTheLog) {

@@ -25,6 +25,10 @@ std::unique_ptr<UpstreamNode> UpstreamNode::Start(const std::string& dir,
   }
   node->cluster_id_ = node->store_->cluster_id();
   auto staleness = options.staleness ? options.staleness : [] { return int64_t{0}; };
+  if (!options.publisher.readable_head) {
+    server::VersionedStore* readable = node->store_.get();
+    options.publisher.readable_head = [readable] { return readable->head_version(); };
+  }
   node->publisher_ = std::make_unique<replication::Publisher>(
       &node->store_->log(), options.clock, options.publisher, node->cluster_id_,
       node->store_->head_version(), staleness);
@@ -66,6 +70,15 @@ std::unique_ptr<kvstore::v1::Replication::Stub> UpstreamNode::NewStub(int max_me
 }
 
 std::vector<Change> UpstreamNode::Commit(std::vector<Change> changes) {
+  std::vector<std::shared_ptr<const Change>> shared = CommitToStore(std::move(changes));
+  Publish(shared);
+  std::vector<Change> committed;
+  for (const auto& c : shared) committed.push_back(*c);
+  return committed;
+}
+
+std::vector<std::shared_ptr<const Change>> UpstreamNode::CommitToStore(
+    std::vector<Change> changes) {
   uint64_t v = store_->head_version();
   std::vector<const Change*> pointers;
   for (Change& c : changes) {
@@ -74,9 +87,12 @@ std::vector<Change> UpstreamNode::Commit(std::vector<Change> changes) {
   }
   if (!store_->Apply(pointers).ok()) return {};
   std::vector<std::shared_ptr<const Change>> shared;
-  for (const Change& c : changes) shared.push_back(std::make_shared<const Change>(c));
-  publisher_->Append(shared);
-  return changes;
+  for (Change& c : changes) shared.push_back(std::make_shared<const Change>(std::move(c)));
+  return shared;
+}
+
+void UpstreamNode::Publish(const std::vector<std::shared_ptr<const Change>>& changes) {
+  publisher_->Append(changes);
 }
 
 std::vector<Change> UpstreamNode::CommitPuts(int n, size_t value_bytes, int keys) {

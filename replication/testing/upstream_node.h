@@ -56,6 +56,12 @@ class UpstreamNode final : public server::ReplicationSource {
   // Central only: gives `changes` the next versions, applies them to the store and appends them
   // to the publisher. Returns the changes as committed. Not for concurrent callers.
   std::vector<kvstore::v1::Change> Commit(std::vector<kvstore::v1::Change> changes);
+  // The first half of Commit: the store only, readable but not yet appended to the publisher
+  // (what a central node's commit thread has done just before it publishes). Publish is the
+  // second half.
+  std::vector<std::shared_ptr<const kvstore::v1::Change>> CommitToStore(
+      std::vector<kvstore::v1::Change> changes);
+  void Publish(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes);
   // `n` puts of key "k<i % keys>" with `value_bytes`-byte values.
   std::vector<kvstore::v1::Change> CommitPuts(int n, size_t value_bytes = 16, int keys = 1000);
 

@@ -47,6 +47,8 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   pub.push_value_limit = options.push_value_limit;
   pub.tail_changes = options.publisher_tail_changes;
   pub.tail_bytes = options.publisher_tail_bytes;
+  VersionedStore* readable = node->store_.get();
+  pub.readable_head = [readable] { return readable->head_version(); };
   node->publisher_ = std::make_unique<replication::Publisher>(
       &node->store_->log(), clock, pub, node->cluster_id_, node->store_->head_version(),
       options.staleness_micros ? options.staleness_micros : [] { return int64_t{0}; });

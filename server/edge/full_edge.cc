@@ -29,6 +29,8 @@ absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& opti
   pub.push_value_limit = options.full.push_value_limit;
   pub.tail_changes = options.full.publisher_tail_changes;
   pub.tail_bytes = options.full.publisher_tail_bytes;
+  VersionedStore* readable = node->store_.get();
+  pub.readable_head = [readable] { return readable->head_version(); };
   FullEdge* self = node.get();
   node->publisher_ = std::make_unique<replication::Publisher>(
       &node->store_->log(), clock, pub, node->store_->cluster_id(), node->store_->head_version(),
