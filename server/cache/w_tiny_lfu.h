@@ -126,8 +126,13 @@ class WTinyLfu {
   struct CacheNodeEq {
     using is_transparent = void;
     bool operator()(const CacheNode* a, const CacheNode* b) const { return a == b; }
-    bool operator()(const CacheNode* a, const HashedKey& b) const { return a->key == b.key; }
-    bool operator()(const HashedKey& a, const CacheNode* b) const { return a.key == b->key; }
+    // The full hash first: a 7-bit tag match of another key then costs no key compare.
+    bool operator()(const CacheNode* a, const HashedKey& b) const {
+      return a->hash == b.hash && a->key == b.key;
+    }
+    bool operator()(const HashedKey& a, const CacheNode* b) const {
+      return a.hash == b->hash && a.key == b->key;
+    }
   };
   using Table =
       absl::flat_hash_set<CacheNode*, CacheNodeHash, CacheNodeEq, CountingAllocator<CacheNode*>>;
