@@ -78,10 +78,18 @@ void FrequencySketch::EnsureCapacity(size_t expected_entries) {
   }
 }
 
+size_t FrequencySketch::BlockOf(uint64_t hash) const {
+  return (Mix64(hash + kBlockSeed) & block_mask_) * kBlockWords;
+}
+
+void FrequencySketch::Prefetch(uint64_t hash) const {
+  __builtin_prefetch(table_ + BlockOf(hash), /*rw=*/1);
+}
+
 FrequencySketch::Slots FrequencySketch::Locate(uint64_t hash) const {
   // The block from the low bits of one mix (a grown table uses more of them); within it, row i
   // takes 5 bits of another: which of its two words, and which nibble.
-  const size_t block = (Mix64(hash + kBlockSeed) & block_mask_) * kBlockWords;
+  const size_t block = BlockOf(hash);
   const uint64_t c = Mix64(hash + kCounterSeed);
   Slots s;
   for (int i = 0; i < 4; ++i) {

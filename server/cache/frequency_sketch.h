@@ -44,6 +44,8 @@ class FrequencySketch {
 
   // Records one access to the key with this hash.
   void Increment(uint64_t hash);
+  // Starts loading the key's block, so that a later Increment or Estimate need not wait for it.
+  void Prefetch(uint64_t hash) const;
   // Estimated accesses since the last resets (halved at each): 0..15, or 0..16 with the
   // doorkeeper (its bit counts as one).
   int Estimate(uint64_t hash) const;
@@ -82,6 +84,8 @@ class FrequencySketch {
   // Points table_ at `words` zeroed words in new storage; returns the old storage, which the
   // old table_ points into.
   std::vector<uint64_t> NewTable(size_t words);
+  // Index of the first word of the key's block.
+  size_t BlockOf(uint64_t hash) const;
   Slots Locate(uint64_t hash) const;
   bool DoorkeeperTestAndSet(uint64_t hash);
   bool DoorkeeperContains(uint64_t hash) const;
