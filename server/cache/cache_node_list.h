@@ -1,12 +1,15 @@
 #pragma once
 // The cache's per-key node (CacheNode) and the intrusive LRU lists that hold them. Intrusive links
-// keep an entry to one heap allocation (plus its key's buffer) and make every move O(1).
+// and the key stored in the node's own allocation keep an entry to one heap allocation (plus its
+// value's) and make every move O(1).
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
-#include <string>
+#include <new>
 
+#include "absl/strings/string_view.h"
 #include "server/cache/cached_value.h"
 
 namespace kv::server::cache {
@@ -14,14 +17,33 @@ namespace kv::server::cache {
 // Which W-TinyLFU region an entry is in.
 enum class Segment : uint8_t { kNone, kWindow, kProbation, kProtected };
 
+// Made by New: the key's bytes follow the node in the same allocation, so a lookup's key compare
+// reads memory next to the node's instead of a separate buffer (one cache miss less per hit).
 struct CacheNode {
-  std::string key;
+  static std::unique_ptr<CacheNode> New(absl::string_view key) {
+    void* memory = ::operator new(sizeof(CacheNode) + key.size());
+    auto* e = new (memory) CacheNode();
+    e->key_size = key.size();
+    if (!key.empty()) std::memcpy(reinterpret_cast<char*>(e + 1), key.data(), key.size());
+    return std::unique_ptr<CacheNode>(e);
+  }
+  // The allocation New made (unsized: its size is not sizeof(CacheNode)).
+  static void operator delete(void* p) { ::operator delete(p); }
+
+  absl::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_size}; }
+  // The bytes New allocated for this node.
+  size_t allocation_size() const { return sizeof(CacheNode) + key_size; }
+
   std::shared_ptr<const CachedValue> value;
   CacheNode* prev = nullptr;  // towards the most recently used end
   CacheNode* next = nullptr;  // towards the least recently used end
   uint64_t hash = 0;
   size_t charge = 0;  // heap bytes this entry holds (see WTinyLfu::ChargeOf)
+  size_t key_size = 0;
   Segment segment = Segment::kNone;
+
+ private:
+  CacheNode() = default;
 };
 
 // A doubly-linked LRU list, front = most recently used. Tracks the bytes charged to it.

@@ -38,7 +38,7 @@ HotKeyCache::Shard& HotKeyCache::ShardFor(uint64_t hash) const {
 
 void HotKeyCache::Dispose(WTinyLfu::Garbage& garbage) const {
   if (options_.on_evict) {
-    for (const auto& e : garbage.evicted) options_.on_evict(e->key);
+    for (const auto& e : garbage.evicted) options_.on_evict(e->key());
   }
   // Entries and values are freed here, when `garbage` goes out of scope, not under the lock.
 }
@@ -145,7 +145,8 @@ void HotKeyCache::ForEach(
     {
       absl::MutexLock lock(&s->mu);
       copy.reserve(s->policy.entries());
-      s->policy.ForEach([&](const CacheNode& e) { copy.emplace_back(e.key, e.value); });
+      s->policy.ForEach(
+          [&](const CacheNode& e) { copy.emplace_back(std::string(e.key()), e.value); });
     }
     for (const auto& [key, value] : copy) fn(key, value);
   }

@@ -14,17 +14,8 @@ FrequencySketch::Options SketchOptions(const WTinyLfu::Options& o) {
   return s;
 }
 
-// Every CacheNode is one allocation of the same size; measure what the allocator makes of it.
-size_t EntryAllocationBytes() {
-  static const size_t bytes = [] {
-    auto probe = std::make_unique<CacheNode>();
-    return AllocationBytes(probe.get(), sizeof(CacheNode));
-  }();
-  return bytes;
-}
-
-size_t Charge(const std::string& key, const CachedValue& value) {
-  return EntryAllocationBytes() + StringHeapBytes(key) + ValueHeapBytes(value);
+size_t Charge(const CacheNode& e, const CachedValue& value) {
+  return AllocationBytes(&e, e.allocation_size()) + ValueHeapBytes(value);
 }
 
 }  // namespace
@@ -43,8 +34,8 @@ WTinyLfu::~WTinyLfu() {
 }
 
 size_t WTinyLfu::ChargeOf(absl::string_view key, const CachedValue& value) {
-  // Entries store the key as std::string(key), so a probe built the same way has its capacity.
-  return Charge(std::string(key), value);
+  // What the allocator makes of a node of this size: measured on a probe made the same way.
+  return Charge(*CacheNode::New(key), value);
 }
 
 CacheNode* WTinyLfu::Find(const HashedKey& key) const {
@@ -78,12 +69,20 @@ uint64_t WTinyLfu::NextRandom() {
 }
 
 std::shared_ptr<const CachedValue> WTinyLfu::Lookup(const HashedKey& key) {
-  sketch_.Increment(key.hash);
+  // A hit in a large cache is a chain of cache misses (table slot, node, list neighbours, sketch
+  // block, value): start the ones that do not depend on each other together.
+  sketch_.Prefetch(key.hash);
+  table_.prefetch(key);
   CacheNode* e = Find(key);
   if (e == nullptr) {
+    sketch_.Increment(key.hash);
     ++counters_.misses;
     return nullptr;
   }
+  if (e->prev != nullptr) __builtin_prefetch(e->prev, /*rw=*/1);
+  if (e->next != nullptr) __builtin_prefetch(e->next, /*rw=*/1);
+  __builtin_prefetch(e->value.get());
+  sketch_.Increment(key.hash);
   ++counters_.hits;
   switch (e->segment) {
     case Segment::kWindow:
@@ -102,6 +101,8 @@ std::shared_ptr<const CachedValue> WTinyLfu::Lookup(const HashedKey& key) {
     case Segment::kNone:
       break;
   }
+  // The caller copies the value next; its bytes are a separate allocation.
+  __builtin_prefetch(e->value->value.data());
   return e->value;
 }
 
@@ -124,11 +125,10 @@ bool WTinyLfu::Admit(const HashedKey& key, std::shared_ptr<const CachedValue> va
     return e->segment != Segment::kNone;
   }
 
-  auto owned = std::make_unique<CacheNode>();
+  std::unique_ptr<CacheNode> owned = CacheNode::New(key.key);
   CacheNode* e = owned.get();
-  e->key = std::string(key.key);
   e->hash = key.hash;
-  e->charge = Charge(e->key, *value);
+  e->charge = Charge(*e, *value);
   // Never evict anything for an entry that cannot fit even in an empty shard.
   if (e->charge + table_bytes_ + sketch_.HeapBytes() > options_.capacity_bytes) {
     ++counters_.too_large;
@@ -157,7 +157,7 @@ bool WTinyLfu::UpdateIfPresent(const HashedKey& key, std::shared_ptr<const Cache
 }
 
 void WTinyLfu::Replace(CacheNode* e, std::shared_ptr<const CachedValue> value, Garbage* garbage) {
-  const size_t charge = Charge(e->key, *value);
+  const size_t charge = Charge(*e, *value);
   negative_entries_ += (value->found ? 0 : 1);
   negative_entries_ -= (e->value->found ? 0 : 1);
   entry_bytes_ = entry_bytes_ - e->charge + charge;

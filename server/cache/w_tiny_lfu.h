@@ -97,8 +97,8 @@ class WTinyLfu {
   // Protected (hottest first), then probation, then window.
   void ForEach(absl::FunctionRef<void(const CacheNode&)> fn) const;
 
-  // The heap bytes an entry for this key and value holds: the CacheNode allocation, the key's
-  // buffer, the value's shared block and its strings' buffers. Excludes the table slot, which
+  // The heap bytes an entry for this key and value holds: the CacheNode allocation (with the
+  // key), the value's shared block and its strings' buffers. Excludes the table slot, which
   // is counted with the table.
   static size_t ChargeOf(absl::string_view key, const CachedValue& value);
 
@@ -126,8 +126,13 @@ class WTinyLfu {
   struct CacheNodeEq {
     using is_transparent = void;
     bool operator()(const CacheNode* a, const CacheNode* b) const { return a == b; }
-    bool operator()(const CacheNode* a, const HashedKey& b) const { return a->key == b.key; }
-    bool operator()(const HashedKey& a, const CacheNode* b) const { return a.key == b->key; }
+    // The full hash first: a 7-bit tag match of another key then costs no key compare.
+    bool operator()(const CacheNode* a, const HashedKey& b) const {
+      return a->hash == b.hash && a->key() == b.key;
+    }
+    bool operator()(const HashedKey& a, const CacheNode* b) const {
+      return a.hash == b->hash && a.key == b->key();
+    }
   };
   using Table =
       absl::flat_hash_set<CacheNode*, CacheNodeHash, CacheNodeEq, CountingAllocator<CacheNode*>>;

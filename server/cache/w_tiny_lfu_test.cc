@@ -116,8 +116,8 @@ TEST_F(WTinyLfuTest, CandidateMustBeatVictimFrequency) {
   EXPECT_EQ(p.SegmentOf(Key(0)), Segment::kNone);
   EXPECT_EQ(p.counters().evictions, 1u);
   ASSERT_EQ(garbage_.evicted.size(), 2u);
-  EXPECT_EQ(garbage_.evicted[0]->key, Key(100));
-  EXPECT_EQ(garbage_.evicted[1]->key, Key(0));
+  EXPECT_EQ(garbage_.evicted[0]->key(), Key(100));
+  EXPECT_EQ(garbage_.evicted[1]->key(), Key(0));
   EXPECT_LE(p.bytes_used(), p.capacity_bytes());
 }
 

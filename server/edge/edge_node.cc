@@ -112,9 +112,8 @@ int64_t EdgeNode::BoundMicros(const kvstore::v1::ReadOptions& options) const {
                                             : absl::ToInt64Microseconds(options_.max_staleness);
 }
 
-void EdgeNode::Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
-                      absl::AnyInvocable<void(Route) &&> next) {
-  const Route route = RouteRead({
+EdgeNode::Route EdgeNode::RouteNow(const kvstore::v1::ReadOptions& options) const {
+  return RouteRead({
       .strong = options.consistency() == kvstore::v1::CONSISTENCY_STRONG,
       .bound_micros = BoundMicros(options),
       .min_version = options.min_version(),
@@ -122,6 +121,11 @@ void EdgeNode::Decide(const kvstore::v1::ReadOptions& options, const CallContext
       .applied_version = applied_version(),
       .local_suspect = !LocalDataSuspect().empty(),
   });
+}
+
+void EdgeNode::Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
+                      absl::AnyInvocable<void(Route) &&> next) {
+  const Route route = RouteNow(options);
   if (route != Route::kBehind) return std::move(next)(route);
   const absl::Time now = absl::FromUnixMicros(clock_->UnixMicros());
   absl::Time deadline = std::min(call.deadline, now + options_.min_version_wait);

@@ -152,6 +152,8 @@ class EdgeNode : public Node {
   // Decides where a read is answered; may wait for min_version. Calls `next` exactly once.
   void Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
               absl::AnyInvocable<void(Route) &&> next);
+  // Decide's answer without waiting: kBehind means it would wait for min_version.
+  Route RouteNow(const kvstore::v1::ReadOptions& options) const;
   int64_t BoundMicros(const kvstore::v1::ReadOptions& options) const;
   // Wraps the Done of a write forwarded upstream: an unreachable upstream is named.
   Done ForwardedWriteDone(Done done) const;

@@ -19,6 +19,7 @@
 #include "server/resp/fanout.h"
 #include "server/resp/handlers.h"
 #include "server/resp/node_call.h"
+#include "server/resp/reply_buffer.h"
 #include "server/resp/thread_pool_of.h"
 
 namespace kv::server::resp {
@@ -47,8 +48,15 @@ enum class GetMode { kValue, kTtlSeconds, kTtlMillis };
 // One GET, TTL or PTTL at the node; pooled (thread_pool_of.h).
 struct GetCall {
   void Reset() {
-    request.Clear();
-    response.Clear();
+    // Clear() would delete the submessages (proto3), so every GET would allocate them and their
+    // strings again; cleared in place they keep their capacity. Their presence means nothing
+    // here: FillReadOptions always sets the options, and the answer is `found` and the fields
+    // the node sets.
+    request.clear_key();
+    if (request.has_options()) request.mutable_options()->Clear();
+    if (response.has_entry()) response.mutable_entry()->Clear();
+    if (response.has_info()) response.mutable_info()->Clear();
+    response.set_found(false);
     // A fresh context: a reused one must never carry an earlier caller's credentials.
     context = CallContext();
     reply.Recycle();  // keeps its buffer's memory for the next GET of this thread
@@ -87,6 +95,9 @@ void FinishGet(GetCall& call, const absl::Status& status) {
       w.Integer(TimeLeft(call.response, call.mode));
     } else if (!call.response.found()) {
       w.Null();
+    } else if (const std::string& value = call.response.entry().value();
+               value.size() < ReplyBuffer::kOwnSegmentBytes) {
+      w.Bulk(value);  // copied into the reply anyway; the pooled string keeps its capacity
     } else {
       w.BulkOwned(std::move(*call.response.mutable_entry()->mutable_value()));
     }
