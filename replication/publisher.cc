@@ -68,23 +68,37 @@ std::string Publisher::history_id() const {
 
 void Publisher::Append(const std::vector<std::shared_ptr<const Change>>& changes) {
   if (changes.empty()) return;
-  absl::MutexLock l(&mu_);
-  AddToTail(changes);
-  committed_ = head_;
-  TrimTail();
+  InlineWrites writes;
+  {
+    absl::MutexLock l(&mu_);
+    AddToTail(changes);
+    committed_ = head_;
+    TrimTail();
+    CollectInlineWrites(&writes);
+  }
+  StartInlineWrites(writes);
 }
 
 void Publisher::Propose(const std::vector<std::shared_ptr<const Change>>& changes) {
   if (changes.empty()) return;
-  absl::MutexLock l(&mu_);
-  AddToTail(changes);
-  TrimTail();
+  InlineWrites writes;
+  {
+    absl::MutexLock l(&mu_);
+    AddToTail(changes);
+    TrimTail();
+    CollectInlineWrites(&writes);
+  }
+  StartInlineWrites(writes);
 }
 
 void Publisher::Commit(uint64_t version) {
-  absl::MutexLock l(&mu_);
-  committed_ = std::min(std::max(committed_, version), head_);
-  kick_ = true;
+  InlineWrites writes;
+  {
+    absl::MutexLock l(&mu_);
+    committed_ = std::min(std::max(committed_, version), head_);
+    CollectInlineWrites(&writes);
+  }
+  StartInlineWrites(writes);
 }
 
 void Publisher::DropProposed(uint64_t store_head) {
@@ -536,12 +550,88 @@ void AttachPong(std::deque<kvstore::v1::Pong>* pongs, uint64_t cursor, StreamMes
 }
 }  // namespace
 
+Publisher::Step Publisher::NextStep(Session* s) {
+  if (s->finish_requested && !s->reset_pending && !s->start_pending) {
+    s->in_flight = true;
+    s->finished = true;
+    return Step::kFinish;
+  }
+  if (s->finish_requested && s->finish_status.error_code() != grpc::StatusCode::OK) {
+    // Cancelled or broken: no point sending the start or the reset.
+    s->in_flight = true;
+    s->finished = true;
+    return Step::kFinish;
+  }
+  s->outgoing.Clear();
+  if (s->start_pending) {
+    auto* start = s->outgoing.fields()->mutable_start();
+    start->set_cluster_id(cluster_id_);
+    start->set_history_id(history_id_);
+    start->set_head_version(s->from_head ? s->cursor - 1 : Limit(*s));
+    start->set_epoch(epoch_);
+    start->set_oldest_version(log_->oldest());
+    start->set_node_id(options_.node_id);
+    start->add_chain(options_.node_id);
+    for (const std::string& id : upstream_chain_) start->add_chain(id);
+    s->start_pending = false;
+  }
+  if (s->reset_pending) {
+    s->outgoing.fields()->clear_start();
+    *s->outgoing.fields()->mutable_reset() = s->reset;
+    s->reset_pending = false;
+    s->finish_requested = true;
+    s->finish_status = grpc::Status::OK;
+    s->in_flight = true;
+    return Step::kWrite;
+  }
+  if (s->hello_done && s->cursor <= Limit(*s) && !FillFromTail(s)) {
+    s->in_flight = true;
+    return Step::kReadLog;
+  }
+  AttachPong(&s->pongs, s->cursor, &s->outgoing);
+  // Every message to a standby says what is committed: one that catches up in several
+  // messages learns it for the changes of each.
+  if (s->standby && (!s->outgoing.empty() || s->sent_committed < committed_)) {
+    s->outgoing.fields()->set_committed_version(committed_);
+    s->sent_committed = committed_;
+  }
+  if (s->outgoing.empty()) return Step::kNone;
+  s->in_flight = true;
+  return Step::kWrite;
+}
+
+bool Publisher::SendsFromTail(const Session& s) const {
+  return SessionHasWork(s) && s.hello_done && !s.finish_requested && !s.start_pending &&
+         !s.reset_pending && (s.cursor > Limit(s) || s.cursor >= tail_start_);
+}
+
+void Publisher::CollectInlineWrites(InlineWrites* writes) {
+  size_t ready = 0;
+  for (const auto& [stream, s] : sessions_) {
+    if (!SendsFromTail(*s)) continue;
+    // More streams than that are the publisher thread's: on the caller's thread (the commit
+    // thread) each send delays the next group commit.
+    if (++ready > options_.max_inline_sends) return;
+  }
+  for (auto& [stream, s] : sessions_) {
+    if (SendsFromTail(*s) && NextStep(s.get()) == Step::kWrite) {
+      writes->emplace_back(stream, s.get());
+    }
+  }
+}
+
+void Publisher::StartInlineWrites(const InlineWrites& writes) {
+  // Outside mu_. Each session is in flight, so nothing else touches its outgoing message, and
+  // it outlives the write: only the publisher thread finishes a stream, never one in flight,
+  // and a session is removed only once its stream is done.
+  for (const auto& [stream, session] : writes) stream->StartWrite(session->outgoing.Seal());
+}
+
 void Publisher::Run() {
-  enum class Action { kWrite, kFinish, kReadLog };
   struct Work {
     SubscribeStream* stream;
     Session* session;
-    Action action;
+    Step action;
     grpc::Status status;
     uint64_t from = 0, to = 0;
   };
@@ -556,68 +646,32 @@ void Publisher::Run() {
       for (auto& [stream, sp] : sessions_) {
         Session* s = sp.get();
         if (!SessionHasWork(*s)) continue;
-        if (s->finish_requested && !s->reset_pending && !s->start_pending) {
-          s->in_flight = true;
-          s->finished = true;
-          work.push_back({stream, s, Action::kFinish, s->finish_status});
-          continue;
+        switch (NextStep(s)) {
+          case Step::kNone:
+            break;
+          case Step::kFinish:
+            work.push_back({stream, s, Step::kFinish, s->finish_status});
+            break;
+          case Step::kWrite:
+            work.push_back({stream, s, Step::kWrite, {}});
+            break;
+          case Step::kReadLog:
+            work.push_back({stream, s, Step::kReadLog, {}, s->cursor, Limit(*s)});
+            break;
         }
-        if (s->finish_requested && s->finish_status.error_code() != grpc::StatusCode::OK) {
-          // Cancelled or broken: no point sending the start or the reset.
-          s->in_flight = true;
-          s->finished = true;
-          work.push_back({stream, s, Action::kFinish, s->finish_status});
-          continue;
-        }
-        s->outgoing.Clear();
-        if (s->start_pending) {
-          auto* start = s->outgoing.fields()->mutable_start();
-          start->set_cluster_id(cluster_id_);
-          start->set_history_id(history_id_);
-          start->set_head_version(s->from_head ? s->cursor - 1 : Limit(*s));
-          start->set_epoch(epoch_);
-          start->set_oldest_version(log_->oldest());
-          start->set_node_id(options_.node_id);
-          start->add_chain(options_.node_id);
-          for (const std::string& id : upstream_chain_) start->add_chain(id);
-          s->start_pending = false;
-        }
-        if (s->reset_pending) {
-          s->outgoing.fields()->clear_start();
-          *s->outgoing.fields()->mutable_reset() = s->reset;
-          s->reset_pending = false;
-          s->finish_requested = true;
-          s->finish_status = grpc::Status::OK;
-          s->in_flight = true;
-          work.push_back({stream, s, Action::kWrite, {}});
-          continue;
-        }
-        if (s->hello_done && s->cursor <= Limit(*s) && !FillFromTail(s)) {
-          s->in_flight = true;
-          work.push_back({stream, s, Action::kReadLog, {}, s->cursor, Limit(*s)});
-          continue;
-        }
-        AttachPong(&s->pongs, s->cursor, &s->outgoing);
-        // Every message to a standby says what is committed: one that catches up in several
-        // messages learns it for the changes of each.
-        if (s->standby && (!s->outgoing.empty() || s->sent_committed < committed_)) {
-          s->outgoing.fields()->set_committed_version(committed_);
-          s->sent_committed = committed_;
-        }
-        if (s->outgoing.empty()) continue;
-        s->in_flight = true;
-        work.push_back({stream, s, Action::kWrite, {}});
       }
     }
     for (Work& w : work) {
       switch (w.action) {
-        case Action::kWrite:
+        case Step::kNone:
+          break;
+        case Step::kWrite:
           w.stream->StartWrite(w.session->outgoing.Seal());
           break;
-        case Action::kFinish:
+        case Step::kFinish:
           w.stream->Finish(w.status);
           break;
-        case Action::kReadLog: {
+        case Step::kReadLog: {
           // A subscriber behind the in-memory tail catches up from the log, one bounded chunk
           // at a time, outside the lock.
           std::vector<Change> changes;

@@ -16,8 +16,10 @@
 // Threading: Append is called by one writer at a time (the central node's commit thread, or a
 // relay's stream applier); stream events arrive on gRPC threads; the publisher's own thread
 // does the sending, and sleeps until a session has work (HasWork, evaluated as other threads
-// release mu_). Everything shared is guarded by mu_; a session's outgoing message is touched
-// without it only by the publisher thread while the session's write is in flight. Ownership:
+// release mu_). Append, Propose and Commit also send themselves, on the caller's thread, when few
+// streams are ready (PublisherOptions::max_inline_sends). Everything shared is guarded by mu_; a
+// session's outgoing message is touched without it only by the thread that put the session in
+// flight (the publisher thread, or that caller), while its write is in flight. Ownership:
 // the change log belongs to the node's store and outlives the publisher; each SubscribeStream
 // is owned by gRPC and deletes itself; an encoded change is shared (reference-counted) by the
 // tail, the messages that carry it and gRPC until its last write completes; shutdown is
@@ -29,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -61,6 +64,10 @@ struct PublisherOptions {
   // it lacks (and may never get, if this node dies first). The pong then waits until that version
   // has been sent. Empty: what was appended here.
   std::function<uint64_t()> readable_head;
+  // Append, Propose and Commit send the new changes themselves, on the caller's thread, when at
+  // most this many live streams are ready for them (saves the publisher thread's wake-up on the
+  // way to the downstream); with more, the publisher thread sends to all of them. 0: never.
+  size_t max_inline_sends = 4;
 };
 
 class SubscribeStream;
@@ -180,6 +187,19 @@ class Publisher {
   void OnWriteDone(SubscribeStream* s, bool ok);
   void OnClosing(SubscribeStream* s, grpc::Status status);
   void OnDone(SubscribeStream* s);
+
+  // What the publisher does next for a session that has work: kWrite and kReadLog leave
+  // s->outgoing filled (kReadLog: to be completed from the log) and the session in flight.
+  enum class Step { kNone, kWrite, kFinish, kReadLog };
+  Step NextStep(Session* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `s` only needs the next changes of the tail (or a pong): what a caller of Append,
+  // Propose or Commit may send itself.
+  bool SendsFromTail(const Session& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  using InlineWrites = std::vector<std::pair<SubscribeStream*, Session*>>;
+  // Prepares the writes of every session SendsFromTail, if there are at most
+  // options_.max_inline_sends of them; then StartInlineWrites issues them (without mu_).
+  void CollectInlineWrites(InlineWrites* writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartInlineWrites(const InlineWrites& writes) ABSL_LOCKS_EXCLUDED(mu_);
 
   void Run();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

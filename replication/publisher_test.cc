@@ -55,8 +55,16 @@ class PublisherTest : public ::testing::Test {
   std::unique_ptr<kvstore::v1::Replication::Stub> stub_;
 };
 
-TEST_F(PublisherTest, ChangesArriveInOrderWithoutGapsAcrossManyAppends) {
-  Open();
+// Sends by the appending thread (at most GetParam() ready streams) and by the publisher thread
+// (more of them, or 0: always) must give the same stream. With 1, the run switches between the
+// two as the second subscriber joins.
+class PublisherInlineSendsTest : public PublisherTest,
+                                 public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(PublisherInlineSendsTest, ChangesArriveInOrderWithoutGapsAcrossManyAppends) {
+  testing::UpstreamNodeOptions options;
+  options.publisher.max_inline_sends = GetParam();
+  Open(options);
   constexpr uint64_t kTotal = 3000;
   RawSubscriber early(stub_.get(), 1);
   std::unique_ptr<RawSubscriber> late;
@@ -86,6 +94,8 @@ TEST_F(PublisherTest, ChangesArriveInOrderWithoutGapsAcrossManyAppends) {
   }
   EXPECT_EQ(publisher()->resets_sent(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(MaxInlineSends, PublisherInlineSendsTest, ::testing::Values(0, 1, 4));
 
 TEST_F(PublisherTest, APongComesOnlyAfterEveryChangeAppendedBeforeItsPing) {
   testing::UpstreamNodeOptions options;

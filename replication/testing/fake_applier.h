@@ -79,6 +79,17 @@ class FakeApplier final : public replication::ChangeApplier,
     absl::MutexLock l(&mu_);
     return cluster_id_;
   }
+  // Kept as a full edge keeps it: set by a snapshot, shown in the hello, so an upstream can tell
+  // a downstream that is only ahead of it (same history) from one restored elsewhere.
+  std::string history_id() const override {
+    absl::MutexLock l(&mu_);
+    return history_id_;
+  }
+  absl::Status SetHistoryId(const std::string& history_id) override {
+    absl::MutexLock l(&mu_);
+    history_id_ = history_id;
+    return absl::OkStatus();
+  }
   bool holds_everything() const { return holds_everything_; }
   replication::SnapshotTarget* snapshots() { return holds_everything_ ? this : nullptr; }
   replication::HeadFollower* head() { return holds_everything_ ? nullptr : this; }
@@ -205,6 +216,7 @@ class FakeApplier final : public replication::ChangeApplier,
   mutable absl::Mutex mu_;
   uint64_t applied_ ABSL_GUARDED_BY(mu_);
   std::string cluster_id_ ABSL_GUARDED_BY(mu_);
+  std::string history_id_ ABSL_GUARDED_BY(mu_);
   bool needs_bootstrap_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_next_apply_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_next_start_from_ ABSL_GUARDED_BY(mu_);
