@@ -614,6 +614,8 @@ void Publisher::CollectInlineWrites(InlineWrites* writes) {
     if (++ready > options_.max_inline_sends) return;
   }
   for (auto& [stream, s] : sessions_) {
+    // SendsFromTail rules out kFinish and kReadLog (a pending finish, a cursor behind the tail),
+    // the publisher thread's steps; kNone leaves the session as it was.
     if (SendsFromTail(*s) && NextStep(s.get()) == Step::kWrite) {
       writes->emplace_back(stream, s.get());
     }

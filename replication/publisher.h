@@ -92,8 +92,9 @@ class Publisher {
             uint64_t head_version, std::function<int64_t()> staleness_micros);
   ~Publisher();
 
-  // Changes in version order, starting at head()+1, committed. Cheap: no I/O, no per-subscriber
-  // work.
+  // Changes in version order, starting at head()+1, committed. No I/O of its own, but when at
+  // most max_inline_sends streams are ready it encodes the changes and starts their writes on the
+  // caller's thread (gRPC may run the socket write, and its TLS, there too).
   void Append(const std::vector<std::shared_ptr<const kvstore::v1::Change>>& changes);
   // A leader with standbys (docs/ha.md): changes that are not committed yet. Only standby
   // sessions are sent them; every other downstream (and every pong's head) stops at the

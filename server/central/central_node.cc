@@ -58,7 +58,7 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   watch.max_value_bytes = options.push_value_limit;
   watch.max_key_bytes = options.limits.max_key_bytes;
   node->watch_hub_ =
-      std::make_unique<WatchHub>(clock, watch, &node->store_->log(), std::function<int64_t()>());
+      std::make_unique<WatchHub>(clock, watch, &node->store_->log(), options.staleness_micros);
   node->watch_hub_->Start(node->store_->head_version());
 
   WritePipelineOptions wp;
@@ -73,13 +73,15 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   wp.abandon = options.abandon;
   const bool proposed = static_cast<bool>(options.replicate);
   wp.on_commit = [publisher, hub, on_cluster_data, proposed](const CommittedChanges& changes) {
+    // The watch hub first: its progress messages claim freshness, and the publisher may start
+    // stream writes on this thread before it returns.
+    hub->Append(changes);
     // A leader with standbys proposed the batch to them already: it is committed now.
     if (proposed) {
       publisher->Commit(changes.back()->version());
     } else {
       publisher->Append(changes);
     }
-    hub->Append(changes);
     if (!on_cluster_data) return;
     for (const auto& c : changes) {
       if (IsReservedKey(c->key())) on_cluster_data(*c, /*restart=*/false);

@@ -109,17 +109,19 @@ absl::Status FullEdgeApplier::ApplySnapshotChunk(const kvstore::v1::SnapshotChun
 
 absl::Status FullEdgeApplier::FinishSnapshot(uint64_t version, const std::string& cluster_id) {
   if (auto s = store_->FinishSnapshotInstall(version, cluster_id); !s.ok()) return s;
+  // Edges below this one were following the old history: they must start over from here. At
+  // once, before anything else can fail: the store's head is the snapshot's now, and a publisher
+  // left behind it would hold every downstream's pong (they name the readable head) for good.
+  publisher_->Rebase(cluster_id, version);
+  if (watch_hub_ != nullptr) {
+    watch_hub_->Rebase(
+        version, absl::StrCat("this node re-synchronised from a snapshot at version ", version));
+  }
   // A snapshot may begin another history: what it holds replaces what was known.
   if (auto s = ReportClusterData(*store_, on_cluster_data_,
                                  /*restart=*/true);
       !s.ok()) {
     return s;
-  }
-  // Edges below this one were following the old history: they must start over from here.
-  publisher_->Rebase(cluster_id, version);
-  if (watch_hub_ != nullptr) {
-    watch_hub_->Rebase(
-        version, absl::StrCat("this node re-synchronised from a snapshot at version ", version));
   }
   if (ChecksumState state = store_->checksum_state();
       state.central_known && state.central != state.checksum) {
