@@ -55,6 +55,8 @@ absl::StatusOr<std::unique_ptr<CentralNode>> CentralNode::Open(const CentralOpti
   node->publisher_->SetHistoryId(*history);
   WatchHubOptions watch = options.watch;
   watch.node_id = options.node_id;
+  VersionedStore* readable_store = node->store_.get();
+  watch.readable_head = [readable_store] { return readable_store->head_version(); };
   watch.max_value_bytes = options.push_value_limit;
   watch.max_key_bytes = options.limits.max_key_bytes;
   node->watch_hub_ =

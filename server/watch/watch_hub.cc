@@ -58,6 +58,7 @@ void WatchHub::Start(uint64_t applied_version) {
     absl::MutexLock l(&mu_);
     head_ = applied_version;
     ring_start_ = applied_version + 1;
+    appended_micros_ = clock_->MonotonicMicros();
   }
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "kv-watch-hub");
@@ -91,6 +92,7 @@ void WatchHub::Append(const std::vector<std::shared_ptr<const Change>>& changes)
     ring_.pop_front();
     ++ring_start_;
   }
+  appended_micros_ = clock_->MonotonicMicros();
   ScanAll();
 }
 
@@ -99,6 +101,7 @@ void WatchHub::Rebase(uint64_t applied_version, const std::string& why) {
   ring_.clear();
   ring_bytes_ = 0;
   head_ = applied_version;
+  appended_micros_ = clock_->MonotonicMicros();
   ring_start_ = applied_version + 1;
   floor_ = applied_version + 1;
   for (auto& [sink, w] : watchers_) {
@@ -287,7 +290,15 @@ void WatchHub::FillFromRing(const WatchFilter& filter, uint64_t* cursor, WatchMe
 }
 
 void WatchHub::StampMessage(WatchMessage* m, uint64_t cursor, Round* round) const {
-  if (!round->staleness) round->staleness = staleness_micros_ ? staleness_micros_() : 0;
+  if (!round->staleness) {
+    int64_t staleness = staleness_micros_ ? staleness_micros_() : 0;
+    // Readers here already see a batch not appended yet: what they saw when the last Append
+    // finished is all here, no more.
+    if (options_.readable_head && options_.readable_head() > head_) {
+      staleness = std::max(staleness, clock_->MonotonicMicros() - appended_micros_);
+    }
+    round->staleness = staleness;
+  }
   kvstore::v1::WatchResponse* r = m->mutable_response();
   // A watch that starts ahead of this node claims no more than the node has applied.
   r->set_applied_version(std::min(cursor - 1, head_));

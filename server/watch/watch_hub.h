@@ -52,6 +52,10 @@ namespace kv::server {
 struct WatchHubOptions {
   // This node's id, in every WatchResponse.
   std::string node_id;
+  // The newest version readers of this node can see (the central node's store head; empty
+  // elsewhere). A central node makes a batch readable a moment before it appends it here; while
+  // readers see more than the hub holds, messages claim freshness only as of the last Append.
+  std::function<uint64_t()> readable_head;
   // Watchers at once (--max-watchers); more are refused with RESOURCE_EXHAUSTED.
   int max_watchers = 10000;
   // A live watcher further than this many versions behind the newest change is ended with
@@ -181,6 +185,8 @@ class WatchHub {
 
   mutable absl::Mutex mu_;
   uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;
+  // When the last Append (or Start, Rebase) finished: everything readers could see then is here.
+  int64_t appended_micros_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Entry> ring_ ABSL_GUARDED_BY(mu_);
   uint64_t ring_start_ ABSL_GUARDED_BY(mu_) = 1;  // version of ring_.front()
   uint64_t ring_bytes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
+#include "absl/time/clock.h"
 #include "replication/testing/fake_applier.h"
 #include "server/watch/watch_test_sink.h"
 
@@ -320,6 +322,31 @@ TEST_F(WatchHubTest, ProgressMessagesWhileNothingMatchingChanges) {
   auto messages = sink.messages();
   EXPECT_EQ(messages.back().applied_version(), 4u);
   for (const auto& m : messages) EXPECT_EQ(m.events_size(), 0);
+}
+
+// A central node makes a batch readable before it appends it here. Meanwhile a message must not
+// claim the node's freshness (7 us here): only what readers saw when the last Append finished.
+TEST_F(WatchHubTest, WhileReadersSeeMoreThanTheHubMessagesClaimLessFreshness) {
+  std::atomic<uint64_t> readable{3};
+  WatchHubOptions options;
+  options.readable_head = [&readable] { return readable.load(); };
+  Open(options, 3);
+  RecordingSink& sink = Sink();
+  WatchRequest r = Prefix("quiet/");
+  r.set_progress_interval_millis(20);
+  ASSERT_FALSE(Add(&sink, r));
+  AwaitStart(sink);
+  EXPECT_EQ(sink.messages().front().staleness_micros(), 7);
+  readable = 4;  // the store holds version 4; the hub does not yet
+  const size_t before = sink.messages().size();
+  absl::SleepFor(absl::Milliseconds(150));
+  ASSERT_TRUE(sink.WaitFor([&](const auto& m, bool) { return m.size() >= before + 2; }));
+  auto last = sink.messages().back();
+  EXPECT_EQ(last.applied_version(), 3u);
+  EXPECT_GE(last.staleness_micros(), 100'000) << "claimed freshness without version 4";
+  Append({Put(4, "noisy/1", "v")});
+  ASSERT_TRUE(sink.WaitFor([](const auto& m, bool) { return m.back().applied_version() == 4; }));
+  EXPECT_EQ(sink.messages().back().staleness_micros(), 7);
 }
 
 TEST_F(WatchHubTest, RebaseEndsWatchersThatNeededTheSkippedChanges) {
