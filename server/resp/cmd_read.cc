@@ -141,6 +141,24 @@ size_t ValuesReplyBytes(const kvstore::v1::BatchGetResponse& response, int proto
   return bytes;
 }
 
+// EXISTS: how many of the response's keys were found.
+int64_t CountFound(const kvstore::v1::BatchGetResponse& response) {
+  int64_t found = 0;
+  for (const auto& r : response.results()) found += r.found() ? 1 : 0;
+  return found;
+}
+
+// MGET: each result's value (moved out) or a null, in order.
+void WriteValues(kvstore::v1::BatchGetResponse* response, ReplyWriter& w) {
+  for (auto& r : *response->mutable_results()) {
+    if (r.found()) {
+      w.BulkOwned(std::move(*r.mutable_entry()->mutable_value()));
+    } else {
+      w.Null();
+    }
+  }
+}
+
 std::string ReplyTooLarge(size_t bytes, size_t max_bytes) {
   return absl::StrCat("ERR MGET reply of ", bytes,
                       " bytes is larger than this connection's output limit of ", max_bytes,
@@ -197,9 +215,7 @@ void FinishBatchCall(BatchCall& call, const absl::Status& status) {
   }
   call.reply.set_read_info(call.response->info());
   if (call.exists) {
-    int64_t found = 0;
-    for (const auto& r : call.response->results()) found += r.found() ? 1 : 0;
-    w.Integer(found);
+    w.Integer(CountFound(*call.response));
     return call.reply.Send();
   }
   if (const size_t bytes = ValuesReplyBytes(*call.response, call.reply.protocol());
@@ -208,13 +224,7 @@ void FinishBatchCall(BatchCall& call, const absl::Status& status) {
     return call.reply.Send();
   }
   w.ArrayHeader(call.response->results_size());
-  for (auto& r : *call.response->mutable_results()) {
-    if (r.found()) {
-      w.BulkOwned(std::move(*r.mutable_entry()->mutable_value()));
-    } else {
-      w.Null();
-    }
-  }
+  WriteValues(call.response, w);
   call.reply.Send();
 }
 
@@ -284,19 +294,11 @@ class BatchRead final : public Fanout {
       has_info_ = true;
     }
     if (exists_) {
-      int64_t found = 0;
-      for (const auto& r : response.results()) found += r.found() ? 1 : 0;
-      found_.fetch_add(found, std::memory_order_relaxed);
+      found_.fetch_add(CountFound(response), std::memory_order_relaxed);
       return;
     }
     ReplyWriter w(&parts_[index], reply_.protocol());
-    for (auto& r : *response.mutable_results()) {
-      if (r.found()) {
-        w.BulkOwned(std::move(*r.mutable_entry()->mutable_value()));
-      } else {
-        w.Null();
-      }
-    }
+    WriteValues(&response, w);
   }
 
   void Finish(absl::Status status) override {

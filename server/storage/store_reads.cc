@@ -3,6 +3,17 @@
 #include <vector>
 
 namespace kv::server {
+namespace {
+
+// A present record's entry, all but the value (which may not have been fetched yet).
+void FillEntryHead(const std::string& key, const RecordView& view, kvstore::v1::Entry* entry) {
+  entry->set_key(key);
+  entry->set_version(view.version);
+  entry->set_expiration(view.expiration);
+  entry->set_metadata(view.metadata.data(), view.metadata.size());
+}
+
+}  // namespace
 
 absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::string& key,
                                     int64_t now_unix, kvstore::v1::Entry* entry,
@@ -11,10 +22,7 @@ absl::StatusOr<LocalRead> ReadLocal(const VersionedStore& store, const std::stri
   auto found = store.Get(key, &record, at);
   if (!found.ok()) return found.status();
   if (!*found || record.view.ExpiredAt(now_unix)) return LocalRead::kAbsent;
-  entry->set_key(key);
-  entry->set_version(record.view.version);
-  entry->set_expiration(record.view.expiration);
-  entry->set_metadata(record.view.metadata.data(), record.view.metadata.size());
+  FillEntryHead(key, record.view, entry);
   if (record.view.value_missing) return LocalRead::kValueMissing;
   entry->set_value(record.view.value.data(), record.view.value.size());
   return LocalRead::kFound;
@@ -37,10 +45,7 @@ absl::StatusOr<bool> BatchReadLocal(const VersionedStore& store,
     }
     result->set_found(true);
     auto* entry = result->mutable_entry();
-    entry->set_key(keys[i]);
-    entry->set_version(view.version);
-    entry->set_expiration(view.expiration);
-    entry->set_metadata(view.metadata.data(), view.metadata.size());
+    FillEntryHead(keys[i], view, entry);
     entry->set_value(view.value.data(), view.value.size());
   }
   return value_missing;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "replication/testing/fake_applier.h"
 #include "tests/support/temp_dir.h"
 
 namespace kv::server {
@@ -13,13 +14,10 @@ namespace {
 
 using kvstore::v1::Change;
 
+// A put with metadata (so reads are checked to return it) and an optional expiration.
 Change Put(uint64_t version, const std::string& key, const std::string& value,
            int64_t expiration = 0) {
-  Change c;
-  c.set_version(version);
-  c.set_kind(Change::KIND_PUT);
-  c.set_key(key);
-  c.set_value(value);
+  Change c = kv::testing::MakePut(version, key, value);
   c.set_metadata("m:" + key);
   c.set_expiration(expiration);
   return c;
