@@ -211,6 +211,17 @@ class HaTest : public ::testing::Test {
     return node;
   }
 
+  // Three central nodes c1..c3 with a settled leader, then a full and a cache edge following
+  // them all ("edge-full", "edge-cache"). Fails the test (check HasFailure) if any step fails.
+  void StartThreeCentralsAndTwoEdges() {
+    StartCentral("c1");
+    StartCentral("c2");
+    StartCentral("c3");
+    ASSERT_NE(WaitSettledLeader(), nullptr) << Roles();
+    StartEdge("edge-full", "full");
+    StartEdge("edge-cache", "cache");
+  }
+
   // An edge of `mode` ("full" or "cache") whose upstream is every central node started so far.
   KvdProcess* StartEdge(const std::string& name, const std::string& mode) {
     std::vector<std::string> upstreams;

@@ -134,12 +134,7 @@ TEST_F(HaTest, OneLeaderStandbysFollowAndForwardWrites) {
 TEST_F(HaTest, KillingTheLeaderUnderLoadLosesNoAcknowledgedWrite) {
   int rounds = 2;
   if (const char* env = std::getenv("KV_HA_ROUNDS")) rounds = std::max(1, std::atoi(env));
-  StartCentral("c1");
-  StartCentral("c2");
-  StartCentral("c3");
-  ASSERT_NE(WaitSettledLeader(), nullptr) << Roles();
-  StartEdge("edge-full", "full");
-  StartEdge("edge-cache", "cache");
+  StartThreeCentralsAndTwoEdges();
   ASSERT_FALSE(HasFailure());
 
   // Percent of writes sent to the node believed to lead; the rest go to a random running node.
@@ -223,12 +218,7 @@ TEST_F(HaTest, BadHaFlagsAreRefusedAtStart) {
 // made against: no acknowledged write lost or applied twice, no read staler than its bound or
 // its reported staleness, no torn or non-monotonic session read, across failovers.
 TEST_F(HaTest, TheHistoryCheckerFindsNoViolationAcrossLeaderKills) {
-  StartCentral("c1");
-  StartCentral("c2");
-  StartCentral("c3");
-  ASSERT_NE(WaitSettledLeader(), nullptr) << Roles();
-  StartEdge("edge-full", "full");
-  StartEdge("edge-cache", "cache");
+  StartThreeCentralsAndTwoEdges();
   ASSERT_FALSE(HasFailure());
   std::vector<std::string> centrals;
   for (auto& node : nodes_) centrals.push_back(node->address());
