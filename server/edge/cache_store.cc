@@ -356,6 +356,15 @@ absl::Status CacheStore::StartFrom(uint64_t version, const std::string& cluster_
       return s;
     }
   }
+  // Fetches in flight may answer from before `version`, and the changes up to it were skipped,
+  // not seen: their answers must not be cached (their readers go upstream, as after an
+  // invalidation). Otherwise a "not found" from before a put the restart skipped would stay
+  // cached until the key changes again (the HA history checker saw it across a leader kill).
+  for (auto& [key, p] : pending_) {
+    p.newest.reset();
+    p.newest_version = std::max(p.newest_version, version);
+    p.newest_is_invalidation = true;
+  }
   applied_.store(version, std::memory_order_release);
   cluster_id_ = cluster_id;
   ++epoch_;  // the cluster data held is from before: it must be fetched again

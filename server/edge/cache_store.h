@@ -10,7 +10,9 @@
 //   Registration, the stream's updates and installation all happen under one mutex, so no
 //   fetched value can slip in after a newer change went by.
 // - Large values arrive as invalidations: the key is dropped and refetched on its next read.
-// - RESET: the cache is dropped and the stream restarts at the upstream's head.
+// - RESET: the cache is dropped and the stream restarts at the upstream's head. A fetch in
+//   flight then is not cached unless its answer is at least as new as the restart point (the
+//   changes before it were skipped, so none of them can overtake the fetch).
 //
 // Threading: Lookup, JoinFetch, FinishFetch and FillStatus may be called from any thread; Apply
 // and StartFrom come from the Subscriber's thread. Lookup takes no lock of this class (the

@@ -87,6 +87,26 @@ class CacheStoreTest : public ::testing::Test {
   std::unique_ptr<CacheStore> edge_;
 };
 
+// The stream restarts at the upstream's head (a RESET, a failover) while a cold fetch is in
+// flight: the changes it skipped were never seen, so an answer from before the restart point is
+// not cached; its reader goes upstream.
+TEST_F(CacheStoreTest, AFetchAnsweredFromBeforeARestartIsNotCached) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(4, "c").ok());
+  FetchOutcome seen;
+  ASSERT_TRUE(edge_->JoinFetch("k", 0, [&](const FetchOutcome& o) { seen = o; }));
+  // Version 7 put "k"; the restart at 9 skips it.
+  ASSERT_TRUE(edge_->StartFrom(9, "c").ok());
+  edge_->FinishFetch("k", absl::OkStatus(), NotFound(6));
+  EXPECT_TRUE(seen.must_forward);
+  EXPECT_EQ(edge_->Lookup("k"), nullptr);
+  // A fetch answered at or after the restart point is cached as usual.
+  FetchOutcome o = ColdRead("k", {}, NotFound(9));
+  ASSERT_TRUE(o.status.ok());
+  EXPECT_FALSE(o.must_forward);
+  ASSERT_NE(edge_->Lookup("k"), nullptr);
+}
+
 TEST_F(CacheStoreTest, AChangeDuringTheFetchWinsOverTheOlderFetchedVersion) {
   Open();
   ASSERT_TRUE(edge_->StartFrom(4, "c").ok());
