@@ -289,9 +289,12 @@ class LocalReplicaImpl final : public LocalReplica {
     return absl::UnavailableError(absl::StrCat(who, " cannot read through: ", upstream));
   }
 
-  static ReadOptions ForUpstream(const ReadOptions& o) {
+  // The read as sent upstream: with this replica's bound when it names none, since the upstream
+  // would apply its own default, which may be looser (docs/design.md, "The read path").
+  ReadOptions ForUpstream(const ReadOptions& o) const {
     ReadOptions up = o;
     up.use_session = false;
+    if (up.max_staleness <= absl::ZeroDuration()) up.max_staleness = options_.max_staleness;
     return up;
   }
 

@@ -1,6 +1,7 @@
 // EdgeNode's reads: Get, Fetch, BatchGet and List, each routed by EdgeNode::Decide to the mode's
 // local answer or to the upstream.
 
+#include <memory>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -29,11 +30,25 @@ void EdgeNode::ReadOne(const Request& request, Response* response, const CallCon
          });
 }
 
+template <typename Request>
+const Request* EdgeNode::WithBound(const Request& request, std::unique_ptr<Request>* pinned) const {
+  const kvstore::v1::ReadOptions& options = request.options();
+  if (options.max_staleness_micros() > 0 ||
+      options.consistency() == kvstore::v1::CONSISTENCY_STRONG) {
+    return &request;
+  }
+  *pinned = std::make_unique<Request>(request);
+  (*pinned)->mutable_options()->set_max_staleness_micros(BoundMicros(options));
+  return pinned->get();
+}
+
 template <typename Request, typename Response>
 void EdgeNode::ReadUpstreamAs(const Request& request, Response* response, const CallContext& call,
                               Done done, Route route) {
-  auto answered = [this, &request, response, call, done = std::move(done),
-                   route](absl::Status s) mutable {
+  std::unique_ptr<Request> pinned;
+  const Request* forwarded = WithBound(request, &pinned);
+  auto answered = [this, &request, response, call, done = std::move(done), route,
+                   pinned = std::move(pinned)](absl::Status s) mutable {
     if (s.ok()) {
       response->mutable_info()->set_source(Relabel(response->info().source()));
       return std::move(done)(absl::OkStatus());
@@ -45,9 +60,9 @@ void EdgeNode::ReadUpstreamAs(const Request& request, Response* response, const 
     std::move(done)(UpstreamFailed(route, request.options(), s));
   };
   if constexpr (std::is_same_v<Request, kvstore::v1::FetchRequest>) {
-    upstream_.Fetch(&request, response, call.deadline, call.hops, std::move(answered));
+    upstream_.Fetch(forwarded, response, call.deadline, call.hops, std::move(answered));
   } else {
-    upstream_.Get(&request, response, call, std::move(answered));
+    upstream_.Get(forwarded, response, call, std::move(answered));
   }
 }
 
@@ -93,20 +108,24 @@ void EdgeNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
 void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
                                 kvstore::v1::BatchGetResponse* response, const CallContext& call,
                                 Done done, Route route) {
-  upstream_.BatchGet(
-      &request, response, call,
-      [this, &request, response, call, done = std::move(done), route](absl::Status s) mutable {
-        if (s.ok()) {
-          for (auto& r : *response->mutable_results()) r.set_source(Relabel(r.source()));
-          response->mutable_info()->set_source(Relabel(response->info().source()));
-          return std::move(done)(absl::OkStatus());
-        }
-        if (FallBackToStale(route, request.options(), s)) {
-          response->Clear();
-          return BatchGetLocal(request, response, call, std::move(done), /*stale_fallback=*/true);
-        }
-        std::move(done)(UpstreamFailed(route, request.options(), s));
-      });
+  std::unique_ptr<kvstore::v1::BatchGetRequest> pinned;
+  const kvstore::v1::BatchGetRequest* forwarded = WithBound(request, &pinned);
+  upstream_.BatchGet(forwarded, response, call,
+                     [this, &request, response, call, done = std::move(done), route,
+                      pinned = std::move(pinned)](absl::Status s) mutable {
+                       if (s.ok()) {
+                         for (auto& r : *response->mutable_results())
+                           r.set_source(Relabel(r.source()));
+                         response->mutable_info()->set_source(Relabel(response->info().source()));
+                         return std::move(done)(absl::OkStatus());
+                       }
+                       if (FallBackToStale(route, request.options(), s)) {
+                         response->Clear();
+                         return BatchGetLocal(request, response, call, std::move(done),
+                                              /*stale_fallback=*/true);
+                       }
+                       std::move(done)(UpstreamFailed(route, request.options(), s));
+                     });
 }
 
 void EdgeNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
@@ -127,19 +146,21 @@ void EdgeNode::ListRouted(const kvstore::v1::ListRequest& request,
     }
     response->Clear();  // this page must be listed upstream
   }
-  upstream_.List(
-      &request, response, call,
-      [this, &request, response, call, done = std::move(done), route](absl::Status s) mutable {
-        if (s.ok()) {
-          response->mutable_info()->set_source(Relabel(response->info().source()));
-          return std::move(done)(absl::OkStatus());
-        }
-        if (FallBackToStale(route, request.options(), s)) {
-          response->Clear();
-          return ListRouted(request, response, call, std::move(done), route, true);
-        }
-        std::move(done)(UpstreamFailed(route, request.options(), s));
-      });
+  std::unique_ptr<kvstore::v1::ListRequest> pinned;
+  const kvstore::v1::ListRequest* forwarded = WithBound(request, &pinned);
+  upstream_.List(forwarded, response, call,
+                 [this, &request, response, call, done = std::move(done), route,
+                  pinned = std::move(pinned)](absl::Status s) mutable {
+                   if (s.ok()) {
+                     response->mutable_info()->set_source(Relabel(response->info().source()));
+                     return std::move(done)(absl::OkStatus());
+                   }
+                   if (FallBackToStale(route, request.options(), s)) {
+                     response->Clear();
+                     return ListRouted(request, response, call, std::move(done), route, true);
+                   }
+                   std::move(done)(UpstreamFailed(route, request.options(), s));
+                 });
 }
 
 }  // namespace kv::server

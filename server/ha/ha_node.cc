@@ -1,5 +1,7 @@
 #include "server/ha/ha_node.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace kv::server {
@@ -91,6 +93,20 @@ void HaNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResp
       [&request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
         leader->List(&request, response, call, std::move(d));
       });
+}
+
+void HaNode::Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+                   const CallContext& call, Done done) {
+  // Read before the store is: the answer then holds everything this staleness promises.
+  const int64_t staleness = ha_->LeaderTrusted() ? 0 : ha_->StalenessMicros();
+  central_->Fetch(request, response, call,
+                  [response, staleness, done = std::move(done)](absl::Status s) mutable {
+                    if (s.ok()) {
+                      response->mutable_info()->set_staleness_micros(
+                          std::max(staleness, response->info().staleness_micros()));
+                    }
+                    std::move(done)(s);
+                  });
 }
 
 template <typename Forward>

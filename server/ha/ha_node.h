@@ -32,6 +32,10 @@ class HaNode final : public ForwardingNode, public KeySetAdmin {
                 Done done) override;
   void List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
             const CallContext& call, Done done) override;
+  // A downstream's fetch of one key, answered from this node's store (min_version still holds)
+  // with this node's staleness: a standby is not as fresh as a leader.
+  void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
+             const CallContext& call, Done done) override;
   void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
            const CallContext& call, Done done) override;
   void Delete(const kvstore::v1::DeleteRequest& request, kvstore::v1::DeleteResponse* response,

@@ -153,6 +153,14 @@ std::string Context::Op(int64_t index) const {
     absl::StrAppend(&out, ", bound ", FormatMicros(op.bound_micros));
   }
   if (op.outcome != Outcome::kOk) absl::StrAppend(&out, ", outcome ", OutcomeName(op.outcome));
+  // What the answer said of itself: a violation's first question is which node vouched for it.
+  if (op.kind == OpKind::kGet && op.outcome == Outcome::kOk) {
+    if (op.as_of_version > 0) absl::StrAppend(&out, ", answered as of version ", op.as_of_version);
+    if (op.staleness_micros >= 0) {
+      absl::StrAppend(&out, ", reported staleness ", FormatMicros(op.staleness_micros));
+    }
+    if (op.source != Source::kUnspecified) absl::StrAppend(&out, ", from ", SourceName(op.source));
+  }
   return absl::StrCat(out, ")");
 }
 

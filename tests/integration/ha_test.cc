@@ -124,6 +124,23 @@ TEST_F(HaTest, OneLeaderStandbysFollowAndForwardWrites) {
   PutResponse after;
   ASSERT_TRUE(Put(leader, "c", "3", &after).ok());
   EXPECT_EQ(after.version(), forwarded.version() + 2) << "the list's write was not applied once";
+
+  // A downstream's Fetch at a standby is labelled with the standby's staleness, not a leader's
+  // zero: with the leader paused, the standby's freshness stops.
+  ASSERT_TRUE(WaitFor([&] { return Head(standby) >= after.version(); }));
+  leader->Pause();
+  absl::SleepFor(absl::Milliseconds(800));
+  auto replication = standby->ReplicationStub();
+  grpc::ClientContext fetch_ctx;
+  kvstore::v1::FetchRequest fetch;
+  fetch.set_key("c");
+  fetch.set_node_id("fetcher");
+  kvstore::v1::FetchResponse fetched;
+  s = replication->Fetch(&fetch_ctx, fetch, &fetched);
+  leader->Resume();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(fetched.found());
+  EXPECT_GE(fetched.info().staleness_micros(), 700'000) << fetched.info().ShortDebugString();
 }
 
 // kill -9 of the leader under a write load, KV_HA_ROUNDS times (the seed picks the moment of

@@ -236,6 +236,33 @@ TEST_F(LocalReplicaTest, ADeadUpstreamFailsBoundedReadsAndServesStaleOnlyWhenAsk
   EXPECT_FALSE(again->info.stale);
 }
 
+// A replica staler than its bound sends the read upstream with that bound: a relay with a looser
+// default must not answer it with data the replica was too stale to serve.
+TEST_F(LocalReplicaTest, AReplicaBehindALooserRelayKeepsItsOwnBound) {
+  StartCentral();
+  KvdProcess* relay = StartEdge("relay", central_->address(), "full",
+                                {"--max-staleness", "60s", "--upstream-timeout", "300ms"});
+  ASSERT_TRUE(WaitReady(relay));
+  auto writer = Writer(central_->address());
+  ASSERT_TRUE(writer->Put("k", "v").ok());
+  for (ReplicaMode mode : {ReplicaMode::kFull, ReplicaMode::kCache}) {
+    SCOPED_TRACE(mode == ReplicaMode::kFull ? "full" : "cache");
+    auto replica = Replica(relay->address(), mode, absl::Milliseconds(400));
+    ASSERT_TRUE(replica->WaitUntilReady(absl::Seconds(20)).ok());
+    ASSERT_TRUE(replica->Get("k").ok());
+    central_->Pause();  // the relay's freshness stops; it still answers by its 60 s bound
+    ASSERT_TRUE(WaitFor([&] { return replica->Status().staleness > absl::Milliseconds(600); },
+                        absl::Seconds(10)));
+    auto got = replica->Get("k");
+    EXPECT_FALSE(got.ok()) << "answered with staleness " << got->info.staleness;
+    auto batch = replica->BatchGet({"k"});
+    EXPECT_FALSE(batch.ok()) << "answered with staleness " << batch->info.staleness;
+    auto listed = replica->List(client::ListOptions());
+    EXPECT_FALSE(listed.ok()) << "answered with staleness " << listed->info.staleness;
+    central_->Resume();
+  }
+}
+
 TEST_F(LocalReplicaTest, ACommitThroughTheReplicaIsReadBackWhole) {
   StartCentral();
   for (ReplicaMode mode : {ReplicaMode::kFull, ReplicaMode::kCache}) {

@@ -188,6 +188,57 @@ TEST_F(ReplicationTest, CentralNodeOutageIsBoundedThenHealsWithoutAction) {
   EXPECT_FALSE(got.info().stale());
 }
 
+// An edge that forwards a read because it is staler than its bound passes that bound on: a relay
+// (or a standby central node) with a looser default must not answer with data the edge itself
+// was too stale to serve. The HA history checker caught a cache edge (bound 1 s) passing on
+// a standby's answer (default bound 5 s) after a leader kill.
+TEST_F(ReplicationTest, AnEdgeBehindALooserRelayKeepsItsOwnBound) {
+  KvdProcess* central = StartCentral();
+  KvdProcess* relay = StartEdge("relay", central->address(), {"--max-staleness", "60s"});
+  KvdProcess* full = StartEdge("full", relay->address(), {"--max-staleness", "1s"});
+  KvdProcess* cache =
+      ClusterFixture::StartEdge("cache", relay->address(), "cache", {"--max-staleness", "1s"});
+  RawKv kv(central->address());
+  kvstore::v1::PutResponse put;
+  ASSERT_TRUE(kv.Put("flag", "on", &put).ok());
+  for (KvdProcess* edge : {relay, full, cache}) {
+    ASSERT_TRUE(WaitApplied(edge, put.version()));
+    ASSERT_TRUE(WaitReady(edge));
+  }
+  EXPECT_EQ(central->Stop(), 0);
+  absl::SleepFor(absl::Milliseconds(1500));
+  // The relay may still answer by its own 60 s bound...
+  kvstore::v1::GetResponse got;
+  grpc::Status s = RawKv(relay->address()).Get("flag", &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_GT(got.info().staleness_micros(), 1000000);
+  // ...but the edges behind it, 1.5 s stale with a 1 s bound, must not pass that answer on:
+  // Get, BatchGet and List are each refused as too stale.
+  for (KvdProcess* edge : {full, cache}) {
+    RawKv at_edge(edge->address());
+    got.Clear();
+    s = at_edge.Get("flag", &got);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << edge->name() << " answered with staleness " << got.info().staleness_micros() << " us";
+    grpc::ClientContext batch_ctx;
+    kvstore::v1::BatchGetRequest batch;
+    batch.add_keys("flag");
+    kvstore::v1::BatchGetResponse batch_got;
+    s = at_edge.stub->BatchGet(&batch_ctx, batch, &batch_got);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << edge->name() << " BatchGet answered with staleness "
+        << batch_got.info().staleness_micros() << " us";
+    grpc::ClientContext list_ctx;
+    kvstore::v1::ListRequest list;
+    list.set_prefix("fl");
+    kvstore::v1::ListResponse list_got;
+    s = at_edge.stub->List(&list_ctx, list, &list_got);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << edge->name() << " List answered with staleness " << list_got.info().staleness_micros()
+        << " us";
+  }
+}
+
 TEST_F(ReplicationTest, ReadYourWritesAndMonotonicVersionsAtEveryNode) {
   KvdProcess* central = StartCentral();
   KvdProcess* e1 = StartEdge("e1", central->address());
