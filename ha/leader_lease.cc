@@ -26,8 +26,10 @@ void LeaderLease::Stop(bool revoke) {
     if (stop_) return;
     stop_ = true;
   }
-  trusted_until_.store(0, std::memory_order_release);
+  const int64_t stopped = clock_->MonotonicMicros();
+  ended_.store(true, std::memory_order_release);
   if (thread_.joinable()) thread_.join();
+  EndBy(stopped);  // after the join: no keep-alive can extend it any more
   if (revoke && lease_id() != 0) {
     if (auto s = etcd_->RevokeLease(lease_id()); !s.ok()) {
       KV_LOG(WARN) << "revoking the leader lease: " << s << " (it expires by itself)";
@@ -36,7 +38,7 @@ void LeaderLease::Stop(bool revoke) {
 }
 
 bool LeaderLease::Trusted() const {
-  return !lost_.load(std::memory_order_acquire) &&
+  return !ended_.load(std::memory_order_acquire) &&
          clock_->MonotonicMicros() < trusted_until_.load(std::memory_order_acquire);
 }
 
@@ -48,8 +50,17 @@ void LeaderLease::Extend(int64_t sent_at_micros, absl::Duration ttl) {
   }
 }
 
+void LeaderLease::EndBy(int64_t micros) {
+  int64_t current = trusted_until_.load(std::memory_order_acquire);
+  while (current > micros &&
+         !trusted_until_.compare_exchange_weak(current, micros, std::memory_order_acq_rel)) {
+  }
+}
+
 void LeaderLease::Lose(const std::string& why) {
-  trusted_until_.store(0, std::memory_order_release);
+  // On the lease's own thread: no keep-alive extends trust after this.
+  ended_.store(true, std::memory_order_release);
+  EndBy(clock_->MonotonicMicros());
   if (lost_.exchange(true)) return;
   KV_LOG(ERROR) << "leader lease " << lease_id() << " lost: " << why;
   if (options_.on_lost) options_.on_lost(why);

@@ -53,7 +53,9 @@ class LeaderLease {
   int64_t lease_id() const { return lease_.load(std::memory_order_acquire); }
   // Whether this node may still act as the leader (acknowledge writes) now.
   bool Trusted() const;
-  // Monotonic microseconds (Clock::MonotonicMicros) until which it may; 0 when never/no longer.
+  // Monotonic microseconds (Clock::MonotonicMicros) until which it may, or, once trust has
+  // ended (run out, lost or stopped), when it ended; 0 before Start. A deposed leader's data is
+  // as fresh as this moment.
   int64_t TrustedUntilMicros() const { return trusted_until_.load(std::memory_order_acquire); }
 
  private:
@@ -61,6 +63,8 @@ class LeaderLease {
   // Extends trust to sent_at + ttl - margin (never shortens it); returns the new end.
   void Extend(int64_t sent_at_micros, absl::Duration ttl);
   void Lose(const std::string& why);
+  // Trust ends no later than `micros` (never raises it).
+  void EndBy(int64_t micros);
 
   EtcdClient* const etcd_;
   Clock* const clock_;
@@ -68,6 +72,8 @@ class LeaderLease {
 
   std::atomic<int64_t> lease_{0};
   std::atomic<int64_t> trusted_until_{0};
+  // Set by Stop and Lose: trust never comes back, whatever a late keep-alive answer says.
+  std::atomic<bool> ended_{false};
   std::atomic<bool> lost_{false};
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

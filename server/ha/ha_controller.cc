@@ -118,7 +118,13 @@ std::shared_ptr<UpstreamClient> HaController::leader() const {
 
 int64_t HaController::StalenessMicros() const {
   // Lock-free: called by the publisher under its own lock.
-  if (role_.load() == Role::kLeader) return 0;
+  if (role_.load() == Role::kLeader) {
+    // Complete while the lease may be trusted; past that, as fresh as the end of that trust
+    // (a successor may have written since): a leader frozen past its lease wakes up like this.
+    const std::shared_ptr<ha::LeaderLease> lease = leading_lease_.load();
+    if (lease == nullptr) return 0;  // not reached: set before the role, cleared after it
+    return std::max<int64_t>(0, clock_->MonotonicMicros() - lease->TrustedUntilMicros());
+  }
   const int64_t led_until = led_until_micros_.load();
   int64_t staleness = freshness_.StalenessMicros();
   if (led_until != 0) staleness = std::min(staleness, clock_->MonotonicMicros() - led_until);
@@ -446,6 +452,7 @@ void HaController::Lead(const LeaderRecord& me) {
   node_->publisher()->SetEpoch(me.epoch);
   node_->publisher()->SetStandbyObserver(
       [sync](const replication::StandbyAck& ack) { sync->OnAck(ack); });
+  leading_lease_.store(lease);
   {
     absl::MutexLock l(&mu_);
     role_ = Role::kLeader;
@@ -479,9 +486,12 @@ void HaController::Lead(const LeaderRecord& me) {
                                : " (the lease can no longer be trusted)");
   {
     absl::MutexLock l(&mu_);
+    // This node's data is as fresh as the end of its trust, which may be long past when it
+    // notices (a process frozen past its lease), not as fresh as now.
+    led_until_micros_ = std::min(clock_->MonotonicMicros(), lease->TrustedUntilMicros());
     role_ = Role::kJoining;
-    led_until_micros_ = clock_->MonotonicMicros();
   }
+  leading_lease_.store(nullptr);
   lease->Stop(/*revoke=*/true);
   {
     absl::MutexLock l(&mu_);

@@ -138,6 +138,9 @@ class HaController {
   std::string leader_address_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<UpstreamClient> leader_client_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<ha::LeaderLease> lease_ ABSL_GUARDED_BY(mu_);
+  // The lease while role_ is kLeader (set before the role, cleared after it), read lock-free by
+  // StalenessMicros: a leader whose trust ran out before it noticed is not fresh.
+  std::atomic<std::shared_ptr<ha::LeaderLease>> leading_lease_;
   std::shared_ptr<SyncStandbys> sync_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   // When this node last stopped leading (monotonic micros; 0 = never led): until a standby

@@ -143,6 +143,52 @@ TEST_F(HaTest, OneLeaderStandbysFollowAndForwardWrites) {
   EXPECT_GE(fetched.info().staleness_micros(), 700'000) << fetched.info().ShortDebugString();
 }
 
+// A leader frozen past its lease (SIGSTOP: a stalled VM, a long pause) wakes up deposed, with a
+// store that lacks what its successor wrote meanwhile. Whether or not it has noticed yet, it must
+// not answer reads, or pongs, as fresh: its data is as fresh as the end of its trust.
+TEST_F(HaTest, ALeaderFrozenPastItsLeaseDoesNotAnswerAsFreshWhenItWakes) {
+  StartCentral("c1");
+  StartCentral("c2");
+  StartCentral("c3");
+  KvdProcess* leader = WaitSettledLeader();
+  ASSERT_NE(leader, nullptr) << Roles();
+  ASSERT_TRUE(WaitInSync(leader, 2));
+  PutResponse put;
+  ASSERT_TRUE(Put(leader, "k", "old", &put).ok());
+  for (auto& node : nodes_) ASSERT_TRUE(WaitFor([&] { return Head(node.get()) >= put.version(); }));
+
+  leader->Pause();
+  KvdProcess* next = nullptr;
+  ASSERT_TRUE(WaitFor([&] { return (next = AnyLeader(leader)) != nullptr; }, absl::Seconds(20),
+                      absl::Milliseconds(20)))
+      << "no new leader while the old one is frozen";
+  PutResponse newer;
+  grpc::Status s;
+  ASSERT_TRUE(WaitFor([&] { return (s = Put(next, "k", "new", &newer)).ok(); }, absl::Seconds(10)))
+      << s.error_message();
+  leader->Resume();
+
+  // Read at once and for a while: every answer within a 500 ms bound must hold the new value.
+  auto stub = leader->KvStub();
+  int answered = 0;
+  const absl::Time until = absl::Now() + absl::Seconds(2);
+  while (absl::Now() < until) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    GetRequest get;
+    get.set_key("k");
+    get.mutable_options()->set_max_staleness_micros(500'000);
+    GetResponse got;
+    if (stub->Get(&ctx, get, &got).ok()) {
+      ++answered;
+      EXPECT_EQ(got.entry().value(), "new") << "a stale answer: " << got.ShortDebugString();
+      if (got.entry().value() != "new") break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::fprintf(stderr, "%d reads answered by the woken leader in 2 s\n", answered);
+}
+
 // kill -9 of the leader under a write load, KV_HA_ROUNDS times (the seed picks the moment of
 // each kill and the write mix: how many writes go to the leader, how many to a standby, which
 // forwards them). A full and a cache edge follow the three central nodes (`--upstream A,B,C`).
