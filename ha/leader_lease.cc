@@ -15,6 +15,7 @@ absl::Status LeaderLease::Start() {
   auto lease = etcd_->GrantLease(options_.ttl);
   if (!lease.ok()) return lease.status();
   lease_.store(*lease, std::memory_order_release);
+  last_kept_sent_ = sent;
   Extend(sent, options_.ttl);
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -57,10 +58,11 @@ void LeaderLease::EndBy(int64_t micros) {
   }
 }
 
-void LeaderLease::Lose(const std::string& why) {
-  // On the lease's own thread: no keep-alive extends trust after this.
+void LeaderLease::Lose(const std::string& why, int64_t ended_by) {
+  // On the lease's own thread: no keep-alive extends trust after this. The end is moved first,
+  // so no reader sees trust over (ended_) with an end still in the future.
+  EndBy(ended_by);
   ended_.store(true, std::memory_order_release);
-  EndBy(clock_->MonotonicMicros());
   if (lost_.exchange(true)) return;
   KV_LOG(ERROR) << "leader lease " << lease_id() << " lost: " << why;
   if (options_.on_lost) options_.on_lost(why);
@@ -84,13 +86,19 @@ void LeaderLease::Run() {
     // already stopped acting as the leader and must campaign again.
     if (!Trusted()) {
       return Lose(absl::StrCat("no keep-alive was answered before the lease could expire (",
-                               ttl.ok() ? "answered too late" : ttl.status().message(), ")"));
+                               ttl.ok() ? "answered too late" : ttl.status().message(), ")"),
+                  clock_->MonotonicMicros());
     }
     if (ttl.ok()) {
+      last_kept_sent_ = sent;
       Extend(sent, *ttl);
       continue;
     }
-    if (absl::IsNotFound(ttl.status())) return Lose(std::string(ttl.status().message()));
+    // Gone at etcd (revoked, say by a restarted process with this node id): it may have gone
+    // any time after the last keep-alive etcd answered, so trust ends there.
+    if (absl::IsNotFound(ttl.status())) {
+      return Lose(std::string(ttl.status().message()), last_kept_sent_);
+    }
     // etcd unreachable: keep trying while trust lasts; it runs out by itself.
     KV_LOG(WARN) << "leader lease keep-alive failed: " << ttl.status();
   }

@@ -62,7 +62,8 @@ class LeaderLease {
   void Run();
   // Extends trust to sent_at + ttl - margin (never shortens it); returns the new end.
   void Extend(int64_t sent_at_micros, absl::Duration ttl);
-  void Lose(const std::string& why);
+  // Trust ends by `ended_by` at the latest (the lease's thread only).
+  void Lose(const std::string& why, int64_t ended_by);
   // Trust ends no later than `micros` (never raises it).
   void EndBy(int64_t micros);
 
@@ -75,6 +76,9 @@ class LeaderLease {
   // Set by Stop and Lose: trust never comes back, whatever a late keep-alive answer says.
   std::atomic<bool> ended_{false};
   std::atomic<bool> lost_{false};
+  // When the last keep-alive that etcd answered was sent (the grant at first): the lease existed
+  // then, so a lease found gone (revoked) ended no earlier. The lease's thread only.
+  int64_t last_kept_sent_ = 0;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

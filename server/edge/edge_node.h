@@ -161,11 +161,6 @@ class EdgeNode : public Node {
   // with `upstream` be answered from the local copy, labelled stale?
   bool FallBackToStale(Route route, const kvstore::v1::ReadOptions& options,
                        const absl::Status& upstream) const;
-  // The request to forward: `request` itself, or, when it names no staleness bound, a copy in
-  // `*pinned` naming this node's. The upstream would otherwise apply its own default, which
-  // may be looser (a standby central node's is 5 s): the caller's bound is this node's.
-  template <typename Request>
-  const Request* WithBound(const Request& request, std::unique_ptr<Request>* pinned) const;
   // Get and Fetch share everything but the upstream call they forward as.
   template <typename Request, typename Response>
   void ReadOne(const Request& request, Response* response, const CallContext& call, Done done);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/edge/edge_node.h"
 #include "server/edge/relabel.h"
+#include "server/node/forwarded_read.h"
 
 namespace kv::server {
 
@@ -30,23 +31,11 @@ void EdgeNode::ReadOne(const Request& request, Response* response, const CallCon
          });
 }
 
-template <typename Request>
-const Request* EdgeNode::WithBound(const Request& request, std::unique_ptr<Request>* pinned) const {
-  const kvstore::v1::ReadOptions& options = request.options();
-  if (options.max_staleness_micros() > 0 ||
-      options.consistency() == kvstore::v1::CONSISTENCY_STRONG) {
-    return &request;
-  }
-  *pinned = std::make_unique<Request>(request);
-  (*pinned)->mutable_options()->set_max_staleness_micros(BoundMicros(options));
-  return pinned->get();
-}
-
 template <typename Request, typename Response>
 void EdgeNode::ReadUpstreamAs(const Request& request, Response* response, const CallContext& call,
                               Done done, Route route) {
   std::unique_ptr<Request> pinned;
-  const Request* forwarded = WithBound(request, &pinned);
+  const Request* forwarded = WithBound(request, BoundMicros(request.options()), &pinned);
   auto answered = [this, &request, response, call, done = std::move(done), route,
                    pinned = std::move(pinned)](absl::Status s) mutable {
     if (s.ok()) {
@@ -109,7 +98,8 @@ void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
                                 kvstore::v1::BatchGetResponse* response, const CallContext& call,
                                 Done done, Route route) {
   std::unique_ptr<kvstore::v1::BatchGetRequest> pinned;
-  const kvstore::v1::BatchGetRequest* forwarded = WithBound(request, &pinned);
+  const kvstore::v1::BatchGetRequest* forwarded =
+      WithBound(request, BoundMicros(request.options()), &pinned);
   upstream_.BatchGet(forwarded, response, call,
                      [this, &request, response, call, done = std::move(done), route,
                       pinned = std::move(pinned)](absl::Status s) mutable {
@@ -147,7 +137,8 @@ void EdgeNode::ListRouted(const kvstore::v1::ListRequest& request,
     response->Clear();  // this page must be listed upstream
   }
   std::unique_ptr<kvstore::v1::ListRequest> pinned;
-  const kvstore::v1::ListRequest* forwarded = WithBound(request, &pinned);
+  const kvstore::v1::ListRequest* forwarded =
+      WithBound(request, BoundMicros(request.options()), &pinned);
   upstream_.List(forwarded, response, call,
                  [this, &request, response, call, done = std::move(done), route,
                   pinned = std::move(pinned)](absl::Status s) mutable {

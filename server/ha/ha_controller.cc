@@ -50,6 +50,7 @@ const char* HaController::RoleName(Role role) {
 
 void HaController::Start(CentralNode* node, const std::string& bound_address) {
   node_ = node;
+  store_view_.store(node->store());
   if (options_.advertise.empty()) options_.advertise = bound_address;
   inner_applier_ = std::make_unique<FullEdgeApplier>(node->store(), node->publisher(), nullptr,
                                                      node->options().on_cluster_data);
@@ -118,12 +119,17 @@ std::shared_ptr<UpstreamClient> HaController::leader() const {
 
 int64_t HaController::StalenessMicros() const {
   // Lock-free: called by the publisher under its own lock.
+  // Half a snapshot holds nothing a reader may count on (a former leader may be installing one).
+  if (const VersionedStore* store = store_view_.load(); store && store->snapshot_incomplete()) {
+    return replication::FreshnessTracker::kNeverFresh;
+  }
   if (role_.load() == Role::kLeader) {
     // Complete while the lease may be trusted; past that, as fresh as the end of that trust
     // (a successor may have written since): a leader frozen past its lease wakes up like this.
-    const std::shared_ptr<ha::LeaderLease> lease = leading_lease_.load();
-    if (lease == nullptr) return 0;  // not reached: set before the role, cleared after it
-    return std::max<int64_t>(0, clock_->MonotonicMicros() - lease->TrustedUntilMicros());
+    // No lease: the node is stepping down right now, and led_until_micros_ is already set.
+    if (const std::shared_ptr<ha::LeaderLease> lease = leading_lease_.load(); lease != nullptr) {
+      return std::max<int64_t>(0, clock_->MonotonicMicros() - lease->TrustedUntilMicros());
+    }
   }
   const int64_t led_until = led_until_micros_.load();
   int64_t staleness = freshness_.StalenessMicros();

@@ -141,6 +141,8 @@ class HaController {
   // The lease while role_ is kLeader (set before the role, cleared after it), read lock-free by
   // StalenessMicros: a leader whose trust ran out before it noticed is not fresh.
   std::atomic<std::shared_ptr<ha::LeaderLease>> leading_lease_;
+  // node_'s store, for StalenessMicros on other threads (set once by Start).
+  std::atomic<const VersionedStore*> store_view_{nullptr};
   std::shared_ptr<SyncStandbys> sync_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   // When this node last stopped leading (monotonic micros; 0 = never led): until a standby

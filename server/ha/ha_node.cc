@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/node/forwarded_read.h"
 
 namespace kv::server {
 namespace {
@@ -28,6 +29,7 @@ void HaNode::Read(const Request& request, Response* response, const CallContext&
   facts.min_version = options.min_version();
   facts.staleness_micros = ha_->StalenessMicros();
   facts.applied_version = central_->store()->head_version();
+  facts.local_suspect = central_->store()->snapshot_incomplete();
   const ReadRoute route = RouteRead(facts);
   auto answer_here = [this, response, facts](Done done, bool stale) {
     return [this, response, facts, stale, done = std::move(done)](absl::Status s) mutable {
@@ -47,13 +49,17 @@ void HaNode::Read(const Request& request, Response* response, const CallContext&
     }
     return std::move(done)(NoLeader());
   }
-  upstream(leader, [this, leader, route, options, facts, local, answer_here,
-                    done = std::move(done)](absl::Status s) mutable {
-    if (!s.ok() && FallBackToStale(route, s, options.allow_stale(), facts)) {
-      return local(answer_here(std::move(done), true));
-    }
-    std::move(done)(s);
-  });
+  // The leader it names may have just stepped down, with a looser default of its own.
+  std::unique_ptr<Request> pinned;
+  const Request* forwarded = WithBound(request, facts.bound_micros, &pinned);
+  upstream(leader, forwarded,
+           [this, leader, route, options, facts, local, answer_here, pinned = std::move(pinned),
+            done = std::move(done)](absl::Status s) mutable {
+             if (!s.ok() && FallBackToStale(route, s, options.allow_stale(), facts)) {
+               return local(answer_here(std::move(done), true));
+             }
+             std::move(done)(s);
+           });
 }
 
 void HaNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
@@ -64,9 +70,9 @@ void HaNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetRespons
         response->Clear();
         central_->Get(request, response, call, std::move(d));
       },
-      [&request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
-        leader->Get(&request, response, call, std::move(d));
-      });
+      [response, call](const std::shared_ptr<UpstreamClient>& leader,
+                       const kvstore::v1::GetRequest* forwarded,
+                       Done d) { leader->Get(forwarded, response, call, std::move(d)); });
 }
 
 void HaNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
@@ -77,9 +83,9 @@ void HaNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
         response->Clear();
         central_->BatchGet(request, response, call, std::move(d));
       },
-      [&request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
-        leader->BatchGet(&request, response, call, std::move(d));
-      });
+      [response, call](const std::shared_ptr<UpstreamClient>& leader,
+                       const kvstore::v1::BatchGetRequest* forwarded,
+                       Done d) { leader->BatchGet(forwarded, response, call, std::move(d)); });
 }
 
 void HaNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
@@ -90,15 +96,29 @@ void HaNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResp
         response->Clear();
         central_->List(request, response, call, std::move(d));
       },
-      [&request, response, call](const std::shared_ptr<UpstreamClient>& leader, Done d) {
-        leader->List(&request, response, call, std::move(d));
-      });
+      [response, call](const std::shared_ptr<UpstreamClient>& leader,
+                       const kvstore::v1::ListRequest* forwarded,
+                       Done d) { leader->List(forwarded, response, call, std::move(d)); });
 }
 
 void HaNode::Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
                    const CallContext& call, Done done) {
   // Read before the store is: the answer then holds everything this staleness promises.
-  const int64_t staleness = ha_->LeaderTrusted() ? 0 : ha_->StalenessMicros();
+  const bool leads = ha_->LeaderTrusted();
+  const int64_t staleness = leads ? 0 : ha_->StalenessMicros();
+  if (!leads && request.options().min_version() > central_->store()->head_version()) {
+    // The downstream already holds a version this standby has not committed yet (it followed
+    // the leader, then moved here): the leader answers, or the downstream retries.
+    std::shared_ptr<UpstreamClient> leader = ha_->leader();
+    if (leader == nullptr) {
+      return std::move(done)(absl::UnavailableError(absl::StrCat(
+          "this standby is at version ", central_->store()->head_version(), ", below min_version ",
+          request.options().min_version(), ", and no leader is known; retry")));
+    }
+    return leader->Fetch(
+        &request, response, call.deadline, call.hops,
+        [leader, done = std::move(done)](absl::Status s) mutable { std::move(done)(s); });
+  }
   central_->Fetch(request, response, call,
                   [response, staleness, done = std::move(done)](absl::Status s) mutable {
                     if (s.ok()) {
