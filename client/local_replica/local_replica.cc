@@ -249,9 +249,10 @@ class LocalReplicaImpl final : public LocalReplica {
                                     .local_suspect = !LocalUsable()});
   }
 
-  ReadInfo LocalInfo(uint64_t as_of, bool stale) const {
+  // `staleness`: freshness_.StalenessMicros() taken BEFORE the data was read. Taken after, a
+  // pong credited in between would vouch for versions the answer may lack.
+  ReadInfo LocalInfo(uint64_t as_of, bool stale, int64_t staleness) const {
     ReadInfo info;
-    const int64_t staleness = freshness_.StalenessMicros();
     info.staleness = staleness == FreshnessTracker::kNeverFresh ? absl::InfiniteDuration()
                                                                 : absl::Microseconds(staleness);
     info.source = Source::kLocalReplica;
@@ -320,7 +321,8 @@ class LocalReplicaImpl final : public LocalReplica {
   absl::StatusOr<GetResult> GetFromStore(absl::string_view key, const ReadOptions& o,
                                          bool stale_fallback) {
     GetResult result;
-    const uint64_t as_of = store_->applied_version();  // before the lookup: a lower bound
+    const int64_t staleness = freshness_.StalenessMicros();  // before the lookup, as as_of
+    const uint64_t as_of = store_->applied_version();        // before the lookup: a lower bound
     StoredRecord record;
     if (store_->Get(key, &record) && !ExpiredNow(record.expiration, clock_)) {
       if (record.value_missing) {
@@ -337,18 +339,20 @@ class LocalReplicaImpl final : public LocalReplica {
       result.found = true;
       result.entry = ToEntry(std::move(record));
     }
-    result.info = LocalInfo(as_of, stale_fallback);
+    result.info = LocalInfo(as_of, stale_fallback, staleness);
     return result;
   }
 
   absl::StatusOr<GetResult> GetFromCache(absl::string_view key, const ReadOptions& o,
                                          bool stale_fallback) {
     const std::string k(key);
+    // Both before the lookup or the fetch: what they promise, the answer holds.
+    const int64_t staleness = freshness_.StalenessMicros();
     const uint64_t as_of = cache_->applied_version();
     GetResult result;
     if (auto cached = cache_->Lookup(k)) {
       FillCached(k, *cached, &result.found, &result.entry);
-      result.info = LocalInfo(as_of, stale_fallback);
+      result.info = LocalInfo(as_of, stale_fallback, staleness);
       return result;
     }
     if (stale_fallback) {
@@ -361,7 +365,8 @@ class LocalReplicaImpl final : public LocalReplica {
     if (fetched.must_forward) return GetUpstream(key, o, ReadRoute::kLocal);
     FillCached(k, *fetched.value, &result.found, &result.entry);
     if (fetched.info.node_id().empty()) {
-      result.info = LocalInfo(cache_->applied_version(), false);  // the stream overtook it
+      // The stream overtook the fetch: its change is at least as new as the state read above.
+      result.info = LocalInfo(as_of, false, staleness);
     } else {
       result.info = FromProto(fetched.info, options_.upstream);
       result.info.source = Relabel(result.info.source);
@@ -405,6 +410,7 @@ class LocalReplicaImpl final : public LocalReplica {
     BatchGetResult result;
     result.items.resize(keys.size());
     const int64_t now = clock_->UnixSeconds();
+    const int64_t staleness = freshness_.StalenessMicros();  // before the reads
     uint64_t as_of = 0;
     bool complete = true;
     if (store_) {
@@ -435,7 +441,7 @@ class LocalReplicaImpl final : public LocalReplica {
       }
     }
     if (!complete) return std::nullopt;
-    result.info = LocalInfo(as_of, stale_fallback);
+    result.info = LocalInfo(as_of, stale_fallback, staleness);
     return result;
   }
 
@@ -463,6 +469,7 @@ class LocalReplicaImpl final : public LocalReplica {
     std::vector<StoredRecord> records;
     bool more = false;
     uint64_t as_of = 0;
+    const int64_t staleness = freshness_.StalenessMicros();  // before the read
     store_->List(list.prefix, list.cursor, list.limit == 0 ? kDefaultListLimit : list.limit,
                  list.include_values, clock_->UnixSeconds(), &records, &more, &as_of);
     ListResult result;
@@ -472,7 +479,7 @@ class LocalReplicaImpl final : public LocalReplica {
       result.entries.push_back(ToEntry(std::move(r)));
     }
     if (more && !result.entries.empty()) result.next_cursor = result.entries.back().key;
-    result.info = LocalInfo(as_of, stale_fallback);
+    result.info = LocalInfo(as_of, stale_fallback, staleness);
     return result;
   }
 

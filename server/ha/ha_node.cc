@@ -31,11 +31,15 @@ void HaNode::Read(const Request& request, Response* response, const CallContext&
   facts.applied_version = central_->store()->head_version();
   facts.local_suspect = central_->store()->snapshot_incomplete();
   const ReadRoute route = RouteRead(facts);
-  auto answer_here = [this, response, facts](Done done, bool stale) {
-    return [this, response, facts, stale, done = std::move(done)](absl::Status s) mutable {
+  // Wraps the Done of a local read; called just before the read starts, so the staleness it
+  // takes then is one the answer holds (taken after, a pong credited meanwhile could vouch for
+  // versions the answer lacks).
+  auto answer_here = [this, response](Done done, bool stale) {
+    const int64_t staleness = ha_->StalenessMicros();
+    return [response, stale, staleness, done = std::move(done)](absl::Status s) mutable {
       if (s.ok()) {
         kvstore::v1::ReadInfo* info = response->mutable_info();
-        info->set_staleness_micros(ha_->StalenessMicros());
+        info->set_staleness_micros(staleness);
         info->set_stale(stale);
       }
       std::move(done)(s);
