@@ -43,6 +43,22 @@ TEST_F(LimitsFlagsTest, CacheBudgetsOutsideTheSaneRangeAreRefused) {
   EXPECT_TRUE(WaitReady(edge));
 }
 
+// A full edge's hot read cache: 0 turns it off (the edge serves from RocksDB alone); any other
+// budget is held to the same bounds as a cache edge's.
+TEST_F(LimitsFlagsTest, HotCacheBudgetsAreZeroOrSane) {
+  KvdProcess* central = StartCentral();
+  ASSERT_NE(central, nullptr);
+  for (const std::string bytes : {"1", "1KiB", "2TiB"}) {
+    ExpectRefused("hot-" + bytes,
+                  {"edge", "--mode", "full", "--upstream", central->address(), "--data-dir",
+                   dir_.Sub("hot-" + bytes), "--hot-cache-bytes", bytes},
+                  "--hot-cache-bytes");
+  }
+  KvdProcess* off = StartEdge("hot-off", central->address(), "full", {"--hot-cache-bytes", "0"});
+  ASSERT_NE(off, nullptr);
+  EXPECT_TRUE(WaitReady(off));
+}
+
 TEST_F(LimitsFlagsTest, BadDiskReserveAndSnapshotLimitsAreRefused) {
   ExpectRefused("reserve", {"central", "--data-dir", dir_.Sub("a"), "--min-free-disk", "lots"},
                 "--min-free-disk");
