@@ -55,7 +55,7 @@ absl::Status FullEdgeApplier::VerifyStoredData() {
   return absl::OkStatus();
 }
 
-absl::Status FullEdgeApplier::WriteBatch(const std::vector<const Change*>& changes) {
+absl::Status FullEdgeApplier::WriteToStore(const std::vector<const Change*>& changes) {
   if (hot_cache_ == nullptr) return store_->Apply(changes);
   // Every key out of the cache, and its stripe closed to readers' offers, before the store's
   // head moves; reopened once the store holds the batch.
@@ -74,7 +74,7 @@ absl::Status FullEdgeApplier::Apply(const std::vector<std::shared_ptr<const Chan
   std::vector<const Change*> pointers;
   pointers.reserve(changes.size());
   for (const auto& c : changes) pointers.push_back(c.get());
-  if (auto s = WriteBatch(pointers); !s.ok()) return s;
+  if (auto s = WriteToStore(pointers); !s.ok()) return s;
   publisher_->Append(changes);
   if (watch_hub_ != nullptr) watch_hub_->Append(changes);
   // The batch is the central node's and is relayed as it came; only this node's copy is suspect.

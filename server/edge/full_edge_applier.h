@@ -94,7 +94,7 @@ class FullEdgeApplier final : public replication::ChangeApplier,
   bool resetting_ = false;
 
   // Store::Apply bracketed by the hot cache's BeginChanges/EndChanges.
-  absl::Status WriteBatch(const std::vector<const kvstore::v1::Change*>& changes);
+  absl::Status WriteToStore(const std::vector<const kvstore::v1::Change*>& changes);
 
   // Marks the data suspect: logs `what` once, counts it.
   void ReportMismatch(const std::string& what);

@@ -70,6 +70,7 @@ void HotReadCache::BeginChanges(const std::vector<absl::string_view>& keys) {
   // odd generation; one that ran before it is erased.
   for (size_t stripe : open_stripes_) generations_[stripe].fetch_add(1, std::memory_order_acq_rel);
   for (absl::string_view key : keys) cache_.Erase(key);
+  if (hook_) hook_(HookPoint::kChangesBegun, "");
 }
 
 void HotReadCache::EndChanges() {

@@ -99,8 +99,9 @@ class HotReadCache {
 
   // Tests only, set before any reader runs. Offer skips the ticket check (proves the race
   // tests can fail); the hook runs on the reader's thread after every Lookup and at the start
-  // of every Offer (to interleave a change with a reader deterministically).
-  enum class HookPoint { kAfterLookup, kBeforeOffer };
+  // of every Offer, and on the writer's at the end of BeginChanges (key ""), to interleave a
+  // change with a reader deterministically.
+  enum class HookPoint { kAfterLookup, kBeforeOffer, kChangesBegun };
   void DisableGuardForTesting() { guard_ = false; }
   void SetHookForTesting(std::function<void(HookPoint point, absl::string_view key)> hook) {
     hook_ = std::move(hook);

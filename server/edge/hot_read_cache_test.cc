@@ -138,8 +138,31 @@ TEST_F(HotReadCacheTest, AReaderThatReadTheOldValueCannotCacheItAfterAChange) {
   EXPECT_EQ(Get("k").value, "new");  // now a hit
 }
 
-// The same interleaving without the generation check: the old value is cached for good and
-// served as of a version at which it was already replaced. The test above fails this way.
+// The keys of a batch leave the cache before the store's head moves: a reader in between finds
+// no entry, reads the store's old state as of the old head, and cannot cache it.
+TEST_F(HotReadCacheTest, AChangedKeyLeavesTheCacheBeforeTheHeadMoves) {
+  Put("k", "old");
+  Get("k");
+  ASSERT_NE(cache_->Peek("k"), nullptr);
+  bool checked = false;
+  cache_->SetHookForTesting([&](HookPoint point, absl::string_view) {
+    if (point != HookPoint::kChangesBegun || checked) return;
+    checked = true;
+    EXPECT_EQ(edge_->head_version(), 1u);   // the store has not moved yet
+    EXPECT_EQ(cache_->Peek("k"), nullptr);  // the key is out already
+    Read during = Get("k");
+    EXPECT_EQ(during.value, "old");
+    EXPECT_EQ(during.as_of, 1u);
+    EXPECT_EQ(cache_->Peek("k"), nullptr);  // and what it read is not cached
+  });
+  Put("k", "new");
+  EXPECT_TRUE(checked);
+  EXPECT_EQ(Get("k").value, "new");
+}
+
+// The stale-insert interleaving without the generation check: the old value is cached for good
+// and served as of a version at which it was already replaced.
+// AReaderThatReadTheOldValueCannotCacheItAfterAChange fails this way without the guard.
 TEST_F(HotReadCacheTest, WithoutTheGuardTheRaceCachesAStaleValue) {
   cache_->DisableGuardForTesting();
   Put("k", "old");
