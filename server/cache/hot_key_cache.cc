@@ -65,14 +65,19 @@ void HotKeyCache::RecordAccess(absl::string_view key) {
 }
 
 bool HotKeyCache::Admit(absl::string_view key, std::shared_ptr<const CachedValue> value) {
+  return AdmitIf(key, std::move(value), [] { return true; });
+}
+
+bool HotKeyCache::AdmitIf(absl::string_view key, std::shared_ptr<const CachedValue> value,
+                          absl::FunctionRef<bool()> still_valid) {
   if (value == nullptr) return false;
   const HashedKey k(key);
   Shard& s = ShardFor(k.hash);
   WTinyLfu::Garbage garbage;
-  bool cached;
+  bool cached = false;
   {
     absl::MutexLock lock(&s.mu);
-    cached = s.policy.Admit(k, std::move(value), &garbage);
+    if (still_valid()) cached = s.policy.Admit(k, std::move(value), &garbage);
   }
   Dispose(garbage);
   return cached;

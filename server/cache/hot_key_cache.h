@@ -92,6 +92,11 @@ class HotKeyCache {
   // Offers a value fetched after a miss. A present entry is replaced only by a newer version.
   // Returns whether the key is cached afterwards (false: too large, or it lost admission).
   bool Admit(absl::string_view key, std::shared_ptr<const CachedValue> value);
+  // Admit, only if `still_valid()` holds: it is called under the key's shard lock, so it is
+  // decided atomically with the insertion against anything else done under that lock (Erase).
+  // A full edge passes its generation check (server/edge/hot_read_cache.h).
+  bool AdmitIf(absl::string_view key, std::shared_ptr<const CachedValue> value,
+               absl::FunctionRef<bool()> still_valid);
   // A change from the stream: replaces the entry only if present and older. Returns whether it
   // did.
   bool UpdateIfPresent(absl::string_view key, std::shared_ptr<const CachedValue> value);

@@ -50,6 +50,22 @@ TEST(HotKeyCache, AdmitNeverInstallsAnOlderVersion) {
   EXPECT_EQ(v->version, 7u);
 }
 
+TEST(HotKeyCache, AdmitIfAdmitsOnlyWhatItsConditionAllows) {
+  HotKeyCache cache(SmallOptions(1 << 20, 4));
+  int calls = 0;
+  EXPECT_FALSE(cache.AdmitIf("a", Found(1), [&] {
+    ++calls;
+    return false;
+  }));
+  EXPECT_EQ(cache.Peek("a"), nullptr);
+  EXPECT_TRUE(cache.AdmitIf("a", Found(2, "two"), [&] {
+    ++calls;
+    return true;
+  }));
+  EXPECT_EQ(cache.Peek("a")->value, "two");
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(HotKeyCache, UpdateIfPresentAppliesOnlyNewerToPresentKeys) {
   HotKeyCache cache(SmallOptions(1 << 20, 4));
   EXPECT_FALSE(cache.UpdateIfPresent("absent", Found(9)));

@@ -7,33 +7,12 @@
 #include "common/reserved_keys.h"
 #include "common/units.h"
 #include "replication/cluster_change.h"
+#include "server/edge/cached_value_proto.h"
 #include "server/edge/relabel.h"
 #include "server/storage/data_dir_role.h"
 
 namespace kv::server {
-namespace {
-
 using cache::CachedValue;
-
-// Fills a Get/Fetch-shaped response (or a BatchGet result) from a cached value; an expired
-// value is absent.
-template <typename Target>
-void FillCached(const std::string& key, const CachedValue& v, int64_t now_unix, Target* out) {
-  bool live = v.found && !(v.expiration != 0 && v.expiration <= now_unix);
-  out->set_found(live);
-  if (!live) {
-    out->clear_entry();
-    return;
-  }
-  auto* e = out->mutable_entry();
-  e->set_key(key);
-  e->set_value(v.value);
-  e->set_metadata(v.metadata);
-  e->set_version(v.version);
-  e->set_expiration(v.expiration);
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<CacheEdge>> CacheEdge::Open(const EdgeOptions& options,
                                                            Clock* clock) {

@@ -7,6 +7,7 @@
 #include "common/slice.h"
 #include "replication/change_log.h"
 #include "replication/change_parts.h"
+#include "server/edge/cached_value_proto.h"
 #include "server/storage/record_codec.h"
 
 namespace kv::server {
@@ -373,18 +374,7 @@ absl::Status CacheStore::StartFrom(uint64_t version, const std::string& cluster_
 }
 
 void CacheStore::FillStatus(kvstore::v1::CacheStatus* status) const {
-  cache::HotKeyCache::Stats s = cache_.GetStats();
-  status->set_hits(s.hits);
-  status->set_misses(s.misses);
-  status->set_hit_ratio(s.hits + s.misses == 0 ? 0.0
-                                               : static_cast<double>(s.hits) / (s.hits + s.misses));
-  status->set_promotions(s.window_admissions + s.protected_promotions);
-  status->set_evictions(s.evictions);
-  status->set_rejections(s.rejections);
-  status->set_bytes_used(s.bytes_used);
-  status->set_bytes_limit(s.bytes_limit);
-  status->set_entries(s.entries);
-  status->set_negative_entries(s.negative_entries);
+  FillCacheCounters(cache_.GetStats(), status);
   status->set_upstream_fetches(fetches_.load());
   status->set_coalesced_waits(coalesced_.load());
   absl::MutexLock l(&mu_);

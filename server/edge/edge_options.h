@@ -31,6 +31,9 @@ const char* EdgeModeName(EdgeMode mode);
 struct FullModeOptions {
   // RocksDB block cache.
   uint64_t block_cache_bytes = 256ull << 20;
+  // --hot-cache-bytes: the in-memory hot-key read cache in front of RocksDB
+  // (server/edge/hot_read_cache.h); 0 = none, every read goes to RocksDB.
+  uint64_t hot_cache_bytes = 64ull << 20;
   // --min-free-disk: free space the store keeps; the stream and snapshots stop before it.
   uint64_t min_free_disk_bytes = 1ull << 30;
   // As a relay: change-log retention, the values it pushes down (larger ones go as

@@ -2,6 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/units.h"
+#include "server/edge/cached_value_proto.h"
+#include "server/edge/hot_reads.h"
 #include "server/storage/cluster_data.h"
 #include "server/storage/data_dir_role.h"
 #include "server/storage/store_reads.h"
@@ -40,6 +43,12 @@ absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& opti
       std::make_unique<ValueFetcher>(node->store_.get(), node->upstream(), options.node_id);
   node->applier_ = std::make_unique<FullEdgeApplier>(node->store_.get(), node->publisher_.get(),
                                                      node->fetcher_.get(), options.on_cluster_data);
+  if (options.full.hot_cache_bytes > 0) {
+    HotReadCache::Options hot;
+    hot.capacity_bytes = options.full.hot_cache_bytes;
+    node->hot_cache_ = std::make_unique<HotReadCache>(hot);
+    node->applier_->SetHotCache(node->hot_cache_.get());
+  }
   if (auto s = ReportClusterData(*node->store_, options.on_cluster_data, /*restart=*/true);
       !s.ok()) {
     return s;
@@ -57,8 +66,9 @@ absl::StatusOr<std::unique_ptr<FullEdge>> FullEdge::Open(const EdgeOptions& opti
   node->applier_->SetWatchHub(node->watch_hub());
   KV_LOG(INFO) << "edge " << options.node_id << " (full) opened " << options.data_dir
                << " at version " << node->applied_version()
-               << (node->applier_->NeedsBootstrap() ? " (needs a snapshot)" : "") << "; upstream "
-               << options.upstream.address;
+               << (node->applier_->NeedsBootstrap() ? " (needs a snapshot)" : "") << "; hot cache "
+               << (node->hot_cache_ ? FormatByteSize(options.full.hot_cache_bytes) : "off")
+               << "; upstream " << options.upstream.address;
   return node;
 }
 
@@ -96,9 +106,16 @@ absl::Status FullEdge::CanServeDownstreams() const {
 template <typename Request, typename Response>
 void FullEdge::ReadStore(const Request& request, Response* response, const CallContext& call,
                          Done done, bool stale_fallback) {
-  uint64_t as_of = applied_version();  // before the read: the answer reflects at least this
-  auto read =
-      server::ReadLocal(*store_, request.key(), clock_->UnixSeconds(), response->mutable_entry());
+  uint64_t as_of = 0;
+  absl::StatusOr<LocalRead> read;
+  if (hot_cache_) {
+    read = ReadHot(*hot_cache_, *store_, request.key(), clock_->UnixSeconds(),
+                   response->mutable_entry(), &as_of);
+  } else {
+    as_of = applied_version();  // before the read: the answer reflects at least this
+    read =
+        server::ReadLocal(*store_, request.key(), clock_->UnixSeconds(), response->mutable_entry());
+  }
   if (!read.ok()) return std::move(done)(read.status());
   if (*read == LocalRead::kValueMissing) {
     response->Clear();
@@ -133,11 +150,22 @@ void FullEdge::ReadLocal(const kvstore::v1::FetchRequest& request,
 void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
                              Done done, bool stale_fallback) {
-  // One state for every key: a commit is seen whole or not at all.
-  const ReadPoint point = store_->NewReadPoint();
-  const uint64_t as_of = point.head;
-  auto value_missing =
-      server::BatchReadLocal(*store_, request.keys(), clock_->UnixSeconds(), point, response);
+  // One state for every key: a commit is seen whole or not at all. From the hot cache when
+  // every key hits at one version (server/edge/hot_reads.h), else one RocksDB MultiGet.
+  const int64_t now = clock_->UnixSeconds();
+  uint64_t as_of = 0;
+  absl::StatusOr<bool> value_missing = false;
+  std::optional<uint64_t> hit_as_of;
+  if (hot_cache_) hit_as_of = BatchGetHot(*hot_cache_, *store_, request.keys(), now, response);
+  if (hit_as_of) {
+    as_of = *hit_as_of;
+  } else if (hot_cache_) {
+    value_missing = BatchReadAndOffer(*hot_cache_, *store_, request.keys(), now, response, &as_of);
+  } else {
+    const ReadPoint point = store_->NewReadPoint();
+    as_of = point.head;
+    value_missing = server::BatchReadLocal(*store_, request.keys(), now, point, response);
+  }
   if (!value_missing.ok()) return std::move(done)(value_missing.status());
   if (*value_missing) {
     response->Clear();
@@ -187,6 +215,7 @@ void FullEdge::FillModeStatus(kvstore::v1::StatusResponse* status) {
   status->set_log_retention_entries(options_.full.retention.max_entries);
   status->set_log_retention_seconds(absl::ToInt64Seconds(options_.full.retention.max_age));
   status->mutable_replication()->set_pending_value_fetches(fetcher_->pending());
+  if (hot_cache_) FillCacheCounters(hot_cache_->GetStats().cache, status->mutable_cache());
   std::vector<kvstore::v1::DownstreamStatus> downstreams;
   publisher_->GetDownstreams(&downstreams);
   for (auto& d : downstreams) *status->add_downstreams() = std::move(d);

@@ -2,9 +2,10 @@
 // A full edge: holds every key in a VersionedStore (RocksDB), answers reads and List from it,
 // and can be the upstream of other edges (a relay), so it is a ReplicationSource too.
 //
-// Its data: the store; the FullEdgeApplier that writes the stream into it and hands each batch
-// to this node's own Publisher; the ValueFetcher that fetches large values announced as
-// invalidations; the LogRetention that trims the relayed change log.
+// Its data: the store; the HotReadCache in front of it (hot keys in memory, kept coherent by the
+// applier; absent with --hot-cache-bytes 0); the FullEdgeApplier that writes the stream into it and
+// hands each batch to this node's own Publisher; the ValueFetcher that fetches large values
+// announced as invalidations; the LogRetention that trims the relayed change log.
 //
 // Threading: as EdgeNode. Ownership: owns all of the above; they are created by Open and live
 // until the node is destroyed (after Stop).
@@ -18,6 +19,7 @@
 #include "replication/publisher.h"
 #include "server/edge/edge_node.h"
 #include "server/edge/full_edge_applier.h"
+#include "server/edge/hot_read_cache.h"
 #include "server/edge/value_fetcher.h"
 #include "server/node/replication_source.h"
 #include "server/storage/versioned_store.h"
@@ -69,6 +71,7 @@ class FullEdge final : public EdgeNode, public ReplicationSource {
 
   // Set by Open, constant after it.
   std::unique_ptr<VersionedStore> store_;
+  std::unique_ptr<HotReadCache> hot_cache_;  // null: disabled
   std::unique_ptr<replication::Publisher> publisher_;
   std::unique_ptr<ValueFetcher> fetcher_;
   std::unique_ptr<FullEdgeApplier> applier_;

@@ -55,11 +55,26 @@ absl::Status FullEdgeApplier::VerifyStoredData() {
   return absl::OkStatus();
 }
 
+absl::Status FullEdgeApplier::WriteToStore(const std::vector<const Change*>& changes) {
+  if (hot_cache_ == nullptr) return store_->Apply(changes);
+  // Every key out of the cache, and its stripe closed to readers' offers, before the store's
+  // head moves; reopened once the store holds the batch.
+  std::vector<absl::string_view> keys;
+  for (const Change* change : changes) {
+    replication::ForEachKeyChange(*change,
+                                  [&keys](const Change& c, uint64_t) { keys.push_back(c.key()); });
+  }
+  hot_cache_->BeginChanges(keys);
+  absl::Status s = store_->Apply(changes);
+  hot_cache_->EndChanges();
+  return s;
+}
+
 absl::Status FullEdgeApplier::Apply(const std::vector<std::shared_ptr<const Change>>& changes) {
   std::vector<const Change*> pointers;
   pointers.reserve(changes.size());
   for (const auto& c : changes) pointers.push_back(c.get());
-  if (auto s = store_->Apply(pointers); !s.ok()) return s;
+  if (auto s = WriteToStore(pointers); !s.ok()) return s;
   publisher_->Append(changes);
   if (watch_hub_ != nullptr) watch_hub_->Append(changes);
   // The batch is the central node's and is relayed as it came; only this node's copy is suspect.
@@ -86,7 +101,15 @@ absl::Status FullEdgeApplier::Apply(const std::vector<std::shared_ptr<const Chan
   return absl::OkStatus();
 }
 
-absl::Status FullEdgeApplier::BeginSnapshot() { return store_->BeginSnapshotInstall(); }
+absl::Status FullEdgeApplier::BeginSnapshot() {
+  // The cache is emptied and closed to offers until the install finishes (a retried snapshot
+  // begins again without finishing: it stays closed).
+  if (hot_cache_ != nullptr && !resetting_) {
+    hot_cache_->BeginReset();
+    resetting_ = true;
+  }
+  return store_->BeginSnapshotInstall();
+}
 
 absl::Status FullEdgeApplier::ApplySnapshotChunk(const kvstore::v1::SnapshotChunk& chunk) {
   std::vector<const kvstore::v1::Entry*> entries, missing;
@@ -109,6 +132,10 @@ absl::Status FullEdgeApplier::ApplySnapshotChunk(const kvstore::v1::SnapshotChun
 
 absl::Status FullEdgeApplier::FinishSnapshot(uint64_t version, const std::string& cluster_id) {
   if (auto s = store_->FinishSnapshotInstall(version, cluster_id); !s.ok()) return s;
+  if (resetting_) {  // the store holds the snapshot: readers may fill the cache from it again
+    hot_cache_->EndReset();
+    resetting_ = false;
+  }
   // Edges below this one were following the old history: they must start over from here. At
   // once, before anything else can fail: the store's head is the snapshot's now, and a publisher
   // left behind it would hold every downstream's pong (they name the readable head) for good.

@@ -10,6 +10,9 @@
 // true (the Subscriber resynchronises by a snapshot, and the edge serves no local reads until
 // then); the snapshot that installs and matches clears it.
 //
+// With a HotReadCache (a full edge's hot keys), every batch's keys leave the cache before the
+// store's new head is visible, and a snapshot install clears it (server/edge/hot_read_cache.h).
+//
 // Threading: called by the Subscriber's thread only (see replication/change_applier.h); the
 // accessors may be called from any thread. Owns nothing: the store, publisher and fetcher are
 // the full edge's and outlive it.
@@ -23,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "replication/change_applier.h"
 #include "replication/publisher.h"
+#include "server/edge/hot_read_cache.h"
 #include "server/edge/value_fetcher.h"
 #include "server/node/cluster_data.h"
 #include "server/storage/versioned_store.h"
@@ -58,6 +62,10 @@ class FullEdgeApplier final : public replication::ChangeApplier,
   // Also hands every applied batch, and every snapshot's new version, to `hub` (the node's
   // watchers). Set once before the stream starts; null = none.
   void SetWatchHub(WatchHub* hub) { watch_hub_ = hub; }
+  // Keeps `cache` coherent with the store: BeginChanges/EndChanges around every batch's write,
+  // BeginReset/EndReset around every snapshot install. Set once before the stream starts;
+  // null = none.
+  void SetHotCache(HotReadCache* cache) { hot_cache_ = cache; }
 
   // Recomputes the store's checksum from its records and compares it with the persisted one
   // (at open: finds what changed on disk while the node was down). A mismatch is reported as
@@ -81,6 +89,12 @@ class FullEdgeApplier final : public replication::ChangeApplier,
   ValueFetcher* const fetcher_;
   const ClusterDataObserver on_cluster_data_;
   WatchHub* watch_hub_ = nullptr;
+  HotReadCache* hot_cache_ = nullptr;
+  // Between BeginSnapshot and the FinishSnapshot that ends it (the Subscriber's thread only).
+  bool resetting_ = false;
+
+  // Store::Apply bracketed by the hot cache's BeginChanges/EndChanges.
+  absl::Status WriteToStore(const std::vector<const kvstore::v1::Change*>& changes);
 
   // Marks the data suspect: logs `what` once, counts it.
   void ReportMismatch(const std::string& what);

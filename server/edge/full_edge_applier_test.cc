@@ -7,110 +7,14 @@
 
 #include <gtest/gtest.h>
 
-#include <memory>
-#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include "common/clock.h"
-#include "replication/publisher.h"
-#include "server/storage/versioned_store.h"
-#include "tests/support/temp_dir.h"
+#include "server/edge/full_edge_applier_fixture.h"
 
 namespace kv::server {
 namespace {
-
-std::unique_ptr<VersionedStore> OpenStore(const std::string& path, bool central) {
-  StoreOptions options;
-  options.path = path;
-  options.sync = false;
-  options.index_expirations = central;
-  options.disk.min_free_bytes = 0;
-  auto store = VersionedStore::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? std::move(*store) : nullptr;
-}
-
-class FullEdgeApplierTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    central_ = OpenStore(dir_.Sub("central"), true);
-    edge_ = OpenStore(dir_.Sub("edge"), false);
-    ASSERT_NE(central_, nullptr);
-    ASSERT_NE(edge_, nullptr);
-    publisher_ = std::make_unique<replication::Publisher>(
-        &edge_->log(), Clock::Real(), replication::PublisherOptions{}, edge_->cluster_id(),
-        edge_->head_version(), [] { return int64_t{0}; });
-    applier_ = std::make_unique<FullEdgeApplier>(edge_.get(), publisher_.get(), nullptr);
-    // Bootstrapped from the (empty) central node, as a new edge is by its first snapshot.
-    kvstore::v1::SnapshotChunk chunk;
-    chunk.set_version(0);
-    chunk.set_cluster_id("test-cluster");
-    chunk.set_checksum(central_->checksum_state().checksum);
-    chunk.set_last(true);
-    ASSERT_TRUE(applier_->BeginSnapshot().ok());
-    ASSERT_TRUE(applier_->ApplySnapshotChunk(chunk).ok());
-    ASSERT_TRUE(applier_->FinishSnapshot(0, "test-cluster").ok());
-    ASSERT_FALSE(applier_->NeedsBootstrap());
-  }
-  void TearDown() override { publisher_->FinishAll(); }
-
-  // A batch of puts committed at the "central" store, stamped with its checksum after each.
-  std::vector<std::shared_ptr<const kvstore::v1::Change>> CommitAtCentral(
-      const std::vector<std::pair<std::string, std::string>>& puts) {
-    std::vector<kvstore::v1::Change> owned(puts.size());
-    std::vector<kvstore::v1::Change*> pointers;
-    uint64_t version = central_->head_version();
-    for (size_t i = 0; i < puts.size(); ++i) {
-      owned[i].set_version(++version);
-      owned[i].set_kind(kvstore::v1::Change::KIND_PUT);
-      owned[i].set_key(puts[i].first);
-      owned[i].set_value(puts[i].second);
-      pointers.push_back(&owned[i]);
-    }
-    EXPECT_TRUE(central_->ApplyStamped(pointers).ok());
-    std::vector<std::shared_ptr<const kvstore::v1::Change>> batch;
-    for (auto& c : owned) batch.push_back(std::make_shared<const kvstore::v1::Change>(c));
-    return batch;
-  }
-
-  // One commit of `puts` and `deletes` at the "central" store, stamped with its checksum.
-  std::vector<std::shared_ptr<const kvstore::v1::Change>> CommitOneAtCentral(
-      const std::vector<std::pair<std::string, std::string>>& puts,
-      const std::vector<std::string>& deletes = {}) {
-    auto commit = std::make_shared<kvstore::v1::Change>();
-    commit->set_version(central_->head_version() + 1);
-    commit->set_kind(kvstore::v1::Change::KIND_COMMIT);
-    for (const auto& [key, value] : puts) {
-      auto* part = commit->add_parts();
-      part->set_kind(kvstore::v1::Change::KIND_PUT);
-      part->set_key(key);
-      part->set_value(value);
-    }
-    for (const auto& key : deletes) {
-      auto* part = commit->add_parts();
-      part->set_kind(kvstore::v1::Change::KIND_DELETE);
-      part->set_key(key);
-    }
-    EXPECT_TRUE(central_->ApplyStamped({commit.get()}).ok());
-    return {commit};
-  }
-  // The value and version of `key` in the edge's store, or nullopt.
-  std::optional<std::pair<std::string, uint64_t>> EdgeRecord(const std::string& key) {
-    PinnedRecord record;
-    auto found = edge_->Get(key, &record);
-    EXPECT_TRUE(found.ok());
-    if (!found.ok() || !*found) return std::nullopt;
-    return std::make_pair(std::string(record.view.value), record.view.version);
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<VersionedStore> central_;
-  std::unique_ptr<VersionedStore> edge_;
-  std::unique_ptr<replication::Publisher> publisher_;
-  std::unique_ptr<FullEdgeApplier> applier_;
-};
 
 TEST_F(FullEdgeApplierTest, MatchingBatchesKeepTheCopyTrusted) {
   for (int round = 0; round < 3; ++round) {

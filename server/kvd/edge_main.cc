@@ -48,6 +48,10 @@ CLI::App* AddEdgeCommand(CLI::App* app, EdgeFlags* flags) {
   cmd->add_option("--cache-bytes", flags->cache_bytes,
                   "cache mode: memory for cached keys, values and per-entry overhead")
       ->capture_default_str();
+  cmd->add_option("--hot-cache-bytes", flags->hot_cache_bytes,
+                  "full mode: memory for the hot-key read cache in front of RocksDB (keys, values "
+                  "and per-entry overhead); 0 = no cache, every read goes to RocksDB")
+      ->capture_default_str();
   cmd->add_option("--log-retention-entries", flags->log_retention_entries,
                   "full mode: changes kept for edges below this one (0 = no count limit)")
       ->capture_default_str();
@@ -99,6 +103,8 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
            ParsePositiveDurationFlagInto("--log-retention-interval", flags.log_retention_interval,
                                          &options->full.retention.interval),
            ParseBytesFlagInto("--cache-bytes", flags.cache_bytes, &options->cache.cache_bytes),
+           ParseBytesFlagInto("--hot-cache-bytes", flags.hot_cache_bytes,
+                              &options->full.hot_cache_bytes),
            ParseBytesFlagInto("--push-value-limit", flags.push_value_limit,
                               &options->full.push_value_limit),
            ParseBytesFlagInto("--block-cache", flags.common.block_cache,
@@ -108,6 +114,11 @@ absl::Status ParseEdgeFlags(const EdgeFlags& flags, EdgeOptions* options) {
   }
   if (options->mode == EdgeMode::kCache) {
     if (auto s = CheckCacheBytesFlag(options->cache.cache_bytes); !s.ok()) return s;
+  }
+  if (options->mode == EdgeMode::kFull && options->full.hot_cache_bytes > 0) {
+    if (auto s = CheckCacheBytesFlag("--hot-cache-bytes", options->full.hot_cache_bytes); !s.ok()) {
+      return s;
+    }
   }
   options->upstream.max_message_bytes = options->limits.MaxMessageBytes();
   return absl::OkStatus();

@@ -21,6 +21,7 @@ struct EdgeFlags {
   std::string ping_interval = "50ms";
   std::string upstream_timeout = "2s";
   std::string cache_bytes = "256MiB";
+  std::string hot_cache_bytes = "64MiB";
   uint64_t log_retention_entries = 1'000'000;
   std::string log_retention_age = "24h";
   std::string log_retention_interval = "5s";

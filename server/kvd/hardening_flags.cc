@@ -34,7 +34,11 @@ absl::Status ParseHardeningFlags(const HardeningFlags& flags, HardeningOptions* 
 }
 
 absl::Status CheckCacheBytesFlag(uint64_t cache_bytes) {
-  return cache::ValidateCacheBytes("--cache-bytes", cache_bytes);
+  return CheckCacheBytesFlag("--cache-bytes", cache_bytes);
+}
+
+absl::Status CheckCacheBytesFlag(const std::string& flag, uint64_t cache_bytes) {
+  return cache::ValidateCacheBytes(flag, cache_bytes);
 }
 
 }  // namespace kv::server

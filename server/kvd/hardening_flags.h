@@ -29,7 +29,9 @@ struct HardeningOptions {
 // Parses and checks the flags; errors name the flag.
 absl::Status ParseHardeningFlags(const HardeningFlags& flags, HardeningOptions* out);
 
-// --cache-bytes must be at least 1MiB and at most this machine's memory.
+// A cache budget (--cache-bytes, a full edge's --hot-cache-bytes when not 0) must be at least
+// 1MiB and at most this machine's memory; errors name `flag`.
 absl::Status CheckCacheBytesFlag(uint64_t cache_bytes);
+absl::Status CheckCacheBytesFlag(const std::string& flag, uint64_t cache_bytes);
 
 }  // namespace kv::server

@@ -35,7 +35,9 @@ void ExportReplication(const kvstore::v1::ReplicationStatus& r, MetricSink& sink
 }
 
 void ExportCache(const kvstore::v1::CacheStatus& c, MetricSink& sink) {
-  sink.Counter("kv_cache_hits_total", "Reads answered from the cache (including cached absence).",
+  sink.Counter("kv_cache_hits_total",
+               "Reads answered from the cache (a cache edge's, or a full edge's hot read cache; "
+               "including cached absence).",
                {}, c.hits());
   sink.Counter("kv_cache_misses_total", "Reads that missed the cache.", {}, c.misses());
   sink.Counter("kv_cache_promotions_total", "Entries promoted from probation to protected.", {},
@@ -50,7 +52,8 @@ void ExportCache(const kvstore::v1::CacheStatus& c, MetricSink& sink) {
                c.coalesced_waits());
   sink.Gauge("kv_cache_bytes", "Bytes held by the cache (keys, values, overhead).", {},
              c.bytes_used());
-  sink.Gauge("kv_cache_bytes_limit", "The cache's byte budget (--cache-bytes).", {},
+  sink.Gauge("kv_cache_bytes_limit",
+             "The cache's byte budget (--cache-bytes; a full edge's --hot-cache-bytes).", {},
              c.bytes_limit());
   sink.Gauge("kv_cache_entries", "Entries in the cache, including cached absence.", {},
              c.entries());

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # RESP side by side with Redis, with the same tool (redis-benchmark) on both (docs/resp.md,
-# "Benchmarks"). Starts a central node, a full edge and a cache edge (256 MiB, warmed by reading
-# every key once) serving RESP, a Redis primary with a
-# replica and a Redis primary with appendonly yes / appendfsync always, loads the same 100,000
-# keys of 100 bytes into both stores, then runs, each pair back to back:
+# "Benchmarks"). Starts a central node, a full edge (its hot read cache at the default 64 MiB)
+# and a cache edge (256 MiB) serving RESP, a Redis primary with a replica and a Redis primary
+# with appendonly yes / appendfsync always, loads the same 100,000 keys of 100 bytes into both
+# stores, warms both edges by reading every key once, then runs, each pair back to back:
 #   GET and MGET (10 keys) at each edge       vs at the Redis replica      (-P 1 and -P 16)
 #   SET through the edge (durable at central) vs Redis with appendfsync always
 # and prints requests/s, p50 latency and server CPU per request (from /proc/PID/stat).
@@ -14,8 +14,9 @@
 # --perf records a profile of the full edge (PERF_TARGET=cache: the cache edge) during the GET
 # run (with --only mget: the MGET run) with -P ${PERF_PIPELINE:-1} and prints the top of it;
 # PERF_KEEP=FILE keeps perf.data, PERF_CALLGRAPH="--call-graph dwarf" replaces perf record's -g
-# (libc has no frame pointers). Needs redis-server, redis-tools (redis-benchmark, redis-cli)
-# and, for --perf, linux-perf.
+# (libc has no frame pointers). FULL_EDGE_ARGS are added to the full edge's command line (e.g.
+# "--hot-cache-bytes 16MiB", a hot cache smaller than the keys read). Needs redis-server,
+# redis-tools (redis-benchmark, redis-cli) and, for --perf, linux-perf.
 set -euo pipefail
 
 KVD=${KVD:-build/bin/kvd}
@@ -62,7 +63,7 @@ CENTRAL_PID=$!; PIDS+=($CENTRAL_PID)
 wait_port $C_RESP
 "$KVD" edge --mode full --upstream 127.0.0.1:$C_GRPC --node-id edge --data-dir "$WORK/edge" \
   --listen 127.0.0.1:$E_GRPC --resp 127.0.0.1:$E_RESP --resp-threads "$RESP_THREADS" \
-  >"$WORK/edge.log" 2>&1 &
+  ${FULL_EDGE_ARGS:-} >"$WORK/edge.log" 2>&1 &
 EDGE_PID=$!; PIDS+=($EDGE_PID)
 wait_port $E_RESP
 "$KVD" edge --mode cache --upstream 127.0.0.1:$C_GRPC --node-id cache --data-dir "$WORK/cache" \
@@ -116,9 +117,11 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 echo "edge applied $applied of $head; edge dbsize $(redis-cli -p $E_RESP dbsize) (estimate), redis replica dbsize $(redis-cli -p $R_REPLICA dbsize)"
-# The cache edge holds what was read through it: read every key once.
+# The cache edge holds what was read through it, and so does a full edge's hot read cache:
+# read every key once at both (a full edge without the cache just reads RocksDB).
 redis-cli -p $K_RESP --pipe --pipe-timeout 120 <"$WORK/warm" >/dev/null
 echo "cache edge warmed: $(redis-cli -p $K_RESP dbsize) entries cached"
+redis-cli -p $E_RESP --pipe --pipe-timeout 120 <"$WORK/warm" >/dev/null
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
@@ -200,6 +203,13 @@ for P in 1 16; do
     run "redis SET, appendfsync always" $R_DURABLE $REDIS_DURABLE_PID $P -t set
   fi
 done
+# The full edge's hot read cache over the whole session, warming included (absent without one).
+KVCTL=${KVCTL:-$(dirname "$0")/../../build/bin/kvctl}
+if [ -x "$KVCTL" ]; then
+  echo
+  echo "full edge hot read cache (kvctl status):"
+  "$KVCTL" --endpoint 127.0.0.1:$E_GRPC status 2>/dev/null | grep -A3 '^cache:' | sed 1d || true
+fi
 if [ -s "$WORK/perf.txt" ]; then
   echo
   echo "perf (${PERF_TARGET:-edge}, -P ${PERF_PIPELINE:-1} ${PERF_RUN^^}, ${PERF}s):"

@@ -1,0 +1,19 @@
+#include "server/edge/cached_value_proto.h"
+
+namespace kv::server {
+
+void FillCacheCounters(const cache::HotKeyCache::Stats& s, kvstore::v1::CacheStatus* status) {
+  status->set_hits(s.hits);
+  status->set_misses(s.misses);
+  status->set_hit_ratio(s.hits + s.misses == 0 ? 0.0
+                                               : static_cast<double>(s.hits) / (s.hits + s.misses));
+  status->set_promotions(s.window_admissions + s.protected_promotions);
+  status->set_evictions(s.evictions);
+  status->set_rejections(s.rejections);
+  status->set_bytes_used(s.bytes_used);
+  status->set_bytes_limit(s.bytes_limit);
+  status->set_entries(s.entries);
+  status->set_negative_entries(s.negative_entries);
+}
+
+}  // namespace kv::server

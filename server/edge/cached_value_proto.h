@@ -1,0 +1,42 @@
+#pragma once
+// The hot-key cache's values and counters in kvstore.v1 messages, the same for both edges that
+// hold a HotKeyCache (a cache edge's CacheStore, a full edge's HotReadCache).
+
+#include <cstdint>
+#include <string>
+
+#include "kvstore/v1/admin.pb.h"
+#include "server/cache/cached_value.h"
+#include "server/cache/hot_key_cache.h"
+
+namespace kv::server {
+
+// Whether a cached value answers "found" at `now_unix`: a cached "not found" and an expired
+// value are absent.
+inline bool LiveAt(const cache::CachedValue& v, int64_t now_unix) {
+  return v.found && !(v.expiration != 0 && v.expiration <= now_unix);
+}
+
+// Fills a Get/Fetch-shaped response (or a BatchGet result) from a cached value; an expired
+// value is absent.
+template <typename Target>
+void FillCached(const std::string& key, const cache::CachedValue& v, int64_t now_unix,
+                Target* out) {
+  const bool live = LiveAt(v, now_unix);
+  out->set_found(live);
+  if (!live) {
+    out->clear_entry();
+    return;
+  }
+  auto* e = out->mutable_entry();
+  e->set_key(key);
+  e->set_value(v.value);
+  e->set_metadata(v.metadata);
+  e->set_version(v.version);
+  e->set_expiration(v.expiration);
+}
+
+// The cache's own counters into Status (fetch counters are the cache edge's to add).
+void FillCacheCounters(const cache::HotKeyCache::Stats& s, kvstore::v1::CacheStatus* status);
+
+}  // namespace kv::server

@@ -1,0 +1,99 @@
+#include "server/edge/hot_read_cache.h"
+
+#include <algorithm>
+#include <bit>
+#include <utility>
+
+#include "server/cache/key_hash.h"
+
+namespace kv::server {
+namespace {
+
+cache::HotKeyCache::Options CacheOptions(const HotReadCache::Options& options) {
+  cache::HotKeyCache::Options o;
+  o.capacity_bytes = options.capacity_bytes;
+  return o;
+}
+
+}  // namespace
+
+HotReadCache::HotReadCache(Options options)
+    : stripe_mask_(std::bit_ceil(std::max<size_t>(options.stripes, 1)) - 1),
+      cache_(CacheOptions(options)),
+      generations_(new std::atomic<uint64_t>[stripe_mask_ + 1]) {
+  for (size_t i = 0; i <= stripe_mask_; ++i) generations_[i].store(0);
+}
+
+size_t HotReadCache::StripeOf(absl::string_view key) const {
+  return cache::HashKey(key) & stripe_mask_;
+}
+
+HotReadCache::Ticket HotReadCache::NewTicket(absl::string_view key) const {
+  Ticket t;
+  t.stripe = StripeOf(key);
+  t.epoch = epoch_.load(std::memory_order_acquire);
+  t.generation = generations_[t.stripe].load(std::memory_order_acquire);
+  return t;
+}
+
+bool HotReadCache::Current(const Ticket& ticket) const {
+  if (!guard_) return true;
+  const uint64_t epoch = epoch_.load(std::memory_order_acquire);
+  const uint64_t generation = generations_[ticket.stripe].load(std::memory_order_acquire);
+  return epoch == ticket.epoch && generation == ticket.generation && epoch % 2 == 0 &&
+         generation % 2 == 0;
+}
+
+bool HotReadCache::Offer(absl::string_view key, const Ticket& ticket, cache::CachedValue value) {
+  if (hook_) hook_(HookPoint::kBeforeOffer, key);
+  bool refused = false;
+  // A ticket already stale needs no lock; a current one is checked again under the shard lock.
+  if (!Current(ticket)) {
+    refused = true;
+  } else {
+    cache_.AdmitIf(key, cache::MakeCachedValue(std::move(value)), [&] {
+      refused = !Current(ticket);
+      return !refused;
+    });
+  }
+  if (refused) refused_offers_.fetch_add(1, std::memory_order_relaxed);
+  return !refused;
+}
+
+void HotReadCache::BeginChanges(const std::vector<absl::string_view>& keys) {
+  open_stripes_.clear();
+  open_stripes_.reserve(keys.size());
+  for (absl::string_view key : keys) open_stripes_.push_back(StripeOf(key));
+  std::sort(open_stripes_.begin(), open_stripes_.end());
+  open_stripes_.erase(std::unique(open_stripes_.begin(), open_stripes_.end()), open_stripes_.end());
+  // Bump first, then erase: an Offer that checks under the shard lock after the Erase sees the
+  // odd generation; one that ran before it is erased.
+  for (size_t stripe : open_stripes_) generations_[stripe].fetch_add(1, std::memory_order_acq_rel);
+  for (absl::string_view key : keys) cache_.Erase(key);
+  if (hook_) hook_(HookPoint::kChangesBegun, "");
+}
+
+void HotReadCache::EndChanges() {
+  for (size_t stripe : open_stripes_) generations_[stripe].fetch_add(1, std::memory_order_acq_rel);
+  open_stripes_.clear();
+}
+
+void HotReadCache::BeginReset() {
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  cache_.Clear();
+}
+
+void HotReadCache::EndReset() {
+  // Nothing can have been admitted since BeginReset (the epoch was odd); cleared again anyway.
+  cache_.Clear();
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+HotReadCache::Stats HotReadCache::GetStats() const {
+  Stats s;
+  s.cache = cache_.GetStats();
+  s.refused_offers = refused_offers_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace kv::server

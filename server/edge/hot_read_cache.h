@@ -1,0 +1,127 @@
+#pragma once
+// A full edge's hot-key read cache: the W-TinyLFU HotKeyCache (server/cache) in front of the
+// VersionedStore, kept coherent with what the FullEdgeApplier writes (docs/design.md, "The hot
+// read cache of a full edge").
+//
+// The rule: an entry is either the key's current record in the store, or gone. The applier
+// brackets every write of the store:
+//   BeginChanges(keys): bump the generation of each key's stripe to odd, erase each key;
+//   ... write the store, publish the new head version ...
+//   EndChanges(): bump those generations back to even.
+// so every changed key is out of the cache before the new head is visible to readers. A reader
+// that misses takes a Ticket (the key's stripe generation and the reset epoch) BEFORE it reads
+// the store, and Offer admits what it read only if the ticket is still current (both even and
+// unchanged), checked under the cache shard's lock, the lock Erase takes. A reader that read the
+// old value around a change therefore cannot insert it: either its insert precedes the change's
+// Erase (and is erased), or it sees the bumped generation (and is dropped). Snapshot installs
+// bracket the same way with BeginReset/EndReset over every stripe at once (the epoch), and
+// clear the cache.
+//
+// Reads: Lookup a hit; check CachedValue::expiration against the clock (expired = absent, as
+// the store reads). An entry's version is the record's version; a cached "not found" has the
+// head version read after the ticket, which is at least the version of the change that removed
+// the key (so a batch may compare it with its own read version, see FullEdge::BatchGetLocal).
+//
+// Threading: Lookup, NewTicket, Offer and the stats from any thread; BeginChanges/EndChanges
+// and BeginReset/EndReset from the one thread that writes the stream into the store (the
+// Subscriber's), strictly paired, never nested. Ownership: owns its HotKeyCache; the full edge
+// owns this and gives the applier a pointer (it outlives the applier's use).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "server/cache/cached_value.h"
+#include "server/cache/hot_key_cache.h"
+
+namespace kv::server {
+
+class HotReadCache {
+ public:
+  struct Options {
+    // Memory budget for keys, values and overhead (--hot-cache-bytes); must be > 0.
+    uint64_t capacity_bytes = 64ull << 20;
+    // Generation stripes (keys hash to one); more stripes, fewer misses refused for a change
+    // of another key. A power of two.
+    size_t stripes = 4096;
+  };
+
+  // What a reader saw before it read the store; Offer compares it again.
+  struct Ticket {
+    uint64_t epoch = 0;
+    uint64_t generation = 0;
+    size_t stripe = 0;
+  };
+
+  struct Stats {
+    cache::HotKeyCache::Stats cache;
+    // Offers refused because a change or a reset ran while the reader read the store.
+    uint64_t refused_offers = 0;
+  };
+
+  explicit HotReadCache(Options options);
+  HotReadCache(const HotReadCache&) = delete;
+  HotReadCache& operator=(const HotReadCache&) = delete;
+
+  // --- Readers -------------------------------------------------------------------------------
+  // Take before reading the store for `key` (and before reading the head version the read will
+  // report).
+  Ticket NewTicket(absl::string_view key) const;
+  // The cached record or "not found", nullptr on a miss (counts it, records the access).
+  std::shared_ptr<const cache::CachedValue> Lookup(absl::string_view key) {
+    auto hit = cache_.Lookup(key);
+    if (hook_) hook_(HookPoint::kAfterLookup, key);
+    return hit;
+  }
+  // The entry, without counting or recording an access (tests, bookkeeping).
+  std::shared_ptr<const cache::CachedValue> Peek(absl::string_view key) const {
+    return cache_.Peek(key);
+  }
+  // Offers what the store held for `key` when read after `ticket` was taken. Cached only if
+  // no change of the key's stripe and no reset began since (and TinyLFU admits it).
+  bool Offer(absl::string_view key, const Ticket& ticket, cache::CachedValue value);
+
+  // --- The stream's writer -------------------------------------------------------------------
+  // Before writing changes of `keys` to the store. Keys may repeat.
+  void BeginChanges(const std::vector<absl::string_view>& keys);
+  // After the store write (whether it succeeded or not).
+  void EndChanges();
+  // Before replacing the whole store (a snapshot install); clears the cache.
+  void BeginReset();
+  // After it (whether it succeeded or not).
+  void EndReset();
+
+  Stats GetStats() const;
+
+  // Tests only, set before any reader runs. Offer skips the ticket check (proves the race
+  // tests can fail); the hook runs on the reader's thread after every Lookup and at the start
+  // of every Offer, and on the writer's at the end of BeginChanges (key ""), to interleave a
+  // change with a reader deterministically.
+  enum class HookPoint { kAfterLookup, kBeforeOffer, kChangesBegun };
+  void DisableGuardForTesting() { guard_ = false; }
+  void SetHookForTesting(std::function<void(HookPoint point, absl::string_view key)> hook) {
+    hook_ = std::move(hook);
+  }
+
+ private:
+  size_t StripeOf(absl::string_view key) const;
+  // Whether `ticket` is still current; called under the cache shard's lock.
+  bool Current(const Ticket& ticket) const;
+
+  const size_t stripe_mask_;
+  cache::HotKeyCache cache_;
+  // Odd while a change of one of its keys (or, for epoch_, a reset) is being written.
+  std::unique_ptr<std::atomic<uint64_t>[]> generations_;
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<uint64_t> refused_offers_{0};
+  bool guard_ = true;
+  std::function<void(HookPoint point, absl::string_view key)> hook_;
+  // The stripes bumped by BeginChanges, for EndChanges (the writer's thread only).
+  std::vector<size_t> open_stripes_;
+};
+
+}  // namespace kv::server

@@ -1,0 +1,90 @@
+#include "server/edge/hot_reads.h"
+
+#include <utility>
+#include <vector>
+
+#include "server/edge/cached_value_proto.h"
+
+namespace kv::server {
+namespace {
+
+// What the store answered for a key, as the cache holds it; `absent_as_of` is the head read
+// after the ticket, at least the version of whatever removed the key.
+cache::CachedValue ToCached(bool found, const kvstore::v1::Entry& entry, uint64_t absent_as_of) {
+  cache::CachedValue v;
+  v.found = found;
+  if (!found) {
+    v.version = absent_as_of;
+    return v;
+  }
+  v.value = entry.value();
+  v.metadata = entry.metadata();
+  v.version = entry.version();
+  v.expiration = entry.expiration();
+  return v;
+}
+
+}  // namespace
+
+absl::StatusOr<LocalRead> ReadHot(HotReadCache& cache, const VersionedStore& store,
+                                  const std::string& key, int64_t now_unix,
+                                  kvstore::v1::Entry* entry, uint64_t* as_of) {
+  *as_of = store.head_version();  // before the lookup: a hit is the record at least as of it
+  if (auto hit = cache.Lookup(key)) {
+    if (!LiveAt(*hit, now_unix)) return LocalRead::kAbsent;
+    entry->set_key(key);
+    entry->set_value(hit->value);
+    entry->set_metadata(hit->metadata);
+    entry->set_version(hit->version);
+    entry->set_expiration(hit->expiration);
+    return LocalRead::kFound;
+  }
+  // The ticket first, then the head, then the store.
+  const HotReadCache::Ticket ticket = cache.NewTicket(key);
+  *as_of = store.head_version();
+  auto read = ReadLocal(store, key, now_unix, entry);
+  if (!read.ok() || *read == LocalRead::kValueMissing) return read;
+  cache.Offer(key, ticket, ToCached(*read == LocalRead::kFound, *entry, *as_of));
+  return read;
+}
+
+std::optional<uint64_t> BatchGetHot(HotReadCache& cache, const VersionedStore& store,
+                                    const google::protobuf::RepeatedPtrField<std::string>& keys,
+                                    int64_t now_unix, kvstore::v1::BatchGetResponse* response) {
+  const uint64_t as_of = store.head_version();
+  std::vector<std::shared_ptr<const cache::CachedValue>> hits;
+  hits.reserve(keys.size());
+  for (const auto& key : keys) {
+    auto hit = cache.Lookup(key);
+    // A newer hit was read after `as_of` and may be part of a commit whose other keys hit
+    // older: the store answers the batch at one state instead.
+    if (hit == nullptr || hit->version > as_of) return std::nullopt;
+    hits.push_back(std::move(hit));
+  }
+  for (int i = 0; i < keys.size(); ++i)
+    FillCached(keys[i], *hits[i], now_unix, response->add_results());
+  return as_of;
+}
+
+absl::StatusOr<bool> BatchReadAndOffer(HotReadCache& cache, const VersionedStore& store,
+                                       const google::protobuf::RepeatedPtrField<std::string>& keys,
+                                       int64_t now_unix, kvstore::v1::BatchGetResponse* response,
+                                       uint64_t* as_of) {
+  std::vector<HotReadCache::Ticket> tickets;
+  tickets.reserve(keys.size());
+  for (const auto& key : keys) tickets.push_back(cache.NewTicket(key));
+  // After the tickets: the read point's head is at least the version of any change their
+  // generations had seen end.
+  const ReadPoint point = store.NewReadPoint();
+  *as_of = point.head;
+  auto value_missing = BatchReadLocal(store, keys, now_unix, point, response);
+  // With a value missing the batch goes upstream, and its absent results are not all absent.
+  if (!value_missing.ok() || *value_missing) return value_missing;
+  for (int i = 0; i < keys.size(); ++i) {
+    const auto& result = response->results(i);
+    cache.Offer(keys[i], tickets[i], ToCached(result.found(), result.entry(), point.head));
+  }
+  return false;
+}
+
+}  // namespace kv::server
