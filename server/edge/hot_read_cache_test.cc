@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "server/edge/full_edge_applier_fixture.h"
 #include "server/edge/hot_reads.h"
 
@@ -312,6 +313,11 @@ TEST_F(HotReadCacheTest, ConcurrentReadersSeeNoStaleValueAndNoPartialCommit) {
   for (int i = 0; i < 2; ++i) readers.emplace_back(reader);
   for (int i = 1; i <= 300; ++i) {
     Apply(CommitOneAtCentral({{"x", std::to_string(i)}, {"y", std::to_string(i)}}));
+  }
+  // Readers that raced every commit (a busy machine) may not have hit yet: once the writes stop
+  // they must, and soon (at most 5 s, polled).
+  for (int i = 0; i < 500 && cache_->GetStats().cache.hits == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
   }
   stop.store(true);
   for (auto& t : readers) t.join();

@@ -92,8 +92,9 @@ TEST_F(SyncStandbysTest, TooFewMembersRefusesBeforeProposingAndAStandbyThatHolds
   EXPECT_NE(ready.message().find("needs 1 standby"), std::string::npos) << ready;
   // Behind what was proposed (nothing yet, head 0): a standby at 0 holds everything.
   sync->OnAck(StandbyAck{"a", 0, true, 1});
-  ASSERT_TRUE(testing::WaitFor([&] { return sync->Ready().ok(); }, absl::Seconds(5)));
-  ASSERT_FALSE(persisted().empty());
+  // Waited for at once (Ready), recorded in etcd just after (by the set's own thread).
+  ASSERT_TRUE(testing::WaitFor([&] { return sync->Ready().ok() && !persisted().empty(); },
+                               absl::Seconds(5)));
   EXPECT_EQ(persisted().back(), std::vector<std::string>{"a"});
   EXPECT_EQ(sync->members(), std::vector<std::string>{"a"});
 }
