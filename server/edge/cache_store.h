@@ -14,9 +14,11 @@
 //   flight then is not cached unless its answer is at least as new as the restart point (the
 //   changes before it were skipped, so none of them can overtake the fetch).
 //
-// Threading: Lookup, JoinFetch, FinishFetch and FillStatus may be called from any thread; Apply
-// and StartFrom come from the Subscriber's thread. Lookup takes no lock of this class (the
-// HotKeyCache is sharded internally); everything that changes content takes mu_. The CacheStore
+// Threading: Lookup, LookupIfCached, LookupAll, PeekAll, TouchAll, JoinFetch, FinishFetch and
+// FillStatus may be called from any thread; Apply and StartFrom come from the Subscriber's
+// thread. Lookup, LookupIfCached and TouchAll take no lock of this class (the HotKeyCache is
+// sharded internally), LookupAll and PeekAll only view_mu_ for reading; everything that changes
+// content takes mu_. The CacheStore
 // owns its RocksDB and cache; the waiters it holds are called outside mu_.
 
 #include <algorithm>
