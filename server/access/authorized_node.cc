@@ -37,15 +37,17 @@ bool AuthorizedNode::Ready(std::string* why_not) {
   return node_->Ready(why_not);
 }
 
-absl::Status AuthorizedNode::CheckRead(const CallContext& call, const std::string& key) {
-  if (call.principal != nullptr) {
-    absl::Status s = call.principal->permissions.Check(auth::Action::kRead, key);
-    return s.ok() ? s : Deny(std::move(s));
-  }
+absl::Status AuthorizedNode::ReadRefusal(const CallContext& call, absl::string_view key) {
+  if (call.principal != nullptr) return call.principal->permissions.Check(auth::Action::kRead, key);
   if (IsReservedKey(key)) {
-    return Deny(absl::PermissionDeniedError(auth::MissingScopeMessage(auth::Action::kRead, key)));
+    return absl::PermissionDeniedError(auth::MissingScopeMessage(auth::Action::kRead, key));
   }
   return absl::OkStatus();
+}
+
+absl::Status AuthorizedNode::CheckRead(const CallContext& call, absl::string_view key) {
+  absl::Status s = ReadRefusal(call, key);
+  return s.ok() ? s : Deny(std::move(s));
 }
 
 absl::Status AuthorizedNode::CheckWrite(const CallContext& call, const std::string& key) {
@@ -66,6 +68,22 @@ void AuthorizedNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::Ge
                          const CallContext& call, Done done) {
   if (auto s = CheckRead(call, request.key()); !s.ok()) return std::move(done)(s);
   node_->Get(request, response, call, std::move(done));
+}
+
+bool AuthorizedNode::TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
+                                  const CallContext& call, SharedRead* out) {
+  // A refusal is left to the ordinary Get, which answers and counts it.
+  if (!ReadRefusal(call, key).ok()) return false;
+  return node_->TryGetShared(key, options, call, out);
+}
+
+bool AuthorizedNode::TryBatchGetShared(absl::Span<const absl::string_view> keys,
+                                       const kvstore::v1::ReadOptions& options,
+                                       const CallContext& call, SharedBatchRead* out) {
+  for (absl::string_view key : keys) {
+    if (!ReadRefusal(call, key).ok()) return false;
+  }
+  return node_->TryBatchGetShared(keys, options, call, out);
 }
 
 void AuthorizedNode::Fetch(const kvstore::v1::FetchRequest& request,

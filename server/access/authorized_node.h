@@ -48,6 +48,12 @@ class AuthorizedNode final : public Node {
               const CallContext& call, Done done) override;
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
              const CallContext& call, Done done) override;
+  // As Get and BatchGet: the same read scopes, checked before the node is asked.
+  bool TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
+                    const CallContext& call, SharedRead* out) override;
+  bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
+                         const kvstore::v1::ReadOptions& options, const CallContext& call,
+                         SharedBatchRead* out) override;
   // The node's Status with this node's token checking; not ready while tokens are required
   // and no key set has arrived.
   void GetStatus(kvstore::v1::StatusResponse* status) override;
@@ -60,8 +66,10 @@ class AuthorizedNode final : public Node {
                               bool* hide_reserved);
 
  private:
-  // OK when the caller may read `key`.
-  absl::Status CheckRead(const CallContext& call, const std::string& key);
+  // OK when the caller may read `key`, else the refusal (not counted).
+  static absl::Status ReadRefusal(const CallContext& call, absl::string_view key);
+  // ReadRefusal, counting a refusal.
+  absl::Status CheckRead(const CallContext& call, absl::string_view key);
   absl::Status CheckWrite(const CallContext& call, const std::string& key);
   // Counts a refusal and returns it.
   absl::Status Deny(absl::Status status) {

@@ -43,25 +43,32 @@ void HotKeyCache::Dispose(WTinyLfu::Garbage& garbage) const {
   // Entries and values are freed here, when `garbage` goes out of scope, not under the lock.
 }
 
-std::shared_ptr<const CachedValue> HotKeyCache::Lookup(absl::string_view key) {
+template <typename Fn>
+auto HotKeyCache::WithPolicy(absl::string_view key, Fn fn) const {
   const HashedKey k(key);
   Shard& s = ShardFor(k.hash);
   absl::MutexLock lock(&s.mu);
-  return s.policy.Lookup(k);
+  return fn(s.policy, k);
+}
+
+std::shared_ptr<const CachedValue> HotKeyCache::Lookup(absl::string_view key) {
+  return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.Lookup(k); });
+}
+
+std::shared_ptr<const CachedValue> HotKeyCache::LookupIfCached(absl::string_view key) {
+  return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.LookupIfCached(k); });
+}
+
+bool HotKeyCache::TouchIfCached(absl::string_view key) {
+  return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.TouchIfCached(k); });
 }
 
 std::shared_ptr<const CachedValue> HotKeyCache::Peek(absl::string_view key) const {
-  const HashedKey k(key);
-  Shard& s = ShardFor(k.hash);
-  absl::MutexLock lock(&s.mu);
-  return s.policy.Peek(k);
+  return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.Peek(k); });
 }
 
 void HotKeyCache::RecordAccess(absl::string_view key) {
-  const HashedKey k(key);
-  Shard& s = ShardFor(k.hash);
-  absl::MutexLock lock(&s.mu);
-  s.policy.RecordAccess(k);
+  WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { p.RecordAccess(k); });
 }
 
 bool HotKeyCache::Admit(absl::string_view key, std::shared_ptr<const CachedValue> value) {

@@ -84,6 +84,12 @@ class HotKeyCache {
 
   // The cached value or "not found", or nullptr on a miss. Records the access for admission.
   std::shared_ptr<const CachedValue> Lookup(absl::string_view key);
+  // As Lookup when the key is cached; a miss records nothing (no access, no miss), for a caller
+  // that will make the ordinary Lookup next.
+  std::shared_ptr<const CachedValue> LookupIfCached(absl::string_view key);
+  // Records a read of a cached key as Lookup does (access, hit, recency) without handing out
+  // the value (the caller Peeked it); a miss records nothing. Whether the key is cached.
+  bool TouchIfCached(absl::string_view key);
   // The cached value, without counting a hit or miss or recording an access (bookkeeping).
   std::shared_ptr<const CachedValue> Peek(absl::string_view key) const;
 
@@ -125,6 +131,9 @@ class HotKeyCache {
   };
 
   Shard& ShardFor(uint64_t hash) const;
+  // Runs fn(policy, hashed key) under the lock of `key`'s shard; returns what fn returns.
+  template <typename Fn>
+  auto WithPolicy(absl::string_view key, Fn fn) const;
   // Frees removed entries and runs on_evict; called without any lock held.
   void Dispose(WTinyLfu::Garbage& garbage) const;
 

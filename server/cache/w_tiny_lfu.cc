@@ -69,19 +69,44 @@ uint64_t WTinyLfu::NextRandom() {
 }
 
 std::shared_ptr<const CachedValue> WTinyLfu::Lookup(const HashedKey& key) {
-  // A hit in a large cache is a chain of cache misses (table slot, node, list neighbours, sketch
-  // block, value): start the ones that do not depend on each other together.
-  sketch_.Prefetch(key.hash);
-  table_.prefetch(key);
-  CacheNode* e = Find(key);
+  CacheNode* e = FindForRead(key);
   if (e == nullptr) {
     sketch_.Increment(key.hash);
     ++counters_.misses;
     return nullptr;
   }
+  RecordHit(e, key);
+  return e->value;
+}
+
+std::shared_ptr<const CachedValue> WTinyLfu::LookupIfCached(const HashedKey& key) {
+  CacheNode* e = FindForRead(key);
+  if (e == nullptr) return nullptr;
+  RecordHit(e, key);
+  return e->value;
+}
+
+bool WTinyLfu::TouchIfCached(const HashedKey& key) {
+  CacheNode* e = FindForRead(key);
+  if (e == nullptr) return false;
+  RecordHit(e, key);
+  return true;
+}
+
+CacheNode* WTinyLfu::FindForRead(const HashedKey& key) {
+  // A hit in a large cache is a chain of cache misses (table slot, node, list neighbours, sketch
+  // block, value): start the ones that do not depend on each other together.
+  sketch_.Prefetch(key.hash);
+  table_.prefetch(key);
+  CacheNode* e = Find(key);
+  if (e == nullptr) return nullptr;
   if (e->prev != nullptr) __builtin_prefetch(e->prev, /*rw=*/1);
   if (e->next != nullptr) __builtin_prefetch(e->next, /*rw=*/1);
   __builtin_prefetch(e->value.get());
+  return e;
+}
+
+void WTinyLfu::RecordHit(CacheNode* e, const HashedKey& key) {
   sketch_.Increment(key.hash);
   ++counters_.hits;
   switch (e->segment) {
@@ -101,9 +126,8 @@ std::shared_ptr<const CachedValue> WTinyLfu::Lookup(const HashedKey& key) {
     case Segment::kNone:
       break;
   }
-  // The caller copies the value next; its bytes are a separate allocation.
+  // The caller reads the value next; its bytes are a separate allocation.
   __builtin_prefetch(e->value->value.data());
-  return e->value;
 }
 
 void WTinyLfu::DemoteProtectedOverflow() {

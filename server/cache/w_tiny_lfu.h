@@ -78,6 +78,10 @@ class WTinyLfu {
 
   // Records the access in the sketch; on a hit updates recency and returns the value.
   std::shared_ptr<const CachedValue> Lookup(const HashedKey& key);
+  // As Lookup on a hit; a miss records nothing (no access, no miss).
+  std::shared_ptr<const CachedValue> LookupIfCached(const HashedKey& key);
+  // As LookupIfCached, without handing out the value: whether the key is cached.
+  bool TouchIfCached(const HashedKey& key);
   // The value if cached, without recording an access or touching recency or the stats.
   std::shared_ptr<const CachedValue> Peek(const HashedKey& key) const {
     const CacheNode* e = Find(key);
@@ -138,6 +142,10 @@ class WTinyLfu {
       absl::flat_hash_set<CacheNode*, CacheNodeHash, CacheNodeEq, CountingAllocator<CacheNode*>>;
 
   CacheNode* Find(const HashedKey& key) const;
+  // Find, with the prefetches of a read: the entry's neighbours and value when found.
+  CacheNode* FindForRead(const HashedKey& key);
+  // A read of `e`: the access in the sketch, the hit, and its recency.
+  void RecordHit(CacheNode* e, const HashedKey& key);
   CacheNodeList& ListOf(Segment segment);
   // Installs a newer value in place; the entry keeps its position.
   void Replace(CacheNode* e, std::shared_ptr<const CachedValue> value, Garbage* garbage);

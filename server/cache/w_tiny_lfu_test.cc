@@ -46,6 +46,31 @@ class WTinyLfuTest : public ::testing::Test {
   WTinyLfu::Garbage garbage_;
 };
 
+// LookupIfCached and TouchIfCached record a hit exactly as Lookup does, and a miss not at all.
+TEST_F(WTinyLfuTest, LookupIfCachedRecordsHitsOnly) {
+  WTinyLfu::Options o;
+  o.capacity_bytes = size_t{1} << 20;
+  WTinyLfu p(o);
+  ASSERT_TRUE(p.Admit(HashedKey(Key(1)), Value(), &garbage_));
+  ASSERT_TRUE(p.Admit(HashedKey(Key(2)), Value(), &garbage_));
+  const int cold = p.Frequency(Key(3));
+  EXPECT_EQ(p.LookupIfCached(HashedKey(Key(3))), nullptr);
+  EXPECT_FALSE(p.TouchIfCached(HashedKey(Key(3))));
+  EXPECT_EQ(p.Frequency(Key(3)), cold);
+  EXPECT_EQ(p.counters().misses, 0u);
+  p.Lookup(HashedKey(Key(3)));  // the ordinary lookup after it counts the miss once
+  EXPECT_EQ(p.Frequency(Key(3)), cold + 1);
+  EXPECT_EQ(p.counters().misses, 1u);
+
+  // Window, then probation (the window overflows into it) and a promotion, as for Lookup.
+  const int warm = p.Frequency(Key(1));
+  ASSERT_NE(p.LookupIfCached(HashedKey(Key(1))), nullptr);
+  EXPECT_TRUE(p.TouchIfCached(HashedKey(Key(1))));
+  EXPECT_EQ(p.Frequency(Key(1)), warm + 2);
+  EXPECT_EQ(p.counters().hits, 2u);
+  EXPECT_NE(p.SegmentOf(Key(1)), Segment::kNone);
+}
+
 TEST_F(WTinyLfuTest, WindowProbationProtectedTransitions) {
   WTinyLfu::Options o;
   o.capacity_bytes = 1 << 20;

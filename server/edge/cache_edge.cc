@@ -14,6 +14,17 @@
 namespace kv::server {
 using cache::CachedValue;
 
+namespace {
+
+// The shared answer for a cached value (FillCached's, without the copies).
+void FillShared(std::shared_ptr<const CachedValue> v, int64_t now_unix, SharedValue* out) {
+  out->found = LiveAt(*v, now_unix);
+  out->value = out->found ? absl::string_view(v->value) : absl::string_view();
+  out->holder = std::move(v);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<CacheEdge>> CacheEdge::Open(const EdgeOptions& options,
                                                            Clock* clock) {
   if (auto s = CheckOptions(options, EdgeMode::kCache); !s.ok()) return s;
@@ -190,6 +201,44 @@ void CacheEdge::StartFetch(const std::string& key) {
                     [this, request, response](absl::Status s) {
                       cache_->FinishFetch(request->key(), s, *response);
                     });
+}
+
+bool CacheEdge::ReadLocalShared(absl::string_view key, SharedRead* out) {
+  const uint64_t as_of = applied_version();  // before the lookup, as ReadCached
+  std::shared_ptr<const CachedValue> cached = cache_->LookupIfCached(key);
+  if (cached == nullptr) return false;  // ReadCached joins the fetch
+  FillShared(std::move(cached), clock_->UnixSeconds(), &out->value);
+  out->info = {.staleness_micros = freshness()->StalenessMicros(),
+               .source = kvstore::v1::SOURCE_EDGE_CACHE,
+               .as_of_version = as_of,
+               .node_id = options_.node_id};
+  return true;
+}
+
+bool CacheEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys,
+                                    SharedBatchRead* out) {
+  // Reused by this thread's batches; emptied before returning, so no value outlives its read.
+  thread_local std::vector<std::shared_ptr<const CachedValue>> hits;
+  uint64_t as_of = 0;
+  bool answer = cache_->PeekAll(keys, &hits, &as_of);
+  // As BatchGetLocal: a hit newer than the hits' state may belong to a commit whose other keys
+  // are cached older, and BatchGetLocal sends such a batch upstream.
+  for (size_t i = 0; answer && i < hits.size(); ++i) answer = hits[i]->version <= as_of;
+  if (!answer) {
+    hits.clear();
+    return false;
+  }
+  cache_->TouchAll(keys);
+  const int64_t staleness = freshness()->StalenessMicros();  // with the hits, as BatchGetLocal
+  const int64_t now = clock_->UnixSeconds();
+  out->values.resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) FillShared(std::move(hits[i]), now, &out->values[i]);
+  hits.clear();
+  out->info = {.staleness_micros = staleness,
+               .source = kvstore::v1::SOURCE_EDGE_CACHE,
+               .as_of_version = as_of,
+               .node_id = options_.node_id};
+  return true;
 }
 
 void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,

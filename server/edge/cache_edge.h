@@ -51,6 +51,10 @@ class CacheEdge final : public EdgeNode, public replication::HeadFollower {
   void BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
                      kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
                      bool stale_fallback) override;
+  // Hits only; a miss (nothing recorded) is left to ReadLocal and BatchGetLocal.
+  bool HasSharedReads() const override { return true; }
+  bool ReadLocalShared(absl::string_view key, SharedRead* out) override;
+  bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) override;
   std::optional<absl::Status> ListLocal(const kvstore::v1::ListRequest& request,
                                         kvstore::v1::ListResponse* response,
                                         bool stale_fallback) override;

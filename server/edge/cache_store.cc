@@ -274,6 +274,23 @@ uint64_t CacheStore::LookupAll(const google::protobuf::RepeatedPtrField<std::str
   return applied_.load(std::memory_order_acquire);
 }
 
+bool CacheStore::PeekAll(absl::Span<const absl::string_view> keys,
+                         std::vector<std::shared_ptr<const CachedValue>>* out, uint64_t* as_of) {
+  absl::ReaderMutexLock view(&view_mu_);
+  out->clear();
+  for (absl::string_view key : keys) {
+    std::shared_ptr<const CachedValue> cached = cache_.Peek(key);
+    if (cached == nullptr) return false;
+    out->push_back(std::move(cached));
+  }
+  *as_of = applied_.load(std::memory_order_acquire);
+  return true;
+}
+
+void CacheStore::TouchAll(absl::Span<const absl::string_view> keys) {
+  for (absl::string_view key : keys) cache_.TouchIfCached(key);
+}
+
 void CacheStore::AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value) {
   mu_.AssertHeld();
   bool cached = cache_.Admit(key, value);

@@ -14,9 +14,11 @@
 //   flight then is not cached unless its answer is at least as new as the restart point (the
 //   changes before it were skipped, so none of them can overtake the fetch).
 //
-// Threading: Lookup, JoinFetch, FinishFetch and FillStatus may be called from any thread; Apply
-// and StartFrom come from the Subscriber's thread. Lookup takes no lock of this class (the
-// HotKeyCache is sharded internally); everything that changes content takes mu_. The CacheStore
+// Threading: Lookup, LookupIfCached, LookupAll, PeekAll, TouchAll, JoinFetch, FinishFetch and
+// FillStatus may be called from any thread; Apply and StartFrom come from the Subscriber's
+// thread. Lookup, LookupIfCached and TouchAll take no lock of this class (the HotKeyCache is
+// sharded internally), LookupAll and PeekAll only view_mu_ for reading; everything that changes
+// content takes mu_. The CacheStore
 // owns its RocksDB and cache; the waiters it holds are called outside mu_.
 
 #include <algorithm>
@@ -30,6 +32,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/kv.pb.h"
 #include "replication/change_applier.h"
@@ -97,6 +100,19 @@ class CacheStore final : public replication::ChangeApplier, public replication::
   std::shared_ptr<const cache::CachedValue> Lookup(const std::string& key) {
     return cache_.Lookup(key);
   }
+
+  // Lookup for a caller that makes the ordinary Lookup after a miss: a miss records nothing.
+  std::shared_ptr<const cache::CachedValue> LookupIfCached(absl::string_view key) {
+    return cache_.LookupIfCached(key);
+  }
+  // LookupAll without recording the reads, for a caller that answers only when every key is
+  // cached: false at the first key that is not (nothing recorded, `out` partly filled). True:
+  // every key's entry at one state of the stream, whose applied version is `*as_of` (what
+  // LookupAll returns). The caller that answers from them records the reads with TouchAll.
+  bool PeekAll(absl::Span<const absl::string_view> keys,
+               std::vector<std::shared_ptr<const cache::CachedValue>>* out, uint64_t* as_of);
+  // Records a read of each key still cached, as Lookup does.
+  void TouchAll(absl::Span<const absl::string_view> keys);
 
   // Looks up every key at one state of the stream (never between two parts of a commit) and
   // returns the applied version of that state. A value installed by a cold fetch may be newer

@@ -271,14 +271,23 @@ TEST_F(CacheStoreTest, ACommitIsAppliedWholeAndLookupAllSeesItWhole) {
     google::protobuf::RepeatedPtrField<std::string> keys;
     for (const char* k : {"a", "b", "c"}) keys.Add(k);
     std::vector<std::shared_ptr<const cache::CachedValue>> hits;
+    const std::vector<absl::string_view> views = {"a", "b", "c"};
     while (!stop.load()) {
-      const uint64_t as_of = edge_->LookupAll(keys, &hits);
-      int sum = 0;
-      for (const auto& h : hits) {
-        if (h != nullptr && h->found) sum += std::stoi(h->value);
-        if (h != nullptr && h->version > as_of) torn.fetch_add(1);
+      // LookupAll, then PeekAll (the shared read's): both see one state.
+      for (bool peek : {false, true}) {
+        uint64_t as_of = 0;
+        if (!peek) {
+          as_of = edge_->LookupAll(keys, &hits);
+        } else if (!edge_->PeekAll(views, &hits, &as_of)) {
+          torn.fetch_add(1);  // every key is cached
+        }
+        int sum = 0;
+        for (const auto& h : hits) {
+          if (h != nullptr && h->found) sum += std::stoi(h->value);
+          if (h != nullptr && h->version > as_of) torn.fetch_add(1);
+        }
+        if (sum != 100) torn.fetch_add(1);
       }
-      if (sum != 100) torn.fetch_add(1);
       reads.fetch_add(1);
     }
   });
@@ -305,6 +314,96 @@ TEST_F(CacheStoreTest, ACommitIsAppliedWholeAndLookupAllSeesItWhole) {
   auto restarted = edge_->Lookup("b");
   ASSERT_NE(restarted, nullptr);
   EXPECT_EQ(restarted->value, "90");
+}
+
+// The shared reads (RESP's GET and MGET at a cache edge): a miss or a partial batch records
+// nothing, since the caller then makes the ordinary lookup; what they answer is counted once.
+TEST_F(CacheStoreTest, SharedReadsRecordOnlyWhatTheyAnswer) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(4, "c").ok());
+  ColdRead("a", {}, Found("a", "60", 3, 4));
+  ColdRead("b", {}, Found("b", "40", 3, 4));
+  auto stats = [this] {
+    kvstore::v1::CacheStatus status;
+    edge_->FillStatus(&status);
+    return std::make_pair(status.hits(), status.misses());
+  };
+  const auto before = stats();
+  EXPECT_EQ(edge_->LookupIfCached("zz"), nullptr);
+  EXPECT_EQ(stats(), before);
+  ASSERT_NE(edge_->LookupIfCached("a"), nullptr);
+  EXPECT_EQ(stats(), std::make_pair(before.first + 1, before.second));
+
+  std::vector<std::shared_ptr<const cache::CachedValue>> hits;
+  uint64_t as_of = 0;
+  const std::vector<absl::string_view> partial = {"a", "zz", "b"};
+  EXPECT_FALSE(edge_->PeekAll(partial, &hits, &as_of));
+  const std::vector<absl::string_view> both = {"b", "a"};
+  ASSERT_TRUE(edge_->PeekAll(both, &hits, &as_of));
+  EXPECT_EQ(as_of, 4u);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0]->value, "40");
+  EXPECT_EQ(hits[1]->value, "60");
+  EXPECT_EQ(stats(), std::make_pair(before.first + 1, before.second));  // peeks record nothing
+  edge_->TouchAll(both);
+  EXPECT_EQ(stats(), std::make_pair(before.first + 3, before.second));
+}
+
+// A value handed out stays whole and unchanged while its reader holds it, whatever the cache
+// does meanwhile: a newer change replaces the entry, a restart drops the cache, the writer
+// keeps replacing it while readers copy it out.
+TEST_F(CacheStoreTest, ASharedValueOutlivesItsReplacementAndEviction) {
+  Open();
+  ASSERT_TRUE(edge_->StartFrom(4, "c").ok());
+  ColdRead("a", {}, Found("a", "60", 3, 4));
+  std::shared_ptr<const cache::CachedValue> held = edge_->LookupIfCached("a");
+  ASSERT_NE(held, nullptr);
+  const absl::string_view bytes = held->value;  // what a reply is written from
+  Apply({PutChange(5, "a", "70")});
+  EXPECT_EQ(edge_->Lookup("a")->value, "70");
+  ASSERT_TRUE(edge_->StartFrom(9, "c").ok());  // the cache is dropped
+  EXPECT_EQ(edge_->Lookup("a"), nullptr);
+  EXPECT_EQ(bytes, "60");
+  EXPECT_EQ(held->version, 3u);
+  EXPECT_EQ(held.use_count(), 1) << "the cache let go of the replaced value";
+
+  // Each version's value is 100 copies of one letter, the version's: a reader that saw bytes
+  // change under it (or freed) would find a mixed or wrong value.
+  auto letter = [](uint64_t version) { return static_cast<char>('a' + version % 26); };
+  ColdRead("hot", {}, Found("hot", std::string(100, letter(9)), 9, 9));
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      const std::vector<absl::string_view> keys = {"hot"};
+      std::vector<std::shared_ptr<const cache::CachedValue>> hits;
+      while (!stop.load()) {
+        std::shared_ptr<const cache::CachedValue> v;
+        uint64_t as_of = 0;
+        if (r == 0) {
+          v = edge_->LookupIfCached("hot");
+        } else if (edge_->PeekAll(keys, &hits, &as_of)) {
+          v = hits[0];
+        }
+        if (v == nullptr) continue;  // evicted by a restart: the ordinary read would fetch
+        const std::string first(v->value);
+        std::this_thread::yield();  // the writer replaces the entry meanwhile
+        if (first != std::string(100, letter(v->version)) || std::string(v->value) != first) {
+          wrong.fetch_add(1);
+        }
+        reads.fetch_add(1);
+      }
+    });
+  }
+  for (uint64_t version = 10; version < 400; ++version) {
+    Apply({PutChange(version, "hot", std::string(100, letter(version)))});
+  }
+  while (reads.load() < 100) std::this_thread::yield();
+  stop.store(true);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(edge_->Lookup("hot")->version, 399u);
 }
 
 }  // namespace

@@ -67,6 +67,13 @@ class EdgeNode : public Node {
             const CallContext& call, Done done) final;
   void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
              const CallContext& call, Done done) final;
+  // Routed as Get and BatchGet; answered by the mode's ReadLocalShared and BatchGetLocalShared
+  // when the route is local at once (no min_version wait, no forwarding).
+  bool TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
+                    const CallContext& call, SharedRead* out) final;
+  bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
+                         const kvstore::v1::ReadOptions& options, const CallContext& call,
+                         SharedBatchRead* out) final;
   void GetStatus(kvstore::v1::StatusResponse* status) final;
   bool Ready(std::string* why_not) final;
 
@@ -109,6 +116,15 @@ class EdgeNode : public Node {
   virtual void BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
                              Done done, bool stale_fallback) = 0;
+  // A local read answered at once from memory, values shared (Node::TryGetShared): true with
+  // `out` filled as ReadLocal and BatchGetLocal would answer; false when the mode does not
+  // answer it so (a cache miss: ReadLocal reads it through), having recorded nothing.
+  // Whether the mode has them at all (else the shared reads are refused before routing).
+  virtual bool HasSharedReads() const { return false; }
+  virtual bool ReadLocalShared(absl::string_view key, SharedRead* out) { return false; }
+  virtual bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) {
+    return false;
+  }
   // One List page from local data, or nullopt when the page must be listed upstream.
   virtual std::optional<absl::Status> ListLocal(const kvstore::v1::ListRequest& request,
                                                 kvstore::v1::ListResponse* response,

@@ -8,6 +8,7 @@
 #include "server/edge/edge_node.h"
 #include "server/edge/relabel.h"
 #include "server/node/forwarded_read.h"
+#include "server/node/limits.h"
 
 namespace kv::server {
 
@@ -92,6 +93,26 @@ void EdgeNode::BatchGet(const kvstore::v1::BatchGetRequest& request,
              BatchGetUpstream(request, response, call, std::move(done), route);
            }
          });
+}
+
+bool EdgeNode::TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
+                            const CallContext& call, SharedRead* out) {
+  if (!HasSharedReads()) return false;
+  if (!ValidateKey(options_.limits, key).ok() || !ValidateReadOptions(options).ok()) return false;
+  return RouteNow(options) == Route::kLocal && ReadLocalShared(key, out);
+}
+
+bool EdgeNode::TryBatchGetShared(absl::Span<const absl::string_view> keys,
+                                 const kvstore::v1::ReadOptions& options, const CallContext& call,
+                                 SharedBatchRead* out) {
+  if (!HasSharedReads() || keys.empty() || keys.size() > options_.limits.max_batch_keys) {
+    return false;
+  }
+  for (absl::string_view key : keys) {
+    if (!ValidateKey(options_.limits, key).ok()) return false;
+  }
+  if (!ValidateReadOptions(options).ok()) return false;
+  return RouteNow(options) == Route::kLocal && BatchGetLocalShared(keys, out);
 }
 
 void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,

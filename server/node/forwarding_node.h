@@ -42,6 +42,15 @@ class ForwardingNode : public Node {
              const CallContext& call, Done done) override {
     node_->Fetch(request, response, call, std::move(done));
   }
+  bool TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
+                    const CallContext& call, SharedRead* out) override {
+    return node_->TryGetShared(key, options, call, out);
+  }
+  bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
+                         const kvstore::v1::ReadOptions& options, const CallContext& call,
+                         SharedBatchRead* out) override {
+    return node_->TryBatchGetShared(keys, options, call, out);
+  }
   void GetStatus(kvstore::v1::StatusResponse* status) override { node_->GetStatus(status); }
   bool Ready(std::string* why_not) override { return node_->Ready(why_not); }
 

@@ -15,7 +15,7 @@ std::string QuotedKey(absl::string_view key) {
   return absl::StrCat("'", shown, "'");
 }
 
-absl::Status ValidateKey(const Limits& limits, const std::string& key, const char* field) {
+absl::Status ValidateKey(const Limits& limits, absl::string_view key, const char* field) {
   if (key.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, " is empty (keys are 1..", limits.max_key_bytes, " bytes)"));

@@ -43,7 +43,7 @@ struct Limits {
 // A key for an error message: quoted, C-escaped, its first 64 bytes then "...".
 std::string QuotedKey(absl::string_view key);
 
-absl::Status ValidateKey(const Limits& limits, const std::string& key, const char* field = "key");
+absl::Status ValidateKey(const Limits& limits, absl::string_view key, const char* field = "key");
 absl::Status ValidateReadOptions(const kvstore::v1::ReadOptions& options);
 absl::Status ValidateGet(const Limits& limits, const kvstore::v1::GetRequest& request);
 absl::Status ValidateBatchGet(const Limits& limits, const kvstore::v1::BatchGetRequest& request);

@@ -13,10 +13,13 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/kv.pb.h"
 #include "kvstore/v1/replication.pb.h"
+#include "server/node/shared_read.h"
 
 namespace kv::auth {
 struct Principal;
@@ -74,6 +77,22 @@ class Node {
   // A downstream's cold read: the same rules as Get, counted apart.
   virtual void Fetch(const kvstore::v1::FetchRequest& request, kvstore::v1::FetchResponse* response,
                      const CallContext& call, Done done) = 0;
+
+  // Get and BatchGet answered at once from memory, the values shared instead of copied (a cache
+  // edge's hits within the caller's bounds): true with `out` filled, as the call would have
+  // answered. False when the node does not answer this read so (a miss, a read it would forward
+  // or wait for, an invalid request, a node without such a path): nothing was recorded (no
+  // access, no miss, no refusal), and the caller makes the ordinary call, which decides again.
+  // Keys and options are those of the ordinary call; `keys` at most the batch limit.
+  virtual bool TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
+                            const CallContext& call, SharedRead* out) {
+    return false;
+  }
+  virtual bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
+                                 const kvstore::v1::ReadOptions& options, const CallContext& call,
+                                 SharedBatchRead* out) {
+    return false;
+  }
 
   // A snapshot of the node's state for Admin.Status and the metrics gauges.
   virtual void GetStatus(kvstore::v1::StatusResponse* status) = 0;

@@ -16,4 +16,8 @@ namespace kv::server::resp {
 // The deadline is the caller's to set.
 absl::Status FillCallContext(const Connection& connection, CallContext* call);
 
+// Makes a reused `call` (a pooled command's) a fresh context, so it never carries an earlier
+// caller's credentials, keeping only the memory of its peer string.
+void ResetCallContext(CallContext* call);
+
 }  // namespace kv::server::resp

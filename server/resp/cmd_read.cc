@@ -2,6 +2,9 @@
 // keys fit in the node's batch limit, else chunks of it, a few chunks at a time). Every read
 // carries the connection's read options (KV.READOPTS, read-your-writes), so the staleness bound,
 // min_version waits, cache read-through and forwarding all apply as for gRPC and HTTP reads.
+// GET, and MGET and EXISTS of one batch, first ask the node for a shared answer (a cache edge's
+// hits, Node::TryGetShared): the reply is then written straight from the cached values, with no
+// request or response message; otherwise the ordinary call follows.
 
 #include <atomic>
 #include <memory>
@@ -15,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/arena.h"
+#include "server/resp/call_context.h"
 #include "server/resp/errors.h"
 #include "server/resp/fanout.h"
 #include "server/resp/handlers.h"
@@ -57,9 +61,9 @@ struct GetCall {
     if (response.has_entry()) response.mutable_entry()->Clear();
     if (response.has_info()) response.mutable_info()->Clear();
     response.set_found(false);
-    // A fresh context: a reused one must never carry an earlier caller's credentials.
-    context = CallContext();
+    ResetCallContext(&context);
     reply.Recycle();  // keeps its buffer's memory for the next GET of this thread
+    shared = SharedRead();
     mode = GetMode::kValue;
     has_token = false;
   }
@@ -68,6 +72,7 @@ struct GetCall {
   kvstore::v1::GetResponse response;
   CallContext context;
   Reply reply;
+  SharedRead shared;  // a GET the node answered at once (TryGetShared)
   GetMode mode = GetMode::kValue;
   bool has_token = false;
 };
@@ -105,34 +110,60 @@ void FinishGet(GetCall& call, const absl::Status& status) {
   call.reply.Send();
 }
 
+// A shared value as a bulk string (or a null). Large values get a segment of their own, so a
+// pooled reply does not keep their memory.
+void WriteShared(const SharedValue& value, ReplyWriter& w) {
+  if (!value.found) return w.Null();
+  if (value.value.size() < ReplyBuffer::kOwnSegmentBytes) return w.Bulk(value.value);
+  w.BulkOwned(std::string(value.value));
+}
+
+// A GET the node answers at once from memory: the reply is written straight from the shared
+// value, which is released as soon as its bytes are in the reply. False: make the ordinary Get.
+bool AnswerShared(Node* node, absl::string_view key, GetCall& get) {
+  if (!node->TryGetShared(key, get.request.options(), get.context, &get.shared)) return false;
+  ReplyWriter w = get.reply.w();
+  WriteShared(get.shared.value, w);
+  get.shared.value.holder.reset();
+  get.reply.set_read_info(get.shared.info);
+  get.reply.Send();
+  return true;
+}
+
 void StartGet(Invocation& call, GetMode mode) {
   const absl::string_view key = call.args[1];
   if (auto error = CheckKey(call.server.options.limits, key)) return call.reply.w().Error(*error);
   PoolPtr<GetCall> get = TakeFromPool<GetCall>();
-  get->request.set_key(key.data(), key.size());
   FillReadOptions(call.connection, get->request.mutable_options());
   get->has_token = !call.connection.auth_token.empty();
   if (absl::Status s = PrepareContext(call, &get->context); !s.ok()) {
     return call.reply.w().Error(ErrorForStatus(s, CallKind::kRead, get->has_token));
   }
   get->reply.Adopt(std::move(call.reply));
+  if (mode == GetMode::kValue && AnswerShared(call.server.node, key, *get)) return;
+  get->request.set_key(key.data(), key.size());
   get->mode = mode;
   GetCall* g = get.get();
   call.server.node->Get(g->request, &g->response, g->context,
                         [get = std::move(get)](absl::Status s) mutable { FinishGet(*get, s); });
 }
 
+bool Found(const kvstore::v1::BatchGetResponse::Result& r) { return r.found(); }
+bool Found(const SharedValue& v) { return v.found; }
+
 // The bytes MGET's reply takes for `response`'s values, without the array header: what the
 // connection's output limit is checked against before anything is written.
-size_t ValuesReplyBytes(const kvstore::v1::BatchGetResponse& response, int protocol) {
+// `results` are a response's results or shared values; `value_of` gives a found one's bytes.
+template <typename Results, typename ValueOf>
+size_t ValuesReplyBytes(const Results& results, int protocol, ValueOf value_of) {
   const size_t null_bytes = protocol >= 3 ? 3 : 5;  // "_\r\n" or "$-1\r\n"
   size_t bytes = 0;
-  for (const auto& r : response.results()) {
-    if (!r.found()) {
+  for (const auto& r : results) {
+    if (!Found(r)) {
       bytes += null_bytes;
       continue;
     }
-    const size_t size = r.entry().value().size();
+    const size_t size = value_of(r).size();
     char digits[32];
     const size_t length_bytes =
         absl::numbers_internal::FastIntToBuffer(static_cast<uint64_t>(size), digits) - digits;
@@ -140,11 +171,21 @@ size_t ValuesReplyBytes(const kvstore::v1::BatchGetResponse& response, int proto
   }
   return bytes;
 }
+size_t ValuesReplyBytes(const kvstore::v1::BatchGetResponse& response, int protocol) {
+  return ValuesReplyBytes(response.results(), protocol,
+                          [](const kvstore::v1::BatchGetResponse::Result& r) -> absl::string_view {
+                            return r.entry().value();
+                          });
+}
+size_t ValuesReplyBytes(const std::vector<SharedValue>& values, int protocol) {
+  return ValuesReplyBytes(values, protocol, [](const SharedValue& v) { return v.value; });
+}
 
-// EXISTS: how many of the response's keys were found.
-int64_t CountFound(const kvstore::v1::BatchGetResponse& response) {
+// EXISTS: how many of the keys were found.
+template <typename Results>
+int64_t CountFound(const Results& results) {
   int64_t found = 0;
-  for (const auto& r : response.results()) found += r.found() ? 1 : 0;
+  for (const auto& r : results) found += Found(r) ? 1 : 0;
   return found;
 }
 
@@ -178,9 +219,9 @@ struct BatchCall {
     request.Clear();
     arena.Reset();  // frees the response and any blocks past the first
     NewResponse();
-    // A fresh context: a reused one must never carry an earlier caller's credentials.
-    context = CallContext();
+    ResetCallContext(&context);
     reply.Recycle();
+    shared.Clear();
     max_reply_bytes = 0;
     exists = false;
     has_token = false;
@@ -202,6 +243,7 @@ struct BatchCall {
   kvstore::v1::BatchGetResponse* response = nullptr;  // on `arena`
   CallContext context;
   Reply reply;
+  SharedBatchRead shared;  // a batch the node answered at once (TryBatchGetShared)
   size_t max_reply_bytes = 0;
   bool exists = false;
   bool has_token = false;
@@ -215,7 +257,7 @@ void FinishBatchCall(BatchCall& call, const absl::Status& status) {
   }
   call.reply.set_read_info(call.response->info());
   if (call.exists) {
-    w.Integer(CountFound(*call.response));
+    w.Integer(CountFound(call.response->results()));
     return call.reply.Send();
   }
   if (const size_t bytes = ValuesReplyBytes(*call.response, call.reply.protocol());
@@ -228,18 +270,43 @@ void FinishBatchCall(BatchCall& call, const absl::Status& status) {
   call.reply.Send();
 }
 
+// MGET or EXISTS answered by the node at once from memory: the reply is written straight from
+// the shared values, which are released once their bytes are in it. False: make the BatchGet.
+bool AnswerBatchShared(Node* node, absl::Span<const absl::string_view> keys, BatchCall& batch) {
+  if (!node->TryBatchGetShared(keys, batch.request.options(), batch.context, &batch.shared)) {
+    batch.shared.Clear();
+    return false;
+  }
+  const std::vector<SharedValue>& values = batch.shared.values;
+  ReplyWriter w = batch.reply.w();
+  if (batch.exists) {
+    w.Integer(CountFound(values));
+  } else if (const size_t bytes = ValuesReplyBytes(values, batch.reply.protocol());
+             bytes > batch.max_reply_bytes) {
+    w.Error(ReplyTooLarge(bytes, batch.max_reply_bytes));
+  } else {
+    w.ArrayHeader(values.size());
+    for (const SharedValue& value : values) WriteShared(value, w);
+  }
+  batch.shared.Clear();
+  batch.reply.set_read_info(batch.shared.info);
+  batch.reply.Send();
+  return true;
+}
+
 // Keys checked and the context prepared by the caller.
 void StartBatchCall(Invocation& call, CallContext&& context, bool exists) {
   PoolPtr<BatchCall> batch = TakeFromPool<BatchCall>();
-  for (size_t i = 1; i < call.args.size(); ++i) {
-    batch->request.add_keys()->assign(call.args[i].data(), call.args[i].size());
-  }
   FillReadOptions(call.connection, batch->request.mutable_options());
   batch->context = std::move(context);
   batch->has_token = !call.connection.auth_token.empty();
   batch->exists = exists;
   batch->max_reply_bytes = call.server.options.max_output_bytes;
   batch->reply.Adopt(std::move(call.reply));
+  if (AnswerBatchShared(call.server.node, call.args.subspan(1), *batch)) return;
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    batch->request.add_keys()->assign(call.args[i].data(), call.args[i].size());
+  }
   BatchCall* b = batch.get();
   call.server.node->BatchGet(
       b->request, b->response, b->context,
@@ -294,7 +361,7 @@ class BatchRead final : public Fanout {
       has_info_ = true;
     }
     if (exists_) {
-      found_.fetch_add(CountFound(response), std::memory_order_relaxed);
+      found_.fetch_add(CountFound(response.results()), std::memory_order_relaxed);
       return;
     }
     ReplyWriter w(&parts_[index], reply_.protocol());

@@ -44,7 +44,8 @@ class Reply {
   // Facts the connection records when the reply is delivered (on its own thread): the version
   // of a write (KV.LASTVERSION, read-your-writes), the freshness of a read (KV.LASTREAD).
   void set_write_version(uint64_t version) { write_version_ = version; }
-  void set_read_info(const kvstore::v1::ReadInfo& info) {
+  template <typename Info>  // kvstore::v1::ReadInfo or SharedReadInfo
+  void set_read_info(const Info& info) {
     has_read_facts_ = true;
     read_facts_.Set(info);
   }

@@ -195,6 +195,79 @@ TEST_F(CommandsTest, MgetOfOneBatchIsOneCallAndBinarySafe) {
   EXPECT_THAT(Call({"KV.LASTREAD"}), HasSubstr("\"as_of_version\""));
 }
 
+TEST_F(CommandsTest, SharedAnswersAreWrittenBeforeTheirValuesAreReleased) {
+  // The fake's shared values are overwritten when released: a reply that read them later
+  // would show '#'s.
+  node_.set_shared(true);
+  const std::string key("k\0\r\n\xff", 5);
+  const std::string value("v\r\n\0\x80", 5);
+  const std::string big(20000, 'b');  // a segment of its own in the reply
+  node_.Set(key, value);
+  node_.Set("big", big);
+  node_.Set("gone", "x", /*expiration=*/1);  // expired long ago: absent
+  EXPECT_EQ(Value({"GET", key}).str, value);
+  EXPECT_EQ(Value({"GET", "big"}).str, big);
+  EXPECT_EQ(Value({"GET", "gone"}).type, RespValue::Type::kNull);
+  EXPECT_EQ(node_.calls("TryGetShared"), 3);
+  EXPECT_EQ(node_.calls("Get"), 0);
+  // The shared read's freshness is the connection's last read.
+  EXPECT_THAT(Call({"KV.LASTREAD"}), AllOf(HasSubstr("\"edge-cache\""), HasSubstr("\"edge-c\""),
+                                           HasSubstr("(integer) 3000")));
+  // What the node does not answer so (here a key it does not hold) takes the ordinary Get.
+  EXPECT_EQ(Value({"GET", "missing"}).type, RespValue::Type::kNull);
+  EXPECT_EQ(node_.calls("Get"), 1);
+  // TTL is never answered from a shared value.
+  EXPECT_EQ(Call({"TTL", key}), "(integer) -1");
+  EXPECT_EQ(node_.calls("Get"), 2);
+
+  RespValue v = Value({"MGET", key, "big", "gone", key});
+  ASSERT_EQ(v.type, RespValue::Type::kArray);
+  ASSERT_EQ(v.elements.size(), 4u);
+  EXPECT_EQ(v.elements[0].str, value);
+  EXPECT_EQ(v.elements[1].str, big);
+  EXPECT_EQ(v.elements[2].type, RespValue::Type::kNull);
+  EXPECT_EQ(v.elements[3].str, value);
+  EXPECT_EQ(Call({"EXISTS", key, "big", "gone", key}), "(integer) 3");
+  EXPECT_EQ(node_.calls("TryBatchGetShared"), 2);
+  EXPECT_EQ(node_.calls("BatchGet"), 0);
+  // One key the node does not share: the whole batch is asked the ordinary way.
+  EXPECT_EQ(Call({"MGET", key, "missing"}), absl::StrCat("[\"", value, "\", (nil)]"));
+  EXPECT_EQ(node_.calls("BatchGet"), 1);
+  ASSERT_EQ(Value({"HELLO", "3"}).type, RespValue::Type::kMap);
+  EXPECT_EQ(Value({"MGET", "gone"}).elements[0].null_kind, '_');
+
+  // Pipelined: every reply in order, each from its own released value.
+  std::string pipeline;
+  for (int i = 0; i < 50; ++i) {
+    node_.Set(absl::StrCat("p", i), absl::StrCat("value-", i));
+    absl::StrAppend(&pipeline, "*2\r\n$3\r\nGET\r\n$", absl::StrCat("p", i).size(), "\r\np", i,
+                    "\r\n");
+  }
+  ASSERT_TRUE(client().SendRaw(pipeline).ok());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(client().Read()->str, absl::StrCat("value-", i));
+}
+
+TEST_F(CommandsTest, SharedMgetOverTheOutputLimitFailsAsTheOrdinaryOne) {
+  RespServerOptions options;
+  options.limits.max_value_bytes = 1000;
+  options.parser = ParserLimitsFor(options.limits);
+  options.max_output_bytes = 1000 + 1024;
+  StartServer(options);
+  for (const char* key : {"a", "b", "c"}) node_.Set(key, std::string(1000, key[0]));
+  // 3 values of "$1000\r\n" + 1000 + "\r\n".
+  const std::string error =
+      "(error) ERR MGET reply of 3027 bytes is larger than this connection's output limit of "
+      "2024 bytes; ask for fewer keys";
+  for (bool shared : {false, true}) {
+    node_.set_shared(shared);
+    EXPECT_EQ(Value({"MGET", "a", "b"}).elements.size(), 2u) << shared;
+    EXPECT_EQ(Call({"MGET", "a", "b", "c"}), error) << shared;
+    EXPECT_EQ(Call({"EXISTS", "a", "b", "c"}), "(integer) 3") << shared;
+  }
+  EXPECT_EQ(node_.calls("TryBatchGetShared"), 3);
+  EXPECT_EQ(node_.calls("BatchGet"), 3);
+}
+
 TEST_F(CommandsTest, MgetErrorsInOneBatch) {
   node_.Set("a", "1");
   EXPECT_EQ(Call({"MGET", "a", "err/7/x"}), "(error) NOPERM node says no");

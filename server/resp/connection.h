@@ -31,6 +31,13 @@ struct ReadFacts {
     stale = info.stale();
     node_id.assign(info.node_id());
   }
+  void Set(const SharedReadInfo& info) {
+    staleness_micros = info.staleness_micros;
+    source = info.source;
+    as_of_version = info.as_of_version;
+    stale = false;  // a shared read is never a stale fallback
+    node_id.assign(info.node_id.data(), info.node_id.size());
+  }
 
   int64_t staleness_micros = 0;
   kvstore::v1::Source source = kvstore::v1::SOURCE_UNSPECIFIED;

@@ -8,10 +8,15 @@
 //   "park/..."        waits until ReleaseParked / ReleaseParkedReversed
 // Everything else answers from the map, inline, or on the worker thread when async() is set.
 // Writes (Put, Delete) always answer on the worker thread, as a commit thread would.
+// With set_shared(true), TryGetShared and TryBatchGetShared answer plain keys (not err/, stale/,
+// park/, nor a key absent from the map) as a cache edge's hits, each value in a block of its own
+// that the node lets go of at once, as if evicted, and that is overwritten when freed: a reply
+// that read the bytes after releasing them would show it.
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +41,10 @@ class FakeNode final : public Node {
   uint64_t Set(const std::string& key, const std::string& value, int64_t expiration = 0) {
     absl::MutexLock lock(&mu_);
     return SetLocked(key, value, expiration);
+  }
+  void set_shared(bool shared) {
+    absl::MutexLock lock(&mu_);
+    shared_ = shared;
   }
   void set_async(bool async) {
     absl::MutexLock lock(&mu_);
@@ -117,6 +126,29 @@ class FakeNode final : public Node {
       FillInfo(request.options(), key, response->mutable_info());
     }
     Answer(std::move(done), absl::OkStatus(), async_);
+  }
+
+  bool TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
+                    const CallContext& call, SharedRead* out) override {
+    absl::MutexLock lock(&mu_);
+    if (!shared_ || !SharedLocked(key, &out->value)) return false;
+    Count("TryGetShared", options, call);
+    out->info = SharedInfoLocked();
+    return true;
+  }
+
+  bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
+                         const kvstore::v1::ReadOptions& options, const CallContext& call,
+                         SharedBatchRead* out) override {
+    absl::MutexLock lock(&mu_);
+    if (!shared_ || keys.size() > 100) return false;
+    out->values.resize(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!SharedLocked(keys[i], &out->values[i])) return false;
+    }
+    Count("TryBatchGetShared", options, call);
+    out->info = SharedInfoLocked();
+    return true;
   }
 
   void Put(const kvstore::v1::PutRequest& request, kvstore::v1::PutResponse* response,
@@ -249,6 +281,32 @@ class FakeNode final : public Node {
     return absl::OkStatus();
   }
 
+  // A plain key's value in a block only `out` holds, scribbled over when released.
+  bool SharedLocked(absl::string_view key, SharedValue* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (absl::string_view special : {"err/", "stale/", "park/"}) {
+      if (absl::StartsWith(key, special)) return false;
+    }
+    auto it = entries_.find(std::string(key));
+    if (it == entries_.end()) return false;
+    const Entry& e = it->second;
+    const bool live = e.expiration == 0 || e.expiration > absl::ToUnixSeconds(absl::Now());
+    std::shared_ptr<std::string> bytes(new std::string(e.value), [](std::string* freed) {
+      std::fill(freed->begin(), freed->end(), '#');
+      delete freed;
+    });
+    out->found = live;
+    out->value = live ? absl::string_view(*bytes) : absl::string_view();
+    out->holder = std::move(bytes);
+    return true;
+  }
+
+  SharedReadInfo SharedInfoLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return {.staleness_micros = 3'000,
+            .source = kvstore::v1::SOURCE_EDGE_CACHE,
+            .as_of_version = head_,
+            .node_id = "edge-c"};
+  }
+
   void FillInfo(const kvstore::v1::ReadOptions& options, const std::string& key,
                 kvstore::v1::ReadInfo* info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     info->set_node_id("edge-a");
@@ -300,6 +358,7 @@ class FakeNode final : public Node {
   std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;
   bool async_ ABSL_GUARDED_BY(mu_) = false;
+  bool shared_ ABSL_GUARDED_BY(mu_) = false;
   int lose_conditional_ ABSL_GUARDED_BY(mu_) = 0;
   int max_batch_keys_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
