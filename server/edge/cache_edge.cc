@@ -139,10 +139,12 @@ void CacheEdge::FetchClusterDataIfNeeded() {
 template <typename Request, typename Response>
 void CacheEdge::ReadCached(const Request& request, Response* response, const CallContext& call,
                            Done done, bool stale_fallback) {
-  uint64_t as_of = applied_version();  // before the lookup: the entry is at least this fresh
+  // Both before the lookup: the entry is at least this fresh (FillInfo).
+  const int64_t staleness = freshness()->StalenessMicros();
+  const uint64_t as_of = applied_version();
   if (auto cached = cache_->Lookup(request.key())) {
     FillCached(request.key(), *cached, clock_->UnixSeconds(), response);
-    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+    FillInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
     response->mutable_info()->set_stale(stale_fallback);
     return std::move(done)(absl::OkStatus());
   }
@@ -155,7 +157,7 @@ void CacheEdge::ReadCached(const Request& request, Response* response, const Cal
   const int64_t joined = clock_->MonotonicMicros();
   bool leader = cache_->JoinFetch(
       request.key(), joined,
-      [this, &request, response, call, joined,
+      [this, &request, response, call, joined, as_of, staleness,
        done = std::move(done)](const FetchOutcome& o) mutable {
         if (!o.status.ok()) {
           return std::move(done)(UpstreamFailed(Route::kLocal, request.options(), o.status));
@@ -165,8 +167,8 @@ void CacheEdge::ReadCached(const Request& request, Response* response, const Cal
         }
         FillCached(request.key(), *o.value, clock_->UnixSeconds(), response);
         if (o.info.node_id().empty()) {
-          // The stream overtook the fetch: this node's own state answered.
-          FillInfo(applied_version(), kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
+          // The stream overtook the fetch: its change is at least as new as the state above.
+          FillInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
         } else {
           *response->mutable_info() = o.info;
           response->mutable_info()->set_source(Relabel(o.info.source()));
@@ -204,11 +206,12 @@ void CacheEdge::StartFetch(const std::string& key) {
 }
 
 bool CacheEdge::ReadLocalShared(absl::string_view key, SharedRead* out) {
-  const uint64_t as_of = applied_version();  // before the lookup, as ReadCached
+  const int64_t staleness = freshness()->StalenessMicros();  // before the lookup, as ReadCached
+  const uint64_t as_of = applied_version();
   std::shared_ptr<const CachedValue> cached = cache_->LookupIfCached(key);
   if (cached == nullptr) return false;  // ReadCached joins the fetch
   FillShared(std::move(cached), clock_->UnixSeconds(), &out->value);
-  out->info = {.staleness_micros = freshness()->StalenessMicros(),
+  out->info = {.staleness_micros = staleness,
                .source = kvstore::v1::SOURCE_EDGE_CACHE,
                .as_of_version = as_of,
                .node_id = options_.node_id};
@@ -219,6 +222,7 @@ bool CacheEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys,
                                     SharedBatchRead* out) {
   // Reused by this thread's batches; emptied before returning, so no value outlives its read.
   thread_local std::vector<std::shared_ptr<const CachedValue>> hits;
+  const int64_t staleness = freshness()->StalenessMicros();  // before the hits, as BatchGetLocal
   uint64_t as_of = 0;
   bool answer = cache_->PeekAll(keys, &hits, &as_of);
   // As BatchGetLocal: a hit newer than the hits' state may belong to a commit whose other keys
@@ -229,7 +233,6 @@ bool CacheEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys,
     return false;
   }
   cache_->TouchAll(keys);
-  const int64_t staleness = freshness()->StalenessMicros();  // with the hits, as BatchGetLocal
   const int64_t now = clock_->UnixSeconds();
   out->values.resize(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) FillShared(std::move(hits[i]), now, &out->values[i]);
@@ -246,8 +249,9 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
                               Done done, bool stale_fallback) {
   // Every hit at one state of the stream, as of `as_of`.
   std::vector<std::shared_ptr<const CachedValue>> hits;
+  // Before the hits (FillInfo), and not when the batch ends.
+  const int64_t staleness = freshness()->StalenessMicros();
   const uint64_t as_of = cache_->LookupAll(request.keys(), &hits);
-  const int64_t staleness = freshness()->StalenessMicros();  // with the hits, not when it ends
   const int64_t now = clock_->UnixSeconds();
   // The newest version among the hits (cached "not found" entries have one too), and whether
   // every key hit.
@@ -271,8 +275,7 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
       response->Clear();
       return BatchGetUpstream(request, response, call, std::move(done), Route::kLocal);
     }
-    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
-    response->mutable_info()->set_staleness_micros(staleness);
+    FillInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
     response->mutable_info()->set_stale(stale_fallback);
     return std::move(done)(absl::OkStatus());
   }
@@ -316,8 +319,7 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
       response->Clear();
       return BatchGetUpstream(request, response, call, std::move(batch->done), Route::kLocal);
     }
-    FillInfo(as_of, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
-    response->mutable_info()->set_staleness_micros(staleness);
+    FillInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_CACHE, response->mutable_info());
     std::move(batch->done)(absl::OkStatus());
   };
   for (int i = 0; i < request.keys_size(); ++i) {
@@ -330,7 +332,7 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
     }
     bool leader = cache_->JoinFetch(
         key, joined,
-        [this, batch, key, result, &request, joined, finish_one](const FetchOutcome& o) {
+        [this, batch, key, result, &request, joined, staleness, finish_one](const FetchOutcome& o) {
           {
             absl::MutexLock l(&batch->mu);
             if (!o.status.ok()) {
@@ -344,9 +346,10 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
               batch->max_version = std::max(batch->max_version, o.value->version);
               result->set_source(o.info.node_id().empty() ? kvstore::v1::SOURCE_EDGE_CACHE
                                                           : Relabel(o.info.source()));
+              // Overtaken by the stream: at least as new as the hits' state (`staleness`).
               batch->staleness = std::max(batch->staleness,
                                           o.info.node_id().empty()
-                                              ? freshness()->StalenessMicros()
+                                              ? staleness
                                               : FetchedStaleness(o.info.staleness_micros(),
                                                                  joined - o.fetch_started_micros));
             }

@@ -134,9 +134,9 @@ void EdgeNode::Decide(const kvstore::v1::ReadOptions& options, const CallContext
   });
 }
 
-void EdgeNode::FillInfo(uint64_t as_of, kvstore::v1::Source source,
+void EdgeNode::FillInfo(uint64_t as_of, int64_t staleness, kvstore::v1::Source source,
                         kvstore::v1::ReadInfo* info) const {
-  info->set_staleness_micros(freshness_.StalenessMicros());
+  info->set_staleness_micros(staleness);
   info->set_source(source);
   info->set_as_of_version(as_of);
   info->set_node_id(options_.node_id);

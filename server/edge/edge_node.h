@@ -149,7 +149,10 @@ class EdgeNode : public Node {
                         kvstore::v1::BatchGetResponse* response, const CallContext& call, Done done,
                         Route route);
   // Labels a local answer: this node's staleness, `source`, as of version `as_of`.
-  void FillInfo(uint64_t as_of, kvstore::v1::Source source, kvstore::v1::ReadInfo* info) const;
+  // `staleness`: freshness()->StalenessMicros() taken BEFORE the data was read (a pong credited
+  // after the read could vouch for versions the answer lacks).
+  void FillInfo(uint64_t as_of, int64_t staleness, kvstore::v1::Source source,
+                kvstore::v1::ReadInfo* info) const;
   // The error for a read that had to go upstream and could not.
   absl::Status UpstreamFailed(Route route, const kvstore::v1::ReadOptions& options,
                               const absl::Status& status) const;

@@ -106,6 +106,7 @@ absl::Status FullEdge::CanServeDownstreams() const {
 template <typename Request, typename Response>
 void FullEdge::ReadStore(const Request& request, Response* response, const CallContext& call,
                          Done done, bool stale_fallback) {
+  const int64_t staleness = freshness()->StalenessMicros();  // before the read (FillInfo)
   uint64_t as_of = 0;
   absl::StatusOr<LocalRead> read;
   if (hot_cache_) {
@@ -131,7 +132,7 @@ void FullEdge::ReadStore(const Request& request, Response* response, const CallC
   }
   response->set_found(*read == LocalRead::kFound);
   if (!response->found()) response->clear_entry();
-  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  FillInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
   response->mutable_info()->set_stale(stale_fallback);
   std::move(done)(absl::OkStatus());
 }
@@ -153,6 +154,7 @@ void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
   // One state for every key: a commit is seen whole or not at all. From the hot cache when
   // every key hits at one version (server/edge/hot_reads.h), else one RocksDB MultiGet.
   const int64_t now = clock_->UnixSeconds();
+  const int64_t staleness = freshness()->StalenessMicros();  // before the reads (FillInfo)
   uint64_t as_of = 0;
   absl::StatusOr<bool> value_missing = false;
   std::optional<uint64_t> hit_as_of;
@@ -178,7 +180,7 @@ void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
   for (auto& result : *response->mutable_results()) {
     result.set_source(kvstore::v1::SOURCE_EDGE_STORE);
   }
-  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  FillInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
   response->mutable_info()->set_stale(stale_fallback);
   std::move(done)(absl::OkStatus());
 }
@@ -186,13 +188,14 @@ void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
 std::optional<absl::Status> FullEdge::ListLocal(const kvstore::v1::ListRequest& request,
                                                 kvstore::v1::ListResponse* response,
                                                 bool stale_fallback) {
+  const int64_t staleness = freshness()->StalenessMicros();  // before the read (FillInfo)
   uint64_t as_of = applied_version();
   auto missing =
       server::ListLocal(*store_, options_.limits, request, clock_->UnixSeconds(), response);
   if (!missing.ok()) return missing.status();
   // Values still being fetched: let the upstream list this page (unless it is unreachable).
   if (*missing > 0 && !stale_fallback) return std::nullopt;
-  FillInfo(as_of, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
+  FillInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_STORE, response->mutable_info());
   response->mutable_info()->set_stale(stale_fallback);
   return absl::OkStatus();
 }
