@@ -408,6 +408,25 @@ TEST_F(RespTest, TokensAreCheckedOnRespAtTheEdge) {
   EXPECT_THAT(Cli(full_, as_reader + "DBSIZE"), HasSubstr("missing scope admin"));
   EXPECT_THAT(Cli(full_, as_admin + "INFO replication"), HasSubstr("role:slave"));
   EXPECT_THAT(Cli(full_, as_admin + "DBSIZE"), ::testing::MatchesRegex("[0-9]+\n"));
+
+  // A cache edge answers cached keys straight from its cache (the shared-read path): the same
+  // scopes hold there. Keys an admin read into the cache stay refused to tokens without them,
+  // for GET and for MGET, and a token whose prefix does not cover a cached key cannot read it.
+  cache_ = StartEdge(
+      "edge-cache", central_node_->address(), "cache",
+      {"--resp", "127.0.0.1:0", "--auth", "required", "--upstream-token-file", edge_token});
+  ASSERT_TRUE(WaitReady(cache_));
+  ASSERT_TRUE(WaitApplied(cache_, head + 1));
+  EXPECT_EQ(Cli(cache_, as_admin + "GET k"), "v\n");  // now cached
+  EXPECT_THAT(Cli(cache_, as_admin + "GET __kv/auth/jwks"), HasSubstr("keys"));
+  EXPECT_EQ(Cli(cache_, as_reader + "GET k"), "v\n");
+  EXPECT_THAT(Cli(cache_, as_reader + "GET __kv/auth/jwks"), HasSubstr("missing scope admin"));
+  EXPECT_THAT(Cli(cache_, as_reader + "MGET k __kv/auth/jwks"), HasSubstr("missing scope admin"));
+  const std::string as_narrow =
+      "--user x --pass " + token(key, "read:other/") + " --no-auth-warning ";
+  EXPECT_THAT(Cli(cache_, as_narrow + "GET k"), HasSubstr("missing scope read:k"));
+  EXPECT_THAT(Cli(cache_, as_narrow + "MGET other/x k"), HasSubstr("missing scope read:k"));
+  EXPECT_THAT(Cli(cache_, "GET k"), StartsWith("NOAUTH"));
 }
 
 }  // namespace
