@@ -55,7 +55,8 @@ class LeaderLease {
   bool Trusted() const;
   // Monotonic microseconds (Clock::MonotonicMicros) until which it may, or, once trust has
   // ended (run out, lost or stopped), when it ended; 0 before Start. A deposed leader's data is
-  // as fresh as this moment.
+  // as fresh as this moment. While Stop runs it may still name a time in the future (a last
+  // keep-alive can extend it until the thread is joined): an owner stops reading it first.
   int64_t TrustedUntilMicros() const { return trusted_until_.load(std::memory_order_acquire); }
 
  private:

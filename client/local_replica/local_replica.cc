@@ -295,7 +295,9 @@ class LocalReplicaImpl final : public LocalReplica {
   ReadOptions ForUpstream(const ReadOptions& o) const {
     ReadOptions up = o;
     up.use_session = false;
-    if (up.max_staleness <= absl::ZeroDuration()) up.max_staleness = options_.max_staleness;
+    if (up.max_staleness <= absl::ZeroDuration() && up.consistency != Consistency::kStrong) {
+      up.max_staleness = options_.max_staleness;
+    }
     return up;
   }
 
@@ -370,6 +372,10 @@ class LocalReplicaImpl final : public LocalReplica {
     } else {
       result.info = FromProto(fetched.info, options_.upstream);
       result.info.source = Relabel(result.info.source);
+      // Never staler than this replica was before the fetch (the edge's rule, cache_edge.cc):
+      // the answer holds the key's every change up to then.
+      result.info.staleness =
+          std::min(result.info.staleness, LocalInfo(as_of, false, staleness).staleness);
     }
     return result;
   }

@@ -172,8 +172,12 @@ void CacheEdge::ReadCached(const Request& request, Response* response, const Cal
         } else {
           *response->mutable_info() = o.info;
           response->mutable_info()->set_source(Relabel(o.info.source()));
-          response->mutable_info()->set_staleness_micros(
-              FetchedStaleness(o.info.staleness_micros(), joined - o.fetch_started_micros));
+          // The upstream's staleness (a standby's may exceed the bound), or this node's from
+          // before the fetch if less: the answer holds this key's every change up to then
+          // (min_version, and changes during the fetch win over it).
+          response->mutable_info()->set_staleness_micros(std::min(
+              staleness,
+              FetchedStaleness(o.info.staleness_micros(), joined - o.fetch_started_micros)));
         }
         std::move(done)(absl::OkStatus());
       });
@@ -347,11 +351,13 @@ void CacheEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
               result->set_source(o.info.node_id().empty() ? kvstore::v1::SOURCE_EDGE_CACHE
                                                           : Relabel(o.info.source()));
               // Overtaken by the stream: at least as new as the hits' state (`staleness`).
-              batch->staleness = std::max(batch->staleness,
-                                          o.info.node_id().empty()
-                                              ? staleness
-                                              : FetchedStaleness(o.info.staleness_micros(),
-                                                                 joined - o.fetch_started_micros));
+              // As ReadCached: never more than this node's own staleness from before the fetch.
+              batch->staleness = std::max(
+                  batch->staleness,
+                  o.info.node_id().empty()
+                      ? staleness
+                      : std::min(staleness, FetchedStaleness(o.info.staleness_micros(),
+                                                             joined - o.fetch_started_micros)));
             }
           }
           finish_one();

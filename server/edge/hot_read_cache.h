@@ -90,9 +90,11 @@ class HotReadCache {
   void BeginChanges(const std::vector<absl::string_view>& keys);
   // After the store write (whether it succeeded or not).
   void EndChanges();
-  // Before replacing the whole store (a snapshot install); clears the cache.
+  // Before replacing the whole store (a snapshot install); clears the cache, which then admits
+  // nothing until EndReset.
   void BeginReset();
-  // After it (whether it succeeded or not).
+  // After an install that finished. A failed install does not call it: the cache stays closed
+  // (every read goes to the store) until a later install finishes.
   void EndReset();
 
   Stats GetStats() const;

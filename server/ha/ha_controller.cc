@@ -127,7 +127,10 @@ int64_t HaController::StalenessMicros() const {
     // Complete while the lease may be trusted; past that, as fresh as the end of that trust
     // (a successor may have written since): a leader frozen past its lease wakes up like this.
     // No lease: the node is stepping down right now, and led_until_micros_ is already set.
-    if (const std::shared_ptr<ha::LeaderLease> lease = leading_lease_.load(); lease != nullptr) {
+    // A leader that must step down (a batch its standbys hold is not here) is not fresh either,
+    // as LeaderTrusted says.
+    if (const std::shared_ptr<ha::LeaderLease> lease = leading_lease_.load();
+        lease != nullptr && !must_step_down_.load()) {
       return std::max<int64_t>(0, clock_->MonotonicMicros() - lease->TrustedUntilMicros());
     }
   }

@@ -42,6 +42,16 @@ class HaNode final : public ForwardingNode, public KeySetAdmin {
               const CallContext& call, Done done) override;
   void Commit(const kvstore::v1::CommitRequest& request, kvstore::v1::CommitResponse* response,
               const CallContext& call, Done done) override;
+  // No shared answers here: a standby's reads are routed and labelled by Read above, which the
+  // pass-through of ForwardingNode would skip.
+  bool TryGetShared(absl::string_view, const kvstore::v1::ReadOptions&, const CallContext&,
+                    SharedRead*) override {
+    return false;
+  }
+  bool TryBatchGetShared(absl::Span<const absl::string_view>, const kvstore::v1::ReadOptions&,
+                         const CallContext&, SharedBatchRead*) override {
+    return false;
+  }
   void GetStatus(kvstore::v1::StatusResponse* status) override;
   // KeySetAdmin: the leader's.
   void SetKeySet(const kvstore::v1::SetKeySetRequest& request,
