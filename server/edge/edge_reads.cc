@@ -105,13 +105,11 @@ bool EdgeNode::TryGetShared(absl::string_view key, const kvstore::v1::ReadOption
 bool EdgeNode::TryBatchGetShared(absl::Span<const absl::string_view> keys,
                                  const kvstore::v1::ReadOptions& options, const CallContext& call,
                                  SharedBatchRead* out) {
-  if (!HasSharedReads() || keys.empty() || keys.size() > options_.limits.max_batch_keys) {
+  // What ValidateBatchGet checks; a refusal is left to the ordinary BatchGet to answer.
+  if (!HasSharedReads() || !ValidateBatchKeys(options_.limits, keys).ok() ||
+      !ValidateReadOptions(options).ok()) {
     return false;
   }
-  for (absl::string_view key : keys) {
-    if (!ValidateKey(options_.limits, key).ok()) return false;
-  }
-  if (!ValidateReadOptions(options).ok()) return false;
   return RouteNow(options) == Route::kLocal && BatchGetLocalShared(keys, out);
 }
 

@@ -45,19 +45,7 @@ absl::Status ValidateGet(const Limits& limits, const kvstore::v1::GetRequest& re
 }
 
 absl::Status ValidateBatchGet(const Limits& limits, const kvstore::v1::BatchGetRequest& request) {
-  if (request.keys_size() == 0) {
-    return absl::InvalidArgumentError("keys is empty (BatchGet takes 1..100 keys)");
-  }
-  if (static_cast<uint64_t>(request.keys_size()) > limits.max_batch_keys) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "keys has ", request.keys_size(), " keys, over the limit of ", limits.max_batch_keys));
-  }
-  for (int i = 0; i < request.keys_size(); ++i) {
-    if (ValidateKey(limits, request.keys(i)).ok()) continue;
-    // The field's name only for the error: BatchGet is on the read path.
-    std::string field = absl::StrCat("keys[", i, "]");
-    return ValidateKey(limits, request.keys(i), field.c_str());
-  }
+  if (auto s = ValidateBatchKeys(limits, request.keys()); !s.ok()) return s;
   return ValidateReadOptions(request.options());
 }
 

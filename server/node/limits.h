@@ -3,8 +3,11 @@
 // leave an edge; the central node validates again (it is the authority).
 
 #include <cstdint>
+#include <iterator>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "kvstore/v1/kv.pb.h"
 #include "kvstore/v1/replication.pb.h"
@@ -47,6 +50,27 @@ absl::Status ValidateKey(const Limits& limits, absl::string_view key, const char
 absl::Status ValidateReadOptions(const kvstore::v1::ReadOptions& options);
 absl::Status ValidateGet(const Limits& limits, const kvstore::v1::GetRequest& request);
 absl::Status ValidateBatchGet(const Limits& limits, const kvstore::v1::BatchGetRequest& request);
+// BatchGet's keys alone (1..max_batch_keys valid keys), for any range of string-like keys: the
+// request's, or the Redis front end's MGET before it builds one.
+template <typename Keys>
+absl::Status ValidateBatchKeys(const Limits& limits, const Keys& keys) {
+  const size_t n = std::size(keys);
+  if (n == 0) return absl::InvalidArgumentError("keys is empty (BatchGet takes 1..100 keys)");
+  if (n > limits.max_batch_keys) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keys has ", n, " keys, over the limit of ", limits.max_batch_keys));
+  }
+  size_t i = 0;
+  for (const auto& key : keys) {
+    if (!ValidateKey(limits, key).ok()) {
+      // The field's name only for the error: BatchGet is on the read path.
+      const std::string field = absl::StrCat("keys[", i, "]");
+      return ValidateKey(limits, key, field.c_str());
+    }
+    ++i;
+  }
+  return absl::OkStatus();
+}
 // `now_unix` judges an absolute expiration in the past.
 absl::Status ValidatePut(const Limits& limits, const kvstore::v1::PutRequest& request,
                          int64_t now_unix);
