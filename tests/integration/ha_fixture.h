@@ -341,7 +341,8 @@ class HaTest : public ::testing::Test {
               }
             }
           }
-          return behind.empty() && Head(leader) == head;
+          // Head() is 0 when a node cannot be asked: that is not convergence.
+          return head > 0 && behind.empty() && Head(leader) == head;
         },
         absl::Seconds(30));
     EXPECT_TRUE(converged) << "leader at " << head << "; " << behind;
