@@ -183,9 +183,12 @@ class EdgeNode : public Node {
   // Get and Fetch share everything but the upstream call they forward as.
   template <typename Request, typename Response>
   void ReadOne(const Request& request, Response* response, const CallContext& call, Done done);
-  template <typename Request, typename Response>
-  void ReadUpstreamAs(const Request& request, Response* response, const CallContext& call,
-                      Done done, Route route);
+  // Every read sent upstream (Get, Fetch, BatchGet, List): with the bound it was routed by
+  // (forwarded_read.h), its answer's sources relabelled; when the upstream is unreachable and
+  // the rule allows, `stale_local(done)` answers from the local copy, labelled stale.
+  template <typename Request, typename Response, typename StaleLocal>
+  void ForwardRead(const Request& request, Response* response, const CallContext& call, Done done,
+                   Route route, StaleLocal stale_local);
   void ListRouted(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
                   const CallContext& call, Done done, Route route, bool stale_fallback);
 

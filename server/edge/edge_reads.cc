@@ -32,25 +32,33 @@ void EdgeNode::ReadOne(const Request& request, Response* response, const CallCon
          });
 }
 
-template <typename Request, typename Response>
-void EdgeNode::ReadUpstreamAs(const Request& request, Response* response, const CallContext& call,
-                              Done done, Route route) {
+template <typename Request, typename Response, typename StaleLocal>
+void EdgeNode::ForwardRead(const Request& request, Response* response, const CallContext& call,
+                           Done done, Route route, StaleLocal stale_local) {
   std::unique_ptr<Request> pinned;
   const Request* forwarded = WithBound(request, BoundMicros(request.options()), &pinned);
-  auto answered = [this, &request, response, call, done = std::move(done), route,
+  auto answered = [this, &request, response, done = std::move(done), route,
+                   stale_local = std::move(stale_local),
                    pinned = std::move(pinned)](absl::Status s) mutable {
     if (s.ok()) {
+      if constexpr (std::is_same_v<Response, kvstore::v1::BatchGetResponse>) {
+        for (auto& r : *response->mutable_results()) r.set_source(Relabel(r.source()));
+      }
       response->mutable_info()->set_source(Relabel(response->info().source()));
       return std::move(done)(absl::OkStatus());
     }
     if (FallBackToStale(route, request.options(), s)) {
       response->Clear();
-      return ReadLocal(request, response, call, std::move(done), /*stale_fallback=*/true);
+      return stale_local(std::move(done));
     }
     std::move(done)(UpstreamFailed(route, request.options(), s));
   };
   if constexpr (std::is_same_v<Request, kvstore::v1::FetchRequest>) {
     upstream_.Fetch(forwarded, response, call.deadline, call.hops, std::move(answered));
+  } else if constexpr (std::is_same_v<Request, kvstore::v1::BatchGetRequest>) {
+    upstream_.BatchGet(forwarded, response, call, std::move(answered));
+  } else if constexpr (std::is_same_v<Request, kvstore::v1::ListRequest>) {
+    upstream_.List(forwarded, response, call, std::move(answered));
   } else {
     upstream_.Get(forwarded, response, call, std::move(answered));
   }
@@ -59,13 +67,19 @@ void EdgeNode::ReadUpstreamAs(const Request& request, Response* response, const 
 void EdgeNode::ReadUpstream(const kvstore::v1::GetRequest& request,
                             kvstore::v1::GetResponse* response, const CallContext& call, Done done,
                             Route route) {
-  ReadUpstreamAs(request, response, call, std::move(done), route);
+  ForwardRead(request, response, call, std::move(done), route,
+              [this, &request, response, call](Done d) {
+                ReadLocal(request, response, call, std::move(d), /*stale_fallback=*/true);
+              });
 }
 
 void EdgeNode::ReadUpstream(const kvstore::v1::FetchRequest& request,
                             kvstore::v1::FetchResponse* response, const CallContext& call,
                             Done done, Route route) {
-  ReadUpstreamAs(request, response, call, std::move(done), route);
+  ForwardRead(request, response, call, std::move(done), route,
+              [this, &request, response, call](Done d) {
+                ReadLocal(request, response, call, std::move(d), /*stale_fallback=*/true);
+              });
 }
 
 void EdgeNode::Get(const kvstore::v1::GetRequest& request, kvstore::v1::GetResponse* response,
@@ -116,25 +130,10 @@ bool EdgeNode::TryBatchGetShared(absl::Span<const absl::string_view> keys,
 void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,
                                 kvstore::v1::BatchGetResponse* response, const CallContext& call,
                                 Done done, Route route) {
-  std::unique_ptr<kvstore::v1::BatchGetRequest> pinned;
-  const kvstore::v1::BatchGetRequest* forwarded =
-      WithBound(request, BoundMicros(request.options()), &pinned);
-  upstream_.BatchGet(forwarded, response, call,
-                     [this, &request, response, call, done = std::move(done), route,
-                      pinned = std::move(pinned)](absl::Status s) mutable {
-                       if (s.ok()) {
-                         for (auto& r : *response->mutable_results())
-                           r.set_source(Relabel(r.source()));
-                         response->mutable_info()->set_source(Relabel(response->info().source()));
-                         return std::move(done)(absl::OkStatus());
-                       }
-                       if (FallBackToStale(route, request.options(), s)) {
-                         response->Clear();
-                         return BatchGetLocal(request, response, call, std::move(done),
-                                              /*stale_fallback=*/true);
-                       }
-                       std::move(done)(UpstreamFailed(route, request.options(), s));
-                     });
+  ForwardRead(request, response, call, std::move(done), route,
+              [this, &request, response, call](Done d) {
+                BatchGetLocal(request, response, call, std::move(d), /*stale_fallback=*/true);
+              });
 }
 
 void EdgeNode::List(const kvstore::v1::ListRequest& request, kvstore::v1::ListResponse* response,
@@ -155,22 +154,10 @@ void EdgeNode::ListRouted(const kvstore::v1::ListRequest& request,
     }
     response->Clear();  // this page must be listed upstream
   }
-  std::unique_ptr<kvstore::v1::ListRequest> pinned;
-  const kvstore::v1::ListRequest* forwarded =
-      WithBound(request, BoundMicros(request.options()), &pinned);
-  upstream_.List(forwarded, response, call,
-                 [this, &request, response, call, done = std::move(done), route,
-                  pinned = std::move(pinned)](absl::Status s) mutable {
-                   if (s.ok()) {
-                     response->mutable_info()->set_source(Relabel(response->info().source()));
-                     return std::move(done)(absl::OkStatus());
-                   }
-                   if (FallBackToStale(route, request.options(), s)) {
-                     response->Clear();
-                     return ListRouted(request, response, call, std::move(done), route, true);
-                   }
-                   std::move(done)(UpstreamFailed(route, request.options(), s));
-                 });
+  ForwardRead(request, response, call, std::move(done), route,
+              [this, &request, response, call, route](Done d) {
+                ListRouted(request, response, call, std::move(d), route, /*stale_fallback=*/true);
+              });
 }
 
 }  // namespace kv::server
