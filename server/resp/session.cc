@@ -105,6 +105,9 @@ void Session::Refuse() {
 
 void Session::Start() {
   if (shared_->sweep_interval.count() > 0) loop_->sessions.push_back(weak_from_this());
+  // Reads after a readiness wait and writes are tried at once (OnReadable, Flush).
+  boost::system::error_code ec;
+  socket_->non_blocking(true, ec);
   Read();
 }
 
@@ -160,17 +163,51 @@ void Session::Deliver(std::shared_ptr<Session> self, Reply& reply) {
 void Session::Read() {
   if (reading_ || input_done_ || closed_) return;
   reading_ = true;
-  const size_t want =
-      std::max(read_size_, std::min(parser_.bulk_bytes_missing(), kMaxBulkReadBytes));
-  const absl::Span<char> space = parser_.PrepareRead(want);
+  if (drained_) {
+    // The last read emptied the socket, so a read now would most likely find nothing; Asio
+    // (1.74) would try one anyway before waiting, a failed recv per command without
+    // pipelining. Wait for input, then read.
+    socket_->async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
+    return;
+  }
+  const absl::Span<char> space = PrepareRead();
   socket_->async_read_some(asio::buffer(space.data(), space.size()),
                            [self = shared_from_this(), size = space.size()](
                                const boost::system::error_code& ec, size_t n) {
-                             if (!ec && n == size) {
-                               self->read_size_ = std::min(self->read_size_ * 2, kMaxReadBytes);
-                             }
+                             self->NoteRead(ec, n, size);
                              self->OnRead(ec, n);
                            });
+}
+
+absl::Span<char> Session::PrepareRead() {
+  const size_t want =
+      std::max(read_size_, std::min(parser_.bulk_bytes_missing(), kMaxBulkReadBytes));
+  return parser_.PrepareRead(want);
+}
+
+void Session::NoteRead(const boost::system::error_code& ec, size_t bytes, size_t asked) {
+  drained_ = !ec && bytes < asked;
+  if (!ec && bytes == asked) read_size_ = std::min(read_size_ * 2, kMaxReadBytes);
+}
+
+void Session::OnReadable(const boost::system::error_code& wait_error) {
+  if (closed_ || wait_error) {
+    OnRead(wait_error, 0);
+    return;
+  }
+  const absl::Span<char> space = PrepareRead();
+  boost::system::error_code ec;
+  const size_t n = socket_->read_some(asio::buffer(space.data(), space.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    drained_ = true;  // a wake-up without input: wait again
+    reading_ = false;
+    Read();
+    return;
+  }
+  NoteRead(ec, n, space.size());
+  OnRead(ec, n);
 }
 
 void Session::OnRead(const boost::system::error_code& ec, size_t bytes) {
@@ -198,7 +235,7 @@ void Session::Pump() {
   }
   pumping_ = false;
   if (closed_) return;
-  Flush();
+  ScheduleFlush();
   if (!input_done_ && parser_.Next() == RequestParser::Result::kNeedMore) Read();
   CloseIfFinished();
 }
@@ -284,15 +321,50 @@ void Session::OnDelivered(uint64_t seq, ReplyBuffer* bytes, uint64_t write_versi
   }
 }
 
+void Session::ScheduleFlush() {
+  if (flush_scheduled_ || writing_ || closed_ || out_.empty()) return;
+  // Like Redis (replies written before the loop sleeps): the write is queued behind the other
+  // connections' input that is ready now, so a client reading many connections finds their
+  // replies together. Written at once, each reply wakes a client that has gone idle, and on a
+  // VM a wake-up (an IPI) costs more than the command.
+  flush_scheduled_ = true;
+  asio::post(executor_, [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->Flush();
+  });
+}
+
 void Session::Flush() {
   if (writing_ || closed_ || out_.empty()) return;
-  writing_ = true;
   std::array<asio::const_buffer, kMaxGather> buffers;
   const size_t n = std::min(out_.segment_count(), kMaxGather);
   for (size_t i = 0; i < n; ++i) {
     const absl::string_view s = out_.segment(i);
     buffers[i] = asio::const_buffer(s.data(), s.size());
   }
+  if (!write_blocked_) {
+    // The socket is non-blocking: a reply that fits its buffer (nearly all) is written here,
+    // without a completion handler and another turn of the loop for it.
+    boost::system::error_code ec;
+    const size_t written =
+        n == 1 ? socket_->write_some(buffers[0], ec) : socket_->write_some(buffers, ec);
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      if (ec) {
+        Close();
+        return;
+      }
+      idle_ticks_ = 0;
+      out_.Consume(written);
+      if (out_.empty()) {
+        CloseIfFinished();
+        return;
+      }
+    }
+    write_blocked_ = true;  // the rest waits for room; the next Flush too, until it is written
+    Flush();
+    return;
+  }
+  writing_ = true;
   out_.Seal();
   auto done = [self = shared_from_this()](const boost::system::error_code& ec, size_t written) {
     self->OnWrite(ec, written);
@@ -317,6 +389,7 @@ void Session::OnWrite(const boost::system::error_code& ec, size_t bytes) {
     Flush();
     return;
   }
+  write_blocked_ = false;
   CloseIfFinished();
 }
 

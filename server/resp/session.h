@@ -128,6 +128,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void Read();
+  // Room in the parser for the next read.
+  absl::Span<char> PrepareRead();
+  // A read of `bytes` into `asked` bytes of room: drained or not, and the next read's size.
+  void NoteRead(const boost::system::error_code& ec, size_t bytes, size_t asked);
+  // The socket has input (after a wait): reads it without blocking.
+  void OnReadable(const boost::system::error_code& wait_error);
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   // Dispatches what the parser has, as far as flow control allows; then writes and reads.
   void Pump();
@@ -135,6 +141,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool Dispatch();
   // On the session's thread: a command's reply is complete. `bytes` is emptied.
   void OnDelivered(uint64_t seq, ReplyBuffer* bytes, uint64_t write_version, ReadFacts* facts);
+  // Writes at the end of this round of the loop's ready events (see Pump).
+  void ScheduleFlush();
   void Flush();
   void OnWrite(const boost::system::error_code& ec, size_t bytes);
   // Closes when input ended or QUIT/a protocol error asked for it, and everything is answered.
@@ -157,7 +165,13 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t write_seq_ = 0;
   uint64_t last_read_seq_ = 0;  // the command whose read info connection_.last_read holds
   bool reading_ = false;
+  // The last read took less than it had room for: the socket was empty (see Read).
+  bool drained_ = false;
   bool writing_ = false;
+  // The last direct write did not take everything: write through Asio until the output is
+  // empty again.
+  bool write_blocked_ = false;
+  bool flush_scheduled_ = false;
   bool pumping_ = false;
   bool input_done_ = false;  // no more commands are read: EOF, QUIT, protocol error, shutdown
   bool closed_ = false;
