@@ -30,10 +30,10 @@ HotKeyCache::HotKeyCache(Options options) : options_(std::move(options)) {
 
 HotKeyCache::~HotKeyCache() = default;
 
-HotKeyCache::Shard& HotKeyCache::ShardFor(uint64_t hash) const {
+size_t HotKeyCache::ShardIndex(uint64_t hash) const {
   // The top bits pick the shard; the table and the sketch re-mix the hash, so keys of one
   // shard still spread over their whole structures.
-  return *shards_[static_cast<size_t>(((hash >> 32) * shards_.size()) >> 32)];
+  return static_cast<size_t>(((hash >> 32) * shards_.size()) >> 32);
 }
 
 void HotKeyCache::Dispose(WTinyLfu::Garbage& garbage) const {
@@ -61,6 +61,50 @@ std::shared_ptr<const CachedValue> HotKeyCache::LookupIfCached(absl::string_view
 
 bool HotKeyCache::TouchIfCached(absl::string_view key) {
   return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.TouchIfCached(k); });
+}
+
+bool HotKeyCache::LookupAllIf(
+    absl::Span<const absl::string_view> keys, std::vector<std::shared_ptr<const CachedValue>>* out,
+    absl::FunctionRef<bool(absl::Span<const std::shared_ptr<const CachedValue>>)> accept)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {  // locks a set of shards chosen at run time
+  out->clear();
+  // Reused by this thread's batches.
+  thread_local std::vector<HashedKey> hashed;
+  thread_local std::vector<uint32_t> shard_of;
+  thread_local std::vector<uint32_t> locked;
+  thread_local std::vector<const CacheNode*> found;
+  hashed.clear();
+  shard_of.clear();
+  locked.clear();
+  for (absl::string_view key : keys) {
+    hashed.emplace_back(key);
+    shard_of.push_back(static_cast<uint32_t>(ShardIndex(hashed.back().hash)));
+  }
+  // In shard order, each once: two batches never wait for each other's locks in a cycle, and
+  // nothing else holds more than one shard lock.
+  locked = shard_of;
+  std::sort(locked.begin(), locked.end());
+  locked.erase(std::unique(locked.begin(), locked.end()), locked.end());
+  for (uint32_t i : locked) shards_[i]->mu.Lock();
+  auto policy = [&](size_t i) -> WTinyLfu& { return shards_[shard_of[i]]->policy; };
+  for (size_t i = 0; i < keys.size(); ++i) policy(i).PrefetchSlot(hashed[i]);
+  for (size_t i = 0; i < keys.size(); ++i) policy(i).PrefetchEntry(hashed[i]);
+  found.clear();
+  bool hit = true;
+  for (size_t i = 0; i < keys.size() && hit; ++i) {
+    found.push_back(policy(i).FindForBatch(hashed[i]));
+    hit = found.back() != nullptr;
+  }
+  if (hit) {
+    for (const CacheNode* e : found) out->push_back(e->value);
+    hit = accept(*out);
+  }
+  if (hit) {
+    for (size_t i = 0; i < keys.size(); ++i) policy(i).RecordHitOf(found[i], hashed[i]);
+  }
+  for (auto it = locked.rbegin(); it != locked.rend(); ++it) shards_[*it]->mu.Unlock();
+  if (!hit) out->clear();  // released outside the locks
+  return hit;
 }
 
 std::shared_ptr<const CachedValue> HotKeyCache::Peek(absl::string_view key) const {

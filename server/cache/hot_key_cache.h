@@ -22,6 +22,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "server/cache/cached_value.h"
 #include "server/cache/w_tiny_lfu.h"
 
@@ -90,6 +91,16 @@ class HotKeyCache {
   // Records a read of a cached key as Lookup does (access, hit, recency) without handing out
   // the value (the caller Peeked it); a miss records nothing. Whether the key is cached.
   bool TouchIfCached(absl::string_view key);
+  // A batch read: looks every key up with their memory fetched together (a batch's cache misses
+  // overlap), under the locks of all the shards the keys fall in at once (taken in shard
+  // order). With every key cached and accept(values) true, records the reads as Lookup does
+  // (access, hit, recency), leaves the values in `out` in key order and returns true. Else
+  // records nothing (no access, no hit or miss) and returns false, `out` empty. `accept` runs
+  // under those locks: it must be quick and must not call into the cache.
+  bool LookupAllIf(
+      absl::Span<const absl::string_view> keys,
+      std::vector<std::shared_ptr<const CachedValue>>* out,
+      absl::FunctionRef<bool(absl::Span<const std::shared_ptr<const CachedValue>>)> accept);
   // The cached value, without counting a hit or miss or recording an access (bookkeeping).
   std::shared_ptr<const CachedValue> Peek(absl::string_view key) const;
 
@@ -130,7 +141,8 @@ class HotKeyCache {
     WTinyLfu policy ABSL_GUARDED_BY(mu);
   };
 
-  Shard& ShardFor(uint64_t hash) const;
+  size_t ShardIndex(uint64_t hash) const;
+  Shard& ShardFor(uint64_t hash) const { return *shards_[ShardIndex(hash)]; }
   // Runs fn(policy, hashed key) under the lock of `key`'s shard; returns what fn returns.
   template <typename Fn>
   auto WithPolicy(absl::string_view key, Fn fn) const;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -181,6 +182,103 @@ TEST(HotKeyCache, EvictionCallbackRunsOutsideTheLockForEveryRemovedKey) {
   cache.Erase(*cached.begin());
   cache.Clear();
   EXPECT_EQ(evicted.size(), before);
+}
+
+// A batch read answers every key at once, or nothing: a miss or a refusal by `accept` records
+// no access and no hit or miss, so the caller's ordinary read that follows counts once.
+TEST(HotKeyCache, LookupAllIfAnswersWholeBatchesOnlyAndRecordsWhatItAnswers) {
+  HotKeyCache cache(SmallOptions(4 << 20, 16));
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) {
+    names.push_back(absl::StrCat("key", i));
+    ASSERT_TRUE(cache.Admit(names.back(), Found(i + 1, names.back())));
+  }
+  // 12 keys over many shards, one of them twice, in an order unlike the shards'.
+  std::vector<absl::string_view> keys;
+  for (int i : {31, 2, 17, 9, 2, 38, 0, 25, 11, 6, 19, 33}) keys.push_back(names[i]);
+  std::vector<std::shared_ptr<const CachedValue>> out;
+  const HotKeyCache::Stats before = cache.GetStats();
+
+  std::vector<absl::string_view> with_miss = keys;
+  with_miss.insert(with_miss.begin() + 5, "absent");
+  int accept_calls = 0;
+  auto accept_all = [&](absl::Span<const std::shared_ptr<const CachedValue>> v) {
+    ++accept_calls;
+    return true;
+  };
+  EXPECT_FALSE(cache.LookupAllIf(with_miss, &out, accept_all));
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(accept_calls, 0) << "a batch with a miss is refused before accept";
+
+  size_t offered = 0;
+  EXPECT_FALSE(cache.LookupAllIf(keys, &out, [&](auto v) {
+    offered = v.size();
+    for (size_t i = 0; i < v.size(); ++i) EXPECT_EQ(v[i]->value, keys[i]);
+    return false;
+  }));
+  EXPECT_EQ(offered, keys.size());
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(cache.GetStats().hits, before.hits);
+  EXPECT_EQ(cache.GetStats().misses, before.misses);
+
+  ASSERT_TRUE(cache.LookupAllIf(keys, &out, accept_all));
+  ASSERT_EQ(out.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(out[i]->value, keys[i]) << i;
+  EXPECT_EQ(cache.GetStats().hits, before.hits + keys.size());
+  EXPECT_EQ(cache.GetStats().misses, before.misses);
+  EXPECT_EQ(cache.Peek("absent"), nullptr);
+}
+
+// Batches lock several shards at once, in shard order; readers of overlapping batches, single
+// lookups and writers of the same keys all finish, and every batch answered is whole.
+TEST(HotKeyCache, LookupAllIfAmongConcurrentBatchesAndChanges) {
+  HotKeyCache cache(SmallOptions(1 << 20, 8));
+  constexpr int kKeys = 200;
+  std::vector<std::string> names;
+  for (int i = 0; i < kKeys; ++i) names.push_back(absl::StrCat("k", i));
+  for (const auto& n : names) cache.Admit(n, Found(1, n));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::atomic<int> answered{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      uint64_t x = 777 + t;
+      std::vector<absl::string_view> keys;
+      std::vector<std::shared_ptr<const CachedValue>> out;
+      for (int i = 0; i < 20000 && absl::Now() < deadline; ++i) {
+        keys.clear();
+        for (int k = 0; k < 10; ++k) {
+          x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+          keys.push_back(names[(x >> 33) % kKeys]);
+        }
+        if (cache.LookupAllIf(keys, &out, [](auto) { return true; })) {
+          answered.fetch_add(1, std::memory_order_relaxed);
+          for (size_t k = 0; k < keys.size(); ++k) {
+            if (out.size() != keys.size() || !absl::StartsWith(out[k]->value, keys[k])) ++wrong;
+          }
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    uint64_t x = 99;
+    for (uint64_t v = 2; v < 40000 && absl::Now() < deadline; ++v) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      const std::string& key = names[(x >> 33) % kKeys];
+      if (v % 5 == 0) {
+        cache.Erase(key);
+      } else if (v % 5 == 1) {
+        cache.Admit(key, Found(v, key));
+      } else {
+        cache.UpdateIfPresent(key, Found(v, absl::StrCat(key, "-", v)));
+        cache.Lookup(key);
+      }
+    }
+  });
+  for (auto& th : threads) th.join();
+  EXPECT_LT(absl::Now(), deadline) << "batches and writers should finish well within the bound";
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(HotKeyCache, ConcurrentSmoke) {

@@ -106,6 +106,16 @@ CacheNode* WTinyLfu::FindForRead(const HashedKey& key) {
   return e;
 }
 
+void WTinyLfu::PrefetchSlot(const HashedKey& key) const {
+  sketch_.Prefetch(key.hash);
+  table_.prefetch(key);
+}
+
+void WTinyLfu::PrefetchEntry(const HashedKey& key) const {
+  auto it = table_.find(HashProbe{key.hash});
+  if (it != table_.end()) __builtin_prefetch(*it);
+}
+
 void WTinyLfu::RecordHit(CacheNode* e, const HashedKey& key) {
   sketch_.Increment(key.hash);
   ++counters_.hits;

@@ -89,6 +89,21 @@ class WTinyLfu {
   }
   // Records an access without looking up.
   void RecordAccess(const HashedKey& key) { sketch_.Increment(key.hash); }
+
+  // A lookup in stages, for a caller that reads many keys at once (HotKeyCache::LookupAllIf):
+  // each stage starts the memory fetches the next one needs, so the cache misses of all the
+  // keys overlap instead of following one another. Call the stages for every key in turn.
+  // 1. The key's table group and slot, and its sketch block.
+  void PrefetchSlot(const HashedKey& key) const;
+  // 2. The entry the table most likely holds for the key (the first slot whose 7-bit tag
+  //    matches; not compared, so it may be another key's, which costs only the fetch).
+  void PrefetchEntry(const HashedKey& key) const;
+  // 3. Find, starting the fetch of the value and of the entry's list neighbours.
+  const CacheNode* FindForBatch(const HashedKey& key) { return FindForRead(key); }
+  // 4. Records a read of `e`, an entry FindForBatch returned, as Lookup records a hit.
+  void RecordHitOf(const CacheNode* e, const HashedKey& key) {
+    RecordHit(const_cast<CacheNode*>(e), key);
+  }
   // Inserts into the window, or replaces a present entry whose version is lower. Returns
   // whether the key is cached afterwards.
   bool Admit(const HashedKey& key, std::shared_ptr<const CachedValue> value, Garbage* garbage);
@@ -122,10 +137,15 @@ class WTinyLfu {
   const FrequencySketch& sketch() const { return sketch_; }
 
  private:
+  // A probe by hash alone (PrefetchEntry): equal to the first entry whose tag matches.
+  struct HashProbe {
+    uint64_t hash;
+  };
   struct CacheNodeHash {
     using is_transparent = void;
     size_t operator()(const CacheNode* e) const { return e->hash; }
     size_t operator()(const HashedKey& k) const { return k.hash; }
+    size_t operator()(const HashProbe& p) const { return p.hash; }
   };
   struct CacheNodeEq {
     using is_transparent = void;
@@ -137,6 +157,9 @@ class WTinyLfu {
     bool operator()(const HashedKey& a, const CacheNode* b) const {
       return a.hash == b->hash && a.key == b->key();
     }
+    // Never reads the entry: that read is the cache miss PrefetchEntry starts.
+    bool operator()(const CacheNode*, const HashProbe&) const { return true; }
+    bool operator()(const HashProbe&, const CacheNode*) const { return true; }
   };
   using Table =
       absl::flat_hash_set<CacheNode*, CacheNodeHash, CacheNodeEq, CountingAllocator<CacheNode*>>;

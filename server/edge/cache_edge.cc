@@ -14,17 +14,6 @@
 namespace kv::server {
 using cache::CachedValue;
 
-namespace {
-
-// The shared answer for a cached value (FillCached's, without the copies).
-void FillShared(std::shared_ptr<const CachedValue> v, int64_t now_unix, SharedValue* out) {
-  out->found = LiveAt(*v, now_unix);
-  out->value = out->found ? absl::string_view(v->value) : absl::string_view();
-  out->holder = std::move(v);
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<CacheEdge>> CacheEdge::Open(const EdgeOptions& options,
                                                            Clock* clock) {
   if (auto s = CheckOptions(options, EdgeMode::kCache); !s.ok()) return s;
@@ -215,10 +204,7 @@ bool CacheEdge::ReadLocalShared(absl::string_view key, SharedRead* out) {
   std::shared_ptr<const CachedValue> cached = cache_->LookupIfCached(key);
   if (cached == nullptr) return false;  // ReadCached joins the fetch
   FillShared(std::move(cached), clock_->UnixSeconds(), &out->value);
-  out->info = {.staleness_micros = staleness,
-               .source = kvstore::v1::SOURCE_EDGE_CACHE,
-               .as_of_version = as_of,
-               .node_id = options_.node_id};
+  out->info = SharedInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_CACHE);
   return true;
 }
 
@@ -228,23 +214,14 @@ bool CacheEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys,
   thread_local std::vector<std::shared_ptr<const CachedValue>> hits;
   const int64_t staleness = freshness()->StalenessMicros();  // before the hits, as BatchGetLocal
   uint64_t as_of = 0;
-  bool answer = cache_->PeekAll(keys, &hits, &as_of);
   // As BatchGetLocal: a hit newer than the hits' state may belong to a commit whose other keys
   // are cached older, and BatchGetLocal sends such a batch upstream.
-  for (size_t i = 0; answer && i < hits.size(); ++i) answer = hits[i]->version <= as_of;
-  if (!answer) {
-    hits.clear();
-    return false;
-  }
-  cache_->TouchAll(keys);
+  if (!cache_->LookupAllCached(keys, &hits, &as_of)) return false;
   const int64_t now = clock_->UnixSeconds();
   out->values.resize(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) FillShared(std::move(hits[i]), now, &out->values[i]);
   hits.clear();
-  out->info = {.staleness_micros = staleness,
-               .source = kvstore::v1::SOURCE_EDGE_CACHE,
-               .as_of_version = as_of,
-               .node_id = options_.node_id};
+  out->info = SharedInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_CACHE);
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "server/edge/cache_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -274,21 +276,14 @@ uint64_t CacheStore::LookupAll(const google::protobuf::RepeatedPtrField<std::str
   return applied_.load(std::memory_order_acquire);
 }
 
-bool CacheStore::PeekAll(absl::Span<const absl::string_view> keys,
-                         std::vector<std::shared_ptr<const CachedValue>>* out, uint64_t* as_of) {
+bool CacheStore::LookupAllCached(absl::Span<const absl::string_view> keys,
+                                 std::vector<std::shared_ptr<const CachedValue>>* out,
+                                 uint64_t* as_of) {
   absl::ReaderMutexLock view(&view_mu_);
-  out->clear();
-  for (absl::string_view key : keys) {
-    std::shared_ptr<const CachedValue> cached = cache_.Peek(key);
-    if (cached == nullptr) return false;
-    out->push_back(std::move(cached));
-  }
-  *as_of = applied_.load(std::memory_order_acquire);
-  return true;
-}
-
-void CacheStore::TouchAll(absl::Span<const absl::string_view> keys) {
-  for (absl::string_view key : keys) cache_.TouchIfCached(key);
+  return cache_.LookupAllIf(keys, out, [&](absl::Span<const std::shared_ptr<const CachedValue>> v) {
+    *as_of = applied_.load(std::memory_order_acquire);
+    return std::all_of(v.begin(), v.end(), [&](const auto& e) { return e->version <= *as_of; });
+  });
 }
 
 void CacheStore::AdmitLocked(const std::string& key, std::shared_ptr<const CachedValue> value) {

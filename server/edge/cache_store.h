@@ -14,10 +14,10 @@
 //   flight then is not cached unless its answer is at least as new as the restart point (the
 //   changes before it were skipped, so none of them can overtake the fetch).
 //
-// Threading: Lookup, LookupIfCached, LookupAll, PeekAll, TouchAll, JoinFetch, FinishFetch and
+// Threading: Lookup, LookupIfCached, LookupAll, LookupAllCached, JoinFetch, FinishFetch and
 // FillStatus may be called from any thread; Apply and StartFrom come from the Subscriber's
-// thread. Lookup, LookupIfCached and TouchAll take no lock of this class (the HotKeyCache is
-// sharded internally), LookupAll and PeekAll only view_mu_ for reading; everything that changes
+// thread. Lookup and LookupIfCached take no lock of this class (the HotKeyCache is sharded
+// internally), LookupAll and LookupAllCached only view_mu_ for reading; everything that changes
 // content takes mu_. The CacheStore
 // owns its RocksDB and cache; the waiters it holds are called outside mu_.
 
@@ -105,14 +105,14 @@ class CacheStore final : public replication::ChangeApplier, public replication::
   std::shared_ptr<const cache::CachedValue> LookupIfCached(absl::string_view key) {
     return cache_.LookupIfCached(key);
   }
-  // LookupAll without recording the reads, for a caller that answers only when every key is
-  // cached: false at the first key that is not (nothing recorded, `out` partly filled). True:
-  // every key's entry at one state of the stream, whose applied version is `*as_of` (what
-  // LookupAll returns). The caller that answers from them records the reads with TouchAll.
-  bool PeekAll(absl::Span<const absl::string_view> keys,
-               std::vector<std::shared_ptr<const cache::CachedValue>>* out, uint64_t* as_of);
-  // Records a read of each key still cached, as Lookup does.
-  void TouchAll(absl::Span<const absl::string_view> keys);
+  // A batch answered from the cache alone: every key's entry at one state of the stream, whose
+  // applied version is `*as_of` (what LookupAll returns), and none of them newer than it (a
+  // newer entry, from a cold fetch, may belong to a commit whose other keys are cached older).
+  // Then the reads are recorded as Lookup records them and the answer is true. False when a
+  // key is not cached or an entry is newer: nothing is recorded, `out` is empty.
+  bool LookupAllCached(absl::Span<const absl::string_view> keys,
+                       std::vector<std::shared_ptr<const cache::CachedValue>>* out,
+                       uint64_t* as_of);
 
   // Looks up every key at one state of the stream (never between two parts of a commit) and
   // returns the applied version of that state. A value installed by a cold fetch may be newer

@@ -3,11 +3,14 @@
 // hold a HotKeyCache (a cache edge's CacheStore, a full edge's HotReadCache).
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "kvstore/v1/admin.pb.h"
 #include "server/cache/cached_value.h"
 #include "server/cache/hot_key_cache.h"
+#include "server/node/shared_read.h"
 
 namespace kv::server {
 
@@ -34,6 +37,15 @@ void FillCached(const std::string& key, const cache::CachedValue& v, int64_t now
   e->set_metadata(v.metadata);
   e->set_version(v.version);
   e->set_expiration(v.expiration);
+}
+
+// The shared answer for a cached value (FillCached's, without the copies): the value's bytes
+// stay valid while `out` holds it.
+inline void FillShared(std::shared_ptr<const cache::CachedValue> v, int64_t now_unix,
+                       SharedValue* out) {
+  out->found = LiveAt(*v, now_unix);
+  out->value = out->found ? absl::string_view(v->value) : absl::string_view();
+  out->holder = std::move(v);
 }
 
 // The cache's own counters into Status (fetch counters are the cache edge's to add).

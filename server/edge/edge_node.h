@@ -121,6 +121,13 @@ class EdgeNode : public Node {
   // answer it so (a cache miss: ReadLocal reads it through), having recorded nothing.
   // Whether the mode has them at all (else the shared reads are refused before routing).
   virtual bool HasSharedReads() const { return false; }
+  // A shared read's ReadInfo, as FillInfo fills it.
+  SharedReadInfo SharedInfo(uint64_t as_of, int64_t staleness, kvstore::v1::Source source) const {
+    return {.staleness_micros = staleness,
+            .source = source,
+            .as_of_version = as_of,
+            .node_id = options_.node_id};
+  }
   virtual bool ReadLocalShared(absl::string_view key, SharedRead* out) { return false; }
   virtual bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) {
     return false;

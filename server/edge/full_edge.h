@@ -60,6 +60,11 @@ class FullEdge final : public EdgeNode, public ReplicationSource {
                                         bool stale_fallback) override;
   void FillModeStatus(kvstore::v1::StatusResponse* status) override;
   std::string LocalDataSuspect() const override;
+  // Hits of the hot read cache (when it is on), answered as ReadStore and BatchGetLocal answer
+  // them.
+  bool HasSharedReads() const override { return hot_cache_ != nullptr; }
+  bool ReadLocalShared(absl::string_view key, SharedRead* out) override;
+  bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) override;
   void OnUpstreamChain(const std::vector<std::string>& upstream_chain) override {
     publisher_->SetUpstreamChain(upstream_chain);
   }

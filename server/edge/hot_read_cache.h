@@ -77,6 +77,19 @@ class HotReadCache {
     if (hook_) hook_(HookPoint::kAfterLookup, key);
     return hit;
   }
+  // As Lookup when the key is cached; a miss records nothing (the shared read: its caller then
+  // makes the ordinary read, which looks up again).
+  std::shared_ptr<const cache::CachedValue> LookupIfCached(absl::string_view key) {
+    auto hit = cache_.LookupIfCached(key);
+    if (hook_) hook_(HookPoint::kAfterLookup, key);
+    return hit;
+  }
+  // A batch from the cache alone: true when every key is cached and no entry is newer than
+  // `as_of`, a head version read before the lookups (then every entry is its key's record at
+  // that version, so the batch is one state, never part of a commit); the reads are recorded
+  // and `out` holds the entries in key order. Else false, nothing recorded, `out` empty.
+  bool LookupAllAsOf(absl::Span<const absl::string_view> keys, uint64_t as_of,
+                     std::vector<std::shared_ptr<const cache::CachedValue>>* out);
   // The entry, without counting or recording an access (tests, bookkeeping).
   std::shared_ptr<const cache::CachedValue> Peek(absl::string_view key) const {
     return cache_.Peek(key);
@@ -100,7 +113,8 @@ class HotReadCache {
   Stats GetStats() const;
 
   // Tests only, set before any reader runs. Offer skips the ticket check (proves the race
-  // tests can fail); the hook runs on the reader's thread after every Lookup and at the start
+  // tests can fail); the hook runs on the reader's thread after every Lookup (a batch's: for
+  // each key, after the whole batch was looked up) and at the start
   // of every Offer, and on the writer's at the end of BeginChanges (key ""), to interleave a
   // change with a reader deterministically.
   enum class HookPoint { kAfterLookup, kBeforeOffer, kChangesBegun };

@@ -289,6 +289,36 @@ TEST_F(HotReadCacheTest, ABatchOfHitsAtOneVersionIsServedFromTheCache) {
   EXPECT_EQ(cache_->GetStats().cache.hits, hits + 3);
 }
 
+// The shared reads of a full edge (RESP's GET and MGET): hits only, and a read they do not
+// answer records nothing, since the ordinary read that follows looks up again.
+TEST_F(HotReadCacheTest, SharedReadsAnswerHitsAndRecordNothingElse) {
+  Apply(CommitOneAtCentral({{"a", "1"}, {"b", "1"}}));
+  EXPECT_EQ(cache_->LookupIfCached("a"), nullptr);
+  EXPECT_EQ(cache_->GetStats().cache.misses, 0u);
+  EXPECT_EQ(cache_->Peek("a"), nullptr) << "a shared miss admits nothing";
+  BatchGet({"a", "b"});  // from the store, offered to the cache
+  const HotReadCache::Stats before = cache_->GetStats();
+
+  std::vector<std::shared_ptr<const cache::CachedValue>> hits;
+  const std::vector<absl::string_view> with_miss = {"a", "none", "b"};
+  EXPECT_FALSE(cache_->LookupAllAsOf(with_miss, edge_->head_version(), &hits));
+  EXPECT_TRUE(hits.empty());
+  const std::vector<absl::string_view> both = {"b", "a"};
+  // An entry newer than the head read before the lookups: not answered from the cache.
+  EXPECT_FALSE(cache_->LookupAllAsOf(both, edge_->head_version() - 1, &hits));
+  EXPECT_TRUE(hits.empty());
+  EXPECT_EQ(cache_->GetStats().cache.hits, before.cache.hits);
+  EXPECT_EQ(cache_->GetStats().cache.misses, before.cache.misses);
+
+  ASSERT_TRUE(cache_->LookupAllAsOf(both, edge_->head_version(), &hits));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0]->value, "1");
+  EXPECT_EQ(hits[1]->version, 1u);
+  ASSERT_NE(cache_->LookupIfCached("a"), nullptr);
+  EXPECT_EQ(cache_->GetStats().cache.hits, before.cache.hits + 3);
+  EXPECT_EQ(cache_->GetStats().cache.misses, before.cache.misses);
+}
+
 // Concurrent readers while the applier commits {x, y} at every version: a single read is never
 // older than the version it reports, and a batch always sees x and y of the same commit.
 TEST_F(HotReadCacheTest, ConcurrentReadersSeeNoStaleValueAndNoPartialCommit) {

@@ -52,17 +52,21 @@ std::optional<uint64_t> BatchGetHot(HotReadCache& cache, const VersionedStore& s
                                     const google::protobuf::RepeatedPtrField<std::string>& keys,
                                     int64_t now_unix, kvstore::v1::BatchGetResponse* response) {
   const uint64_t as_of = store.head_version();
-  std::vector<std::shared_ptr<const cache::CachedValue>> hits;
-  hits.reserve(keys.size());
-  for (const auto& key : keys) {
-    auto hit = cache.Lookup(key);
-    // A newer hit was read after `as_of` and may be part of a commit whose other keys hit
-    // older: the store answers the batch at one state instead.
-    if (hit == nullptr || hit->version > as_of) return std::nullopt;
-    hits.push_back(std::move(hit));
+  // Reused by this thread's batches; emptied before returning.
+  thread_local std::vector<absl::string_view> views;
+  thread_local std::vector<std::shared_ptr<const cache::CachedValue>> hits;
+  views.assign(keys.begin(), keys.end());
+  if (!cache.LookupAllAsOf(views, as_of, &hits)) {
+    // The store answers this batch. Its misses are counted and recorded as a single read's
+    // would be (the access is what later admits the key).
+    for (absl::string_view key : views) {
+      if (cache.Peek(key) == nullptr) cache.Lookup(key);
+    }
+    return std::nullopt;
   }
   for (int i = 0; i < keys.size(); ++i)
     FillCached(keys[i], *hits[i], now_unix, response->add_results());
+  hits.clear();
   return as_of;
 }
 
