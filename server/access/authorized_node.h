@@ -54,6 +54,11 @@ class AuthorizedNode final : public Node {
   bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
                          const kvstore::v1::ReadOptions& options, const CallContext& call,
                          SharedBatchRead* out) override;
+  // Passed on unchecked: a hint answers nothing and records nothing, and the commands that
+  // follow it are checked as usual.
+  void PrefetchReads(absl::Span<const absl::string_view> keys) override {
+    node_->PrefetchReads(keys);
+  }
   // The node's Status with this node's token checking; not ready while tokens are required
   // and no key set has arrived.
   void GetStatus(kvstore::v1::StatusResponse* status) override;

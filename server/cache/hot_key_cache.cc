@@ -63,48 +63,83 @@ bool HotKeyCache::TouchIfCached(absl::string_view key) {
   return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.TouchIfCached(k); });
 }
 
+// A batch's keys, hashed, and the locks of their shards, taken in shard order and each once:
+// two batches never wait for each other's locks in a cycle, and nothing else holds more than
+// one shard lock. Uses this thread's scratch vectors: one LockedBatch per thread at a time.
+class HotKeyCache::LockedBatch {
+ public:
+  LockedBatch(const HotKeyCache& cache, absl::Span<const absl::string_view> keys)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS  // locks a set of shards chosen at run time
+      : cache_(cache) {
+    hashed_.clear();
+    shard_of_.clear();
+    for (absl::string_view key : keys) {
+      hashed_.emplace_back(key);
+      shard_of_.push_back(static_cast<uint32_t>(cache.ShardIndex(hashed_.back().hash)));
+    }
+    locked_ = shard_of_;
+    std::sort(locked_.begin(), locked_.end());
+    locked_.erase(std::unique(locked_.begin(), locked_.end()), locked_.end());
+    for (uint32_t i : locked_) cache_.shards_[i]->mu.Lock();
+  }
+  ~LockedBatch() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    for (auto it = locked_.rbegin(); it != locked_.rend(); ++it) cache_.shards_[*it]->mu.Unlock();
+  }
+  LockedBatch(const LockedBatch&) = delete;
+  LockedBatch& operator=(const LockedBatch&) = delete;
+
+  size_t size() const { return hashed_.size(); }
+  const HashedKey& key(size_t i) const { return hashed_[i]; }
+  // The policy of key i's shard, whose lock this batch holds.
+  WTinyLfu& policy(size_t i) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return cache_.shards_[shard_of_[i]]->policy;
+  }
+  // Stages 1 and 2 of a lookup for every key (WTinyLfu::PrefetchSlot, PrefetchEntry).
+  void PrefetchAll() const {
+    for (size_t i = 0; i < size(); ++i) policy(i).PrefetchSlot(key(i));
+    for (size_t i = 0; i < size(); ++i) policy(i).PrefetchEntry(key(i));
+  }
+
+ private:
+  const HotKeyCache& cache_;
+  static thread_local std::vector<HashedKey> hashed_;
+  static thread_local std::vector<uint32_t> shard_of_;
+  static thread_local std::vector<uint32_t> locked_;
+};
+
+thread_local std::vector<HashedKey> HotKeyCache::LockedBatch::hashed_;
+thread_local std::vector<uint32_t> HotKeyCache::LockedBatch::shard_of_;
+thread_local std::vector<uint32_t> HotKeyCache::LockedBatch::locked_;
+
 bool HotKeyCache::LookupAllIf(
     absl::Span<const absl::string_view> keys, std::vector<std::shared_ptr<const CachedValue>>* out,
-    absl::FunctionRef<bool(absl::Span<const std::shared_ptr<const CachedValue>>)> accept)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {  // locks a set of shards chosen at run time
+    absl::FunctionRef<bool(absl::Span<const std::shared_ptr<const CachedValue>>)> accept) {
   out->clear();
-  // Reused by this thread's batches.
-  thread_local std::vector<HashedKey> hashed;
-  thread_local std::vector<uint32_t> shard_of;
-  thread_local std::vector<uint32_t> locked;
-  thread_local std::vector<const CacheNode*> found;
-  hashed.clear();
-  shard_of.clear();
-  locked.clear();
-  for (absl::string_view key : keys) {
-    hashed.emplace_back(key);
-    shard_of.push_back(static_cast<uint32_t>(ShardIndex(hashed.back().hash)));
-  }
-  // In shard order, each once: two batches never wait for each other's locks in a cycle, and
-  // nothing else holds more than one shard lock.
-  locked = shard_of;
-  std::sort(locked.begin(), locked.end());
-  locked.erase(std::unique(locked.begin(), locked.end()), locked.end());
-  for (uint32_t i : locked) shards_[i]->mu.Lock();
-  auto policy = [&](size_t i) -> WTinyLfu& { return shards_[shard_of[i]]->policy; };
-  for (size_t i = 0; i < keys.size(); ++i) policy(i).PrefetchSlot(hashed[i]);
-  for (size_t i = 0; i < keys.size(); ++i) policy(i).PrefetchEntry(hashed[i]);
-  found.clear();
+  thread_local std::vector<const CacheNode*> found;  // reused by this thread's batches
   bool hit = true;
-  for (size_t i = 0; i < keys.size() && hit; ++i) {
-    found.push_back(policy(i).FindForBatch(hashed[i]));
-    hit = found.back() != nullptr;
+  {
+    const LockedBatch batch(*this, keys);
+    batch.PrefetchAll();
+    found.clear();
+    for (size_t i = 0; i < batch.size() && hit; ++i) {
+      found.push_back(batch.policy(i).FindForBatch(batch.key(i)));
+      hit = found.back() != nullptr;
+    }
+    if (hit) {
+      for (const CacheNode* e : found) out->push_back(e->value);
+      hit = accept(*out);
+    }
+    if (hit) {
+      for (size_t i = 0; i < batch.size(); ++i) batch.policy(i).RecordHitOf(found[i], batch.key(i));
+    }
   }
-  if (hit) {
-    for (const CacheNode* e : found) out->push_back(e->value);
-    hit = accept(*out);
-  }
-  if (hit) {
-    for (size_t i = 0; i < keys.size(); ++i) policy(i).RecordHitOf(found[i], hashed[i]);
-  }
-  for (auto it = locked.rbegin(); it != locked.rend(); ++it) shards_[*it]->mu.Unlock();
   if (!hit) out->clear();  // released outside the locks
   return hit;
+}
+
+void HotKeyCache::Prefetch(absl::Span<const absl::string_view> keys) const {
+  const LockedBatch batch(*this, keys);
+  batch.PrefetchAll();
 }
 
 std::shared_ptr<const CachedValue> HotKeyCache::Peek(absl::string_view key) const {

@@ -101,6 +101,10 @@ class HotKeyCache {
       absl::Span<const absl::string_view> keys,
       std::vector<std::shared_ptr<const CachedValue>>* out,
       absl::FunctionRef<bool(absl::Span<const std::shared_ptr<const CachedValue>>)> accept);
+  // A hint: starts fetching the table slots, sketch blocks and entries of `keys` into the CPU
+  // cache (the keys of the next commands of a pipeline), under the same locks as LookupAllIf.
+  // Records nothing.
+  void Prefetch(absl::Span<const absl::string_view> keys) const;
   // The cached value, without counting a hit or miss or recording an access (bookkeeping).
   std::shared_ptr<const CachedValue> Peek(absl::string_view key) const;
 
@@ -141,6 +145,7 @@ class HotKeyCache {
     WTinyLfu policy ABSL_GUARDED_BY(mu);
   };
 
+  class LockedBatch;
   size_t ShardIndex(uint64_t hash) const;
   Shard& ShardFor(uint64_t hash) const { return *shards_[ShardIndex(hash)]; }
   // Runs fn(policy, hashed key) under the lock of `key`'s shard; returns what fn returns.

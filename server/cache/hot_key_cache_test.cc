@@ -229,6 +229,30 @@ TEST(HotKeyCache, LookupAllIfAnswersWholeBatchesOnlyAndRecordsWhatItAnswers) {
   EXPECT_EQ(cache.Peek("absent"), nullptr);
 }
 
+// Prefetch is a hint: present, absent and repeated keys alike, it records nothing.
+TEST(HotKeyCache, PrefetchRecordsNothing) {
+  HotKeyCache cache(SmallOptions(1 << 20, 16));
+  for (int i = 0; i < 20; ++i) cache.Admit(absl::StrCat("key", i), Found(1));
+  const HotKeyCache::Stats before = cache.GetStats();
+  const std::vector<absl::string_view> keys = {"key3", "absent", "key3", "key17", "key0"};
+  cache.Prefetch(keys);
+  cache.Prefetch({});
+  const HotKeyCache::Stats after = cache.GetStats();
+  EXPECT_EQ(after.hits, before.hits);
+  EXPECT_EQ(after.misses, before.misses);
+  EXPECT_EQ(after.entries, before.entries);
+  EXPECT_EQ(after.window_admissions + after.protected_promotions,
+            before.window_admissions + before.protected_promotions);
+  EXPECT_EQ(cache.Peek("absent"), nullptr);
+  // The locks it took are released: every shard can be locked again.
+  std::vector<std::shared_ptr<const CachedValue>> out;
+  std::vector<absl::string_view> all;
+  std::vector<std::string> names;
+  for (int i = 0; i < 20; ++i) names.push_back(absl::StrCat("key", i));
+  for (const auto& n : names) all.push_back(n);
+  EXPECT_TRUE(cache.LookupAllIf(all, &out, [](auto) { return true; }));
+}
+
 // Batches lock several shards at once, in shard order; readers of overlapping batches, single
 // lookups and writers of the same keys all finish, and every batch answered is whole.
 TEST(HotKeyCache, LookupAllIfAmongConcurrentBatchesAndChanges) {

@@ -105,6 +105,8 @@ class CacheStore final : public replication::ChangeApplier, public replication::
   std::shared_ptr<const cache::CachedValue> LookupIfCached(absl::string_view key) {
     return cache_.LookupIfCached(key);
   }
+  // HotKeyCache::Prefetch.
+  void Prefetch(absl::Span<const absl::string_view> keys) const { cache_.Prefetch(keys); }
   // A batch answered from the cache alone: every key's entry at one state of the stream, whose
   // applied version is `*as_of` (what LookupAll returns), and none of them newer than it (a
   // newer entry, from a cold fetch, may belong to a commit whose other keys are cached older).

@@ -71,6 +71,7 @@ class EdgeNode : public Node {
   // when the route is local at once (no min_version wait, no forwarding).
   bool TryGetShared(absl::string_view key, const kvstore::v1::ReadOptions& options,
                     const CallContext& call, SharedRead* out) final;
+  void PrefetchReads(absl::Span<const absl::string_view> keys) final { PrefetchLocal(keys); }
   bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
                          const kvstore::v1::ReadOptions& options, const CallContext& call,
                          SharedBatchRead* out) final;
@@ -121,6 +122,8 @@ class EdgeNode : public Node {
   // answer it so (a cache miss: ReadLocal reads it through), having recorded nothing.
   // Whether the mode has them at all (else the shared reads are refused before routing).
   virtual bool HasSharedReads() const { return false; }
+  // Node::PrefetchReads, for the mode's in-memory data.
+  virtual void PrefetchLocal(absl::Span<const absl::string_view> keys) {}
   // A shared read's ReadInfo, as FillInfo fills it.
   SharedReadInfo SharedInfo(uint64_t as_of, int64_t staleness, kvstore::v1::Source source) const {
     return {.staleness_micros = staleness,

@@ -63,6 +63,9 @@ class FullEdge final : public EdgeNode, public ReplicationSource {
   // Hits of the hot read cache (when it is on), answered as ReadStore and BatchGetLocal answer
   // them.
   bool HasSharedReads() const override { return hot_cache_ != nullptr; }
+  void PrefetchLocal(absl::Span<const absl::string_view> keys) override {
+    if (hot_cache_) hot_cache_->Prefetch(keys);
+  }
   bool ReadLocalShared(absl::string_view key, SharedRead* out) override;
   bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) override;
   void OnUpstreamChain(const std::vector<std::string>& upstream_chain) override {

@@ -84,6 +84,8 @@ class HotReadCache {
     if (hook_) hook_(HookPoint::kAfterLookup, key);
     return hit;
   }
+  // HotKeyCache::Prefetch.
+  void Prefetch(absl::Span<const absl::string_view> keys) const { cache_.Prefetch(keys); }
   // A batch from the cache alone: true when every key is cached and no entry is newer than
   // `as_of`, a head version read before the lookups (then every entry is its key's record at
   // that version, so the batch is one state, never part of a commit); the reads are recorded

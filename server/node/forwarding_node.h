@@ -51,6 +51,9 @@ class ForwardingNode : public Node {
                          SharedBatchRead* out) override {
     return node_->TryBatchGetShared(keys, options, call, out);
   }
+  void PrefetchReads(absl::Span<const absl::string_view> keys) override {
+    node_->PrefetchReads(keys);
+  }
   void GetStatus(kvstore::v1::StatusResponse* status) override { node_->GetStatus(status); }
   bool Ready(std::string* why_not) override { return node_->Ready(why_not); }
 

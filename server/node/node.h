@@ -94,6 +94,12 @@ class Node {
     return false;
   }
 
+  // A hint: these keys are about to be read (the next commands of a pipeline). A node that
+  // answers from memory may start fetching their entries now, so the reads' cache misses
+  // overlap. It answers nothing, records nothing (no access, no hit) and changes no read;
+  // a node may ignore it. At most a few dozen keys.
+  virtual void PrefetchReads(absl::Span<const absl::string_view> keys) {}
+
   // A snapshot of the node's state for Admin.Status and the metrics gauges.
   virtual void GetStatus(kvstore::v1::StatusResponse* status) = 0;
   // True when the node can serve reads within its staleness bound; otherwise why not.

@@ -137,6 +137,16 @@ class FakeNode final : public Node {
     return true;
   }
 
+  void PrefetchReads(absl::Span<const absl::string_view> keys) override {
+    absl::MutexLock lock(&mu_);
+    prefetched_.emplace_back(keys.begin(), keys.end());
+  }
+  // The key lists PrefetchReads was given, in order.
+  std::vector<std::vector<std::string>> prefetched() {
+    absl::MutexLock lock(&mu_);
+    return prefetched_;
+  }
+
   bool TryBatchGetShared(absl::Span<const absl::string_view> keys,
                          const kvstore::v1::ReadOptions& options, const CallContext& call,
                          SharedBatchRead* out) override {
@@ -234,6 +244,7 @@ class FakeNode final : public Node {
   bool Ready(std::string*) override { return true; }
 
  private:
+  std::vector<std::vector<std::string>> prefetched_ ABSL_GUARDED_BY(mu_);
   struct Entry {
     std::string value;
     uint64_t version = 0;

@@ -62,6 +62,8 @@ class RequestParser {
   const std::string& error() const { return error_; }
   // Bytes buffered and not consumed (a partial command, or commands not parsed yet).
   size_t buffered() const { return end_ - start_; }
+  // Those bytes, from the command Next() returns (or will) on; valid until PrepareRead.
+  absl::string_view Unconsumed() const { return {buffer_.get() + start_, end_ - start_}; }
   // Bytes a partial bulk string still needs (0 if not inside one), a hint for read sizes.
   size_t bulk_bytes_missing() const;
   size_t capacity() const { return capacity_; }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "server/resp/lookahead.h"
 #include "server/resp/request_parser.h"
 
 namespace kv::server::resp {
@@ -90,6 +91,17 @@ int FuzzRequestParser(const uint8_t* data, size_t size) {
 
   RESP_FUZZ_CHECK(split.error == whole.error);
   RESP_FUZZ_CHECK(split.commands == whole.commands);
+
+  // The lookahead (a hint) sees a prefix of what the parser parses, under the default limits.
+  std::vector<std::vector<std::string>> ahead;
+  ScanAhead(all, 1000, [&](absl::Span<const absl::string_view> args) {
+    RESP_FUZZ_CHECK(!args.empty() && args.size() <= kMaxLookaheadArgs);
+    ahead.emplace_back(args.begin(), args.end());
+  });
+  if ((data[0] & 1) == 0) {
+    RESP_FUZZ_CHECK(ahead.size() <= whole.commands.size());
+    for (size_t i = 0; i < ahead.size(); ++i) RESP_FUZZ_CHECK(ahead[i] == whole.commands[i]);
+  }
   return 0;
 }
 

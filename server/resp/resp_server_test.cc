@@ -41,6 +41,34 @@ TEST_F(RespServerTest, PipelineOf1000AnsweredInOrderWhileTheNodeAnswersBackwards
   }
 }
 
+// A pipeline's reads are announced to the node (Node::PrefetchReads) before they run: the GET
+// and MGET keys of the commands that arrived together, at most 64, and never a lone command's.
+TEST_F(RespServerTest, PipelinedReadsAreAnnouncedToTheNodeFirst) {
+  node_.Set("a", "1");
+  node_.Set("b", "2");
+  ASSERT_TRUE(client().SendRaw(RespTestClient::Encode({"GET", "a"})).ok());
+  EXPECT_EQ(client().Read()->str, "1");
+  EXPECT_TRUE(node_.prefetched().empty()) << "one command: nothing to overlap";
+
+  std::string wire = RespTestClient::Encode({"GET", "a"}) + RespTestClient::Encode({"PING"}) +
+                     RespTestClient::Encode({"mget", "b", "c"}) +
+                     RespTestClient::Encode({"GET", "b"});
+  for (int i = 0; i < 100; ++i) wire += RespTestClient::Encode({"GET", absl::StrCat("k", i)});
+  ASSERT_TRUE(client().SendRaw(wire).ok());
+  EXPECT_EQ(client().Read()->str, "1");
+  EXPECT_EQ(client().Read()->str, "PONG");
+  EXPECT_EQ(client().Read()->elements.size(), 2u);
+  EXPECT_EQ(client().Read()->str, "2");
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(client().Read().ok());
+  const std::vector<std::vector<std::string>> hints = node_.prefetched();
+  ASSERT_FALSE(hints.empty());
+  const std::vector<std::string>& first = hints.front();
+  ASSERT_GE(first.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(first.begin(), first.begin() + 4),
+            (std::vector<std::string>{"a", "b", "c", "b"}));
+  for (const auto& hint : hints) EXPECT_LE(hint.size(), 64u);
+}
+
 TEST_F(RespServerTest, PipelinedWritesAndReadsKeepRedisOrder) {
   node_.set_async(true);
   std::string wire;

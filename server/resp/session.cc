@@ -5,10 +5,12 @@
 #include <boost/asio/post.hpp>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "server/resp/errors.h"
+#include "server/resp/lookahead.h"
 
 namespace kv::server::resp {
 namespace asio = boost::asio;
@@ -25,6 +27,10 @@ constexpr size_t kMaxReadBytes = 64 * 1024;
 constexpr size_t kMaxBulkReadBytes = 1 << 20;
 // Reply segments handed to one write.
 constexpr size_t kMaxGather = 16;
+// What one input read hints to the node (PrefetchAhead): the keys of GETs and MGETs among the
+// next commands, at most this many of each.
+constexpr size_t kLookaheadCommands = 32;
+constexpr size_t kLookaheadKeys = 64;
 
 constexpr absl::string_view kTooManyClients = "-ERR max number of clients reached\r\n";
 
@@ -225,7 +231,24 @@ void Session::OnRead(const boost::system::error_code& ec, size_t bytes) {
   parser_.CommitRead(bytes);
   idle_ticks_ = 0;
   now_ = absl::Now();
+  PrefetchAhead();
   Pump();
+}
+
+void Session::PrefetchAhead() {
+  // Reused by this thread's sessions.
+  thread_local std::vector<absl::string_view> keys;
+  keys.clear();
+  ScanAhead(parser_.Unconsumed(), kLookaheadCommands, [](absl::Span<const absl::string_view> args) {
+    if (args.size() == 2 && absl::EqualsIgnoreCase(args[0], "get")) {
+      keys.push_back(args[1]);
+    } else if (args.size() > 1 && absl::EqualsIgnoreCase(args[0], "mget")) {
+      keys.insert(keys.end(), args.begin() + 1, args.end());
+    }
+  });
+  if (keys.size() > kLookaheadKeys) keys.resize(kLookaheadKeys);
+  // One key gains nothing: its read follows at once.
+  if (keys.size() > 1) state_.node->PrefetchReads(keys);
 }
 
 void Session::Pump() {

@@ -128,6 +128,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void Read();
+  // Tells the node which keys the buffered GETs and MGETs will read (Node::PrefetchReads), so
+  // a pipeline's lookups overlap their cache misses.
+  void PrefetchAhead();
   // Room in the parser for the next read.
   absl::Span<char> PrepareRead();
   // A read of `bytes` into `asked` bytes of room: drained or not, and the next read's size.
