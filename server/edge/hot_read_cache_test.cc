@@ -124,7 +124,8 @@ TEST_F(HotReadCacheTest, HitsAreServedFromMemoryAndMissesFillTheCache) {
 }
 
 // The classic race: a reader misses and reads the old value from the store; the applier then
-// writes a newer one and invalidates; the reader's insert of the old value must be refused.
+// writes a newer one (the key is not cached: nothing to update); the reader's insert of the old
+// value must be refused.
 TEST_F(HotReadCacheTest, AReaderThatReadTheOldValueCannotCacheItAfterAChange) {
   Put("k", "old");
   OnceAt(HookPoint::kBeforeOffer, "k", [this] { Put("k", "new"); });
