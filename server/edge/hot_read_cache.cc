@@ -91,8 +91,8 @@ void HotReadCache::BeginChanges(absl::Span<const KeyChange> changes) {
     if (record != nullptr && cache_.UpdateIfPresent(key, std::move(record))) {
       updated_keys_.push_back(key);
     } else {
-      // No value in the stream (refetched on a read), or an entry that is not older (never
-      // expected): out, as the rule allows.
+      // No value in the stream (refetched on a read), an entry evicted since the Peek, or one
+      // that is not older (never expected): out, as the rule allows.
       cache_.Erase(key);
     }
     if (hook_) hook_(HookPoint::kKeyChanged, key);
