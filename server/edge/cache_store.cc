@@ -51,18 +51,6 @@ bool DecodeEntry(absl::string_view bytes, CachedValue* v) {
   return true;
 }
 
-std::shared_ptr<const CachedValue> FromChange(const Change& c, uint64_t version) {
-  CachedValue v;
-  v.version = version;
-  if (c.kind() == Change::KIND_PUT) {
-    v.found = true;
-    v.value = c.value();
-    v.metadata = c.metadata();
-    v.expiration = c.expiration();
-  }
-  return cache::MakeCachedValue(std::move(v));
-}
-
 }  // namespace
 
 CacheStore::CacheStore(const CacheStoreOptions& options)
@@ -237,8 +225,7 @@ absl::Status CacheStore::Apply(const std::vector<std::shared_ptr<const Change>>&
 
 void CacheStore::ApplyKeyLocked(const Change& c, uint64_t version, KeyWrites* writes) {
   mu_.AssertHeld();
-  std::shared_ptr<const CachedValue> value;
-  if (c.kind() != Change::KIND_INVALIDATE) value = FromChange(c, version);
+  std::shared_ptr<const CachedValue> value = CachedValueOfChange(c, version);
   // What the cache holds at this very version must be what the stream says it is; the
   // cache never replaces an equal version, so a wrong entry would otherwise stay.
   if (auto cached = cache_.Peek(c.key());

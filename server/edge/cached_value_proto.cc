@@ -2,6 +2,22 @@
 
 namespace kv::server {
 
+std::shared_ptr<const cache::CachedValue> CachedValueOfChange(const kvstore::v1::Change& c,
+                                                              uint64_t version) {
+  using kvstore::v1::Change;
+  // Anything else (an invalidation, a kind this build does not know) is not taken as an absence.
+  if (c.kind() != Change::KIND_PUT && c.kind() != Change::KIND_DELETE) return nullptr;
+  cache::CachedValue v;
+  v.version = version;
+  if (c.kind() == Change::KIND_PUT) {
+    v.found = true;
+    v.value = c.value();
+    v.metadata = c.metadata();
+    v.expiration = c.expiration();
+  }
+  return cache::MakeCachedValue(std::move(v));
+}
+
 void FillCacheCounters(const cache::HotKeyCache::Stats& s, kvstore::v1::CacheStatus* status) {
   status->set_hits(s.hits);
   status->set_misses(s.misses);

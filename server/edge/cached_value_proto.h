@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "kvstore/v1/admin.pb.h"
+#include "kvstore/v1/replication.pb.h"
 #include "server/cache/cached_value.h"
 #include "server/cache/hot_key_cache.h"
 #include "server/node/shared_read.h"
@@ -47,6 +48,13 @@ inline void FillShared(std::shared_ptr<const cache::CachedValue> v, int64_t now_
   out->value = out->found ? absl::string_view(v->value) : absl::string_view();
   out->holder = std::move(v);
 }
+
+// What a key holds after the stream's key change `c` (a PUT, DELETE or INVALIDATE, never a
+// COMMIT; replication::ForEachKeyChange yields them) at `version`, as the store records it: a PUT
+// its value, metadata and expiration, a DELETE a "not found" at that version. nullptr for an
+// INVALIDATE (the value did not come with the stream) or any other kind: drop the entry.
+std::shared_ptr<const cache::CachedValue> CachedValueOfChange(const kvstore::v1::Change& c,
+                                                              uint64_t version);
 
 // The cache's own counters into Status (fetch counters are the cache edge's to add).
 void FillCacheCounters(const cache::HotKeyCache::Stats& s, kvstore::v1::CacheStatus* status);

@@ -57,16 +57,18 @@ absl::Status FullEdgeApplier::VerifyStoredData() {
 
 absl::Status FullEdgeApplier::WriteToStore(const std::vector<const Change*>& changes) {
   if (hot_cache_ == nullptr) return store_->Apply(changes);
-  // Every key out of the cache, and its stripe closed to readers' offers, before the store's
-  // head moves; reopened once the store holds the batch.
-  std::vector<absl::string_view> keys;
+  // Every cached key updated to its new record (or out of the cache), and its stripe closed to
+  // readers' offers, before the store's head moves; reopened once the store holds the batch.
+  std::vector<HotReadCache::KeyChange> key_changes;
+  key_changes.reserve(changes.size());
   for (const Change* change : changes) {
-    replication::ForEachKeyChange(*change,
-                                  [&keys](const Change& c, uint64_t) { keys.push_back(c.key()); });
+    replication::ForEachKeyChange(*change, [&key_changes](const Change& c, uint64_t version) {
+      key_changes.push_back({&c, version});
+    });
   }
-  hot_cache_->BeginChanges(keys);
+  hot_cache_->BeginChanges(key_changes);
   absl::Status s = store_->Apply(changes);
-  hot_cache_->EndChanges();
+  hot_cache_->EndChanges(/*written=*/s.ok());
   return s;
 }
 

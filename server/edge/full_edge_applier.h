@@ -10,8 +10,10 @@
 // true (the Subscriber resynchronises by a snapshot, and the edge serves no local reads until
 // then); the snapshot that installs and matches clears it.
 //
-// With a HotReadCache (a full edge's hot keys), every batch's keys leave the cache before the
-// store's new head is visible, and a snapshot install clears it (server/edge/hot_read_cache.h).
+// With a HotReadCache (a full edge's hot keys), every batch's cached keys take their new records
+// in place (or leave the cache: an invalidation) before the store's new head is visible, and
+// leave it if the store write fails; a snapshot install clears it
+// (server/edge/hot_read_cache.h).
 //
 // Threading: called by the Subscriber's thread only (see replication/change_applier.h); the
 // accessors may be called from any thread. Owns nothing: the store, publisher and fetcher are

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "server/cache/key_hash.h"
+#include "server/edge/cached_value_proto.h"
 
 namespace kv::server {
 namespace {
@@ -72,20 +73,40 @@ bool HotReadCache::Offer(absl::string_view key, const Ticket& ticket, cache::Cac
   return !refused;
 }
 
-void HotReadCache::BeginChanges(const std::vector<absl::string_view>& keys) {
+void HotReadCache::BeginChanges(absl::Span<const KeyChange> changes) {
   open_stripes_.clear();
-  open_stripes_.reserve(keys.size());
-  for (absl::string_view key : keys) open_stripes_.push_back(StripeOf(key));
+  updated_keys_.clear();
+  open_stripes_.reserve(changes.size());
+  for (const KeyChange& c : changes) open_stripes_.push_back(StripeOf(c.change->key()));
   std::sort(open_stripes_.begin(), open_stripes_.end());
   open_stripes_.erase(std::unique(open_stripes_.begin(), open_stripes_.end()), open_stripes_.end());
-  // Bump first, then erase: an Offer that checks under the shard lock after the Erase sees the
-  // odd generation; one that ran before it is erased.
+  // Bump first, then update: an Offer that checks under the shard lock after the update sees
+  // the odd generation; one that ran before it is replaced (it is older) or erased.
   for (size_t stripe : open_stripes_) generations_[stripe].fetch_add(1, std::memory_order_acq_rel);
-  for (absl::string_view key : keys) cache_.Erase(key);
+  for (const KeyChange& c : changes) {
+    const absl::string_view key = c.change->key();
+    // Not cached: stays so (admission is for what is read), and no record is built for it.
+    if (cache_.Peek(key) == nullptr) continue;
+    std::shared_ptr<const cache::CachedValue> record = CachedValueOfChange(*c.change, c.version);
+    if (record != nullptr && cache_.UpdateIfPresent(key, std::move(record))) {
+      updated_keys_.push_back(key);
+    } else {
+      // No value in the stream (refetched on a read), an entry evicted since the Peek, or one
+      // that is not older (never expected): out, as the rule allows.
+      cache_.Erase(key);
+    }
+    if (hook_) hook_(HookPoint::kKeyChanged, key);
+  }
   if (hook_) hook_(HookPoint::kChangesBegun, "");
 }
 
-void HotReadCache::EndChanges() {
+void HotReadCache::EndChanges(bool written) {
+  // The store does not hold what was put in place: out before the stripes reopen (a reader that
+  // missed meanwhile holds an odd ticket and cannot cache what it read).
+  if (!written) {
+    for (absl::string_view key : updated_keys_) cache_.Erase(key);
+  }
+  updated_keys_.clear();
   for (size_t stripe : open_stripes_) generations_[stripe].fetch_add(1, std::memory_order_acq_rel);
   open_stripes_.clear();
 }

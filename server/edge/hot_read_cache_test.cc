@@ -124,7 +124,8 @@ TEST_F(HotReadCacheTest, HitsAreServedFromMemoryAndMissesFillTheCache) {
 }
 
 // The classic race: a reader misses and reads the old value from the store; the applier then
-// writes a newer one and invalidates; the reader's insert of the old value must be refused.
+// writes a newer one (the key is not cached: nothing to update); the reader's insert of the old
+// value must be refused.
 TEST_F(HotReadCacheTest, AReaderThatReadTheOldValueCannotCacheItAfterAChange) {
   Put("k", "old");
   OnceAt(HookPoint::kBeforeOffer, "k", [this] { Put("k", "new"); });
@@ -139,26 +140,36 @@ TEST_F(HotReadCacheTest, AReaderThatReadTheOldValueCannotCacheItAfterAChange) {
   EXPECT_EQ(Get("k").value, "new");  // now a hit
 }
 
-// The keys of a batch leave the cache before the store's head moves: a reader in between finds
-// no entry, reads the store's old state as of the old head, and cannot cache it.
-TEST_F(HotReadCacheTest, AChangedKeyLeavesTheCacheBeforeTheHeadMoves) {
-  Put("k", "old");
+// The cached keys of a batch take their new records before the store's head moves: a reader in
+// between hits the new record (its as_of, read before, is the old head: a lower bound). A key
+// of the batch that was not cached stays out: a reader finds no entry, reads the store's old
+// state as of the old head, and cannot cache it.
+TEST_F(HotReadCacheTest, AChangedKeyIsUpdatedInPlaceBeforeTheHeadMoves) {
+  Apply(CommitAtCentral({{"k", "old"}, {"u", "old"}}));
   Get("k");
   ASSERT_NE(cache_->Peek("k"), nullptr);
+  ASSERT_EQ(cache_->Peek("u"), nullptr);
   bool checked = false;
   cache_->SetHookForTesting([&](HookPoint point, absl::string_view) {
     if (point != HookPoint::kChangesBegun || checked) return;
     checked = true;
-    EXPECT_EQ(edge_->head_version(), 1u);   // the store has not moved yet
-    EXPECT_EQ(cache_->Peek("k"), nullptr);  // the key is out already
+    EXPECT_EQ(edge_->head_version(), 2u);  // the store has not moved yet
+    ASSERT_NE(cache_->Peek("k"), nullptr);
+    EXPECT_EQ(cache_->Peek("k")->value, "new");
+    EXPECT_EQ(cache_->Peek("k")->version, 3u);
     Read during = Get("k");
-    EXPECT_EQ(during.value, "old");
-    EXPECT_EQ(during.as_of, 1u);
-    EXPECT_EQ(cache_->Peek("k"), nullptr);  // and what it read is not cached
+    EXPECT_EQ(during.value, "new");
+    EXPECT_EQ(during.version, 3u);
+    EXPECT_EQ(during.as_of, 2u);
+    Read uncached = Get("u");
+    EXPECT_EQ(uncached.value, "old");
+    EXPECT_EQ(uncached.as_of, 2u);
+    EXPECT_EQ(cache_->Peek("u"), nullptr);  // what it read is not cached
   });
-  Put("k", "new");
+  Apply(CommitAtCentral({{"k", "new"}, {"u", "new"}}));
   EXPECT_TRUE(checked);
   EXPECT_EQ(Get("k").value, "new");
+  EXPECT_EQ(Get("u").value, "new");
 }
 
 // The stale-insert interleaving without the generation check: the old value is cached for good
@@ -181,11 +192,15 @@ TEST_F(HotReadCacheTest, ATicketOpenAcrossAChangeOrAResetIsRefused) {
   v.value = "x";
   v.version = 1;
   // Taken before the change began, offered while it is open or after it ended.
+  kvstore::v1::Change put;
+  put.set_kind(kvstore::v1::Change::KIND_PUT);
+  put.set_key("k");
+  const HotReadCache::KeyChange change{&put, 1};
   HotReadCache::Ticket before = cache_->NewTicket("k");
-  cache_->BeginChanges({"k"});
+  cache_->BeginChanges({&change, 1});
   EXPECT_FALSE(cache_->Offer("k", before, v));
   HotReadCache::Ticket during = cache_->NewTicket("k");
-  cache_->EndChanges();
+  cache_->EndChanges(/*written=*/true);
   EXPECT_FALSE(cache_->Offer("k", before, v));
   EXPECT_FALSE(cache_->Offer("k", during, v));  // read while the store was being written
   EXPECT_TRUE(cache_->Offer("k", cache_->NewTicket("k"), v));
@@ -199,27 +214,115 @@ TEST_F(HotReadCacheTest, ATicketOpenAcrossAChangeOrAResetIsRefused) {
   EXPECT_TRUE(cache_->Offer("other", cache_->NewTicket("other"), v));
 }
 
-TEST_F(HotReadCacheTest, PutsDeletesAndCommitsInvalidateCachedKeys) {
-  Apply(CommitAtCentral({{"a", "1"}, {"b", "1"}, {"c", "1"}}));
+// A write of a cached key updates its entry in place: the next read is a hit (no miss) with
+// the new record; a delete leaves a cached "not found" at its version; a commit's parts are
+// each updated; a key that was not cached is not admitted by a write.
+TEST_F(HotReadCacheTest, PutsDeletesAndCommitsUpdateCachedKeysInPlace) {
+  Apply(CommitAtCentral({{"a", "1"}, {"b", "1"}, {"c", "1"}, {"u", "1"}}));
   for (const char* key : {"a", "b", "c", "n"}) {
     Get(key);
     ASSERT_NE(cache_->Peek(key), nullptr) << key;
   }
-  Put("a", "2");
-  EXPECT_EQ(Get("a").value, "2");
+  const uint64_t misses = cache_->GetStats().cache.misses;
+  Put("a", "2", /*expiration=*/kNow + 60);
+  Read a = Get("a");
+  EXPECT_EQ(a.result, LocalRead::kFound);
+  EXPECT_EQ(a.value, "2");
+  EXPECT_EQ(a.version, 5u);
+  EXPECT_EQ(cache_->Peek("a")->expiration, kNow + 60);
   Delete("b");
+  ASSERT_NE(cache_->Peek("b"), nullptr);
+  EXPECT_FALSE(cache_->Peek("b")->found);
+  EXPECT_EQ(cache_->Peek("b")->version, 6u);
   EXPECT_EQ(Get("b").result, LocalRead::kAbsent);
-  Apply(CommitOneAtCentral({{"c", "3"}, {"n", "3"}}, {"a"}));
+  Apply(CommitOneAtCentral({{"c", "3"}, {"n", "3"}, {"u", "3"}}, {"a"}));
   Read c = Get("c");
   EXPECT_EQ(c.value, "3");
-  EXPECT_EQ(c.version, 6u);
-  EXPECT_EQ(Get("n").value, "3");  // a cached "not found" is dropped too
+  EXPECT_EQ(c.version, 7u);
+  EXPECT_EQ(Get("n").value, "3");  // a cached "not found" is updated too
   EXPECT_EQ(Get("a").result, LocalRead::kAbsent);
-  // And each answer is cached again.
-  for (const char* key : {"a", "b", "c", "n"}) EXPECT_NE(cache_->Peek(key), nullptr) << key;
+  EXPECT_EQ(cache_->GetStats().cache.misses, misses) << "every read after a write was a hit";
+  EXPECT_EQ(cache_->Peek("u"), nullptr) << "a write admits nothing";
+  // The entries are what the store holds.
+  for (const char* key : {"c", "n"}) EXPECT_EQ(EdgeRecord(key)->second, 7u);
+  EXPECT_EQ(EdgeRecord("a"), std::nullopt);
 }
 
-TEST_F(HotReadCacheTest, ACachedValueExpiresOnTimeAndItsDeletionDropsIt) {
+// The last change of a key in one applied batch wins; an invalidation (a value too large to push)
+// takes the key out of the cache, and a later change in the batch does not bring it back.
+TEST_F(HotReadCacheTest, TheLastChangeOfABatchWinsAndAnInvalidationErases) {
+  Apply(CommitAtCentral({{"a", "1"}, {"i", "1"}}));
+  Get("a");
+  Get("i");
+  std::vector<kvstore::v1::Change> changes(4);
+  changes[0].set_kind(kvstore::v1::Change::KIND_PUT);
+  changes[0].set_key("a");
+  changes[0].set_value("2");
+  changes[1].set_kind(kvstore::v1::Change::KIND_DELETE);
+  changes[1].set_key("a");
+  changes[2].set_kind(kvstore::v1::Change::KIND_PUT);
+  changes[2].set_key("a");
+  changes[2].set_value("4");
+  changes[3].set_kind(kvstore::v1::Change::KIND_INVALIDATE);
+  changes[3].set_key("i");
+  changes[3].set_value_size(1 << 20);
+  Apply(ChangesAtCentral(changes));
+  ASSERT_NE(cache_->Peek("a"), nullptr);
+  EXPECT_EQ(cache_->Peek("a")->value, "4");
+  EXPECT_EQ(cache_->Peek("a")->version, 5u);
+  EXPECT_EQ(cache_->Peek("i"), nullptr);
+  EXPECT_EQ(Get("i").result, LocalRead::kValueMissing);
+  EXPECT_EQ(cache_->Peek("i"), nullptr);  // a value still to be fetched is not cached
+}
+
+// A store write that fails leaves no entry ahead of the store: what BeginChanges put in place
+// is erased before the stripes reopen, and the batch applies once it comes again.
+TEST_F(HotReadCacheTest, AFailedStoreWriteLeavesNoUpdatedEntryBehind) {
+  Apply(CommitAtCentral({{"a", "1"}, {"b", "1"}}));
+  Get("a");
+  Get("b");
+  auto batch = CommitAtCentral({{"a", "2"}, {"b", "2"}});  // versions 3 and 4
+  // Version 4 without 3: the store refuses the batch (out of order) after BeginChanges ran.
+  bool updated = false;
+  cache_->SetHookForTesting([&](HookPoint point, absl::string_view) {
+    if (point != HookPoint::kChangesBegun) return;
+    updated = cache_->Peek("b") != nullptr && cache_->Peek("b")->version == 4;
+  });
+  EXPECT_FALSE(applier_->Apply({batch[1]}).ok());
+  EXPECT_TRUE(updated) << "the entry was updated in place before the write";
+  EXPECT_EQ(edge_->head_version(), 2u);
+  EXPECT_EQ(cache_->Peek("b"), nullptr);
+  ASSERT_NE(cache_->Peek("a"), nullptr);  // not in the failed batch
+  EXPECT_EQ(cache_->Peek("a")->version, 1u);
+  Read b = Get("b");
+  EXPECT_EQ(b.value, "1");
+  EXPECT_EQ(b.version, 2u);
+  cache_->SetHookForTesting(nullptr);
+  Apply(batch);
+  EXPECT_EQ(Get("a").value, "2");
+  EXPECT_EQ(Get("b").value, "2");
+}
+
+// EndChanges directly: after an unwritten change no updated entry stays, and the stripe reopens.
+TEST_F(HotReadCacheTest, EndChangesUnwrittenErasesTheUpdatedKeys) {
+  Put("k", "1");
+  Get("k");
+  kvstore::v1::Change put;
+  put.set_kind(kvstore::v1::Change::KIND_PUT);
+  put.set_key("k");
+  put.set_value("2");
+  const HotReadCache::KeyChange change{&put, 2};
+  cache_->BeginChanges({&change, 1});
+  ASSERT_NE(cache_->Peek("k"), nullptr);
+  EXPECT_EQ(cache_->Peek("k")->version, 2u);
+  cache_->EndChanges(/*written=*/false);
+  EXPECT_EQ(cache_->Peek("k"), nullptr);
+  EXPECT_EQ(Get("k").value, "1");
+  EXPECT_EQ(Get("k").value, "1");  // cached again: the stripe is open
+  EXPECT_NE(cache_->Peek("k"), nullptr);
+}
+
+TEST_F(HotReadCacheTest, ACachedValueExpiresOnTimeAndItsDeletionIsCached) {
   Put("t", "ttl", /*expiration=*/kNow + 10);
   EXPECT_EQ(Get("t", kNow).value, "ttl");
   ASSERT_NE(cache_->Peek("t"), nullptr);
@@ -228,7 +331,8 @@ TEST_F(HotReadCacheTest, ACachedValueExpiresOnTimeAndItsDeletionDropsIt) {
   EXPECT_EQ(Get("t", kNow + 10).result, LocalRead::kAbsent);  // from the cache, expired
   EXPECT_EQ(cache_->GetStats().cache.hits, hits + 2);
   Delete("t");  // the central node's sweeper's deletion
-  EXPECT_EQ(cache_->Peek("t"), nullptr);
+  ASSERT_NE(cache_->Peek("t"), nullptr);
+  EXPECT_FALSE(cache_->Peek("t")->found);
 }
 
 TEST_F(HotReadCacheTest, ASnapshotInstallClearsTheCache) {
@@ -262,9 +366,9 @@ TEST_F(HotReadCacheTest, ASnapshotInstallClearsTheCache) {
   EXPECT_NE(cache_->Peek("a"), nullptr);  // open again
 }
 
-// A BatchGet whose lookups straddle a commit: "a" hits its value before the commit, then the
-// commit is applied and a reader caches "b" after it. Served from the cache the batch would
-// show a=1, b=2; it must show both keys of one state.
+// A BatchGet that straddles a commit: its keys are looked up before the commit, the commit is
+// then applied (both entries updated in place) and read while the batch is still answering. It
+// must show both keys of one state.
 TEST_F(HotReadCacheTest, ABatchNeverSeesPartOfACommit) {
   Apply(CommitOneAtCentral({{"a", "1"}, {"b", "1"}}));
   Get("a");
@@ -277,6 +381,53 @@ TEST_F(HotReadCacheTest, ABatchNeverSeesPartOfACommit) {
   ASSERT_EQ(values.size(), 2u);
   EXPECT_EQ(values[0], values[1]) << "a batch saw part of a commit, as of " << as_of;
   EXPECT_EQ(values[0], as_of == 1 ? "1" : "2");
+}
+
+// A commit's cached keys are updated in place one by one, before the head moves. A batch read
+// between the updates of "a" and "b" finds a at the commit's version and b before it; it must
+// not answer that from the cache (a is newer than the head it read) but from the store, at one
+// state. Fails without the version check of LookupAllAsOf.
+TEST_F(HotReadCacheTest, ABatchBetweenTheInPlaceUpdatesOfACommitNeverSeesPartOfIt) {
+  Apply(CommitOneAtCentral({{"a", "1"}, {"b", "1"}}));
+  BatchGet({"a", "b"});  // from the store, offered to the cache
+  ASSERT_NE(cache_->Peek("a"), nullptr);
+  ASSERT_NE(cache_->Peek("b"), nullptr);
+  std::vector<std::string> values;
+  uint64_t as_of = 0;
+  OnceAt(HookPoint::kKeyChanged, "a", [&] {
+    ASSERT_EQ(cache_->Peek("a")->version, 2u);  // updated
+    ASSERT_EQ(cache_->Peek("b")->version, 1u);  // not yet
+    std::tie(values, as_of) = BatchGet({"a", "b"});
+  });
+  Apply(CommitOneAtCentral({{"a", "2"}, {"b", "2"}}));
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0], values[1]) << "a batch saw part of a commit, as of " << as_of;
+  EXPECT_EQ(as_of, 1u);
+  EXPECT_EQ(values[0], "1");
+}
+
+// Once every key of the commit is updated in place and the head has not moved yet, a batch is
+// answered at one state that its version names: from the store as of the old head (the entries
+// are newer than it), never the new records as of the old version.
+TEST_F(HotReadCacheTest, ABatchBeforeTheHeadMovesIsAnsweredAtTheVersionItNames) {
+  Apply(CommitOneAtCentral({{"a", "1"}, {"b", "1"}}));
+  BatchGet({"a", "b"});
+  std::vector<std::string> values;
+  uint64_t as_of = 0;
+  OnceAt(HookPoint::kChangesBegun, "", [&] {
+    ASSERT_EQ(cache_->Peek("a")->version, 2u);
+    ASSERT_EQ(cache_->Peek("b")->version, 2u);
+    std::tie(values, as_of) = BatchGet({"a", "b"});
+  });
+  Apply(CommitOneAtCentral({{"a", "2"}, {"b", "2"}}));
+  EXPECT_EQ(values, (std::vector<std::string>{"1", "1"})) << "as of " << as_of;
+  EXPECT_EQ(as_of, 1u);
+  // After the head moved, the same batch is all hits at the new version.
+  const uint64_t hits = cache_->GetStats().cache.hits;
+  auto [after, after_as_of] = BatchGet({"a", "b"});
+  EXPECT_EQ(after, (std::vector<std::string>{"2", "2"}));
+  EXPECT_EQ(after_as_of, 2u);
+  EXPECT_EQ(cache_->GetStats().cache.hits, hits + 2);
 }
 
 TEST_F(HotReadCacheTest, ABatchOfHitsAtOneVersionIsServedFromTheCache) {
