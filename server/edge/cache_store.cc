@@ -284,7 +284,9 @@ void CacheStore::AdmitLocked(const std::string& key, std::shared_ptr<const Cache
   }
   std::vector<std::string> deletes = std::move(evicted_);
   evicted_.clear();
-  if (auto s = Persist(puts, deletes, false); !s.ok()) KV_LOG(ERROR) << s;
+  if (auto s = Persist(puts, deletes, false); !s.ok()) {
+    KV_LOG(ERROR) << s;
+  }
 }
 
 bool CacheStore::JoinFetch(const std::string& key, int64_t now_micros, Waiter waiter) {
