@@ -131,12 +131,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // Tells the node which keys the buffered GETs and MGETs will read (Node::PrefetchReads), so
   // a pipeline's lookups overlap their cache misses.
   void PrefetchAhead();
-  // Room in the parser for the next read.
-  absl::Span<char> PrepareRead();
-  // A read of `bytes` into `asked` bytes of room: drained or not, and the next read's size.
-  void NoteRead(const boost::system::error_code& ec, size_t bytes, size_t asked);
-  // The socket has input (after a wait): reads it without blocking.
-  void OnReadable(const boost::system::error_code& wait_error);
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   // Dispatches what the parser has, as far as flow control allows; then writes and reads.
   void Pump();
@@ -168,8 +162,6 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t write_seq_ = 0;
   uint64_t last_read_seq_ = 0;  // the command whose read info connection_.last_read holds
   bool reading_ = false;
-  // The last read took less than it had room for: the socket was empty (see Read).
-  bool drained_ = false;
   bool writing_ = false;
   // The last direct write did not take everything: write through Asio until the output is
   // empty again.
