@@ -138,8 +138,16 @@ bool HotKeyCache::LookupAllIf(
 }
 
 void HotKeyCache::Prefetch(absl::Span<const absl::string_view> keys) const {
+  thread_local std::vector<const CacheNode*> found;  // reused by this thread's hints
   const LockedBatch batch(*this, keys);
   batch.PrefetchAll();
+  // Each stage waits at most once for the whole batch: the fetches it needs were started by the
+  // stage before, for every key.
+  found.clear();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (const CacheNode* e = batch.policy(i).FindForBatch(batch.key(i))) found.push_back(e);
+  }
+  for (const CacheNode* e : found) WTinyLfu::PrefetchValueBytes(e);
 }
 
 std::shared_ptr<const CachedValue> HotKeyCache::Peek(absl::string_view key) const {

@@ -198,8 +198,7 @@ void CacheEdge::StartFetch(const std::string& key) {
                     });
 }
 
-bool CacheEdge::ReadLocalShared(absl::string_view key, SharedRead* out) {
-  const int64_t staleness = freshness()->StalenessMicros();  // before the lookup, as ReadCached
+bool CacheEdge::ReadLocalShared(absl::string_view key, int64_t staleness, SharedRead* out) {
   const uint64_t as_of = applied_version();
   std::shared_ptr<const CachedValue> cached = cache_->LookupIfCached(key);
   if (cached == nullptr) return false;  // ReadCached joins the fetch
@@ -208,19 +207,15 @@ bool CacheEdge::ReadLocalShared(absl::string_view key, SharedRead* out) {
   return true;
 }
 
-bool CacheEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys,
+bool CacheEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys, int64_t staleness,
                                     SharedBatchRead* out) {
   // Reused by this thread's batches; emptied before returning, so no value outlives its read.
   thread_local std::vector<std::shared_ptr<const CachedValue>> hits;
-  const int64_t staleness = freshness()->StalenessMicros();  // before the hits, as BatchGetLocal
   uint64_t as_of = 0;
   // As BatchGetLocal: a hit newer than the hits' state may belong to a commit whose other keys
   // are cached older, and BatchGetLocal sends such a batch upstream.
   if (!cache_->LookupAllCached(keys, &hits, &as_of)) return false;
-  const int64_t now = clock_->UnixSeconds();
-  out->values.resize(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) FillShared(std::move(hits[i]), now, &out->values[i]);
-  hits.clear();
+  FillSharedBatch(&hits, clock_->UnixSeconds(), out);
   out->info = SharedInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_CACHE);
   return true;
 }

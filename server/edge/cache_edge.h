@@ -54,8 +54,9 @@ class CacheEdge final : public EdgeNode, public replication::HeadFollower {
   // Hits only; a miss (nothing recorded) is left to ReadLocal and BatchGetLocal.
   bool HasSharedReads() const override { return true; }
   void PrefetchLocal(absl::Span<const absl::string_view> keys) override { cache_->Prefetch(keys); }
-  bool ReadLocalShared(absl::string_view key, SharedRead* out) override;
-  bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) override;
+  bool ReadLocalShared(absl::string_view key, int64_t staleness, SharedRead* out) override;
+  bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, int64_t staleness,
+                           SharedBatchRead* out) override;
   std::optional<absl::Status> ListLocal(const kvstore::v1::ListRequest& request,
                                         kvstore::v1::ListResponse* response,
                                         bool stale_fallback) override;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/replication.pb.h"
@@ -55,6 +56,16 @@ inline void FillShared(std::shared_ptr<const cache::CachedValue> v, int64_t now_
 // INVALIDATE (the value did not come with the stream) or any other kind: drop the entry.
 std::shared_ptr<const cache::CachedValue> CachedValueOfChange(const kvstore::v1::Change& c,
                                                               uint64_t version);
+
+// A shared batch's values from its hits, in order; `hits` is emptied (its memory kept).
+inline void FillSharedBatch(std::vector<std::shared_ptr<const cache::CachedValue>>* hits,
+                            int64_t now_unix, SharedBatchRead* out) {
+  out->values.resize(hits->size());
+  for (size_t i = 0; i < hits->size(); ++i) {
+    FillShared(std::move((*hits)[i]), now_unix, &out->values[i]);
+  }
+  hits->clear();
+}
 
 // The cache's own counters into Status (fetch counters are the cache edge's to add).
 void FillCacheCounters(const cache::HotKeyCache::Stats& s, kvstore::v1::CacheStatus* status);

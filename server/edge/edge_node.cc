@@ -112,12 +112,13 @@ int64_t EdgeNode::BoundMicros(const kvstore::v1::ReadOptions& options) const {
                                             : absl::ToInt64Microseconds(options_.max_staleness);
 }
 
-EdgeNode::Route EdgeNode::RouteNow(const kvstore::v1::ReadOptions& options) const {
+EdgeNode::Route EdgeNode::RouteNow(const kvstore::v1::ReadOptions& options,
+                                   int64_t staleness_micros) const {
   return RouteRead({
       .strong = options.consistency() == kvstore::v1::CONSISTENCY_STRONG,
       .bound_micros = BoundMicros(options),
       .min_version = options.min_version(),
-      .staleness_micros = freshness_.StalenessMicros(),
+      .staleness_micros = staleness_micros,
       .applied_version = applied_version(),
       .local_suspect = !LocalDataSuspect().empty(),
   });

@@ -118,7 +118,8 @@ class EdgeNode : public Node {
                              kvstore::v1::BatchGetResponse* response, const CallContext& call,
                              Done done, bool stale_fallback) = 0;
   // A local read answered at once from memory, values shared (Node::TryGetShared): true with
-  // `out` filled as ReadLocal and BatchGetLocal would answer; false when the mode does not
+  // `out` filled as ReadLocal and BatchGetLocal would answer, labelled with `staleness` (the
+  // caller sampled it before the read, and routed the read by it); false when the mode does not
   // answer it so (a cache miss: ReadLocal reads it through), having recorded nothing.
   // Whether the mode has them at all (else the shared reads are refused before routing).
   virtual bool HasSharedReads() const { return false; }
@@ -131,8 +132,11 @@ class EdgeNode : public Node {
             .as_of_version = as_of,
             .node_id = options_.node_id};
   }
-  virtual bool ReadLocalShared(absl::string_view key, SharedRead* out) { return false; }
-  virtual bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) {
+  virtual bool ReadLocalShared(absl::string_view key, int64_t staleness, SharedRead* out) {
+    return false;
+  }
+  virtual bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, int64_t staleness,
+                                   SharedBatchRead* out) {
     return false;
   }
   // One List page from local data, or nullopt when the page must be listed upstream.
@@ -182,7 +186,11 @@ class EdgeNode : public Node {
   void Decide(const kvstore::v1::ReadOptions& options, const CallContext& call,
               absl::AnyInvocable<void(Route) &&> next);
   // Decide's answer without waiting: kBehind means it would wait for min_version.
-  Route RouteNow(const kvstore::v1::ReadOptions& options) const;
+  Route RouteNow(const kvstore::v1::ReadOptions& options) const {
+    return RouteNow(options, freshness_.StalenessMicros());
+  }
+  // With the staleness the caller sampled (a shared read routes and labels with one sample).
+  Route RouteNow(const kvstore::v1::ReadOptions& options, int64_t staleness_micros) const;
   int64_t BoundMicros(const kvstore::v1::ReadOptions& options) const;
   // Wraps the Done of a write forwarded upstream: an unreachable upstream is named.
   Done ForwardedWriteDone(Done done) const;

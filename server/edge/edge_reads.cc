@@ -113,7 +113,9 @@ bool EdgeNode::TryGetShared(absl::string_view key, const kvstore::v1::ReadOption
                             const CallContext& call, SharedRead* out) {
   if (!HasSharedReads()) return false;
   if (!ValidateKey(options_.limits, key).ok() || !ValidateReadOptions(options).ok()) return false;
-  return RouteNow(options) == Route::kLocal && ReadLocalShared(key, out);
+  // One sample routes the read and labels it; taken before the read, as FillInfo's.
+  const int64_t staleness = freshness()->StalenessMicros();
+  return RouteNow(options, staleness) == Route::kLocal && ReadLocalShared(key, staleness, out);
 }
 
 bool EdgeNode::TryBatchGetShared(absl::Span<const absl::string_view> keys,
@@ -124,7 +126,8 @@ bool EdgeNode::TryBatchGetShared(absl::Span<const absl::string_view> keys,
       !ValidateReadOptions(options).ok()) {
     return false;
   }
-  return RouteNow(options) == Route::kLocal && BatchGetLocalShared(keys, out);
+  const int64_t staleness = freshness()->StalenessMicros();  // as TryGetShared's
+  return RouteNow(options, staleness) == Route::kLocal && BatchGetLocalShared(keys, staleness, out);
 }
 
 void EdgeNode::BatchGetUpstream(const kvstore::v1::BatchGetRequest& request,

@@ -185,9 +185,8 @@ void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
   std::move(done)(absl::OkStatus());
 }
 
-bool FullEdge::ReadLocalShared(absl::string_view key, SharedRead* out) {
-  const int64_t staleness = freshness()->StalenessMicros();  // before the read, as ReadStore
-  const uint64_t as_of = store_->head_version();             // before the lookup, as ReadHot
+bool FullEdge::ReadLocalShared(absl::string_view key, int64_t staleness, SharedRead* out) {
+  const uint64_t as_of = store_->head_version();  // before the lookup, as ReadHot
   std::shared_ptr<const cache::CachedValue> hit = hot_cache_->LookupIfCached(key);
   if (hit == nullptr) return false;  // ReadStore reads the store
   FillShared(std::move(hit), clock_->UnixSeconds(), &out->value);
@@ -195,16 +194,13 @@ bool FullEdge::ReadLocalShared(absl::string_view key, SharedRead* out) {
   return true;
 }
 
-bool FullEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) {
+bool FullEdge::BatchGetLocalShared(absl::Span<const absl::string_view> keys, int64_t staleness,
+                                   SharedBatchRead* out) {
   // Reused by this thread's batches; emptied before returning, so no value outlives its read.
   thread_local std::vector<std::shared_ptr<const cache::CachedValue>> hits;
-  const int64_t staleness = freshness()->StalenessMicros();  // before the reads, as BatchGetLocal
-  const uint64_t as_of = store_->head_version();             // before the lookups, as BatchGetHot
+  const uint64_t as_of = store_->head_version();  // before the lookups, as BatchGetHot
   if (!hot_cache_->LookupAllAsOf(keys, as_of, &hits)) return false;
-  const int64_t now = clock_->UnixSeconds();
-  out->values.resize(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) FillShared(std::move(hits[i]), now, &out->values[i]);
-  hits.clear();
+  FillSharedBatch(&hits, clock_->UnixSeconds(), out);
   out->info = SharedInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_STORE);
   return true;
 }

@@ -66,8 +66,9 @@ class FullEdge final : public EdgeNode, public ReplicationSource {
   void PrefetchLocal(absl::Span<const absl::string_view> keys) override {
     if (hot_cache_) hot_cache_->Prefetch(keys);
   }
-  bool ReadLocalShared(absl::string_view key, SharedRead* out) override;
-  bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, SharedBatchRead* out) override;
+  bool ReadLocalShared(absl::string_view key, int64_t staleness, SharedRead* out) override;
+  bool BatchGetLocalShared(absl::Span<const absl::string_view> keys, int64_t staleness,
+                           SharedBatchRead* out) override;
   void OnUpstreamChain(const std::vector<std::string>& upstream_chain) override {
     publisher_->SetUpstreamChain(upstream_chain);
   }
