@@ -68,7 +68,9 @@ bool HotKeyCache::TouchIfCached(absl::string_view key) {
 // one shard lock. Uses this thread's scratch vectors: one LockedBatch per thread at a time.
 class HotKeyCache::LockedBatch {
  public:
-  LockedBatch(const HotKeyCache& cache, absl::Span<const absl::string_view> keys)
+  // wait = false (a hint): takes only the locks that are free now and drops the keys of the
+  // other shards, so it never waits for anyone and never makes anyone wait for long.
+  LockedBatch(const HotKeyCache& cache, absl::Span<const absl::string_view> keys, bool wait = true)
       ABSL_NO_THREAD_SAFETY_ANALYSIS  // locks a set of shards chosen at run time
       : cache_(cache) {
     hashed_.clear();
@@ -80,7 +82,24 @@ class HotKeyCache::LockedBatch {
     locked_ = shard_of_;
     std::sort(locked_.begin(), locked_.end());
     locked_.erase(std::unique(locked_.begin(), locked_.end()), locked_.end());
-    for (uint32_t i : locked_) cache_.shards_[i]->mu.Lock();
+    if (wait) {
+      for (uint32_t i : locked_) cache_.shards_[i]->mu.Lock();
+      return;
+    }
+    size_t held = 0;
+    for (uint32_t i : locked_) {
+      if (cache_.shards_[i]->mu.TryLock()) locked_[held++] = i;
+    }
+    locked_.resize(held);
+    size_t kept = 0;
+    for (size_t j = 0; j < hashed_.size(); ++j) {
+      if (!std::binary_search(locked_.begin(), locked_.end(), shard_of_[j])) continue;
+      hashed_[kept] = hashed_[j];
+      shard_of_[kept] = shard_of_[j];
+      ++kept;
+    }
+    hashed_.erase(hashed_.begin() + kept, hashed_.end());
+    shard_of_.resize(kept);
   }
   ~LockedBatch() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (auto it = locked_.rbegin(); it != locked_.rend(); ++it) cache_.shards_[*it]->mu.Unlock();
@@ -139,7 +158,7 @@ bool HotKeyCache::LookupAllIf(
 
 void HotKeyCache::Prefetch(absl::Span<const absl::string_view> keys) const {
   thread_local std::vector<const CacheNode*> found;  // reused by this thread's hints
-  const LockedBatch batch(*this, keys);
+  const LockedBatch batch(*this, keys, /*wait=*/false);
   batch.PrefetchAll();
   // Each stage waits at most once for the whole batch: the fetches it needs were started by the
   // stage before, for every key.

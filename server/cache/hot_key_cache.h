@@ -101,9 +101,9 @@ class HotKeyCache {
       absl::Span<const absl::string_view> keys,
       std::vector<std::shared_ptr<const CachedValue>>* out,
       absl::FunctionRef<bool(absl::Span<const std::shared_ptr<const CachedValue>>)> accept);
-  // A hint: starts fetching the table slots, sketch blocks and entries of `keys` into the CPU
-  // cache (the keys of the next commands of a pipeline), under the same locks as LookupAllIf.
-  // Records nothing.
+  // A hint: starts fetching the table slots, sketch blocks, entries and values of `keys` into
+  // the CPU cache (the keys of the next commands of a pipeline), under the locks of their
+  // shards, taking only those that are free (a busy shard's keys are skipped). Records nothing.
   void Prefetch(absl::Span<const absl::string_view> keys) const;
   // The cached value, without counting a hit or miss or recording an access (bookkeeping).
   std::shared_ptr<const CachedValue> Peek(absl::string_view key) const;

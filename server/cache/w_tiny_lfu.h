@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/base/config.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
@@ -139,7 +140,11 @@ class WTinyLfu {
   const FrequencySketch& sketch() const { return sketch_; }
 
  private:
-  // A probe by hash alone (PrefetchEntry): equal to the first entry whose tag matches.
+  // A probe by hash alone (PrefetchEntry): equal to the first entry whose tag matches. Abseil
+  // 20220623's find calls the equality only on tag matches and checks nothing else; later
+  // releases may check in debug builds that equal keys hash alike, so look again on an upgrade.
+  static_assert(ABSL_LTS_RELEASE_VERSION == 20220623,
+                "PrefetchEntry's HashProbe relies on this Abseil's flat_hash_set::find");
   struct HashProbe {
     uint64_t hash;
   };

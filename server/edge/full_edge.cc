@@ -1,5 +1,7 @@
 #include "server/edge/full_edge.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/units.h"
@@ -186,9 +188,10 @@ void FullEdge::BatchGetLocal(const kvstore::v1::BatchGetRequest& request,
 }
 
 bool FullEdge::ReadLocalShared(absl::string_view key, int64_t staleness, SharedRead* out) {
-  const uint64_t as_of = store_->head_version();  // before the lookup, as ReadHot
+  uint64_t as_of = store_->head_version();  // before the lookup, as ReadHot
   std::shared_ptr<const cache::CachedValue> hit = hot_cache_->LookupIfCached(key);
-  if (hit == nullptr) return false;  // ReadStore reads the store
+  if (hit == nullptr) return false;       // ReadStore reads the store
+  as_of = std::max(as_of, hit->version);  // as ReadHot: an entry ahead of the head
   FillShared(std::move(hit), clock_->UnixSeconds(), &out->value);
   out->info = SharedInfo(as_of, staleness, kvstore::v1::SOURCE_EDGE_STORE);
   return true;

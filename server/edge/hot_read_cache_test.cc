@@ -160,7 +160,7 @@ TEST_F(HotReadCacheTest, AChangedKeyIsUpdatedInPlaceBeforeTheHeadMoves) {
     Read during = Get("k");
     EXPECT_EQ(during.value, "new");
     EXPECT_EQ(during.version, 3u);
-    EXPECT_EQ(during.as_of, 2u);
+    EXPECT_EQ(during.as_of, 3u);  // the entry's version: it is ahead of the head
     Read uncached = Get("u");
     EXPECT_EQ(uncached.value, "old");
     EXPECT_EQ(uncached.as_of, 2u);
@@ -301,6 +301,36 @@ TEST_F(HotReadCacheTest, AFailedStoreWriteLeavesNoUpdatedEntryBehind) {
   Apply(batch);
   EXPECT_EQ(Get("a").value, "2");
   EXPECT_EQ(Get("b").value, "2");
+}
+
+// A read of an entry updated ahead of the store's head answers as of the entry's version, not the
+// head's: a session that saw a delete (or a put) this way asks for that version next and never
+// reads the older record again, even when the store write then fails.
+TEST_F(HotReadCacheTest, AReadOfAnEntryAheadOfTheHeadIsAsOfItsVersion) {
+  Put("gone", "1");  // version 1
+  Put("new", "1");   // version 2
+  Get("gone");
+  Get("new");
+  Read deleted, put;
+  uint64_t head_then = 0;
+  OnceAt(HookPoint::kChangesBegun, "", [&] {
+    head_then = edge_->head_version();
+    deleted = Get("gone");
+    put = Get("new");
+  });
+  kvstore::v1::Change del;
+  del.set_kind(kvstore::v1::Change::KIND_DELETE);
+  del.set_key("gone");
+  kvstore::v1::Change p;
+  p.set_kind(kvstore::v1::Change::KIND_PUT);
+  p.set_key("new");
+  p.set_value("2");
+  Apply(ChangesAtCentral({del, p}));  // versions 3 and 4
+  EXPECT_EQ(head_then, 2u);
+  EXPECT_EQ(deleted.result, LocalRead::kAbsent);
+  EXPECT_EQ(deleted.as_of, 3u) << "a \"not found\" as of the head would let the key come back";
+  EXPECT_EQ(put.value, "2");
+  EXPECT_EQ(put.as_of, 4u);
 }
 
 // EndChanges directly: after an unwritten change no updated entry stays, and the stripe reopens.

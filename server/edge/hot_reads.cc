@@ -1,5 +1,6 @@
 #include "server/edge/hot_reads.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,10 @@ absl::StatusOr<LocalRead> ReadHot(HotReadCache& cache, const VersionedStore& sto
                                   kvstore::v1::Entry* entry, uint64_t* as_of) {
   *as_of = store.head_version();  // before the lookup: a hit is the record at least as of it
   if (auto hit = cache.Lookup(key)) {
+    // An entry the applier updated before the store's head moved is newer than that head: the
+    // answer is as of its version, so a session that saw it (a "not found" included) never
+    // reads the older record again, even if the store write then fails.
+    *as_of = std::max(*as_of, hit->version);
     if (!LiveAt(*hit, now_unix)) return LocalRead::kAbsent;
     entry->set_key(key);
     entry->set_value(hit->value);
@@ -57,11 +62,9 @@ std::optional<uint64_t> BatchGetHot(HotReadCache& cache, const VersionedStore& s
   thread_local std::vector<std::shared_ptr<const cache::CachedValue>> hits;
   views.assign(keys.begin(), keys.end());
   if (!cache.LookupAllAsOf(views, as_of, &hits)) {
-    // The store answers this batch. Its misses are counted and recorded as a single read's
-    // would be (the access is what later admits the key).
-    for (absl::string_view key : views) {
-      if (cache.Peek(key) == nullptr) cache.Lookup(key);
-    }
+    // The store answers this batch. Each key is counted and recorded as a single read's would
+    // be: a hit keeps its recency and frequency, a miss's access is what later admits it.
+    for (absl::string_view key : views) cache.Lookup(key);
     return std::nullopt;
   }
   for (int i = 0; i < keys.size(); ++i)

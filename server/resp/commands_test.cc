@@ -519,6 +519,35 @@ TEST_F(CommandsTest, CredentialsNeverLeakBetweenConnections) {
   }
 }
 
+// The pipeline hint (Node::PrefetchReads) goes only with credentials the check admits: a
+// connection whose GETs would be refused cannot make the node look keys up.
+TEST_F(CommandsTest, PipelineHintsNeedAdmittedCredentials) {
+  RespServerOptions options;
+  options.admit = [](std::optional<absl::string_view> authorization, CallContext* call) {
+    if (authorization != "Bearer good") return absl::UnauthenticatedError("no");
+    return absl::OkStatus();
+  };
+  StartServer(options);
+  node_.Set("a", "1");
+  const std::string pipeline = testing::RespTestClient::Encode({"GET", "a"}) +
+                               testing::RespTestClient::Encode({"MGET", "a", "b"}) +
+                               testing::RespTestClient::Encode({"GET", std::string(513, 'k')});
+  auto send = [&] {
+    ASSERT_TRUE(client().SendRaw(pipeline).ok());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(client().Read().ok());
+  };
+  send();  // no token: refused, and no hint
+  EXPECT_TRUE(node_.prefetched().empty());
+  EXPECT_EQ(Call({"AUTH", "bad"}), "OK");  // kept; the check refuses each command
+  send();
+  EXPECT_TRUE(node_.prefetched().empty());
+  EXPECT_EQ(Call({"AUTH", "good"}), "OK");
+  send();
+  ASSERT_EQ(node_.prefetched().size(), 1u);
+  // The over-long key is left out: its GET is refused before the node.
+  EXPECT_EQ(node_.prefetched()[0], (std::vector<std::string>{"a", "a", "b"}));
+}
+
 TEST_F(CommandsTest, SelectAndQuit) {
   EXPECT_EQ(Call({"SELECT", "0"}), "OK");
   EXPECT_EQ(Call({"SELECT", "1"}),

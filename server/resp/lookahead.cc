@@ -22,6 +22,8 @@ bool ReadLength(absl::string_view bytes, char prefix, size_t* pos, size_t* value
   if (p == first_digit || p + 1 >= bytes.size() || bytes[p] != '\r' || bytes[p + 1] != '\n') {
     return false;
   }
+  // "$01": the parser refuses leading zeros, so the look must not read past them.
+  if (bytes[first_digit] == '0' && p - first_digit > 1) return false;
   *pos = p + 2;
   *value = v;
   return true;

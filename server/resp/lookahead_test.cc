@@ -37,13 +37,17 @@ TEST(ScanAhead, StopsAtPartialInlineOrMalformedInput) {
            "*2\r\n$3\r\nGET\r\n$5\r\nab\r\n",  // a bulk longer than the bytes present
            "*2\r\n$3\r\nGET\r\n$1\r\nab\r\n",  // a bulk without its line end
            "GET b\r\n",                        // inline
-           "*0\r\n", "*-1\r\n", "*\r\n",       // nothing to run, or no count
+           "*0\r\n",
+           "*-1\r\n",
+           "*\r\n",                            // nothing to run, or no count
            "*2\r\n$-1\r\n",                    // a null bulk
            "*2\r\n$3\r\nGET\r\n+1\r\n",        // not a bulk
            "*99999999999\r\n",                 // a count of more than ten digits
            "*129\r\n",                         // more arguments than the look takes
            "*2\r\n$99999999999\r\n",           // a length of more than ten digits
            "*2\n$3\r\nGET\r\n$1\r\na\r\n",     // a bare line feed
+           "*2\r\n$3\r\nGET\r\n$01\r\na\r\n",  // a leading zero: the parser's protocol error
+           "*02\r\n$3\r\nGET\r\n$1\r\na\r\n",
        }) {
     EXPECT_EQ(Scan(get + tail + get), (Commands{{"GET", "a"}})) << tail;
   }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "server/resp/call_context.h"
 #include "server/resp/errors.h"
 #include "server/resp/lookahead.h"
 
@@ -111,9 +112,11 @@ void Session::Refuse() {
 
 void Session::Start() {
   if (shared_->sweep_interval.count() > 0) loop_->sessions.push_back(weak_from_this());
-  // Writes are tried at once (Flush).
+  // Writes are tried at once (Flush); if the socket cannot be made non-blocking, a direct write
+  // could stall the loop, so every write goes through Asio.
   boost::system::error_code ec;
   socket_->non_blocking(true, ec);
+  direct_writes_ = !ec;
   Read();
 }
 
@@ -204,20 +207,38 @@ void Session::OnRead(const boost::system::error_code& ec, size_t bytes) {
   Pump();
 }
 
+bool Session::MayHint() {
+  // A connection whose commands the credentials check refuses gets no hints either: it could
+  // otherwise make the node lock and look up keys its GETs would never reach. Decided once per
+  // token (AUTH and HELLO change it).
+  if (!hint_decided_ || hint_token_ != connection_.auth_token) {
+    CallContext scratch;
+    hint_allowed_ = FillCallContext(connection_, &scratch).ok();
+    hint_token_ = connection_.auth_token;
+    hint_decided_ = true;
+  }
+  return hint_allowed_;
+}
+
 void Session::PrefetchAhead() {
   // Reused by this thread's sessions.
   thread_local std::vector<absl::string_view> keys;
   keys.clear();
-  ScanAhead(parser_.Unconsumed(), kLookaheadCommands, [](absl::Span<const absl::string_view> args) {
-    if (args.size() == 2 && absl::EqualsIgnoreCase(args[0], "get")) {
-      keys.push_back(args[1]);
-    } else if (args.size() > 1 && absl::EqualsIgnoreCase(args[0], "mget")) {
-      keys.insert(keys.end(), args.begin() + 1, args.end());
-    }
-  });
+  const uint64_t max_key = state_.options.limits.max_key_bytes;
+  auto add = [max_key](absl::string_view key) {
+    if (!key.empty() && key.size() <= max_key) keys.push_back(key);  // else refused anyway
+  };
+  ScanAhead(parser_.Unconsumed(), kLookaheadCommands,
+            [&](absl::Span<const absl::string_view> args) {
+              if (args.size() == 2 && absl::EqualsIgnoreCase(args[0], "get")) {
+                add(args[1]);
+              } else if (args.size() > 1 && absl::EqualsIgnoreCase(args[0], "mget")) {
+                for (size_t i = 1; i < args.size(); ++i) add(args[i]);
+              }
+            });
   if (keys.size() > kLookaheadKeys) keys.resize(kLookaheadKeys);
   // One key gains nothing: its read follows at once.
-  if (keys.size() > 1) state_.node->PrefetchReads(keys);
+  if (keys.size() > 1 && MayHint()) state_.node->PrefetchReads(keys);
 }
 
 void Session::Pump() {
@@ -334,7 +355,7 @@ void Session::Flush() {
     const absl::string_view s = out_.segment(i);
     buffers[i] = asio::const_buffer(s.data(), s.size());
   }
-  if (!write_blocked_) {
+  if (!write_blocked_ && direct_writes_) {
     // The socket is non-blocking: a reply that fits its buffer (nearly all) is written here,
     // without a completion handler and another turn of the loop for it.
     boost::system::error_code ec;

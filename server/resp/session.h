@@ -131,6 +131,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Tells the node which keys the buffered GETs and MGETs will read (Node::PrefetchReads), so
   // a pipeline's lookups overlap their cache misses.
   void PrefetchAhead();
+  // Whether this connection's credentials admit its commands (hints are only for those).
+  bool MayHint();
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   // Dispatches what the parser has, as far as flow control allows; then writes and reads.
   void Pump();
@@ -166,6 +168,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // The last direct write did not take everything: write through Asio until the output is
   // empty again.
   bool write_blocked_ = false;
+  // The socket is non-blocking, so Flush may write it directly (set by Start).
+  bool direct_writes_ = false;
+  // MayHint's verdict, for the token it was decided for.
+  bool hint_decided_ = false;
+  bool hint_allowed_ = false;
+  std::string hint_token_;
   bool flush_scheduled_ = false;
   bool pumping_ = false;
   bool input_done_ = false;  // no more commands are read: EOF, QUIT, protocol error, shutdown
