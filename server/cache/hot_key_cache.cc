@@ -59,10 +59,6 @@ std::shared_ptr<const CachedValue> HotKeyCache::LookupIfCached(absl::string_view
   return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.LookupIfCached(k); });
 }
 
-bool HotKeyCache::TouchIfCached(absl::string_view key) {
-  return WithPolicy(key, [](WTinyLfu& p, const HashedKey& k) { return p.TouchIfCached(k); });
-}
-
 // A batch's keys, hashed, and the locks of their shards, taken in shard order and each once:
 // two batches never wait for each other's locks in a cycle, and nothing else holds more than
 // one shard lock. Uses this thread's scratch vectors: one LockedBatch per thread at a time.

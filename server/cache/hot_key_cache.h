@@ -5,7 +5,8 @@
 // Thread-safe. Each shard has its own mutex, policy, frequency sketch and an equal share of the
 // byte budget, so a key's fate depends only on the keys that share its shard. Values are held
 // as shared_ptr<const CachedValue>: a reader keeps its value after the lock is released and
-// after the entry is evicted or replaced.
+// after the entry is evicted or replaced. A batch (LookupAllIf, Prefetch) holds the locks of all
+// its keys' shards at once, taken in shard order; nothing else holds more than one shard lock.
 //
 // Versions: an entry is only ever replaced by a strictly newer version (Admit and
 // UpdateIfPresent), so a slow fetch can never overwrite a change that the stream already
@@ -88,9 +89,6 @@ class HotKeyCache {
   // As Lookup when the key is cached; a miss records nothing (no access, no miss), for a caller
   // that will make the ordinary Lookup next.
   std::shared_ptr<const CachedValue> LookupIfCached(absl::string_view key);
-  // Records a read of a cached key as Lookup does (access, hit, recency) without handing out
-  // the value (the caller Peeked it); a miss records nothing. Whether the key is cached.
-  bool TouchIfCached(absl::string_view key);
   // A batch read: looks every key up with their memory fetched together (a batch's cache misses
   // overlap), under the locks of all the shards the keys fall in at once (taken in shard
   // order). With every key cached and accept(values) true, records the reads as Lookup does

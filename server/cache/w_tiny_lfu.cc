@@ -86,13 +86,6 @@ std::shared_ptr<const CachedValue> WTinyLfu::LookupIfCached(const HashedKey& key
   return e->value;
 }
 
-bool WTinyLfu::TouchIfCached(const HashedKey& key) {
-  CacheNode* e = FindForRead(key);
-  if (e == nullptr) return false;
-  RecordHit(e, key);
-  return true;
-}
-
 CacheNode* WTinyLfu::FindForRead(const HashedKey& key) {
   // A hit in a large cache is a chain of cache misses (table slot, node, list neighbours, sketch
   // block, value): start the ones that do not depend on each other together.

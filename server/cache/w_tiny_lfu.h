@@ -81,8 +81,6 @@ class WTinyLfu {
   std::shared_ptr<const CachedValue> Lookup(const HashedKey& key);
   // As Lookup on a hit; a miss records nothing (no access, no miss).
   std::shared_ptr<const CachedValue> LookupIfCached(const HashedKey& key);
-  // As LookupIfCached, without handing out the value: whether the key is cached.
-  bool TouchIfCached(const HashedKey& key);
   // The value if cached, without recording an access or touching recency or the stats.
   std::shared_ptr<const CachedValue> Peek(const HashedKey& key) const {
     const CacheNode* e = Find(key);

@@ -46,7 +46,8 @@ class WTinyLfuTest : public ::testing::Test {
   WTinyLfu::Garbage garbage_;
 };
 
-// LookupIfCached and TouchIfCached record a hit exactly as Lookup does, and a miss not at all.
+// LookupIfCached and a batch's stages (FindForBatch, then RecordHitOf) record a hit exactly as
+// Lookup does, and a miss not at all; the prefetch stages record nothing.
 TEST_F(WTinyLfuTest, LookupIfCachedRecordsHitsOnly) {
   WTinyLfu::Options o;
   o.capacity_bytes = size_t{1} << 20;
@@ -55,7 +56,9 @@ TEST_F(WTinyLfuTest, LookupIfCachedRecordsHitsOnly) {
   ASSERT_TRUE(p.Admit(HashedKey(Key(2)), Value(), &garbage_));
   const int cold = p.Frequency(Key(3));
   EXPECT_EQ(p.LookupIfCached(HashedKey(Key(3))), nullptr);
-  EXPECT_FALSE(p.TouchIfCached(HashedKey(Key(3))));
+  p.PrefetchSlot(HashedKey(Key(3)));
+  p.PrefetchEntry(HashedKey(Key(3)));
+  EXPECT_EQ(p.FindForBatch(HashedKey(Key(3))), nullptr);
   EXPECT_EQ(p.Frequency(Key(3)), cold);
   EXPECT_EQ(p.counters().misses, 0u);
   p.Lookup(HashedKey(Key(3)));  // the ordinary lookup after it counts the miss once
@@ -65,7 +68,12 @@ TEST_F(WTinyLfuTest, LookupIfCachedRecordsHitsOnly) {
   // Window, then probation (the window overflows into it) and a promotion, as for Lookup.
   const int warm = p.Frequency(Key(1));
   ASSERT_NE(p.LookupIfCached(HashedKey(Key(1))), nullptr);
-  EXPECT_TRUE(p.TouchIfCached(HashedKey(Key(1))));
+  p.PrefetchSlot(HashedKey(Key(1)));
+  p.PrefetchEntry(HashedKey(Key(1)));
+  const CacheNode* found = p.FindForBatch(HashedKey(Key(1)));
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(p.Frequency(Key(1)), warm + 1) << "finding records nothing";
+  p.RecordHitOf(found, HashedKey(Key(1)));
   EXPECT_EQ(p.Frequency(Key(1)), warm + 2);
   EXPECT_EQ(p.counters().hits, 2u);
   EXPECT_NE(p.SegmentOf(Key(1)), Segment::kNone);
