@@ -140,6 +140,12 @@ class FakeNode final : public Node {
   void PrefetchReads(absl::Span<const absl::string_view> keys) override {
     absl::MutexLock lock(&mu_);
     prefetched_.emplace_back(keys.begin(), keys.end());
+    events_.push_back("PrefetchReads");
+  }
+  // Every call counted and every hint, in the order the node saw them.
+  std::vector<std::string> events() {
+    absl::MutexLock lock(&mu_);
+    return events_;
   }
   // The key lists PrefetchReads was given, in order.
   std::vector<std::vector<std::string>> prefetched() {
@@ -245,6 +251,7 @@ class FakeNode final : public Node {
 
  private:
   std::vector<std::vector<std::string>> prefetched_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
   struct Entry {
     std::string value;
     uint64_t version = 0;
@@ -333,6 +340,7 @@ class FakeNode final : public Node {
   void Count(const std::string& method, const kvstore::v1::ReadOptions& options,
              const CallContext& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ++calls_[method];
+    events_.push_back(method);
     if (method != "Put" && method != "Delete") last_options_ = options;
     last_context_ = call;
   }

@@ -49,6 +49,7 @@ TEST_F(RespServerTest, PipelinedReadsAreAnnouncedToTheNodeFirst) {
   ASSERT_TRUE(client().SendRaw(RespTestClient::Encode({"GET", "a"})).ok());
   EXPECT_EQ(client().Read()->str, "1");
   EXPECT_TRUE(node_.prefetched().empty()) << "one command: nothing to overlap";
+  const size_t calls_before = node_.events().size();
 
   std::string wire = RespTestClient::Encode({"GET", "a"}) + RespTestClient::Encode({"PING"}) +
                      RespTestClient::Encode({"mget", "b", "c"}) +
@@ -67,6 +68,10 @@ TEST_F(RespServerTest, PipelinedReadsAreAnnouncedToTheNodeFirst) {
   EXPECT_EQ(std::vector<std::string>(first.begin(), first.begin() + 4),
             (std::vector<std::string>{"a", "b", "c", "b"}));
   for (const auto& hint : hints) EXPECT_LE(hint.size(), 64u);
+  // The hint came before the reads it announced.
+  const std::vector<std::string> events = node_.events();
+  ASSERT_GT(events.size(), calls_before + 1);
+  EXPECT_EQ(events[calls_before], "PrefetchReads");
 }
 
 TEST_F(RespServerTest, PipelinedWritesAndReadsKeepRedisOrder) {
