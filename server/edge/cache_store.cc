@@ -316,16 +316,8 @@ void CacheStore::FinishFetch(const std::string& key, const absl::Status& status,
     if (!status.ok()) {
       outcome.status = status;
     } else {
-      CachedValue fetched;
-      fetched.found = response.found();
-      if (fetched.found) {
-        fetched.value = response.entry().value();
-        fetched.metadata = response.entry().metadata();
-        fetched.version = response.entry().version();
-        fetched.expiration = response.entry().expiration();
-      } else {
-        fetched.version = response.info().as_of_version();  // absent as of this version
-      }
+      CachedValue fetched =
+          CachedValueOfEntry(response.found(), response.entry(), response.info().as_of_version());
       if (p.newest_version > fetched.version) {
         // The stream overtook the fetch: its change is the newer truth.
         if (p.newest_is_invalidation) {

@@ -18,6 +18,21 @@ std::shared_ptr<const cache::CachedValue> CachedValueOfChange(const kvstore::v1:
   return cache::MakeCachedValue(std::move(v));
 }
 
+cache::CachedValue CachedValueOfEntry(bool found, const kvstore::v1::Entry& entry,
+                                      uint64_t absent_as_of) {
+  cache::CachedValue v;
+  v.found = found;
+  if (!found) {
+    v.version = absent_as_of;
+    return v;
+  }
+  v.value = entry.value();
+  v.metadata = entry.metadata();
+  v.version = entry.version();
+  v.expiration = entry.expiration();
+  return v;
+}
+
 void FillCacheCounters(const cache::HotKeyCache::Stats& s, kvstore::v1::CacheStatus* status) {
   status->set_hits(s.hits);
   status->set_misses(s.misses);

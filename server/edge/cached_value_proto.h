@@ -22,6 +22,15 @@ inline bool LiveAt(const cache::CachedValue& v, int64_t now_unix) {
   return v.found && !(v.expiration != 0 && v.expiration <= now_unix);
 }
 
+// A found cached value as `key`'s Entry.
+inline void FillEntry(absl::string_view key, const cache::CachedValue& v, kvstore::v1::Entry* e) {
+  e->set_key(key.data(), key.size());
+  e->set_value(v.value);
+  e->set_metadata(v.metadata);
+  e->set_version(v.version);
+  e->set_expiration(v.expiration);
+}
+
 // Fills a Get/Fetch-shaped response (or a BatchGet result) from a cached value; an expired
 // value is absent.
 template <typename Target>
@@ -33,13 +42,14 @@ void FillCached(const std::string& key, const cache::CachedValue& v, int64_t now
     out->clear_entry();
     return;
   }
-  auto* e = out->mutable_entry();
-  e->set_key(key);
-  e->set_value(v.value);
-  e->set_metadata(v.metadata);
-  e->set_version(v.version);
-  e->set_expiration(v.expiration);
+  FillEntry(key, v, out->mutable_entry());
 }
+
+// The other way: what a read answered for a key, as the cache holds it. A found `entry` gives
+// its record; an absence is a "not found" as of `absent_as_of` (the version the read was
+// answered as of, at least that of whatever removed the key).
+cache::CachedValue CachedValueOfEntry(bool found, const kvstore::v1::Entry& entry,
+                                      uint64_t absent_as_of);
 
 // The shared answer for a cached value (FillCached's, without the copies): the value's bytes
 // stay valid while `out` holds it.

@@ -7,26 +7,6 @@
 #include "server/edge/cached_value_proto.h"
 
 namespace kv::server {
-namespace {
-
-// What the store answered for a key, as the cache holds it; `absent_as_of` is the head read
-// after the ticket, at least the version of whatever removed the key.
-cache::CachedValue ToCached(bool found, const kvstore::v1::Entry& entry, uint64_t absent_as_of) {
-  cache::CachedValue v;
-  v.found = found;
-  if (!found) {
-    v.version = absent_as_of;
-    return v;
-  }
-  v.value = entry.value();
-  v.metadata = entry.metadata();
-  v.version = entry.version();
-  v.expiration = entry.expiration();
-  return v;
-}
-
-}  // namespace
-
 absl::StatusOr<LocalRead> ReadHot(HotReadCache& cache, const VersionedStore& store,
                                   const std::string& key, int64_t now_unix,
                                   kvstore::v1::Entry* entry, uint64_t* as_of) {
@@ -37,11 +17,7 @@ absl::StatusOr<LocalRead> ReadHot(HotReadCache& cache, const VersionedStore& sto
     // reads the older record again, even if the store write then fails.
     *as_of = std::max(*as_of, hit->version);
     if (!LiveAt(*hit, now_unix)) return LocalRead::kAbsent;
-    entry->set_key(key);
-    entry->set_value(hit->value);
-    entry->set_metadata(hit->metadata);
-    entry->set_version(hit->version);
-    entry->set_expiration(hit->expiration);
+    FillEntry(key, *hit, entry);
     return LocalRead::kFound;
   }
   // The ticket first, then the head, then the store.
@@ -49,7 +25,7 @@ absl::StatusOr<LocalRead> ReadHot(HotReadCache& cache, const VersionedStore& sto
   *as_of = store.head_version();
   auto read = ReadLocal(store, key, now_unix, entry);
   if (!read.ok() || *read == LocalRead::kValueMissing) return read;
-  cache.Offer(key, ticket, ToCached(*read == LocalRead::kFound, *entry, *as_of));
+  cache.Offer(key, ticket, CachedValueOfEntry(*read == LocalRead::kFound, *entry, *as_of));
   return read;
 }
 
@@ -89,7 +65,8 @@ absl::StatusOr<bool> BatchReadAndOffer(HotReadCache& cache, const VersionedStore
   if (!value_missing.ok() || *value_missing) return value_missing;
   for (int i = 0; i < keys.size(); ++i) {
     const auto& result = response->results(i);
-    cache.Offer(keys[i], tickets[i], ToCached(result.found(), result.entry(), point.head));
+    cache.Offer(keys[i], tickets[i],
+                CachedValueOfEntry(result.found(), result.entry(), point.head));
   }
   return false;
 }
