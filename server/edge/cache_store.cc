@@ -1,7 +1,5 @@
 #include "server/edge/cache_store.h"
 
-#include <algorithm>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -269,7 +267,7 @@ bool CacheStore::LookupAllCached(absl::Span<const absl::string_view> keys,
   absl::ReaderMutexLock view(&view_mu_);
   return cache_.LookupAllIf(keys, out, [&](absl::Span<const std::shared_ptr<const CachedValue>> v) {
     *as_of = applied_.load(std::memory_order_acquire);
-    return std::all_of(v.begin(), v.end(), [&](const auto& e) { return e->version <= *as_of; });
+    return NoneNewerThan(v, *as_of);
   });
 }
 

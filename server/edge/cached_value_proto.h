@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "kvstore/v1/admin.pb.h"
 #include "kvstore/v1/replication.pb.h"
 #include "server/cache/cached_value.h"
@@ -66,6 +67,18 @@ inline void FillShared(std::shared_ptr<const cache::CachedValue> v, int64_t now_
 // INVALIDATE (the value did not come with the stream) or any other kind: drop the entry.
 std::shared_ptr<const cache::CachedValue> CachedValueOfChange(const kvstore::v1::Change& c,
                                                               uint64_t version);
+
+// The rule that lets a batch of hits answer as one state: none of them newer than the state
+// `as_of` they were read at. A newer one may be part of a commit whose other keys are cached
+// older (a cache edge's fetch from an upstream ahead of it, a full edge's entry updated ahead of
+// its head).
+inline bool NoneNewerThan(absl::Span<const std::shared_ptr<const cache::CachedValue>> hits,
+                          uint64_t as_of) {
+  for (const auto& hit : hits) {
+    if (hit->version > as_of) return false;
+  }
+  return true;
+}
 
 // A shared batch's values from its hits, in order; `hits` is emptied (its memory kept).
 inline void FillSharedBatch(std::vector<std::shared_ptr<const cache::CachedValue>>* hits,

@@ -31,10 +31,8 @@ size_t HotReadCache::StripeOf(absl::string_view key) const {
 
 bool HotReadCache::LookupAllAsOf(absl::Span<const absl::string_view> keys, uint64_t as_of,
                                  std::vector<std::shared_ptr<const cache::CachedValue>>* out) {
-  const bool hit = cache_.LookupAllIf(keys, out, [as_of](auto entries) {
-    return std::all_of(entries.begin(), entries.end(),
-                       [as_of](const auto& e) { return e->version <= as_of; });
-  });
+  const bool hit = cache_.LookupAllIf(
+      keys, out, [as_of](auto entries) { return NoneNewerThan(entries, as_of); });
   if (hook_) {
     for (absl::string_view key : keys) hook_(HookPoint::kAfterLookup, key);
   }
