@@ -216,26 +216,25 @@ TEST_F(ReplicationTest, AnEdgeBehindALooserRelayKeepsItsOwnBound) {
   // Get, BatchGet and List are each refused as too stale.
   for (KvdProcess* edge : {full, cache}) {
     RawKv at_edge(edge->address());
+    auto expect_refused = [&](const char* call, const grpc::Status& status,
+                              const kvstore::v1::ReadInfo& info) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << edge->name() << " " << call << " answered with staleness " << info.staleness_micros()
+          << " us";
+    };
     got.Clear();
-    s = at_edge.Get("flag", &got);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
-        << edge->name() << " answered with staleness " << got.info().staleness_micros() << " us";
+    expect_refused("Get", at_edge.Get("flag", &got), got.info());
     grpc::ClientContext batch_ctx;
     kvstore::v1::BatchGetRequest batch;
     batch.add_keys("flag");
     kvstore::v1::BatchGetResponse batch_got;
-    s = at_edge.stub->BatchGet(&batch_ctx, batch, &batch_got);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
-        << edge->name() << " BatchGet answered with staleness "
-        << batch_got.info().staleness_micros() << " us";
+    expect_refused("BatchGet", at_edge.stub->BatchGet(&batch_ctx, batch, &batch_got),
+                   batch_got.info());
     grpc::ClientContext list_ctx;
     kvstore::v1::ListRequest list;
     list.set_prefix("fl");
     kvstore::v1::ListResponse list_got;
-    s = at_edge.stub->List(&list_ctx, list, &list_got);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
-        << edge->name() << " List answered with staleness " << list_got.info().staleness_micros()
-        << " us";
+    expect_refused("List", at_edge.stub->List(&list_ctx, list, &list_got), list_got.info());
   }
 }
 
